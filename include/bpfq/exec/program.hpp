@@ -1,0 +1,135 @@
+#pragma once
+// A pre-decoded, runnable eBPF program and the interpreter that runs it.
+//
+// Program::load() validates and pre-decodes the instructions once (jump targets resolved,
+// lddw merged, helper/kfunc pointers resolved) and throws bpfq::Error naming the instruction
+// on bad input. run() never throws and never allocates.
+//
+// Two modes:
+//  - fast: no per-access checks; for programs whose safety is established elsewhere;
+//  - checked: every memory access is bounds-checked against the regions the program was given
+//    (its stack, the context, regions registered by the linker or by helpers during the run),
+//    and an instruction budget stops runaway loops. A fault ends the run with a RunResult
+//    that says what, where (instruction index) and at which address.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <bpfq/ebpf/insn.hpp>
+#include <bpfq/exec/helpers.hpp>
+
+namespace bpfq::exec {
+
+struct MemRegion {
+  uint64_t begin = 0;
+  uint64_t end = 0;  // exclusive
+  bool writable = false;
+};
+
+enum class Fault : uint8_t {
+  None,
+  OutOfBounds,      // load/store outside every permitted region
+  ReadOnly,         // store into a read-only region
+  Budget,           // instruction budget exhausted (runaway loop)
+  CallDepth,        // more than kMaxCallDepth nested local calls
+  HelperFault,      // a helper rejected its arguments (message says which)
+  BadCallback,      // a callback value that is not a sub-program of this program
+};
+
+struct RunResult {
+  uint64_t r0 = 0;
+  Fault fault = Fault::None;
+  uint32_t pc = 0;        // instruction index of the fault
+  uint64_t addr = 0;      // faulting address (OutOfBounds/ReadOnly)
+  uint32_t size = 0;      // access size in bytes
+  const char* detail = nullptr;  // static text from a helper fault
+
+  bool ok() const { return fault == Fault::None; }
+  std::string message() const;  // "out-of-bounds store of 8 bytes at 0x… (insn 12)"
+};
+
+// What the program is linked against.
+struct LinkEnv {
+  const HelperRegistry* helpers = nullptr;
+  // For CALL_KFUNC (src_reg 2): imm indexes this table of kfunc names.
+  std::vector<std::string> kfunc_names;
+  // Resolves lddw pseudo forms (src_reg 1, 2, 5, 6) to the 64-bit value loaded;
+  // throws bpfq::Error when it cannot. Unset: those forms are rejected at load.
+  std::function<uint64_t(uint8_t kind, int32_t imm, int32_t next_imm)> resolve_lddw;
+  // Memory the program may always touch in checked mode (global data, map values, …).
+  std::vector<MemRegion> regions;
+  // Shown in load errors, e.g. "prog.bpf.o section qdisc/enqueue".
+  std::string where;
+};
+
+struct ProgramOptions {
+  bool checked = false;
+  uint64_t insn_budget = 1'000'000;  // checked mode: instructions per run (incl. callbacks)
+};
+
+class Program {
+ public:
+  static Program load(std::span<const ebpf::Insn> insns, const LinkEnv& env = {},
+                      ProgramOptions opts = {});
+  Program(Program&&) noexcept;
+  Program& operator=(Program&&) noexcept;
+  ~Program();
+
+  // r1 = ctx, r2 = ctx_len. In checked mode [ctx, ctx+ctx_len) is writable memory.
+  RunResult run(void* ctx, uint64_t ctx_len) const;
+  // As run(), with extra regions permitted for this run only (e.g. packet data).
+  RunResult run(void* ctx, uint64_t ctx_len, std::span<const MemRegion> extra) const;
+
+  size_t size() const;  // instructions
+  bool checked() const;
+  const std::vector<ebpf::Insn>& insns() const;
+
+  struct Impl;
+
+ private:
+  explicit Program(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The run in progress on this thread, for helpers: check pointers they were given, grant
+// the program access to memory they return, call back into the program (bpf_loop).
+class RunContext {
+ public:
+  static RunContext* current();  // null outside a run
+
+  bool checked() const { return checked_; }
+  // In checked mode: is [p, p+len) permitted (for writing if write)? Always true in fast mode.
+  bool may_access(uint64_t p, uint64_t len, bool write) const;
+  // Checked mode: permit [p, p+len) for the rest of this run (e.g. a map value returned).
+  void grant(uint64_t p, uint64_t len, bool writable);
+  // Report a helper fault: the run ends after the helper returns.
+  void fail(const char* detail);
+  // Is `fn` a callback value the program loaded with lddw PSEUDO_FUNC?
+  bool is_callback(uint64_t fn) const;
+  // Run the sub-program `fn` with r1..r5 and return its r0 (runs nested, on a fresh stack).
+  uint64_t call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+
+  void* user = nullptr;  // embedder data for helpers (clock, qdisc, …), set by the embedder
+
+  // Internal to the interpreter.
+  struct Frame;
+  RunContext(const Program::Impl* prog, bool checked) : prog_(prog), checked_(checked) {}
+  const Program::Impl* prog_;
+  RunContext* prev_ = nullptr;
+  bool checked_;
+  const char* fault_detail_ = nullptr;
+  bool faulted_ = false;
+  static constexpr int kMaxGrants = 64;
+  MemRegion grants_[kMaxGrants];
+  int n_grants_ = 0;
+  int next_grant_ = 0;
+  std::span<const MemRegion> extra_;
+  MemRegion ctx_{}, stack_{};
+  uint64_t budget_ = 0;
+  int depth_ = 0;
+};
+
+}  // namespace bpfq::exec

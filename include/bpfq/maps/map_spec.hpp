@@ -1,0 +1,46 @@
+#pragma once
+// What a map is, as declared by a program (BTF `.maps`, global data sections) or by user space.
+// Pure data: the loader produces it, the maps layer builds a Map from it.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bpfq/bpf/map_types.h>
+
+namespace bpfq::maps {
+
+// uapi enum bpf_map_type values bpfq implements, plus its own (map_types.h).
+enum class MapType : uint32_t {
+  Hash = 1,
+  Array = 2,
+  PercpuArray = 6,
+  LruHash = 9,
+  ArrayOfMaps = 12,
+  HashOfMaps = 13,
+  Queue = 22,
+  Stack = 23,
+  Ringbuf = 27,
+  Rbtree = BPF_MAP_TYPE_RBTREE,
+  RbtreeOfMaps = BPF_MAP_TYPE_RBTREE_OF_MAPS,
+  Pifo = BPF_MAP_TYPE_PIFO,
+};
+
+struct MapSpec {
+  std::string name;
+  uint32_t type = 0;  // a MapType value; anything else is rejected when the map is created
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  uint32_t flags = 0;
+  uint64_t extra = 0;  // map_extra (PIFO: priority range in the low 32 bits)
+  // Byte offsets in the value of packet-reference (kptr) fields, from BTF type tags.
+  std::vector<uint32_t> kptr_offsets;
+  // Map-in-map: the template of the inner maps.
+  std::shared_ptr<MapSpec> inner;
+  // Global data (.data/.rodata/.bss): the initial bytes of element 0; empty otherwise.
+  std::vector<uint8_t> initial_value;
+  bool read_only = false;  // .rodata: the program may not write
+};
+
+}  // namespace bpfq::maps
