@@ -37,6 +37,8 @@ enum class Fault : uint8_t {
   CallDepth,        // more than kMaxCallDepth nested local calls
   HelperFault,      // a helper rejected its arguments (message says which)
   BadCallback,      // a callback value that is not a sub-program of this program
+  FellOffEnd,       // execution ran past the last instruction
+  Misaligned,       // atomic operation on a misaligned address
 };
 
 struct RunResult {
@@ -65,6 +67,11 @@ struct LinkEnv {
   std::string where;
 };
 
+struct RunOptions {
+  std::span<const MemRegion> extra;  // checked mode: more memory for this run (packet data, …)
+  void* user = nullptr;              // handed to helpers through RunContext::user()
+};
+
 struct ProgramOptions {
   bool checked = false;
   uint64_t insn_budget = 1'000'000;  // checked mode: instructions per run (incl. callbacks)
@@ -79,15 +86,14 @@ class Program {
   ~Program();
 
   // r1 = ctx, r2 = ctx_len. In checked mode [ctx, ctx+ctx_len) is writable memory.
-  RunResult run(void* ctx, uint64_t ctx_len) const;
-  // As run(), with extra regions permitted for this run only (e.g. packet data).
-  RunResult run(void* ctx, uint64_t ctx_len, std::span<const MemRegion> extra) const;
+  RunResult run(void* ctx, uint64_t ctx_len, const RunOptions& opts = {}) const;
 
   size_t size() const;  // instructions
   bool checked() const;
   const std::vector<ebpf::Insn>& insns() const;
 
   struct Impl;
+  const Impl& impl() const { return *impl_; }
 
  private:
   explicit Program(std::unique_ptr<Impl> impl);
@@ -101,35 +107,40 @@ class RunContext {
   static RunContext* current();  // null outside a run
 
   bool checked() const { return checked_; }
-  // In checked mode: is [p, p+len) permitted (for writing if write)? Always true in fast mode.
+  // Checked mode: is [p, p+len) permitted (for writing if write)? Always true in fast mode.
   bool may_access(uint64_t p, uint64_t len, bool write) const;
-  // Checked mode: permit [p, p+len) for the rest of this run (e.g. a map value returned).
+  // Checked mode: permit [p, p+len) for the rest of this run (e.g. a map value a helper returned).
   void grant(uint64_t p, uint64_t len, bool writable);
-  // Report a helper fault: the run ends after the helper returns.
+  // Report a helper fault; the run ends when the helper returns. `detail` must be static text.
   void fail(const char* detail);
   // Is `fn` a callback value the program loaded with lddw PSEUDO_FUNC?
   bool is_callback(uint64_t fn) const;
-  // Run the sub-program `fn` with r1..r5 and return its r0 (runs nested, on a fresh stack).
+  // Runs the sub-program `fn` with r1..r5 on a fresh stack and returns its r0. After a fault
+  // (check failed()) the helper should return promptly.
   uint64_t call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+  bool failed() const { return result_.fault != Fault::None; }
 
-  void* user = nullptr;  // embedder data for helpers (clock, qdisc, …), set by the embedder
+  void* user() const { return user_; }  // embedder data (clock, qdisc, …) from RunOptions
 
-  // Internal to the interpreter.
-  struct Frame;
-  RunContext(const Program::Impl* prog, bool checked) : prog_(prog), checked_(checked) {}
-  const Program::Impl* prog_;
+ private:
+  friend struct Program::Impl;
+  friend struct Interpreter;
+  RunContext(const Program::Impl& prog, void* user, std::span<const MemRegion> extra);
+
+  const Program::Impl& prog_;
+  void* user_;
+  std::span<const MemRegion> extra_;
   RunContext* prev_ = nullptr;
   bool checked_;
-  const char* fault_detail_ = nullptr;
-  bool faulted_ = false;
+  MemRegion ctx_{};
+  MemRegion stacks_[8];  // stacks of the runs in progress (a callback may use its caller's)
+  int n_stacks_ = 0;
   static constexpr int kMaxGrants = 64;
   MemRegion grants_[kMaxGrants];
-  int n_grants_ = 0;
-  int next_grant_ = 0;
-  std::span<const MemRegion> extra_;
-  MemRegion ctx_{}, stack_{};
+  int n_grants_ = 0, next_grant_ = 0;
   uint64_t budget_ = 0;
-  int depth_ = 0;
+  int nesting_ = 0;  // callbacks in progress
+  RunResult result_;
 };
 
 }  // namespace bpfq::exec

@@ -41,6 +41,9 @@ struct MapSpec {
   // Global data (.data/.rodata/.bss): the initial bytes of element 0; empty otherwise.
   std::vector<uint8_t> initial_value;
   bool read_only = false;  // .rodata: the program may not write
+  // ELF section the spec was declared in (".maps", ".bss", ".rodata.str1.1", …); empty for
+  // specs built in code.
+  std::string section;
 };
 
 }  // namespace bpfq::maps

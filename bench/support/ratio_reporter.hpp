@@ -1,0 +1,62 @@
+#pragma once
+// A Google Benchmark console reporter that also prints, after the run, each benchmark's time
+// as a ratio to its baseline measured in the same run. Baselines are named by a mapping from
+// benchmark name prefix to baseline name prefix (e.g. "Interp/alu" -> "Native/alu").
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bpfq::bench {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  // pairs: {subject name, baseline name}, matched on the benchmark's full run name
+  // (aggregate suffixes such as _median are kept in the key).
+  explicit RatioReporter(std::vector<std::pair<std::string, std::string>> pairs)
+      : pairs_(std::move(pairs)) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      const std::string name = r.benchmark_name();
+      times_[name] = r.GetAdjustedRealTime();
+      for (const auto& [key, counter] : r.counters) counters_[name][key] = counter.value;
+    }
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\n%-44s %-34s %10s\n", "benchmark", "baseline (same run)", "ratio");
+    for (const auto& [subject, baseline] : pairs_) {
+      for (const char* agg : {"", "_median"}) {
+        auto s = times_.find(subject + agg), b = times_.find(baseline + agg);
+        if (s == times_.end() || b == times_.end() || b->second == 0) continue;
+        std::printf("%-44s %-34s %9.2fx\n", (subject + agg).c_str(), (baseline + agg).c_str(),
+                    s->second / b->second);
+      }
+    }
+  }
+
+  const std::map<std::string, std::map<std::string, double>>& counters() const { return counters_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> pairs_;
+  std::map<std::string, double> times_;
+  std::map<std::string, std::map<std::string, double>> counters_;
+};
+
+// main() body for a benchmark binary with ratio pairs.
+inline int run_with_ratios(int argc, char** argv, std::vector<std::pair<std::string, std::string>> pairs) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter(std::move(pairs));
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace bpfq::bench

@@ -1,0 +1,23 @@
+#pragma once
+// ELF relocatable object (clang -O2 -g -target bpf) -> ObjectSpec. Creates no maps and runs
+// nothing. Every failure is a bpfq::Error whose where() is "<file>", "<file> section <sec>" or
+// "<file> section <sec> insn <n>" (n counts instructions from the start of that ELF section,
+// as llvm-objdump numbers them). Nothing is returned half-loaded.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include <bpfq/loader/object_spec.hpp>
+
+namespace bpfq::loader {
+
+// The kernel's instruction limit for privileged programs; sections and linked programs above
+// it are rejected.
+inline constexpr size_t kMaxProgramInsns = 1'000'000;
+
+ObjectSpec load_object(const std::string& path);
+// name: used in error messages and for global data map names ("<first 8 chars>.data").
+ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& name);
+
+}  // namespace bpfq::loader

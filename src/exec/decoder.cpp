@@ -1,0 +1,348 @@
+// Program::load: validate the instructions once and pre-decode them into Slots.
+#include <algorithm>
+#include <string>
+
+#include <bpfq/error.hpp>
+
+#include "decoded.hpp"
+
+namespace bpfq::exec {
+namespace {
+
+using namespace ebpf;
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+class Decoder {
+ public:
+  Decoder(std::span<const Insn> insns, const LinkEnv& env) : in_(insns), env_(env) {}
+
+  std::vector<Slot> decode(std::vector<uint32_t>& callback_targets) {
+    if (in_.empty()) fail(0, "program has no instructions", "an eBPF program ends with exit");
+    if (in_.size() > kMaxInsns)
+      fail(0, "program has " + std::to_string(in_.size()) + " instructions, more than " +
+                  std::to_string(kMaxInsns));
+    // Second halves of lddw are not instructions: no jump may land there.
+    is_lddw_tail_.assign(in_.size(), false);
+    for (size_t i = 0; i < in_.size(); ++i) {
+      if (in_[i].code == LDDW_OPCODE) {
+        if (i + 1 >= in_.size()) fail(i, "lddw is missing its second slot");
+        if (in_[i + 1].code != 0 || in_[i + 1].dst != 0 || in_[i + 1].src != 0 || in_[i + 1].off != 0)
+          fail(i + 1, "second slot of lddw must have code, registers and offset 0");
+        is_lddw_tail_[i + 1] = true;
+        ++i;
+      }
+    }
+    std::vector<Slot> out(in_.size() + 1, Slot{OP_FELL_OFF_END, 0, 0, 0, 0});
+    for (size_t i = 0; i < in_.size(); ++i) {
+      if (is_lddw_tail_[i]) continue;
+      out[i] = decode_one(i);
+    }
+    std::sort(callbacks_.begin(), callbacks_.end());
+    callbacks_.erase(std::unique(callbacks_.begin(), callbacks_.end()), callbacks_.end());
+    callback_targets = callbacks_;
+    return out;
+  }
+
+ private:
+  static constexpr size_t kMaxInsns = 1'000'000;
+
+  [[noreturn]] void fail(size_t pc, const std::string& what, const std::string& hint = {}) const {
+    std::string where = env_.where.empty() ? "" : env_.where + " ";
+    throw Error(what, where + "insn " + std::to_string(pc), hint);
+  }
+
+  void check_reg(size_t pc, unsigned r, const char* role) const {
+    if (r > 10) fail(pc, std::string("invalid ") + role + " register r" + std::to_string(r), "registers are r0..r10");
+  }
+  void check_dst_writable(size_t pc, unsigned r) const {
+    check_reg(pc, r, "destination");
+    if (r == kFrameReg) fail(pc, "write to r10, the read-only frame pointer");
+  }
+
+  int32_t jump_target(size_t pc, int64_t rel) const {
+    int64_t t = static_cast<int64_t>(pc) + rel + 1;
+    if (t < 0 || t >= static_cast<int64_t>(in_.size()))
+      fail(pc, "jump target " + std::to_string(t) + " is outside the program (0.." +
+                   std::to_string(in_.size() - 1) + ")");
+    if (is_lddw_tail_[t]) fail(pc, "jump into the middle of lddw at insn " + std::to_string(t - 1));
+    return static_cast<int32_t>(t);
+  }
+
+  Slot decode_one(size_t pc) {
+    const Insn& i = in_[pc];
+    Slot s{OP_COUNT, i.dst, i.src, i.off, static_cast<uint64_t>(static_cast<int64_t>(i.imm))};
+    const uint8_t cls = insn_class(i.code);
+    switch (cls) {
+      case ALU:
+      case ALU64: decode_alu(pc, i, s); break;
+      case LDX: decode_ldx(pc, i, s); break;
+      case ST:
+      case STX: decode_store(pc, i, s); break;
+      case LD: decode_ld(pc, i, s); break;
+      case JMP:
+      case JMP32: decode_jmp(pc, i, s); break;
+    }
+    if (s.op == OP_COUNT) unknown(pc, i);
+    return s;
+  }
+
+  [[noreturn]] void unknown(size_t pc, const Insn& i) const {
+    fail(pc, "unknown opcode " + hex(i.code) + " (raw " + hex(i.raw()) + ")",
+         "bpfq implements eBPF ISA v4 (RFC 9669)");
+  }
+
+  void decode_alu(size_t pc, const Insn& i, Slot& s) {
+    const bool is64 = insn_class(i.code) == ALU64;
+    const uint8_t op = alu_op(i.code);
+    const bool x = source(i.code) == X;
+    check_dst_writable(pc, i.dst);
+    if (x) check_reg(pc, i.src, "source");
+    if (op == END) {
+      if (i.imm != 16 && i.imm != 32 && i.imm != 64)
+        fail(pc, "byte swap width " + std::to_string(i.imm) + " is not 16, 32 or 64");
+      const bool be = is64 || x;  // ALU64|END is an unconditional bswap, the same as TO_BE here
+      static constexpr Op le[] = {OP_LE16, OP_LE32, OP_LE64}, bs[] = {OP_BE16, OP_BE32, OP_BE64};
+      const int w = i.imm == 16 ? 0 : i.imm == 32 ? 1 : 2;
+      s.op = be ? bs[w] : le[w];
+      return;
+    }
+    if (op == NEG) {
+      s.op = is64 ? OP_NEG64 : OP_NEG32;
+      return;
+    }
+    if (op == MOV && x && i.off != 0) {
+      if (is64 && i.off == 8) s.op = OP_MOVSX64_8;
+      else if (is64 && i.off == 16) s.op = OP_MOVSX64_16;
+      else if (is64 && i.off == 32) s.op = OP_MOVSX64_32;
+      else if (!is64 && i.off == 8) s.op = OP_MOVSX32_8;
+      else if (!is64 && i.off == 16) s.op = OP_MOVSX32_16;
+      else fail(pc, "movsx with invalid offset " + std::to_string(i.off), "sign-extension widths are 8, 16 and 32 (64-bit only)");
+      return;
+    }
+    const bool signed_div = (op == DIV || op == MOD) && i.off == 1;
+    if ((op == DIV || op == MOD) && i.off != 0 && i.off != 1)
+      fail(pc, "division with invalid offset " + std::to_string(i.off), "offset 0 is unsigned, 1 is signed");
+    // Table order follows BPFQ_ALU_OPS: ADD SUB MUL DIV SDIV OR AND LSH RSH MOD SMOD XOR MOV ARSH.
+    int idx;
+    switch (op) {
+      case ADD: idx = 0; break;
+      case SUB: idx = 1; break;
+      case MUL: idx = 2; break;
+      case DIV: idx = signed_div ? 4 : 3; break;
+      case OR: idx = 5; break;
+      case AND: idx = 6; break;
+      case LSH: idx = 7; break;
+      case RSH: idx = 8; break;
+      case MOD: idx = signed_div ? 10 : 9; break;
+      case XOR: idx = 11; break;
+      case MOV: idx = 12; break;
+      case ARSH: idx = 13; break;
+      default: unknown(pc, i);
+    }
+    const Op base = is64 ? (x ? OP_ADD_ALU64_X : OP_ADD_ALU64_K) : (x ? OP_ADD_ALU32_X : OP_ADD_ALU32_K);
+    s.op = static_cast<uint16_t>(base + idx);
+    // 32-bit immediates operate on the low word; keep the zero-extended form ready.
+    if (!is64 && !x) s.imm = static_cast<uint32_t>(i.imm);
+  }
+
+  void decode_ldx(size_t pc, const Insn& i, Slot& s) {
+    check_dst_writable(pc, i.dst);
+    check_reg(pc, i.src, "base");
+    const uint8_t size = mem_size(i.code);
+    if (mem_mode(i.code) == MEM) {
+      static constexpr Op ops[] = {OP_LDXW, OP_LDXH, OP_LDXB, OP_LDXDW};
+      s.op = ops[size >> 3];
+    } else if (mem_mode(i.code) == MEMSX) {
+      if (size == DW) fail(pc, "sign-extending load of 8 bytes does not exist", "use ldxdw");
+      static constexpr Op ops[] = {OP_LDXSW, OP_LDXSH, OP_LDXSB};
+      s.op = ops[size >> 3];
+    }
+  }
+
+  void decode_store(size_t pc, const Insn& i, Slot& s) {
+    check_reg(pc, i.dst, "base");
+    const uint8_t size = mem_size(i.code);
+    const uint8_t mode = mem_mode(i.code);
+    if (insn_class(i.code) == ST) {
+      if (mode != MEM) return;
+      static constexpr Op ops[] = {OP_STW, OP_STH, OP_STB, OP_STDW};
+      s.op = ops[size >> 3];
+      return;
+    }
+    check_reg(pc, i.src, "source");
+    if (mode == MEM) {
+      static constexpr Op ops[] = {OP_STXW, OP_STXH, OP_STXB, OP_STXDW};
+      s.op = ops[size >> 3];
+      return;
+    }
+    if (mode != ATOMIC) return;
+    if (size != W && size != DW) fail(pc, "atomic operations exist only for 32 and 64 bits");
+    const bool is64 = size == DW;
+    Op op;
+    switch (i.imm) {
+      case ATOMIC_ADD: op = is64 ? OP_AADD64 : OP_AADD32; break;
+      case ATOMIC_OR: op = is64 ? OP_AOR64 : OP_AOR32; break;
+      case ATOMIC_AND: op = is64 ? OP_AAND64 : OP_AAND32; break;
+      case ATOMIC_XOR: op = is64 ? OP_AXOR64 : OP_AXOR32; break;
+      case ATOMIC_ADD | ATOMIC_FETCH: op = is64 ? OP_AFADD64 : OP_AFADD32; break;
+      case ATOMIC_OR | ATOMIC_FETCH: op = is64 ? OP_AFOR64 : OP_AFOR32; break;
+      case ATOMIC_AND | ATOMIC_FETCH: op = is64 ? OP_AFAND64 : OP_AFAND32; break;
+      case ATOMIC_XOR | ATOMIC_FETCH: op = is64 ? OP_AFXOR64 : OP_AFXOR32; break;
+      case ATOMIC_XCHG: op = is64 ? OP_AXCHG64 : OP_AXCHG32; break;
+      case ATOMIC_CMPXCHG: op = is64 ? OP_ACMPXCHG64 : OP_ACMPXCHG32; break;
+      default: fail(pc, "unknown atomic operation " + hex(static_cast<uint32_t>(i.imm)));
+    }
+    // The fetching forms write the old value to src (cmpxchg to r0): those must be writable.
+    if (i.imm & ATOMIC_FETCH) check_dst_writable(pc, i.imm == ATOMIC_CMPXCHG ? 0 : i.src);
+    s.op = op;
+  }
+
+  void decode_ld(size_t pc, const Insn& i, Slot& s) {
+    const uint8_t mode = mem_mode(i.code);
+    if (mode == ABS || mode == IND)
+      fail(pc, "legacy packet access (ld_abs/ld_ind) is not supported",
+           "read packet bytes through skb->data/data_end or bpf_skb_load_bytes");
+    if (i.code != LDDW_OPCODE) return;
+    check_dst_writable(pc, i.dst);
+    const Insn& next = in_[pc + 1];
+    s.op = OP_LDDW;
+    switch (i.src) {
+      case LDDW_IMM64:
+        s.imm = static_cast<uint32_t>(i.imm) | (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
+        break;
+      case PSEUDO_FUNC: {
+        const int32_t t = jump_target(pc, i.imm);
+        callbacks_.push_back(static_cast<uint32_t>(t));
+        s.imm = kCallbackTag | static_cast<uint32_t>(t);
+        break;
+      }
+      case PSEUDO_MAP_FD:
+      case PSEUDO_MAP_VALUE:
+      case PSEUDO_MAP_IDX:
+      case PSEUDO_MAP_IDX_VALUE:
+        if (!env_.resolve_lddw)
+          fail(pc, "lddw refers to map " + std::to_string(i.imm) + " but no maps are linked",
+               "load the program through an object, which creates its maps");
+        try {
+          s.imm = env_.resolve_lddw(i.src, i.imm, next.imm);
+        } catch (const Error& e) {
+          fail(pc, e.reason(), e.hint());
+        }
+        break;
+      default:
+        fail(pc, "lddw with unsupported pseudo source " + std::to_string(i.src));
+    }
+  }
+
+  void decode_jmp(size_t pc, const Insn& i, Slot& s) {
+    const bool is32 = insn_class(i.code) == JMP32;
+    const uint8_t op = alu_op(i.code);
+    const bool x = source(i.code) == X;
+    if (op == JA) {
+      if (x) return;
+      s.op = OP_JA;
+      s.off = jump_target(pc, is32 ? i.imm : i.off);  // JMP32|JA (gotol) keeps its offset in imm
+      return;
+    }
+    if (op == EXIT) {
+      if (is32 || x) return;
+      s.op = OP_EXIT;
+      return;
+    }
+    if (op == CALL) {
+      if (is32) return;
+      if (x) fail(pc, "callx (indirect call through a register) is not supported", "call helpers by id");
+      decode_call(pc, i, s);
+      return;
+    }
+    check_reg(pc, i.dst, "compared");
+    if (x) check_reg(pc, i.src, "compared");
+    int idx;  // BPFQ_JMP_OPS order: JEQ JGT JGE JSET JNE JSGT JSGE JLT JLE JSLT JSLE
+    switch (op) {
+      case JEQ: idx = 0; break;
+      case JGT: idx = 1; break;
+      case JGE: idx = 2; break;
+      case JSET: idx = 3; break;
+      case JNE: idx = 4; break;
+      case JSGT: idx = 5; break;
+      case JSGE: idx = 6; break;
+      case JLT: idx = 7; break;
+      case JLE: idx = 8; break;
+      case JSLT: idx = 9; break;
+      case JSLE: idx = 10; break;
+      default: return;
+    }
+    const Op base = is32 ? (x ? OP_JEQ_JMP32_X : OP_JEQ_JMP32_K) : (x ? OP_JEQ_JMP_X : OP_JEQ_JMP_K);
+    s.op = static_cast<uint16_t>(base + idx);
+    s.off = jump_target(pc, i.off);
+    if (is32 && !x) s.imm = static_cast<uint32_t>(i.imm);
+  }
+
+  void decode_call(size_t pc, const Insn& i, Slot& s) {
+    switch (i.src) {
+      case CALL_HELPER: {
+        const HelperEntry* h = env_.helpers ? env_.helpers->helper(i.imm) : nullptr;
+        if (!h || !h->fn)
+          fail(pc, "unknown helper id " + std::to_string(i.imm),
+               "bpfq provides the helpers listed in docs/helpers.md");
+        s.op = OP_CALL_HELPER;
+        s.imm = reinterpret_cast<uint64_t>(h->fn);
+        return;
+      }
+      case CALL_KFUNC: {
+        if (i.imm < 0 || static_cast<size_t>(i.imm) >= env_.kfunc_names.size())
+          fail(pc, "kfunc call index " + std::to_string(i.imm) + " has no name");
+        const std::string& name = env_.kfunc_names[i.imm];
+        const HelperEntry* k = env_.helpers ? env_.helpers->kfunc(name) : nullptr;
+        if (!k || !k->fn)
+          fail(pc, "unknown kfunc '" + name + "'", "bpfq provides the kfuncs listed in docs/helpers.md");
+        s.op = OP_CALL_HELPER;
+        s.imm = reinterpret_cast<uint64_t>(k->fn);
+        return;
+      }
+      case CALL_LOCAL:
+        s.op = OP_CALL_LOCAL;
+        s.off = jump_target(pc, i.imm);
+        return;
+      default:
+        fail(pc, "call with unknown kind (src_reg " + std::to_string(i.src) + ")");
+    }
+  }
+
+  std::span<const Insn> in_;
+  const LinkEnv& env_;
+  std::vector<bool> is_lddw_tail_;
+  std::vector<uint32_t> callbacks_;
+};
+
+}  // namespace
+
+Program Program::load(std::span<const Insn> insns, const LinkEnv& env, ProgramOptions opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->insns.assign(insns.begin(), insns.end());
+  impl->slots = Decoder(insns, env).decode(impl->callback_targets);
+  impl->regions = env.regions;
+  impl->checked = opts.checked;
+  impl->insn_budget = opts.insn_budget;
+  return Program(std::move(impl));
+}
+
+Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Program::Program(Program&&) noexcept = default;
+Program& Program::operator=(Program&&) noexcept = default;
+Program::~Program() = default;
+
+size_t Program::size() const { return impl_->insns.size(); }
+bool Program::checked() const { return impl_->checked; }
+const std::vector<ebpf::Insn>& Program::insns() const { return impl_->insns; }
+
+RunResult Program::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {
+  return impl_->run(ctx, ctx_len, opts);
+}
+
+}  // namespace bpfq::exec

@@ -1,0 +1,438 @@
+// The interpreter: threaded (computed-goto) dispatch over pre-decoded Slots.
+// Instantiated twice: fast (no per-access checks) and checked (bounds + budget).
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "decoded.hpp"
+
+namespace bpfq::exec {
+
+namespace {
+thread_local RunContext* tls_current = nullptr;
+
+// Makes `rc` the current run for helpers until the scope ends (runs nest for callbacks).
+struct CurrentRun {
+  explicit CurrentRun(RunContext* rc) : prev(tls_current) { tls_current = rc; }
+  ~CurrentRun() { tls_current = prev; }
+  RunContext* prev;
+};
+
+template <typename T>
+inline T load(uint64_t addr) {
+  T v;
+  __builtin_memcpy(&v, reinterpret_cast<const void*>(addr), sizeof v);
+  return v;
+}
+template <typename T>
+inline void store(uint64_t addr, T v) {
+  __builtin_memcpy(reinterpret_cast<void*>(addr), &v, sizeof v);
+}
+
+constexpr uint32_t kNoPc = UINT32_MAX;  // result_.pc before a fault names its instruction
+
+inline bool inside(const MemRegion& r, uint64_t a, uint64_t n) {
+  return a >= r.begin && n <= r.end - r.begin && a - r.begin <= r.end - r.begin - n;
+}
+}  // namespace
+
+RunContext* RunContext::current() { return tls_current; }
+
+RunContext::RunContext(const Program::Impl& prog, void* user, std::span<const MemRegion> extra)
+    : prog_(prog), user_(user), extra_(extra), checked_(prog.checked), budget_(prog.insn_budget) {
+  result_.pc = kNoPc;
+}
+
+bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
+  if (!checked_) return true;
+  auto ok = [&](const MemRegion& r) { return inside(r, a, n) && (!write || r.writable); };
+  if (ok(ctx_)) return true;
+  for (int i = 0; i < n_stacks_; ++i)
+    if (ok(stacks_[i])) return true;
+  for (const MemRegion& r : prog_.regions)
+    if (ok(r)) return true;
+  for (const MemRegion& r : extra_)
+    if (ok(r)) return true;
+  for (int i = 0; i < n_grants_; ++i)
+    if (ok(grants_[i])) return true;
+  return false;
+}
+
+void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
+  if (!checked_) return;
+  // A bounded table: the oldest grant is recycled (programs rarely hold many map values).
+  grants_[next_grant_] = {p, p + len, writable};
+  next_grant_ = (next_grant_ + 1) % kMaxGrants;
+  if (n_grants_ < kMaxGrants) ++n_grants_;
+}
+
+void RunContext::fail(const char* detail) {
+  if (result_.fault != Fault::None) return;
+  result_.fault = Fault::HelperFault;
+  result_.detail = detail;
+}
+
+bool RunContext::is_callback(uint64_t fn) const {
+  if ((fn & 0xff00'0000'0000'0000ULL) != kCallbackTag) return false;
+  const uint64_t t = fn & 0xffff'ffffULL;
+  const auto& v = prog_.callback_targets;
+  return std::binary_search(v.begin(), v.end(), static_cast<uint32_t>(t));
+}
+
+struct Interpreter {
+  // Runs from `start` with r1..r5 set; returns r0. Faults are recorded in rc.result_.
+  template <bool Checked>
+  static uint64_t execute(RunContext& rc, const Slot* start, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, uint64_t a5);
+};
+
+template <bool Checked>
+uint64_t Interpreter::execute(RunContext& rc, const Slot* start, uint64_t a1, uint64_t a2,
+                              uint64_t a3, uint64_t a4, uint64_t a5) {
+#define BPFQ_LABEL(name) &&L_##name,
+#define BPFQ_LABEL_ALU64_K(name) &&L_##name##_ALU64_K,
+#define BPFQ_LABEL_ALU64_X(name) &&L_##name##_ALU64_X,
+#define BPFQ_LABEL_ALU32_K(name) &&L_##name##_ALU32_K,
+#define BPFQ_LABEL_ALU32_X(name) &&L_##name##_ALU32_X,
+#define BPFQ_LABEL_JMP_K(name) &&L_##name##_JMP_K,
+#define BPFQ_LABEL_JMP_X(name) &&L_##name##_JMP_X,
+#define BPFQ_LABEL_JMP32_K(name) &&L_##name##_JMP32_K,
+#define BPFQ_LABEL_JMP32_X(name) &&L_##name##_JMP32_X,
+  static const void* const kLabels[OP_COUNT] = {BPFQ_OPS(BPFQ_LABEL)};
+
+  struct Frame {
+    const Slot* ret;
+    uint64_t saved[5];  // r6..r9, r10
+  };
+  const Slot* const base = rc.prog_.slots.data();
+  alignas(16) uint8_t stack[ebpf::kMaxCallDepth * ebpf::kStackSize];
+  Frame frames[ebpf::kMaxCallDepth];
+  int depth = 0;
+  uint64_t reg[ebpf::kNumRegs];
+  reg[0] = 0;
+  reg[1] = a1, reg[2] = a2, reg[3] = a3, reg[4] = a4, reg[5] = a5;
+  reg[6] = reg[7] = reg[8] = reg[9] = 0;
+  reg[10] = reinterpret_cast<uint64_t>(stack + sizeof stack);
+  if constexpr (Checked) {
+    std::memset(stack, 0, sizeof stack);  // uninitialised stack reads are deterministic
+    // Only the frames in use are accessible: the current one and its callers' (a caller may
+    // pass a pointer to its own stack), never the unused space below the current frame.
+    rc.stacks_[rc.n_stacks_++] = {reg[10] - ebpf::kStackSize,
+                                  reinterpret_cast<uint64_t>(stack + sizeof stack), true};
+  }
+  uint64_t budget = rc.budget_;
+  const Slot* pc = start;
+
+#define FAULT(kind, address, bytes)                             \
+  do {                                                          \
+    rc.result_.fault = Fault::kind;                             \
+    rc.result_.pc = static_cast<uint32_t>(pc - base);           \
+    rc.result_.addr = (address);                                \
+    rc.result_.size = (bytes);                                  \
+    goto out;                                                   \
+  } while (0)
+#define DISPATCH()                                     \
+  do {                                                 \
+    if constexpr (Checked) {                           \
+      if (__builtin_expect(budget-- == 0, 0)) FAULT(Budget, 0, 0); \
+    }                                                  \
+    goto* kLabels[pc->op];                             \
+  } while (0)
+#define NEXT() \
+  do {         \
+    ++pc;      \
+    DISPATCH(); \
+  } while (0)
+#define DST reg[pc->dst]
+#define SRC reg[pc->src]
+#define IMM pc->imm
+#define CHECK(addr, n, write)                                                        \
+  do {                                                                               \
+    if constexpr (Checked) {                                                         \
+      if (__builtin_expect(!rc.may_access((addr), (n), (write)), 0))                 \
+        FAULT(OutOfBounds, (addr), (n));                                             \
+    }                                                                                \
+  } while (0)
+
+  DISPATCH();
+
+  // ---- ALU: one body per operation, instantiated for K/X and 32/64 ----
+// Variadic so that bodies may contain commas.
+#define ALU64(name, ...)            \
+  L_##name##_ALU64_K : {            \
+    const uint64_t s = IMM;         \
+    __VA_ARGS__;                    \
+    NEXT();                         \
+  }                                 \
+  L_##name##_ALU64_X : {            \
+    const uint64_t s = SRC;         \
+    __VA_ARGS__;                    \
+    NEXT();                         \
+  }
+#define ALU32(name, ...)                           \
+  L_##name##_ALU32_K : {                           \
+    const uint32_t s = static_cast<uint32_t>(IMM); \
+    const uint32_t d = static_cast<uint32_t>(DST); \
+    (void)d;                                       \
+    __VA_ARGS__;                                   \
+    NEXT();                                        \
+  }                                                \
+  L_##name##_ALU32_X : {                           \
+    const uint32_t s = static_cast<uint32_t>(SRC); \
+    const uint32_t d = static_cast<uint32_t>(DST); \
+    (void)d;                                       \
+    __VA_ARGS__;                                   \
+    NEXT();                                        \
+  }
+  ALU64(ADD, DST += s)
+  ALU64(SUB, DST -= s)
+  ALU64(MUL, DST *= s)
+  ALU64(DIV, DST = s ? DST / s : 0)
+  ALU64(SDIV, {
+          const int64_t a = static_cast<int64_t>(DST), b = static_cast<int64_t>(s);
+          DST = b == 0 ? 0 : (a == INT64_MIN && b == -1) ? static_cast<uint64_t>(a) : static_cast<uint64_t>(a / b);
+        })
+  ALU64(OR, DST |= s)
+  ALU64(AND, DST &= s)
+  ALU64(LSH, DST <<= (s & 63))
+  ALU64(RSH, DST >>= (s & 63))
+  ALU64(MOD, DST = s ? DST % s : DST)
+  ALU64(SMOD, {
+          const int64_t a = static_cast<int64_t>(DST), b = static_cast<int64_t>(s);
+          DST = b == 0 ? DST : b == -1 ? 0 : static_cast<uint64_t>(a % b);
+        })
+  ALU64(XOR, DST ^= s)
+  ALU64(MOV, DST = s)
+  ALU64(ARSH, DST = static_cast<uint64_t>(static_cast<int64_t>(DST) >> (s & 63)))
+
+  ALU32(ADD, DST = static_cast<uint32_t>(d + s))
+  ALU32(SUB, DST = static_cast<uint32_t>(d - s))
+  ALU32(MUL, DST = static_cast<uint32_t>(d * s))
+  ALU32(DIV, DST = s ? d / s : 0)
+  ALU32(SDIV, {
+    const int32_t a = static_cast<int32_t>(d), b = static_cast<int32_t>(s);
+    DST = static_cast<uint32_t>(b == 0 ? 0 : (a == INT32_MIN && b == -1) ? a : a / b);
+  })
+  ALU32(OR, DST = d | s)
+  ALU32(AND, DST = d & s)
+  ALU32(LSH, DST = static_cast<uint32_t>(d << (s & 31)))
+  ALU32(RSH, DST = d >> (s & 31))
+  ALU32(MOD, DST = s ? d % s : d)
+  ALU32(SMOD, {
+    const int32_t a = static_cast<int32_t>(d), b = static_cast<int32_t>(s);
+    DST = static_cast<uint32_t>(b == 0 ? a : b == -1 ? 0 : a % b);
+  })
+  ALU32(XOR, DST = d ^ s)
+  ALU32(MOV, DST = s)
+  ALU32(ARSH, DST = static_cast<uint32_t>(static_cast<int32_t>(d) >> (s & 31)))
+
+L_NEG64 : DST = -DST; NEXT();
+L_NEG32 : DST = static_cast<uint32_t>(-static_cast<uint32_t>(DST)); NEXT();
+L_MOVSX64_8 : DST = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(SRC))); NEXT();
+L_MOVSX64_16 : DST = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int16_t>(SRC))); NEXT();
+L_MOVSX64_32 : DST = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(SRC))); NEXT();
+L_MOVSX32_8 : DST = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(SRC))); NEXT();
+L_MOVSX32_16 : DST = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(SRC))); NEXT();
+L_LE16 : DST = static_cast<uint16_t>(DST); NEXT();
+L_LE32 : DST = static_cast<uint32_t>(DST); NEXT();
+L_LE64 : NEXT();
+L_BE16 : DST = __builtin_bswap16(static_cast<uint16_t>(DST)); NEXT();
+L_BE32 : DST = __builtin_bswap32(static_cast<uint32_t>(DST)); NEXT();
+L_BE64 : DST = __builtin_bswap64(DST); NEXT();
+
+  // ---- memory ----
+#define LDX(name, T, ext)                   \
+  L_##name : {                              \
+    const uint64_t a = SRC + pc->off;       \
+    CHECK(a, sizeof(T), false);             \
+    DST = static_cast<ext>(load<T>(a));     \
+    NEXT();                                 \
+  }
+  LDX(LDXB, uint8_t, uint64_t)
+  LDX(LDXH, uint16_t, uint64_t)
+  LDX(LDXW, uint32_t, uint64_t)
+  LDX(LDXDW, uint64_t, uint64_t)
+  LDX(LDXSB, int8_t, int64_t)
+  LDX(LDXSH, int16_t, int64_t)
+  LDX(LDXSW, int32_t, int64_t)
+#define ST(name, T, value)                  \
+  L_##name : {                              \
+    const uint64_t a = DST + pc->off;       \
+    CHECK(a, sizeof(T), true);              \
+    store<T>(a, static_cast<T>(value));     \
+    NEXT();                                 \
+  }
+  ST(STB, uint8_t, IMM)
+  ST(STH, uint16_t, IMM)
+  ST(STW, uint32_t, IMM)
+  ST(STDW, uint64_t, IMM)
+  ST(STXB, uint8_t, SRC)
+  ST(STXH, uint16_t, SRC)
+  ST(STXW, uint32_t, SRC)
+  ST(STXDW, uint64_t, SRC)
+
+  // ---- atomics: sequentially consistent, like the kernel's lock-prefixed forms ----
+#define ATOMIC_ADDR(T)                                                   \
+  const uint64_t a = DST + pc->off;                                      \
+  CHECK(a, sizeof(T), true);                                             \
+  if constexpr (Checked) {                                               \
+    if (a % sizeof(T)) FAULT(Misaligned, a, sizeof(T));                  \
+  }                                                                      \
+  T* p = reinterpret_cast<T*>(a);
+#define ATOMIC_RMW(name, T, builtin, fetch)                                  \
+  L_##name : {                                                               \
+    ATOMIC_ADDR(T)                                                           \
+    const T old = builtin(p, static_cast<T>(SRC), __ATOMIC_SEQ_CST);         \
+    if (fetch) SRC = old;                                                    \
+    NEXT();                                                                  \
+  }
+  ATOMIC_RMW(AADD32, uint32_t, __atomic_fetch_add, false)
+  ATOMIC_RMW(AOR32, uint32_t, __atomic_fetch_or, false)
+  ATOMIC_RMW(AAND32, uint32_t, __atomic_fetch_and, false)
+  ATOMIC_RMW(AXOR32, uint32_t, __atomic_fetch_xor, false)
+  ATOMIC_RMW(AFADD32, uint32_t, __atomic_fetch_add, true)
+  ATOMIC_RMW(AFOR32, uint32_t, __atomic_fetch_or, true)
+  ATOMIC_RMW(AFAND32, uint32_t, __atomic_fetch_and, true)
+  ATOMIC_RMW(AFXOR32, uint32_t, __atomic_fetch_xor, true)
+  ATOMIC_RMW(AXCHG32, uint32_t, __atomic_exchange_n, true)
+  ATOMIC_RMW(AADD64, uint64_t, __atomic_fetch_add, false)
+  ATOMIC_RMW(AOR64, uint64_t, __atomic_fetch_or, false)
+  ATOMIC_RMW(AAND64, uint64_t, __atomic_fetch_and, false)
+  ATOMIC_RMW(AXOR64, uint64_t, __atomic_fetch_xor, false)
+  ATOMIC_RMW(AFADD64, uint64_t, __atomic_fetch_add, true)
+  ATOMIC_RMW(AFOR64, uint64_t, __atomic_fetch_or, true)
+  ATOMIC_RMW(AFAND64, uint64_t, __atomic_fetch_and, true)
+  ATOMIC_RMW(AFXOR64, uint64_t, __atomic_fetch_xor, true)
+  ATOMIC_RMW(AXCHG64, uint64_t, __atomic_exchange_n, true)
+#define ATOMIC_CMPXCHG_OP(name, T)                                                         \
+  L_##name : {                                                                             \
+    ATOMIC_ADDR(T)                                                                         \
+    T expected = static_cast<T>(reg[0]);                                                   \
+    __atomic_compare_exchange_n(p, &expected, static_cast<T>(SRC), false, __ATOMIC_SEQ_CST, \
+                                __ATOMIC_SEQ_CST);                                         \
+    reg[0] = expected; /* the old value either way, zero-extended for 32 bits */           \
+    NEXT();                                                                                \
+  }
+  ATOMIC_CMPXCHG_OP(ACMPXCHG32, uint32_t)
+  ATOMIC_CMPXCHG_OP(ACMPXCHG64, uint64_t)
+
+L_LDDW : DST = IMM; pc += 2; DISPATCH();
+
+  // ---- jumps ----
+L_JA : pc = base + pc->off; DISPATCH();
+#define JMP(name, T, cond)                                        \
+  L_##name##_JMP_K : {                                            \
+    const T d = static_cast<T>(DST), s = static_cast<T>(IMM);      \
+    pc = (cond) ? base + pc->off : pc + 1;                        \
+    DISPATCH();                                                   \
+  }                                                               \
+  L_##name##_JMP_X : {                                            \
+    const T d = static_cast<T>(DST), s = static_cast<T>(SRC);      \
+    pc = (cond) ? base + pc->off : pc + 1;                        \
+    DISPATCH();                                                   \
+  }
+#define JMP32(name, T, cond)                                      \
+  L_##name##_JMP32_K : {                                          \
+    const T d = static_cast<T>(DST), s = static_cast<T>(IMM);      \
+    pc = (cond) ? base + pc->off : pc + 1;                        \
+    DISPATCH();                                                   \
+  }                                                               \
+  L_##name##_JMP32_X : {                                          \
+    const T d = static_cast<T>(DST), s = static_cast<T>(SRC);      \
+    pc = (cond) ? base + pc->off : pc + 1;                        \
+    DISPATCH();                                                   \
+  }
+  JMP(JEQ, uint64_t, d == s) JMP32(JEQ, uint32_t, d == s)
+  JMP(JNE, uint64_t, d != s) JMP32(JNE, uint32_t, d != s)
+  JMP(JGT, uint64_t, d > s) JMP32(JGT, uint32_t, d > s)
+  JMP(JGE, uint64_t, d >= s) JMP32(JGE, uint32_t, d >= s)
+  JMP(JLT, uint64_t, d < s) JMP32(JLT, uint32_t, d < s)
+  JMP(JLE, uint64_t, d <= s) JMP32(JLE, uint32_t, d <= s)
+  JMP(JSET, uint64_t, (d & s) != 0) JMP32(JSET, uint32_t, (d & s) != 0)
+  JMP(JSGT, int64_t, d > s) JMP32(JSGT, int32_t, d > s)
+  JMP(JSGE, int64_t, d >= s) JMP32(JSGE, int32_t, d >= s)
+  JMP(JSLT, int64_t, d < s) JMP32(JSLT, int32_t, d < s)
+  JMP(JSLE, int64_t, d <= s) JMP32(JSLE, int32_t, d <= s)
+
+L_CALL_HELPER : {
+    const HelperFn fn = reinterpret_cast<HelperFn>(IMM);
+    if constexpr (Checked) rc.budget_ = budget;
+    reg[0] = fn(reg[1], reg[2], reg[3], reg[4], reg[5]);
+    if constexpr (Checked) {
+      budget = rc.budget_;  // callbacks run by the helper spent from the same budget
+      if (__builtin_expect(rc.result_.fault != Fault::None, 0)) {
+        if (rc.result_.pc == kNoPc) rc.result_.pc = static_cast<uint32_t>(pc - base);
+        goto out;
+      }
+    } else if (__builtin_expect(rc.result_.fault != Fault::None, 0)) {
+      if (rc.result_.pc == kNoPc) rc.result_.pc = static_cast<uint32_t>(pc - base);
+      goto out;  // a helper may refuse even in fast mode (e.g. an invalid callback)
+    }
+    NEXT();
+  }
+L_CALL_LOCAL : {
+    if (__builtin_expect(depth + 1 >= ebpf::kMaxCallDepth, 0)) FAULT(CallDepth, 0, 0);
+    Frame& f = frames[depth++];
+    f.ret = pc + 1;
+    std::memcpy(f.saved, &reg[6], sizeof f.saved);
+    reg[10] -= ebpf::kStackSize;
+    if constexpr (Checked) rc.stacks_[rc.n_stacks_ - 1].begin = reg[10] - ebpf::kStackSize;
+    pc = base + pc->off;
+    DISPATCH();
+  }
+L_EXIT : {
+    if (depth == 0) goto out;
+    const Frame& f = frames[--depth];
+    std::memcpy(&reg[6], f.saved, sizeof f.saved);
+    if constexpr (Checked) rc.stacks_[rc.n_stacks_ - 1].begin = reg[10] - ebpf::kStackSize;
+    pc = f.ret;
+    DISPATCH();
+  }
+L_FELL_OFF_END : FAULT(FellOffEnd, 0, 0);
+
+out:
+  if constexpr (Checked) {
+    rc.budget_ = budget;
+    --rc.n_stacks_;
+  }
+  return reg[0];
+
+#undef FAULT
+#undef DISPATCH
+#undef NEXT
+#undef DST
+#undef SRC
+#undef IMM
+#undef CHECK
+}
+
+RunResult Program::Impl::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {
+  RunContext rc(*this, opts.user, opts.extra);
+  const uint64_t c = reinterpret_cast<uint64_t>(ctx);
+  rc.ctx_ = {c, c + (ctx ? ctx_len : 0), true};
+  CurrentRun scope(&rc);
+  const uint64_t r0 = checked ? Interpreter::execute<true>(rc, slots.data(), c, ctx_len, 0, 0, 0)
+                              : Interpreter::execute<false>(rc, slots.data(), c, ctx_len, 0, 0, 0);
+  rc.result_.r0 = r0;
+  return rc.result_;
+}
+
+uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
+  if (!is_callback(fn)) {
+    fail("callback is not a sub-program of this program");
+    result_.fault = Fault::BadCallback;
+    return 0;
+  }
+  if (nesting_ + 2 >= ebpf::kMaxCallDepth) {  // the outermost run holds one stack too
+    result_.fault = Fault::CallDepth;
+    return 0;
+  }
+  ++nesting_;
+  const Slot* start = prog_.slots.data() + (fn & 0xffff'ffffULL);
+  const uint64_t r0 = checked_ ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
+                               : Interpreter::execute<false>(*this, start, a1, a2, a3, a4, a5);
+  --nesting_;
+  return r0;
+}
+
+}  // namespace bpfq::exec

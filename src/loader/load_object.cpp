@@ -1,0 +1,140 @@
+// The loader's pipeline: ELF -> BTF -> map specs -> code sections with resolved relocations ->
+// linked programs. Every stage validates what it reads, so a corrupted file fails with a
+// bpfq::Error before anything is returned.
+#include <bpfq/loader/load_object.hpp>
+
+#include <elf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include <bpf/btf.h>
+
+#include <bpfq/error.hpp>
+
+#include "btf_maps.hpp"
+#include "btf_types.hpp"
+#include "code_sections.hpp"
+#include "elf_file.hpp"
+#include "global_data.hpp"
+#include "line_info.hpp"
+#include "linker.hpp"
+#include "location.hpp"
+
+namespace bpfq::loader {
+
+namespace {
+
+void reject_duplicate_sections(const ElfFile& elf) {
+  for (const char* unique : {".maps", "maps", ".BTF", ".BTF.ext", "license"}) {
+    size_t count = 0;
+    for (const ElfSection& s : elf.sections())
+      if (s.index != 0 && s.name == unique) ++count;
+    if (count > 1)
+      throw Error("object has " + std::to_string(count) + " sections named " + unique,
+                  elf.file_name(), "the file is corrupted");
+  }
+}
+
+std::string read_license(const ElfFile& elf) {
+  const ElfSection* s = elf.find_section("license");
+  if (!s) return {};
+  const auto* chars = reinterpret_cast<const char*>(s->data.data());
+  return std::string(chars, strnlen(chars, s->data.size()));
+}
+
+// Kernel functions are the FUNC entries of BTF DATASEC .ksyms (extern … __ksym); a plain
+// extern function is not listed there.
+void read_ksyms(const BtfTypes& btf, RelocationTargets& targets) {
+  const std::optional<uint32_t> ksyms = btf.find_datasec(".ksyms");
+  if (!ksyms) return;
+  const btf_type* sec = btf.type(*ksyms);
+  const btf_var_secinfo* vars = btf_var_secinfos(sec);
+  for (uint16_t i = 0; i < btf_vlen(sec); ++i) {
+    const btf_type* t = btf.type(vars[i].type);
+    if (btf_is_func(t))
+      targets.kfuncs.insert(btf.name(t->name_off));
+    else if (btf_is_var(t))
+      targets.ksym_variables.insert(btf.name(t->name_off));
+  }
+}
+
+// Relocations inside data would mean pointers stored in maps or globals, which have no
+// meaning once those live in runtime memory.
+void reject_data_relocations(const ElfFile& elf) {
+  for (const ElfSection& rel : elf.sections()) {
+    if (rel.type != SHT_REL && rel.type != SHT_RELA) continue;
+    if (rel.info >= elf.sections().size())
+      throw Error("relocation section applies to section " + std::to_string(rel.info) +
+                      ", which does not exist",
+                  at_section(elf.file_name(), rel.name), "the file is corrupted");
+    const ElfSection& target = elf.sections()[rel.info];
+    if (rel.size == 0) continue;
+    if (target.name == ".maps")
+      throw Error("map definitions carry relocations (initialised map-in-map 'values')",
+                  at_section(elf.file_name(), rel.name),
+                  "initial inner maps in the definition are not supported; insert them from user "
+                  "space");
+    if (is_global_data_section(target.name))
+      throw Error("global variables in " + target.name + " hold addresses of other symbols",
+                  at_section(elf.file_name(), rel.name),
+                  "eBPF global variables cannot hold pointers; store indexes or arrays instead");
+  }
+}
+
+}  // namespace
+
+ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& name) {
+  const ElfFile elf(elf_bytes, name);
+  reject_duplicate_sections(elf);
+
+  ObjectSpec spec;
+  spec.path = name;
+  spec.license = read_license(elf);
+
+  std::unique_ptr<BtfTypes> btf;
+  if (const ElfSection* s = elf.find_section(".BTF"))
+    btf = std::make_unique<BtfTypes>(s->data, at_section(name, s->name));
+
+  RelocationTargets targets;
+  if (const ElfSection* legacy = elf.find_section("maps"); legacy && legacy->size != 0)
+    throw Error("legacy map definitions are not supported", at_section(name, "maps"),
+                "declare maps with BTF: struct { __uint(type, …); … } name SEC(\".maps\");");
+  if (const ElfSection* maps_section = elf.find_section(".maps")) {
+    if (!btf)
+      throw Error("map definitions need BTF, but the object has no .BTF section",
+                  at_section(name, ".maps"), "compile with -g");
+    for (DeclaredMap& m : read_btf_maps(*btf, elf, *maps_section)) {
+      targets.map_at_offset[m.offset] = static_cast<uint32_t>(spec.maps.size());
+      spec.maps.push_back(std::move(m.spec));
+    }
+    targets.maps_section = maps_section->index;
+  }
+  for (GlobalDataMap& d : read_global_data(elf, name)) {
+    targets.data_map_of_section[d.section_index] = static_cast<uint32_t>(spec.maps.size());
+    spec.maps.push_back(std::move(d.spec));
+  }
+  if (btf) read_ksyms(*btf, targets);
+  reject_data_relocations(elf);
+
+  LineTable lines;
+  if (const ElfSection* ext = elf.find_section(".BTF.ext"); ext && btf)
+    lines = read_line_info(ext->data, *btf, at_section(name, ext->name));
+
+  const std::vector<CodeSection> code = read_code_sections(elf, targets);
+  spec.programs = link_programs(name, code, lines);
+  return spec;
+}
+
+ObjectSpec load_object(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(std::string("cannot open: ") + std::strerror(errno), path);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error("read failed", path);
+  return load_object(bytes, path);
+}
+
+}  // namespace bpfq::loader

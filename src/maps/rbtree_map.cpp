@@ -1,0 +1,130 @@
+// RBTREE (the seed's BPF_MAP_TYPE_RBTREE): unique keys in memcmp order, values inline in the
+// tree node. Departures from the seed: max_entries is enforced (-E2BIG), get_next_key at the last
+// key returns -ENOENT, and an overwriting update releases the old value's kptrs.
+#include <bpfq/maps/rbtree_map.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "map_factories.hpp"
+#include "ordered_store.hpp"
+
+namespace bpfq::maps::detail {
+namespace {
+
+template <class Order>
+class RbtreeMapImpl final : public RbtreeMap {
+ public:
+  RbtreeMapImpl(const MapSpec& spec, Order order)
+      : RbtreeMap(spec),
+        max_entries_(spec.max_entries),
+        store_(order, spec.key_size, spec.value_size, spec.max_entries) {}
+
+  ~RbtreeMapImpl() override { release_all_kptrs(); }
+
+  void* lookup(const void* key) override {
+    RbNode* node = store_.find(key);
+    return node != nullptr ? store_.value_of(node) : nullptr;
+  }
+
+  int update(const void* key, const void* value, uint64_t flags) override {
+    if (flags > kBpfExist) return -EINVAL;
+    const RbTree::Position position = store_.locate(key);
+    if (position.found != nullptr) {
+      if (flags == kBpfNoExist) return -EEXIST;
+      void* slot = store_.value_of(position.found);
+      release_kptrs(slot);
+      copy_without_kptrs(slot, value);
+      return 0;
+    }
+    if (flags == kBpfExist) return -ENOENT;
+    if (size_ >= max_entries_) return -E2BIG;
+    RbNode* node = store_.insert_at(position, key);
+    if (node == nullptr) return -ENOMEM;
+    copy_without_kptrs(store_.value_of(node), value);
+    ++size_;
+    return 0;
+  }
+
+  int erase(const void* key) override {
+    RbNode* node = store_.find(key);
+    if (node == nullptr) return -ENOENT;
+    remove(node);
+    return 0;
+  }
+
+  // In key order. An absent key is -ENOENT (as in the seed); so is the last key (the seed
+  // returned 0 there without writing next_key).
+  int get_next_key(const void* key, void* next_key) override {
+    RbNode* next;
+    if (key == nullptr) {
+      next = store_.first();
+    } else {
+      RbNode* current = store_.find(key);
+      if (current == nullptr) return -ENOENT;
+      next = store_.next(current);
+    }
+    if (next == nullptr) return -ENOENT;
+    std::memcpy(next_key, store_.key_of(next), store_.key_size());
+    return 0;
+  }
+
+  int pop(void* value) override { return pop_with_key(nullptr, value); }
+
+  int pop_with_key(void* key_out, void* value_out) override {
+    RbNode* minimum = store_.first();
+    if (minimum == nullptr) return -ENOENT;
+    if (key_out != nullptr) std::memcpy(key_out, store_.key_of(minimum), store_.key_size());
+    if (value_out != nullptr) copy_without_kptrs(value_out, store_.value_of(minimum));
+    remove(minimum);
+    return 0;
+  }
+
+  int peek(void* value) override {
+    RbNode* minimum = store_.first();
+    if (minimum == nullptr) return -ENOENT;
+    copy_without_kptrs(value, store_.value_of(minimum));
+    return 0;
+  }
+
+  long for_each(FunctionRef<int(const void*, void*)> visit) override {
+    long visited = 0;
+    for (RbNode* node = store_.first(); node != nullptr;) {
+      RbNode* next = store_.next(node);  // visit may delete node
+      ++visited;
+      if (visit(store_.key_of(node), store_.value_of(node)) != 0) break;
+      node = next;
+    }
+    return visited;
+  }
+
+  void clear() override {
+    release_all_kptrs();
+    store_.reset();
+    size_ = 0;
+  }
+
+ private:
+  void remove(RbNode* node) {
+    release_kptrs(store_.value_of(node));
+    store_.remove(node);
+    --size_;
+  }
+
+  void release_all_kptrs() {
+    if (!has_kptrs()) return;
+    for (RbNode* node = store_.first(); node != nullptr; node = store_.next(node)) {
+      release_kptrs(store_.value_of(node));
+    }
+  }
+
+  uint32_t max_entries_;
+  OrderedStore<Order> store_;
+};
+
+}  // namespace
+
+std::shared_ptr<Map> make_rbtree_map(const MapSpec& spec) { return make_ordered_map<RbtreeMapImpl>(spec); }
+
+}  // namespace bpfq::maps::detail
