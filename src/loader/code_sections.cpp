@@ -218,7 +218,9 @@ std::vector<CodeSection> read_code_sections(const ElfFile& elf, const Relocation
     CodeSection c;
     c.elf_index = s.index;
     c.name = s.name;
-    c.insns = ebpf::from_bytes(s.data);
+    // An empty .text is common (clang emits it when there are no sub-programs); skip the copy
+    // so from_bytes never memcpy()s from a null span.
+    if (!s.data.empty()) c.insns = ebpf::from_bytes(s.data);
     c.functions = read_functions(elf, s);
     code_index_of_elf[s.index] = code.size();
     code.push_back(std::move(c));

@@ -116,6 +116,7 @@ void ElfFile::read_sections() {
     if (!scn || !gelf_getshdr(scn, &sh))
       throw Error("cannot read section header " + std::to_string(i) + ": " + libelf_message(), at);
     ElfSection s;
+    s.data = std::span<const uint8_t>(image_.data(), 0);  // see ElfSection::data
     s.index = i;
     s.type = sh.sh_type;
     s.flags = sh.sh_flags;

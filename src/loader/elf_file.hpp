@@ -20,7 +20,9 @@ struct ElfSection {
   uint64_t size = 0;   // sh_size, also for SHT_NOBITS
   uint32_t link = 0;
   uint32_t info = 0;
-  std::span<const uint8_t> data;  // file bytes; empty for SHT_NOBITS
+  // File bytes; empty for SHT_NOBITS. Never a null pointer, even when empty, so readers may
+  // pass data.data() to memcpy/strnlen without checking the size first.
+  std::span<const uint8_t> data;
 
   bool executable() const;
   bool nobits() const;

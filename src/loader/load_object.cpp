@@ -20,6 +20,7 @@
 #include "code_sections.hpp"
 #include "elf_file.hpp"
 #include "global_data.hpp"
+#include "global_vars.hpp"
 #include "line_info.hpp"
 #include "linker.hpp"
 #include "location.hpp"
@@ -117,7 +118,10 @@ ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& na
     targets.data_map_of_section[d.section_index] = static_cast<uint32_t>(spec.maps.size());
     spec.maps.push_back(std::move(d.spec));
   }
-  if (btf) read_ksyms(*btf, targets);
+  if (btf) {
+    read_ksyms(*btf, targets);
+    spec.globals = read_global_variables(*btf, elf, targets.data_map_of_section, spec.maps);
+  }
   reject_data_relocations(elf);
 
   LineTable lines;

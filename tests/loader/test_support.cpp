@@ -41,6 +41,10 @@ template void RawElf::write<uint8_t>(size_t, uint8_t);
 template void RawElf::write<uint16_t>(size_t, uint16_t);
 template void RawElf::write<uint32_t>(size_t, uint32_t);
 template void RawElf::write<uint64_t>(size_t, uint64_t);
+template int32_t RawElf::read<int32_t>(size_t) const;
+template void RawElf::write<int32_t>(size_t, int32_t);
+template Elf64_Ehdr RawElf::read<Elf64_Ehdr>(size_t) const;
+template Elf64_Shdr RawElf::read<Elf64_Shdr>(size_t) const;
 
 RawElf::RawElf(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {
   const auto eh = read<Elf64_Ehdr>(0);

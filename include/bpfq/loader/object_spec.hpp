@@ -53,6 +53,16 @@ struct ProgramSpec {
   const FunctionRange* function_at(size_t insn) const;
 };
 
+// A global variable (.data, .bss, .rodata*): where its bytes live in a global data map's value.
+// Read from the BTF DATASEC of its section, placed by the ELF symbol (clang leaves DATASEC
+// offsets zero). Static variables are listed too; function-scope statics as "func.var".
+struct GlobalVariable {
+  std::string name;
+  uint32_t map_index = 0;  // into ObjectSpec::maps (a global data ARRAY)
+  uint32_t offset = 0;     // bytes into the map's value
+  uint32_t size = 0;
+};
+
 struct ObjectSpec {
   std::string path;     // as given to load_object
   std::string license;  // contents of SEC("license"), "" if absent
@@ -60,6 +70,7 @@ struct ObjectSpec {
   // (.data, .bss, .rodata, .rodata.str1.1, .data.*, .rodata.* in ELF section order).
   std::vector<maps::MapSpec> maps;
   std::vector<ProgramSpec> programs;  // in ELF section order, then by offset in the section
+  std::vector<GlobalVariable> globals;  // in section order, then as BTF lists them
 
   // The program whose section (first match) or entry function name is section_or_name.
   const ProgramSpec* program(std::string_view section_or_name) const;

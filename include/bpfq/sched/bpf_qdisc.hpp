@@ -1,0 +1,126 @@
+#pragma once
+// BpfQdisc: the seed's sch_bpf. Enqueue and dequeue are eBPF programs (sections qdisc/enqueue,
+// qdisc/dequeue, optional qdisc/init and qdisc/reset) that keep packets as references in maps;
+// verdicts and references behave as docs/program-model.md describes.
+//
+// Accounting: a packet the enqueue program keeps (QUEUED/THROTTLE) counts as queued here until
+// the dequeue program hands it back (sent) or its last reference is released by a program or a
+// map (dropped). References a program loses are released by the runtime and counted as leaks, so
+// enqueued == sent + dropped + queued holds after every operation.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bpfq/runtime/clock.hpp>
+#include <bpfq/runtime/object.hpp>
+#include <bpfq/runtime/prng.hpp>
+#include <bpfq/runtime/trace.hpp>
+#include <bpfq/sched/packet_pool.hpp>
+#include <bpfq/sched/qdisc.hpp>
+
+namespace bpfq::sched {
+
+struct QdiscCtx;
+struct QdiscRun;
+
+// What the qdisc's programs run against. Everything must outlive the qdisc.
+struct BpfQdiscEnv {
+  PacketPool* pool = nullptr;            // the packets this qdisc sees (validates program pointers)
+  const runtime::Clock* clock = nullptr;  // bpf_ktime_get_ns; null: monotonic
+  runtime::Prng* prng = nullptr;          // bpf_get_prandom_u32; null: seeded with 0
+  runtime::TraceSink* trace = nullptr;    // bpf_trace_printk; null: stderr
+};
+
+// Program misbehaviour the engine caught (none of it loses a packet uncounted).
+struct BpfQdiscCounters {
+  uint64_t runs = 0;            // program runs (enqueue, dequeue, init, reset)
+  uint64_t faults = 0;          // runs ended by a checked-mode fault or a helper refusing
+  uint64_t leaked_refs = 0;     // references a program held at exit, released by the runtime
+  uint64_t bad_dequeues = 0;    // dequeue handed out a packet not queued here (ignored)
+  std::string last_fault;       // "qdisc/dequeue: out-of-bounds load of 8 bytes … (pfifo.bpf.c:42)"
+};
+
+class BpfQdisc final : public Qdisc {
+ public:
+  // Opens the object with the qdisc kfuncs; throws bpfq::Error (naming the file) if it cannot be
+  // loaded or lacks qdisc/enqueue or qdisc/dequeue. Set parameters (object().set_global) and then
+  // call init() before the first packet.
+  static std::unique_ptr<BpfQdisc> open(const std::string& path, Handle handle, const BpfQdiscEnv& env);
+  BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env);
+  ~BpfQdisc() override;
+
+  runtime::Object& object() { return object_; }
+  const std::string& path() const { return path_; }
+
+  // Runs qdisc/init if the object has one; throws bpfq::Error if it faults or returns non-zero.
+  void init();
+
+  // Classes: PASS with ctx->classid hands packets to the class's child qdisc.
+  void add_class(Handle classid, std::unique_ptr<Qdisc> child);
+  Qdisc* class_child(Handle classid) const;
+  std::vector<Handle> classes() const;
+
+  // bpf_skb_tc_classify(skb, ifindex, handle): set by whoever owns devices and filters.
+  using Classifier = std::function<uint32_t(Packet& pkt, int ifindex, uint32_t handle)>;
+  void set_classifier(Classifier classifier) { classifier_ = std::move(classifier); }
+  uint32_t classify(Packet& pkt, int ifindex, uint32_t handle) const {
+    return classifier_ ? classifier_(pkt, ifindex, handle) : 0;
+  }
+
+  const BpfQdiscCounters& counters() const { return counters_; }
+  // When the watchdog fires next (0: not armed): the earliest time a THROTTLE asked for.
+  uint64_t watchdog_ns() const { return watchdog_ns_; }
+  PacketPool& pool() const { return *env_.pool; }
+
+  // A BPFQ_SKB_QUEUE map the program pushed packets into: drained on reset and destruction.
+  void note_skb_queue(maps::Map* queue);
+
+  // The engine's side of a packet reference leaving a map or a program: the last reference of
+  // a packet queued here is a drop. Used by the kfuncs and the maps' kptr destructor.
+  static void release_reference(Packet* pkt, DropReason reason);
+
+ protected:
+  EnqueueResult do_enqueue(Packet* pkt, uint64_t now_ns) override;
+  DequeueResult do_dequeue(uint64_t now_ns) override;
+  void do_reset() override;
+
+ private:
+  struct Class {
+    Handle id;
+    std::unique_ptr<Qdisc> child;
+    QdiscStats seen;  // the child's stats when last folded into ours
+  };
+
+  // Runs a program; false (and the fault recorded) if it faulted. The caller takes what it
+  // expects out of run.held, then calls release_leaks().
+  bool run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
+           QdiscRun& run, uint64_t& r0);
+  void release_leaks(QdiscRun& run);
+  // An enqueue program kept pkt (QUEUED, THROTTLE): queued here until dequeued or freed.
+  EnqueueResult keep(Packet* pkt);
+  EnqueueResult pass(Packet* pkt, uint32_t classid, uint64_t now_ns);
+  Packet* take_dequeued(QdiscRun& run, uint64_t skb);
+  void arm_watchdog(uint64_t at_ns);
+  void note_freed_while_queued(Packet* pkt, DropReason reason);
+  // Folds what a child did since the last call into our qlen, backlog and drops.
+  void sync_class(Class& c);
+  Class* find_class(uint32_t classid);
+
+  runtime::Object object_;
+  std::string path_;
+  BpfQdiscEnv env_;
+  const exec::Program* enqueue_prog_;
+  const exec::Program* dequeue_prog_;
+  const exec::Program* init_prog_ = nullptr;
+  const exec::Program* reset_prog_ = nullptr;
+  std::vector<Class> classes_;
+  std::vector<maps::Map*> skb_queues_;
+  Classifier classifier_;
+  BpfQdiscCounters counters_;
+  uint64_t watchdog_ns_ = 0;
+  bool resetting_ = false;  // packets freed now count as DropReason::Reset
+};
+
+}  // namespace bpfq::sched

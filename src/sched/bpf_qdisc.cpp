@@ -1,0 +1,316 @@
+#include <bpfq/sched/bpf_qdisc.hpp>
+
+#include <algorithm>
+
+#include <bpfq/error.hpp>
+
+#include "qdisc_run.hpp"
+
+namespace bpfq::sched {
+
+namespace {
+
+// Verdicts of the seed (RFC v6) and of v7 (BYPASS, STOLEN).
+enum : uint64_t { kQueued = 0, kDrop, kCn, kThrottle, kPass, kBypass, kStolen };
+
+void release_kptr(void* pkt) {
+  BpfQdisc::release_reference(static_cast<Packet*>(pkt), DropReason::ReleasedByMap);
+}
+
+runtime::ObjectOptions object_options() {
+  runtime::ObjectOptions o;
+  o.helpers = &qdisc_helpers();
+  o.kptr_dtor = release_kptr;
+  return o;
+}
+
+}  // namespace
+
+std::unique_ptr<BpfQdisc> BpfQdisc::open(const std::string& path, Handle handle, const BpfQdiscEnv& env) {
+  return std::make_unique<BpfQdisc>(runtime::Object::open(path, object_options()), handle, env);
+}
+
+BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env)
+    : Qdisc("bpf", handle), object_(std::move(object)), path_(object_.spec().path), env_(env) {
+  if (!env_.pool) throw Error("a bpf qdisc needs a packet pool", path_);
+  auto find = [&](const char* section) -> const exec::Program* {
+    for (const runtime::ProgramInfo& p : object_.programs())
+      if (p.section == section) return &object_.program(section);
+    return nullptr;
+  };
+  enqueue_prog_ = find("qdisc/enqueue");
+  dequeue_prog_ = find("qdisc/dequeue");
+  init_prog_ = find("qdisc/init");
+  reset_prog_ = find("qdisc/reset");
+  if (!enqueue_prog_ || !dequeue_prog_)
+    throw Error(std::string("no ") + (enqueue_prog_ ? "qdisc/dequeue" : "qdisc/enqueue") + " program",
+                path_, "a bpf qdisc needs SEC(\"qdisc/enqueue\") and SEC(\"qdisc/dequeue\") programs");
+}
+
+BpfQdisc::~BpfQdisc() {
+  // Release what the maps still hold while this qdisc can still count it.
+  reset();
+}
+
+void BpfQdisc::init() {
+  if (!init_prog_) return;
+  QdiscCtx ctx;
+  ctx.classid = handle().value;
+  QdiscRun env;
+  uint64_t r0 = 0;
+  const bool ok = run(*init_prog_, "qdisc/init", ctx, nullptr, env, r0);
+  release_leaks(env);
+  if (!ok) throw Error("qdisc/init failed: " + counters_.last_fault, path_);
+  if (r0 != 0)
+    throw Error("qdisc/init returned " + std::to_string(static_cast<int64_t>(r0)), path_,
+                "the init program must return 0");
+}
+
+// ---- classes ----
+
+void BpfQdisc::add_class(Handle classid, std::unique_ptr<Qdisc> child) {
+  if (find_class(classid.value)) throw Error("class " + classid.to_string() + " exists", path_);
+  child->set_parent(classid);
+  QdiscStats seen = child->stats();
+  classes_.push_back(Class{classid, std::move(child), seen});
+}
+
+Qdisc* BpfQdisc::class_child(Handle classid) const {
+  for (const Class& c : classes_)
+    if (c.id == classid) return c.child.get();
+  return nullptr;
+}
+
+std::vector<Handle> BpfQdisc::classes() const {
+  std::vector<Handle> ids;
+  for (const Class& c : classes_) ids.push_back(c.id);
+  return ids;
+}
+
+BpfQdisc::Class* BpfQdisc::find_class(uint32_t classid) {
+  for (Class& c : classes_)
+    if (c.id.value == classid) return &c;
+  return nullptr;
+}
+
+void BpfQdisc::sync_class(Class& c) {
+  const QdiscStats& now = c.child->stats();
+  QdiscStats& s = mutable_stats();
+  s.qlen += now.qlen - c.seen.qlen;
+  s.backlog += now.backlog - c.seen.backlog;
+  s.dropped += now.dropped - c.seen.dropped;
+  s.dropped_bytes += now.dropped_bytes - c.seen.dropped_bytes;
+  for (size_t i = 0; i < s.drops_by_reason.size(); ++i)
+    s.drops_by_reason[i] += now.drops_by_reason[i] - c.seen.drops_by_reason[i];
+  c.seen = now;
+}
+
+// ---- references ----
+
+void BpfQdisc::note_skb_queue(maps::Map* queue) {
+  if (std::find(skb_queues_.begin(), skb_queues_.end(), queue) == skb_queues_.end())
+    skb_queues_.push_back(queue);  // at most one entry per map of the object
+}
+
+void BpfQdisc::release_reference(Packet* pkt, DropReason reason) {
+  if (pkt->refcount == 1 && pkt->queued_in)
+    static_cast<BpfQdisc*>(pkt->queued_in)->note_freed_while_queued(pkt, reason);
+  PacketPool::release(pkt);
+}
+
+void BpfQdisc::note_freed_while_queued(Packet* pkt, DropReason reason) {
+  pkt->queued_in = nullptr;
+  note_unqueued(pkt);
+  QdiscStats& s = mutable_stats();
+  ++s.dropped;
+  s.dropped_bytes += pkt->qdisc_len();
+  ++s.drops_by_reason[static_cast<size_t>(resetting_ ? DropReason::Reset : reason)];
+}
+
+bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
+                   QdiscRun& env, uint64_t& r0) {
+  env.clock = env_.clock;
+  env.prng = env_.prng;
+  env.trace = env_.trace;
+  env.qdisc = this;
+  exec::MemRegion regions[kPacketRegions];
+  const size_t n = ctx_pkt ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
+  ++counters_.runs;
+  const exec::RunResult r = prog.run(&ctx, sizeof ctx, runtime::run_options(env, {regions, n}));
+  r0 = r.r0;
+  if (r.ok()) return true;
+  ++counters_.faults;
+  counters_.last_fault = std::string(section) + ": " + r.message();
+  if (const loader::ProgramSpec* spec = object_.spec().program(section)) {
+    const std::string at = spec->source_location(r.pc);
+    if (!at.empty()) counters_.last_fault += " at " + at;
+  }
+  return false;
+}
+
+void BpfQdisc::release_leaks(QdiscRun& env) {
+  for (int i = 0; i < env.n_held; ++i) {
+    ++counters_.leaked_refs;
+    release_reference(env.held[i], DropReason::LeakedReference);
+  }
+  env.n_held = 0;
+}
+
+void BpfQdisc::arm_watchdog(uint64_t at_ns) {
+  watchdog_ns_ = at_ns;
+  ++mutable_stats().overlimits;
+}
+
+// ---- enqueue ----
+
+EnqueueResult BpfQdisc::keep(Packet* pkt) {
+  if (pkt->refcount == 1) {  // only our reference: the program kept nothing
+    drop(pkt, DropReason::NotStored);
+    return EnqueueResult::dropped(DropReason::NotStored);
+  }
+  pkt->queued_in = this;
+  note_queued(pkt);
+  PacketPool::release(pkt);  // ours; the program's maps hold theirs
+  return EnqueueResult::queued();
+}
+
+EnqueueResult BpfQdisc::pass(Packet* pkt, uint32_t classid, uint64_t now_ns) {
+  Class* c = find_class(classid);
+  if (!c) {
+    drop(pkt, DropReason::NoClass);
+    return EnqueueResult::dropped(DropReason::NoClass);
+  }
+  const EnqueueResult r = c->child->enqueue(pkt, now_ns);
+  sync_class(*c);
+  return r;
+}
+
+EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
+  QdiscCtx ctx;
+  ctx.skb = reinterpret_cast<uint64_t>(&pkt->skb);
+  ctx.classid = handle().value;
+  QdiscRun env;
+  uint64_t verdict = 0;
+  const bool ok = run(*enqueue_prog_, "qdisc/enqueue", ctx, pkt, env, verdict);
+  release_leaks(env);
+  if (!ok) {
+    drop(pkt, DropReason::ProgramFault);
+    return EnqueueResult::dropped(DropReason::ProgramFault);
+  }
+  switch (verdict) {
+    case kQueued:
+      return keep(pkt);
+    case kThrottle:
+      arm_watchdog(now_ns + ctx.delay);
+      return keep(pkt);
+    case kDrop:
+      drop(pkt, DropReason::ProgramVerdict);
+      return EnqueueResult::dropped(DropReason::ProgramVerdict);
+    case kCn:
+      drop(pkt, DropReason::Congestion);
+      return EnqueueResult::congested(DropReason::Congestion);
+    case kPass:
+      return pass(pkt, ctx.classid, now_ns);
+    case kBypass:
+      drop(pkt, DropReason::Bypass);
+      return EnqueueResult::bypass();
+    case kStolen:
+      drop(pkt, DropReason::Stolen);
+      return EnqueueResult::stolen();
+    default:
+      drop(pkt, DropReason::OutOfRangeVerdict);
+      return EnqueueResult::dropped(DropReason::OutOfRangeVerdict);
+  }
+}
+
+// ---- dequeue ----
+
+// The packet a dequeue program handed out in ctx->skb, if it is a reference the program holds
+// to a packet queued here; anything else is counted and ignored.
+Packet* BpfQdisc::take_dequeued(QdiscRun& env, uint64_t skb) {
+  Packet* pkt = env_.pool->packet_at(reinterpret_cast<const void*>(skb));
+  if (!pkt || !env.take(pkt)) {
+    ++counters_.bad_dequeues;
+    counters_.last_fault = "qdisc/dequeue: ctx->skb is not a packet reference the program holds";
+    return nullptr;
+  }
+  if (pkt->queued_in != this) {  // already sent, or dropped when it was offered
+    ++counters_.bad_dequeues;
+    counters_.last_fault = "qdisc/dequeue: ctx->skb is a packet that is not queued in this qdisc";
+    PacketPool::release(pkt);
+    return nullptr;
+  }
+  pkt->queued_in = nullptr;
+  note_unqueued(pkt);
+  return pkt;
+}
+
+DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
+  QdiscCtx ctx;
+  ctx.classid = handle().value;
+  QdiscRun env;
+  uint64_t verdict = 0;
+  DequeueResult result = DequeueResult::empty();
+  if (run(*dequeue_prog_, "qdisc/dequeue", ctx, nullptr, env, verdict)) {
+    switch (verdict) {
+      case kQueued:
+        if (ctx.skb != 0) result = DequeueResult::of(take_dequeued(env, ctx.skb));
+        break;
+      case kThrottle:
+        arm_watchdog(now_ns + ctx.delay);
+        result = DequeueResult::throttled(now_ns + ctx.delay);
+        break;
+      case kPass:
+        if (Class* c = find_class(ctx.classid)) {
+          result = c->child->dequeue(now_ns);
+          sync_class(*c);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  release_leaks(env);
+  if (result.kind != DequeueResult::Kind::Throttled && watchdog_ns_ <= now_ns) watchdog_ns_ = 0;
+  return result;
+}
+
+// ---- reset ----
+
+void BpfQdisc::do_reset() {
+  resetting_ = true;
+  if (reset_prog_) {
+    QdiscCtx ctx;
+    ctx.classid = handle().value;
+    QdiscRun env;
+    uint64_t r0 = 0;
+    run(*reset_prog_, "qdisc/reset", ctx, nullptr, env, r0);
+    release_leaks(env);
+  }
+  for (maps::Map* queue : skb_queues_) {
+    uint64_t p = 0;
+    while (queue->pop(&p) == 0)
+      if (Packet* pkt = env_.pool->packet_at(reinterpret_cast<const void*>(p))) release_reference(pkt, DropReason::Reset);
+  }
+  // Every map but .rodata (the parameters) goes back to its initial state, releasing the
+  // references it holds; then init runs again, as after creation.
+  for (const maps::MapSpec& spec : object_.spec().maps)
+    if (!spec.read_only) object_.map(spec.name).clear();
+  object_.release_retired();
+  for (Class& c : classes_) {
+    c.child->reset();
+    sync_class(c);
+  }
+  watchdog_ns_ = 0;
+  resetting_ = false;
+  if (init_prog_) {
+    QdiscCtx ctx;
+    ctx.classid = handle().value;
+    QdiscRun env;
+    uint64_t r0 = 0;
+    run(*init_prog_, "qdisc/init", ctx, nullptr, env, r0);
+    release_leaks(env);
+  }
+}
+
+}  // namespace bpfq::sched

@@ -1,0 +1,57 @@
+#pragma once
+// Bounds-checked reading of the Ethernet header and VLAN tags, shared by the dissector and ECN
+// marking. Never reads outside the frame.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace bpfq::sched {
+
+inline uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t load_be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+inline void store_be16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+inline constexpr uint16_t kEthPIp = 0x0800;
+inline constexpr uint16_t kEthPIpv6 = 0x86DD;
+inline constexpr uint16_t kEthP8021Q = 0x8100;
+inline constexpr uint16_t kEthP8021AD = 0x88A8;
+inline constexpr size_t kEthHeaderLen = 14;
+inline constexpr int kMaxVlanTags = 2;
+
+struct L2Header {
+  bool truncated = true;
+  uint16_t ethertype = 0;  // after the VLAN tags (a third tag's TPID if there are more than 2)
+  size_t network_offset = 0;
+  uint8_t vlan_count = 0;
+  uint16_t tpid[kMaxVlanTags] = {};
+  uint16_t tci[kMaxVlanTags] = {};
+};
+
+inline bool is_vlan_tpid(uint16_t type) { return type == kEthP8021Q || type == kEthP8021AD; }
+
+inline L2Header parse_l2(std::span<const uint8_t> frame) {
+  L2Header h;
+  if (frame.size() < kEthHeaderLen) return h;
+  size_t off = 12;
+  uint16_t type = load_be16(&frame[off]);
+  off += 2;
+  while (is_vlan_tpid(type) && h.vlan_count < kMaxVlanTags) {
+    if (frame.size() < off + 4) return h;  // cut inside a tag
+    h.tpid[h.vlan_count] = type;
+    h.tci[h.vlan_count] = load_be16(&frame[off]);
+    ++h.vlan_count;
+    type = load_be16(&frame[off + 2]);
+    off += 4;
+  }
+  h.truncated = false;
+  h.ethertype = type;
+  h.network_offset = off;
+  return h;
+}
+
+}  // namespace bpfq::sched

@@ -1,0 +1,222 @@
+// The kfuncs of qdisc programs (seed RFC v6 and its earlier skb-map API), bpf_kptr_xchg with
+// reference tracking, and bpf_skb_tc_classify. Every packet argument is checked to be a live
+// packet of the qdisc's pool; a bad one ends the run with a message naming the kfunc.
+#include <cstddef>
+#include <cstring>
+
+#include <bpfq/bpf/map_types.h>
+#include <bpfq/exec/program.hpp>
+#include <bpfq/maps/pifo_map.hpp>
+#include <bpfq/runtime/helpers.hpp>
+#include <bpfq/sched/packet_pool.hpp>
+
+#include "qdisc_run.hpp"
+
+namespace bpfq::sched {
+
+namespace {
+
+constexpr int32_t kFuncSkbTcClassify = 1000;  // BPFQ_FUNC_skb_tc_classify in sch_bpf.h
+
+exec::RunContext& rc() { return *exec::RunContext::current(); }
+
+uint64_t fail(const char* detail) {
+  rc().fail(detail);
+  return 0;
+}
+
+// A live packet of the run's pool at address `arg`, or null.
+Packet* packet_arg(QdiscRun& run, uint64_t arg) {
+  Packet* pkt = run.qdisc->pool().packet_at(reinterpret_cast<const void*>(arg));
+  return pkt && pkt->refcount > 0 ? pkt : nullptr;
+}
+
+// Records a reference the program now holds and lets it read the packet.
+bool hold(QdiscRun& run, Packet* pkt) {
+  if (!run.hold(pkt)) return false;
+  grant_packet(*pkt);
+  return true;
+}
+
+uint64_t skb_acquire(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_acquire: only qdisc programs may call it");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_acquire: argument is not a packet");
+  PacketPool::acquire(pkt);
+  if (!hold(*run, pkt)) {
+    PacketPool::release(pkt);
+    return fail("bpf_skb_acquire: the program holds too many packet references (32)");
+  }
+  return p;
+}
+
+uint64_t skb_kptr_get(uint64_t pp, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_kptr_get: only qdisc programs may call it");
+  if (!rc().may_access(pp, 8, false)) return fail("bpf_skb_kptr_get: field outside program memory");
+  uint64_t p;
+  std::memcpy(&p, reinterpret_cast<const void*>(pp), 8);
+  if (p == 0) return 0;
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_kptr_get: the field does not hold a packet");
+  PacketPool::acquire(pkt);
+  if (!hold(*run, pkt)) {
+    PacketPool::release(pkt);
+    return fail("bpf_skb_kptr_get: the program holds too many packet references (32)");
+  }
+  return p;
+}
+
+uint64_t skb_release(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_release: only qdisc programs may call it");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt || !run->take(pkt)) return fail("bpf_skb_release: not a packet reference the program holds");
+  BpfQdisc::release_reference(pkt, DropReason::ReleasedByProgram);
+  return 0;
+}
+
+uint64_t skb_get_hash(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_get_hash: only qdisc programs may call it");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_get_hash: argument is not a packet");
+  return pkt->get_hash();
+}
+
+// bpf_kptr_xchg(field, new): the reference in `new` (held by the program, or NULL) moves into
+// the field; the one the field held moves to the program.
+uint64_t kptr_xchg(uint64_t field, uint64_t p, uint64_t, uint64_t, uint64_t) {
+  if (!rc().may_access(field, 8, true)) return fail("bpf_kptr_xchg: field outside writable program memory");
+  QdiscRun* run = current_qdisc_run();
+  if (!run) {  // not a qdisc run: a plain exchange, as the standard helper does
+    uint64_t old;
+    std::memcpy(&old, reinterpret_cast<void*>(field), 8);
+    std::memcpy(reinterpret_cast<void*>(field), &p, 8);
+    return old;
+  }
+  Packet* incoming = nullptr;
+  if (p != 0) {
+    incoming = packet_arg(*run, p);
+    if (!incoming || !run->take(incoming))
+      return fail("bpf_kptr_xchg: the new value is not a packet reference the program holds");
+  }
+  uint64_t old;
+  std::memcpy(&old, reinterpret_cast<void*>(field), 8);
+  Packet* outgoing = nullptr;
+  if (old != 0) {
+    outgoing = packet_arg(*run, old);
+    if (!outgoing || !hold(*run, outgoing)) {
+      if (incoming) run->hold(incoming);  // undo: the program still holds it
+      return fail(outgoing ? "bpf_kptr_xchg: the program holds too many packet references (32)"
+                           : "bpf_kptr_xchg: the field does not hold a packet");
+    }
+  }
+  std::memcpy(reinterpret_cast<void*>(field), &p, 8);
+  return old;
+}
+
+maps::PifoMap* skb_queue_arg(uint64_t map) {
+  maps::Map* m = runtime::program_map(map);
+  if (!m || m->type() != maps::MapType::Pifo || m->spec().value_size != 8) return nullptr;
+  return static_cast<maps::PifoMap*>(m);
+}
+
+uint64_t skb_queue_push(uint64_t map, uint64_t p, uint64_t rank, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_queue_push: only qdisc programs may call it");
+  maps::PifoMap* queue = skb_queue_arg(map);
+  if (!queue) return fail("bpf_skb_queue_push: map is not a packet queue (BPFQ_SKB_QUEUE)");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_queue_push: argument is not a packet");
+  run->qdisc->note_skb_queue(queue);
+  PacketPool::acquire(pkt);  // the queue's own reference
+  const int rc_push = queue->push(&p, rank);
+  if (rc_push != 0) PacketPool::release(pkt);
+  return static_cast<uint64_t>(static_cast<int64_t>(rc_push));
+}
+
+uint64_t skb_queue_pop(uint64_t map, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_queue_pop: only qdisc programs may call it");
+  maps::PifoMap* queue = skb_queue_arg(map);
+  if (!queue) return fail("bpf_skb_queue_pop: map is not a packet queue (BPFQ_SKB_QUEUE)");
+  uint64_t p = 0;
+  if (queue->pop(&p) != 0) return 0;
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_queue_pop: the queue held something that is not a packet");
+  if (!hold(*run, pkt)) {
+    BpfQdisc::release_reference(pkt, DropReason::LeakedReference);
+    return fail("bpf_skb_queue_pop: the program holds too many packet references (32)");
+  }
+  return p;
+}
+
+uint64_t skb_queue_len(uint64_t map, uint64_t, uint64_t, uint64_t, uint64_t) {
+  maps::PifoMap* queue = skb_queue_arg(map);
+  if (!queue) return fail("bpf_skb_queue_len: map is not a packet queue (BPFQ_SKB_QUEUE)");
+  return queue->size();
+}
+
+uint64_t skb_tc_classify(uint64_t p, uint64_t ifindex, uint64_t handle, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_tc_classify: only qdisc programs may call it");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_tc_classify: argument is not a packet");
+  return run->qdisc->classify(*pkt, static_cast<int>(ifindex), static_cast<uint32_t>(handle));
+}
+
+}  // namespace
+
+QdiscRun* current_qdisc_run() {
+  exec::RunContext* ctx = exec::RunContext::current();
+  if (!ctx || !ctx->user()) return nullptr;
+  // Every run of a BpfQdisc program passes a QdiscRun; other embedders never register these
+  // kfuncs, so a RunEnv here is always a QdiscRun.
+  return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
+}
+
+int packet_regions(const Packet& pkt, exec::MemRegion* out) {
+  const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
+  auto field = [&](size_t begin, size_t end, bool writable) {
+    return exec::MemRegion{base + begin, base + end, writable};
+  };
+  int n = 0;
+  out[n++] = field(0, sizeof(struct __sk_buff), false);
+  out[n++] = field(offsetof(__sk_buff, mark), offsetof(__sk_buff, protocol), true);  // mark, queue_mapping
+  out[n++] = field(offsetof(__sk_buff, priority), offsetof(__sk_buff, ingress_ifindex), true);
+  out[n++] = field(offsetof(__sk_buff, tc_index), offsetof(__sk_buff, hash), true);  // tc_index, cb[5]
+  out[n++] = field(offsetof(__sk_buff, tc_classid), offsetof(__sk_buff, data), true);
+  out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
+  out[n++] = field(offsetof(__sk_buff, tstamp), offsetof(__sk_buff, tstamp) + 8, true);
+  static_assert(kPacketRegions == 7);
+  return n;
+}
+
+void grant_packet(const Packet& pkt) {
+  exec::MemRegion regions[kPacketRegions];
+  const int n = packet_regions(pkt, regions);
+  exec::RunContext& ctx = rc();
+  for (int i = 0; i < n; ++i) ctx.grant(regions[i].begin, regions[i].end - regions[i].begin, regions[i].writable);
+}
+
+const exec::HelperRegistry& qdisc_helpers() {
+  static const exec::HelperRegistry registry = [] {
+    exec::HelperRegistry r = runtime::standard_helpers();
+    r.add_helper(runtime::helper_id::kKptrXchg, "bpf_kptr_xchg", kptr_xchg);
+    r.add_helper(kFuncSkbTcClassify, "bpf_skb_tc_classify", skb_tc_classify);
+    r.add_kfunc("bpf_skb_acquire", skb_acquire);
+    r.add_kfunc("bpf_skb_kptr_get", skb_kptr_get);
+    r.add_kfunc("bpf_skb_release", skb_release);
+    r.add_kfunc("bpf_kfree_skb", skb_release);  // Linux 6.16's name
+    r.add_kfunc("bpf_skb_get_hash", skb_get_hash);
+    r.add_kfunc("bpf_skb_queue_push", skb_queue_push);
+    r.add_kfunc("bpf_skb_queue_pop", skb_queue_pop);
+    r.add_kfunc("bpf_skb_queue_len", skb_queue_len);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace bpfq::sched

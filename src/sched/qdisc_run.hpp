@@ -1,0 +1,60 @@
+#pragma once
+// The per-run state of a BpfQdisc program: the runtime's environment plus the packet
+// references the program holds, which the qdisc kfuncs maintain.
+#include <cstdint>
+
+#include <bpfq/exec/program.hpp>
+#include <bpfq/runtime/run_env.hpp>
+#include <bpfq/sched/bpf_qdisc.hpp>
+
+namespace bpfq::sched {
+
+// The layout of the seed's struct sch_bpf_ctx { struct __sk_buff *skb; __u32 classid; __u64 delay; }.
+struct QdiscCtx {
+  uint64_t skb = 0;
+  uint32_t classid = 0;
+  uint32_t pad = 0;
+  uint64_t delay = 0;
+};
+static_assert(sizeof(QdiscCtx) == 24);
+
+struct QdiscRun : runtime::RunEnv {
+  static constexpr int kMaxHeld = 32;  // references one run may hold at once
+
+  BpfQdisc* qdisc = nullptr;
+  Packet* held[kMaxHeld];
+  int n_held = 0;
+
+  bool hold(Packet* pkt) {
+    if (n_held == kMaxHeld) return false;
+    held[n_held++] = pkt;
+    return true;
+  }
+  // Removes one occurrence of pkt; false if the program does not hold it.
+  bool take(Packet* pkt) {
+    for (int i = n_held - 1; i >= 0; --i) {
+      if (held[i] == pkt) {
+        held[i] = held[--n_held];
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+// The run in progress on this thread, or null outside a BpfQdisc run.
+QdiscRun* current_qdisc_run();
+
+// Checked mode: the memory of a packet a program may touch. Its __sk_buff is readable, the
+// fields Linux lets tc programs write are writable, and the frame bytes are writable.
+// Returns the number of regions written to out (at most kPacketRegions).
+inline constexpr int kPacketRegions = 7;
+int packet_regions(const Packet& pkt, exec::MemRegion* out);
+// Grants those regions to the run in progress (a packet the program just acquired).
+void grant_packet(const Packet& pkt);
+
+// standard_helpers() plus the qdisc kfuncs, bpf_kptr_xchg with reference tracking and
+// bpf_skb_tc_classify.
+const exec::HelperRegistry& qdisc_helpers();
+
+}  // namespace bpfq::sched

@@ -1,0 +1,207 @@
+#include <bpfq/sched/packet_builder.hpp>
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include <bpfq/error.hpp>
+#include <bpfq/sched/packet_pool.hpp>
+
+#include "sched_test_util.hpp"
+
+namespace bpfq::sched {
+namespace {
+
+using test::ones_complement_sum;
+
+uint16_t be16(const std::vector<uint8_t>& f, size_t off) { return static_cast<uint16_t>(f[off] << 8 | f[off + 1]); }
+std::vector<uint8_t> slice(const std::vector<uint8_t>& f, size_t off, size_t n) {
+  return {f.begin() + static_cast<long>(off), f.begin() + static_cast<long>(off + n)};
+}
+
+// The transport checksum verified from scratch: pseudo-header bytes + segment sum to 0xffff.
+void expect_transport_checksum_ok(const std::vector<uint8_t>& f, size_t ip_off, size_t l4_off, bool v6,
+                                  uint8_t proto) {
+  const size_t seg_len = f.size() - l4_off;
+  std::vector<uint8_t> buf;
+  if (v6) {
+    auto src = slice(f, ip_off + 8, 16), dst = slice(f, ip_off + 24, 16);
+    buf.insert(buf.end(), src.begin(), src.end());
+    buf.insert(buf.end(), dst.begin(), dst.end());
+    buf.insert(buf.end(), {0, 0, static_cast<uint8_t>(seg_len >> 8), static_cast<uint8_t>(seg_len), 0, 0, 0, proto});
+  } else {
+    auto src = slice(f, ip_off + 12, 4), dst = slice(f, ip_off + 16, 4);
+    buf.insert(buf.end(), src.begin(), src.end());
+    buf.insert(buf.end(), dst.begin(), dst.end());
+    buf.insert(buf.end(), {0, proto, static_cast<uint8_t>(seg_len >> 8), static_cast<uint8_t>(seg_len)});
+  }
+  auto seg = slice(f, l4_off, seg_len);
+  buf.insert(buf.end(), seg.begin(), seg.end());
+  EXPECT_EQ(ones_complement_sum(buf), 0xFFFF);
+}
+
+TEST(PacketBuilder, KnownIpv4HeaderChecksum) {
+  // The textbook header 4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7.
+  FrameSpec s;
+  s.src_ip = ipv4_address("192.168.0.1");
+  s.dst_ip = ipv4_address("192.168.0.199");
+  s.l4 = L4::Udp;
+  s.payload_len = 0x73 - 20 - 8;
+  s.dont_fragment = true;
+  s.ip_id = 0;
+  s.ttl = 64;
+  const auto f = build_frame(s);
+  const std::vector<uint8_t> expected = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                                         0xB8, 0x61, 0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7};
+  EXPECT_EQ(slice(f, 14, 20), expected);
+}
+
+TEST(PacketBuilder, Ipv4TcpLengthsAndChecksums) {
+  FrameSpec s;
+  s.l4 = L4::Tcp;
+  s.src_ip = ipv4_address("10.1.2.3");
+  s.dst_ip = ipv4_address("172.16.99.200");
+  s.sport = 33333;
+  s.dport = 8080;
+  s.payload_len = 1001;  // odd: exercises the padding of the last byte
+  s.dscp = 46;
+  s.ecn = 2;
+  s.tcp_seq = 0xDEADBEEF;
+  s.tcp_flags = 0x18;
+  const auto f = build_frame(s);
+  ASSERT_EQ(f.size(), 14u + 20 + 20 + 1001);
+  EXPECT_EQ(frame_length(s), f.size());
+  EXPECT_EQ(be16(f, 12), 0x0800);
+  EXPECT_EQ(f[14], 0x45);
+  EXPECT_EQ(f[15], 46 << 2 | 2);
+  EXPECT_EQ(be16(f, 16), 20 + 20 + 1001);
+  EXPECT_EQ(f[23], 6);
+  EXPECT_EQ(ones_complement_sum(slice(f, 14, 20)), 0xFFFF);
+  EXPECT_EQ(be16(f, 34), 33333);
+  EXPECT_EQ(be16(f, 36), 8080);
+  EXPECT_EQ(f[46], 0x50);  // data offset 5
+  EXPECT_EQ(f[47], 0x18);
+  EXPECT_EQ(f[54], 0);  // payload pattern
+  EXPECT_EQ(f[54 + 300], 300 & 0xFF);
+  expect_transport_checksum_ok(f, 14, 34, false, 6);
+}
+
+TEST(PacketBuilder, Ipv4UdpAndIcmp) {
+  FrameSpec s;
+  s.payload_len = 17;
+  auto f = build_frame(s);
+  EXPECT_EQ(f.size(), 14u + 20 + 8 + 17);
+  EXPECT_EQ(be16(f, 38), 8 + 17);  // UDP length
+  EXPECT_NE(be16(f, 40), 0);       // checksum present
+  expect_transport_checksum_ok(f, 14, 34, false, 17);
+
+  s.l4 = L4::Icmp;
+  s.icmp_type = 8;
+  s.icmp_id = 0x4242;
+  s.icmp_seq = 9;
+  f = build_frame(s);
+  EXPECT_EQ(f[23], 1);
+  EXPECT_EQ(f[34], 8);
+  EXPECT_EQ(be16(f, 38), 0x4242);
+  EXPECT_EQ(be16(f, 40), 9);
+  EXPECT_EQ(ones_complement_sum(slice(f, 34, f.size() - 34)), 0xFFFF);  // no pseudo-header
+}
+
+TEST(PacketBuilder, Ipv6WithVlanAndExtensionHeaders) {
+  FrameSpec s;
+  s.ipv6 = true;
+  s.vlans = {{0x8100, 0xA00A}};
+  s.src_ip = ipv6_address("fe80::1");
+  s.dst_ip = ipv6_address("ff02::fb");
+  s.flow_label = 0x12345;
+  s.dscp = 0x2E;
+  s.ecn = 1;
+  s.ttl = 255;
+  s.l4 = L4::Tcp;
+  s.payload_len = 50;
+  s.ipv6_extensions = {{.type = 0, .length_units = 0}, {.type = 60, .length_units = 1}};
+  const auto f = build_frame(s);
+  ASSERT_EQ(f.size(), 18u + 40 + 8 + 16 + 20 + 50);
+  EXPECT_EQ(be16(f, 12), 0x8100);
+  EXPECT_EQ(be16(f, 14), 0xA00A);
+  EXPECT_EQ(be16(f, 16), 0x86DD);
+  const size_t ip = 18;
+  const uint32_t word0 = uint32_t{be16(f, ip)} << 16 | be16(f, ip + 2);
+  EXPECT_EQ(word0 >> 28, 6u);
+  EXPECT_EQ((word0 >> 20) & 0xFF, uint32_t{0x2E << 2 | 1});
+  EXPECT_EQ(word0 & 0xFFFFF, 0x12345u);
+  EXPECT_EQ(be16(f, ip + 4), 8 + 16 + 20 + 50);  // payload length counts extension headers
+  EXPECT_EQ(f[ip + 6], 0);                        // next: hop-by-hop
+  EXPECT_EQ(f[ip + 7], 255);
+  EXPECT_EQ(f[ip + 40], 60);  // hop-by-hop -> destination options
+  EXPECT_EQ(f[ip + 48], 6);   // destination options -> TCP
+  EXPECT_EQ(f[ip + 49], 1);
+  expect_transport_checksum_ok(f, ip, ip + 64, true, 6);
+}
+
+TEST(PacketBuilder, Ipv6UdpAndIcmpv6Checksums) {
+  FrameSpec s;
+  s.ipv6 = true;
+  s.src_ip = ipv6_address("2001:db8::a");
+  s.dst_ip = ipv6_address("2001:db8::b");
+  s.payload_len = 33;
+  auto f = build_frame(s);
+  expect_transport_checksum_ok(f, 14, 54, true, 17);
+  s.l4 = L4::Icmp;
+  s.icmp_type = 128;
+  f = build_frame(s);
+  EXPECT_EQ(f[20], 58);
+  EXPECT_EQ(f[54], 128);
+  expect_transport_checksum_ok(f, 14, 54, true, 58);  // ICMPv6 has one
+}
+
+TEST(PacketBuilder, FragmentsAndRawPayload) {
+  FrameSpec s;
+  s.l4 = L4::Tcp;
+  s.frag_offset = 3;
+  s.more_fragments = true;
+  s.payload_len = 24;
+  auto f = build_frame(s);
+  EXPECT_EQ(f.size(), 14u + 20 + 24);  // no TCP header in a later fragment
+  EXPECT_EQ(be16(f, 20), 0x2000 | 3);
+  EXPECT_EQ(ones_complement_sum(slice(f, 14, 20)), 0xFFFF);
+
+  s = {};
+  s.l4 = L4::None;
+  s.raw_proto = 47;
+  s.payload_len = 4;
+  f = build_frame(s);
+  EXPECT_EQ(f.size(), 14u + 20 + 4);
+  EXPECT_EQ(f[23], 47);
+}
+
+TEST(PacketBuilder, SmallOutputAndBadAddresses) {
+  FrameSpec s;
+  std::vector<uint8_t> small(frame_length(s) - 1, 0xEE);
+  EXPECT_EQ(build_frame(s, small), 0u);
+  EXPECT_EQ(small[0], 0xEE);  // untouched
+  try {
+    ipv4_address("10.0.0.300");
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.reason(), "'10.0.0.300' is not an IPv4 address");
+  }
+  EXPECT_THROW(ipv6_address("2001:db8:::1"), Error);
+}
+
+TEST(PacketBuilder, BuildsIntoAPacket) {
+  PacketPool pool({.packets = 1, .data_room = 128, .headroom = 0});
+  Packet* p = pool.alloc();
+  FrameSpec s;
+  s.payload_len = 40;
+  ASSERT_TRUE(build_into(*p, s));
+  EXPECT_EQ(p->len(), 14u + 20 + 8 + 40);
+  EXPECT_EQ(std::vector<uint8_t>(p->bytes().begin(), p->bytes().end()), build_frame(s));
+  s.payload_len = 100;  // 142 > 128
+  EXPECT_FALSE(build_into(*p, s));
+  EXPECT_EQ(p->len(), 14u + 20 + 8 + 40);
+  PacketPool::release(p);
+}
+
+}  // namespace
+}  // namespace bpfq::sched
