@@ -10,7 +10,7 @@ packages=(
   libelf-dev zlib1g-dev libbpf-dev   # ELF + BTF for the loader
   linux-libc-dev                     # uapi linux/bpf.h for programs
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libfmt-dev libcli11-dev nlohmann-json3-dev
+  libfmt-dev libcli11-dev nlohmann-json3-dev libtoml11-dev
   iproute2
 )
 

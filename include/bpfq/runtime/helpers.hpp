@@ -1,0 +1,57 @@
+#pragma once
+// The standard BPF helpers (uapi ids from linux/bpf.h) bpfq provides to every program, and
+// the pieces an embedder needs to write its own (e.g. the qdisc's kfuncs).
+//
+// Helpers read their environment from exec::RunContext::current()->user(), which must be null
+// or a RunEnv (run_env.hpp). In checked mode every pointer argument is validated with
+// RunContext::may_access for the bytes the helper touches, and memory a helper returns (a map
+// value, a ring buffer sample) is granted to the program; a bad argument ends the run with a
+// HelperFault whose detail names the helper and the argument. Helpers never throw or allocate
+// (trace output goes to the TraceSink, which may).
+#include <cstdint>
+
+#include <bpfq/exec/helpers.hpp>
+#include <bpfq/maps/map.hpp>
+
+namespace bpfq::runtime {
+
+// enum bpf_func_id values of the helpers in standard_helpers().
+namespace helper_id {
+inline constexpr int32_t kMapLookupElem = 1;
+inline constexpr int32_t kMapUpdateElem = 2;
+inline constexpr int32_t kMapDeleteElem = 3;
+inline constexpr int32_t kKtimeGetNs = 5;
+inline constexpr int32_t kTracePrintk = 6;
+inline constexpr int32_t kGetPrandomU32 = 7;
+inline constexpr int32_t kGetSmpProcessorId = 8;
+inline constexpr int32_t kMapPushElem = 87;
+inline constexpr int32_t kMapPopElem = 88;
+inline constexpr int32_t kMapPeekElem = 89;
+inline constexpr int32_t kSpinLock = 93;
+inline constexpr int32_t kSpinUnlock = 94;
+inline constexpr int32_t kKtimeGetBootNs = 125;
+inline constexpr int32_t kRingbufOutput = 130;
+inline constexpr int32_t kRingbufReserve = 131;
+inline constexpr int32_t kRingbufSubmit = 132;
+inline constexpr int32_t kRingbufDiscard = 133;
+inline constexpr int32_t kRingbufQuery = 134;
+inline constexpr int32_t kForEachMapElem = 164;
+inline constexpr int32_t kTraceVprintk = 177;
+inline constexpr int32_t kLoop = 181;
+inline constexpr int32_t kKptrXchg = 194;
+}  // namespace helper_id
+
+// Every helper above; no kfuncs. Copy it and add to it (or replace entries by id) to extend.
+const exec::HelperRegistry& standard_helpers();
+
+// The map a program passed as a helper argument, or nullptr if `arg` is not a live map the
+// program may hold: a map of a live runtime::Object, or an inner map that a map-of-maps
+// handed to a program on this thread (lookup, pop, peek) and that is still alive.
+maps::Map* program_map(uint64_t arg);
+
+// Makes a map created outside a runtime::Object (e.g. by an embedder) acceptable to
+// program_map() until forget_map(); Object does this for its own maps.
+void register_map(const maps::Map* map);
+void forget_map(const maps::Map* map);
+
+}  // namespace bpfq::runtime

@@ -1,0 +1,209 @@
+// Object: loads the spec, creates the maps, links the programs against them.
+#include <bpfq/runtime/object.hpp>
+
+#include <bpfq/ebpf/insn.hpp>
+#include <bpfq/loader/load_object.hpp>
+#include <bpfq/maps/map_of_maps.hpp>
+#include <bpfq/runtime/helpers.hpp>
+
+namespace bpfq::runtime {
+
+struct Object::Impl {
+  loader::ObjectSpec spec;
+  ObjectOptions opts;
+  std::string where;
+  std::vector<std::shared_ptr<maps::Map>> maps;  // parallel to spec.maps
+  std::vector<exec::Program> programs;           // parallel to spec.programs
+
+  ~Impl() {
+    for (const auto& m : maps) forget_map(m.get());
+  }
+
+  // Value of element 0 of an ARRAY map (global data lives there), or nullptr.
+  uint8_t* array_value(size_t index) const {
+    const maps::Map& m = *maps[index];
+    if (m.type() != maps::MapType::Array && m.type() != maps::MapType::PercpuArray) return nullptr;
+    const uint32_t zero = 0;
+    return static_cast<uint8_t*>(maps[index]->lookup(&zero));
+  }
+
+  std::string names_of_programs() const {
+    std::string s;
+    for (const loader::ProgramSpec& p : spec.programs)
+      s += (s.empty() ? "" : ", ") + p.section + " (" + p.name + ")";
+    return s.empty() ? "none" : s;
+  }
+  std::string names_of_maps() const {
+    std::string s;
+    for (const maps::MapSpec& m : spec.maps)
+      s += (s.empty() ? "" : ", ") + m.name + (m.section != ".maps" && !m.section.empty() ? " (" + m.section + ")" : "");
+    return s.empty() ? "none" : s;
+  }
+  std::string names_of_globals() const {
+    std::string s;
+    for (const loader::GlobalVariable& g : spec.globals) s += (s.empty() ? "" : ", ") + g.name;
+    return s.empty() ? "none" : s;
+  }
+
+  void create_maps();
+  void link_programs();
+  uint64_t resolve_lddw(uint8_t kind, int32_t imm, int32_t next_imm) const;
+};
+
+void Object::Impl::create_maps() {
+  maps.reserve(spec.maps.size());
+  for (const maps::MapSpec& s : spec.maps) {
+    std::shared_ptr<maps::Map> m;
+    try {
+      m = maps::create_map(s);  // initial_value fills global data
+    } catch (const Error& e) {
+      throw Error(e.reason(), where, e.hint());
+    }
+    m->set_kptr_dtor(opts.kptr_dtor);
+    register_map(m.get());
+    maps.push_back(std::move(m));
+  }
+}
+
+uint64_t Object::Impl::resolve_lddw(uint8_t kind, int32_t imm, int32_t next_imm) const {
+  if (imm < 0 || static_cast<size_t>(imm) >= maps.size())
+    throw Error("lddw refers to map " + std::to_string(imm) + ", but the object has " +
+                std::to_string(maps.size()) + " maps");
+  const size_t index = static_cast<size_t>(imm);
+  if (kind == ebpf::PSEUDO_MAP_IDX) return reinterpret_cast<uint64_t>(maps[index].get());
+  if (kind == ebpf::PSEUDO_MAP_IDX_VALUE) {
+    uint8_t* value = array_value(index);
+    if (!value)
+      throw Error("lddw takes the address of a value of map '" + spec.maps[index].name +
+                      "', which is not an ARRAY", {},
+                  "direct value access works on global data and ARRAY maps only");
+    const uint32_t size = spec.maps[index].value_size;
+    if (next_imm < 0 || static_cast<uint32_t>(next_imm) >= size)
+      throw Error("lddw offset " + std::to_string(next_imm) + " lies outside the " +
+                  std::to_string(size) + "-byte value of map '" + spec.maps[index].name + "'");
+    return reinterpret_cast<uint64_t>(value + next_imm);
+  }
+  throw Error("lddw pseudo source " + std::to_string(kind) + " is not linked by the runtime",
+              {}, "the loader should have turned map fds into map indexes");
+}
+
+void Object::Impl::link_programs() {
+  // Global data is always reachable: programs address it directly (lddw map value).
+  std::vector<exec::MemRegion> regions;
+  for (size_t i = 0; i < spec.maps.size(); ++i) {
+    if (spec.maps[i].initial_value.empty()) continue;
+    const auto begin = reinterpret_cast<uint64_t>(array_value(i));
+    if (begin == 0) continue;
+    regions.push_back({begin, begin + spec.maps[i].value_size, !spec.maps[i].read_only});
+  }
+  const exec::HelperRegistry* helpers = opts.helpers ? opts.helpers : &standard_helpers();
+  programs.reserve(spec.programs.size());
+  for (const loader::ProgramSpec& p : spec.programs) {
+    exec::LinkEnv env;
+    env.helpers = helpers;
+    env.kfunc_names = p.kfunc_names;
+    env.resolve_lddw = [this](uint8_t kind, int32_t imm, int32_t next_imm) {
+      return resolve_lddw(kind, imm, next_imm);
+    };
+    env.regions = regions;
+    env.where = where + " section " + p.section;
+    programs.push_back(exec::Program::load(p.insns, env, {opts.checked, opts.insn_budget}));
+  }
+}
+
+Object::Object(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Object::Object(Object&&) noexcept = default;
+Object& Object::operator=(Object&&) noexcept = default;
+Object::~Object() = default;
+
+Object Object::open(std::span<const uint8_t> elf_bytes, const std::string& name,
+                    const ObjectOptions& opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->opts = opts;
+  impl->where = opts.where.empty() ? name : opts.where;
+  impl->spec = loader::load_object(elf_bytes, name);
+  impl->create_maps();
+  impl->link_programs();
+  return Object(std::move(impl));
+}
+
+Object Object::open(const std::string& path, const ObjectOptions& opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->opts = opts;
+  impl->where = opts.where.empty() ? path : opts.where;
+  impl->spec = loader::load_object(path);
+  impl->create_maps();
+  impl->link_programs();
+  return Object(std::move(impl));
+}
+
+std::vector<ProgramInfo> Object::programs() const {
+  std::vector<ProgramInfo> out;
+  for (const loader::ProgramSpec& p : impl_->spec.programs)
+    out.push_back({p.name, p.section, p.insns.size()});
+  return out;
+}
+
+const exec::Program& Object::program(std::string_view section_or_name) const {
+  const loader::ProgramSpec* p = impl_->spec.program(section_or_name);
+  if (!p)
+    throw Error("no program with section or name '" + std::string(section_or_name) + "'",
+                impl_->where, "the object has: " + impl_->names_of_programs());
+  return impl_->programs[static_cast<size_t>(p - impl_->spec.programs.data())];
+}
+
+std::shared_ptr<maps::Map> Object::map_ptr(std::string_view name) const {
+  const int index = impl_->spec.map_index(name);
+  if (index < 0)
+    throw Error("no map named '" + std::string(name) + "'", impl_->where,
+                "the object has: " + impl_->names_of_maps());
+  return impl_->maps[static_cast<size_t>(index)];
+}
+
+maps::Map& Object::map(std::string_view name) const { return *map_ptr(name); }
+
+std::shared_ptr<maps::Map> Object::create_inner_map(std::string_view outer) const {
+  const std::shared_ptr<maps::Map> m = map_ptr(outer);
+  if (!m->spec().inner)
+    throw Error("map '" + std::string(outer) + "' is not a map-of-maps", impl_->where,
+                "inner maps belong to ARRAY_OF_MAPS, HASH_OF_MAPS and RBTREE_OF_MAPS maps");
+  maps::MapSpec spec = *m->spec().inner;
+  if (spec.name.empty()) spec.name = std::string(outer) + ".inner";
+  std::shared_ptr<maps::Map> inner = maps::create_map(spec);
+  inner->set_kptr_dtor(impl_->opts.kptr_dtor);
+  return inner;
+}
+
+void Object::release_retired() {
+  for (const auto& m : impl_->maps)
+    if (auto* outer = dynamic_cast<maps::MapOfMaps*>(m.get())) outer->release_retired();
+}
+
+const loader::ObjectSpec& Object::spec() const { return impl_->spec; }
+
+const loader::GlobalVariable& Object::global(std::string_view var) const {
+  for (const loader::GlobalVariable& g : impl_->spec.globals)
+    if (g.name == var) return g;
+  throw Error("no global variable '" + std::string(var) + "'", impl_->where,
+              "the object has: " + impl_->names_of_globals());
+}
+
+void Object::set_global(std::string_view var, std::span<const uint8_t> bytes) {
+  const loader::GlobalVariable& g = global(var);
+  if (bytes.size() != g.size)
+    throw Error("global variable '" + g.name + "' is " + std::to_string(g.size) +
+                    " bytes, but " + std::to_string(bytes.size()) + " were given",
+                impl_->where, "use a type of the variable's size");
+  std::memcpy(impl_->array_value(g.map_index) + g.offset, bytes.data(), bytes.size());
+}
+
+void Object::get_global(std::string_view var, std::span<uint8_t> out) const {
+  const loader::GlobalVariable& g = global(var);
+  if (out.size() != g.size)
+    throw Error("global variable '" + g.name + "' is " + std::to_string(g.size) +
+                    " bytes, but " + std::to_string(out.size()) + " were asked for",
+                impl_->where, "use a type of the variable's size");
+  std::memcpy(out.data(), impl_->array_value(g.map_index) + g.offset, out.size());
+}
+
+}  // namespace bpfq::runtime

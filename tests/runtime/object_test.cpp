@@ -1,0 +1,159 @@
+// runtime::Object: opening clang-built objects, finding programs and maps, load errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <bpfq/ebpf/insn.hpp>
+#include <bpfq/loader/load_object.hpp>
+#include <bpfq/runtime/helpers.hpp>
+
+#include "runtime_test_support.hpp"
+
+namespace bpfq::runtime::test {
+namespace {
+
+template <class F>
+Error error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no bpfq::Error thrown";
+  return Error("none");
+}
+
+// Index of the first call instruction with imm (the offending call), as the loader linked it.
+size_t call_index(const loader::ProgramSpec& p, int32_t imm) {
+  for (size_t i = 0; i < p.insns.size(); ++i)
+    if (p.insns[i].code == (ebpf::JMP | ebpf::CALL) && p.insns[i].src == ebpf::CALL_HELPER && p.insns[i].imm == imm) return i;
+  return SIZE_MAX;
+}
+
+TEST(RuntimeObject, ListsProgramsWithSectionsAndSizes) {
+  const Object obj = Object::open(test_object("runtime_globals"));
+  const std::vector<ProgramInfo> programs = obj.programs();
+  ASSERT_EQ(programs.size(), 6u);
+  EXPECT_EQ(programs[0].name, "account");
+  EXPECT_EQ(programs[0].section, "globals/account");
+  EXPECT_EQ(programs[1].section, "globals/printk");
+  EXPECT_EQ(programs[2].section, "globals/printk_string");
+  EXPECT_EQ(programs[5].name, "time");
+  for (const ProgramInfo& p : programs) {
+    EXPECT_GT(p.insn_count, 1u) << p.name;
+    EXPECT_EQ(obj.program(p.section).size(), p.insn_count);
+    EXPECT_EQ(&obj.program(p.name), &obj.program(p.section));
+    EXPECT_TRUE(obj.program(p.name).checked());  // no verifier yet: checked by default
+  }
+}
+
+TEST(RuntimeObject, MissingProgramNamesWhatExists) {
+  const Object obj = Object::open(test_object("runtime_ringbuf"));
+  const Error e = error_of([&] { obj.program("qdisc/enqueue"); });
+  EXPECT_EQ(e.reason(), "no program with section or name 'qdisc/enqueue'");
+  EXPECT_EQ(e.where(), test_object("runtime_ringbuf"));
+  EXPECT_EQ(e.hint(),
+            "the object has: ringbuf/produce (produce), ringbuf/overflow (overflow), "
+            "ringbuf/bad_submit (bad_submit)");
+}
+
+TEST(RuntimeObject, MissingMapNamesWhatExists) {
+  ObjectOptions opts;
+  opts.where = "tc qdisc add dev eth0 root bpf";
+  const Object obj = Object::open(test_object("runtime_faults"), opts);
+  EXPECT_EQ(obj.map("table").spec().max_entries, 4u);
+  EXPECT_EQ(&obj.map(".rodata"), &obj.map("runtime_.rodata"));
+  const Error e = error_of([&] { obj.map("tabel"); });
+  EXPECT_EQ(e.reason(), "no map named 'tabel'");
+  EXPECT_EQ(e.where(), "tc qdisc add dev eth0 root bpf");
+  EXPECT_EQ(e.hint(), "the object has: table, runtime_.rodata (.rodata)");
+}
+
+TEST(RuntimeObject, UnknownHelperIsALoadErrorNamingIdAndInstruction) {
+  const std::string path = test_object("runtime_bad_helper");
+  const size_t at = call_index(*loader::load_object(path).program("tc"), 9999);
+  ASSERT_NE(at, SIZE_MAX);
+  const Error e = error_of([&] { Object::open(path); });
+  EXPECT_EQ(e.reason(), "unknown helper id 9999");
+  EXPECT_EQ(e.where(), path + " section tc insn " + std::to_string(at));
+}
+
+TEST(RuntimeObject, UnknownKfuncIsALoadErrorNamingIt) {
+  const std::string path = test_object("runtime_bad_kfunc");
+  const loader::ObjectSpec spec = loader::load_object(path);
+  const loader::ProgramSpec& p = *spec.program("tc");
+  ASSERT_EQ(p.kfunc_names, std::vector<std::string>{"bpf_no_such_kfunc"});
+  size_t at = SIZE_MAX;
+  for (size_t i = 0; i < p.insns.size(); ++i)
+    if (p.insns[i].code == (ebpf::JMP | ebpf::CALL) && p.insns[i].src == ebpf::CALL_KFUNC) at = i;
+  ASSERT_NE(at, SIZE_MAX);
+  const Error e = error_of([&] { Object::open(path); });
+  EXPECT_EQ(e.reason(), "unknown kfunc 'bpf_no_such_kfunc'");
+  EXPECT_EQ(e.where(), path + " section tc insn " + std::to_string(at));
+
+  // The same object loads once a registry provides the kfunc.
+  exec::HelperRegistry helpers = standard_helpers();
+  helpers.add_kfunc("bpf_no_such_kfunc", [](uint64_t x, uint64_t, uint64_t, uint64_t, uint64_t) { return x * 6; });
+  ObjectOptions opts;
+  opts.helpers = &helpers;
+  const Object obj = Object::open(path, opts);
+  RunEnv env;
+  uint64_t ctx = 0;
+  const exec::RunResult r = obj.program("tc").run(&ctx, sizeof ctx, run_options(env));
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r.r0, 42u);
+}
+
+TEST(RuntimeObject, EmbedderMayReplaceAHelperById) {
+  exec::HelperRegistry helpers = standard_helpers();
+  helpers.add_helper(helper_id::kGetPrandomU32, "fixed_random",
+                     [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) -> uint64_t { return 4; });
+  ObjectOptions opts;
+  opts.helpers = &helpers;
+  const Object obj = Object::open(test_object("runtime_globals"), opts);
+  RunEnv env;
+  Io io;
+  ASSERT_TRUE(run(obj, "globals/random", io, env).ok());
+  EXPECT_EQ(std::vector<int64_t>(io.out, io.out + 4), (std::vector<int64_t>{4, 4, 4, 4}));
+}
+
+TEST(RuntimeObject, OpensFromBytesAndMoves) {
+  const std::string path = test_object("runtime_globals");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  std::vector<uint8_t> bytes(1 << 20);
+  bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+  std::fclose(f);
+  Object a = Object::open(bytes, "params.bpf.o");
+  EXPECT_EQ(a.map(".data").name(), "params.data");
+  Object b = std::move(a);
+  RunEnv env;
+  Io io{.a = 1};
+  const exec::RunResult r = run(b, "account", io, env);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(io.out[0], 1 * 1 + 1514);
+}
+
+TEST(RuntimeObject, FastModeRunsTheSameProgram) {
+  ObjectOptions opts;
+  opts.checked = false;
+  const Object obj = Object::open(test_object("runtime_globals"), opts);
+  EXPECT_FALSE(obj.program("account").checked());
+  RunEnv env;
+  Io io{.a = 10, .b = 1, .c = 2};
+  ASSERT_TRUE(run(obj, "account", io, env).ok());
+  EXPECT_EQ(io.out[0], 10 + 1514 + 1 + 2);
+}
+
+TEST(RuntimeObject, InstructionBudgetStopsLongLoops) {
+  ObjectOptions opts;
+  opts.insn_budget = 500;
+  const Object obj = Object::open(test_object("runtime_callbacks"), opts);
+  RunEnv env;
+  Io io{.a = 1000, .b = ~0ull};
+  const exec::RunResult r = run(obj, "cb/loop", io, env);
+  EXPECT_EQ(r.fault, exec::Fault::Budget) << r.message();
+}
+
+}  // namespace
+}  // namespace bpfq::runtime::test
