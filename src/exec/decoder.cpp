@@ -289,7 +289,7 @@ class Decoder {
         const HelperEntry* h = env_.helpers ? env_.helpers->helper(i.imm) : nullptr;
         if (!h || !h->fn)
           fail(pc, "unknown helper id " + std::to_string(i.imm),
-               "bpfq provides the helpers listed in docs/helpers.md");
+               "bpfq provides the helpers listed in docs/runtime.md and docs/program-model.md");
         s.op = OP_CALL_HELPER;
         s.imm = reinterpret_cast<uint64_t>(h->fn);
         return;
@@ -300,7 +300,7 @@ class Decoder {
         const std::string& name = env_.kfunc_names[i.imm];
         const HelperEntry* k = env_.helpers ? env_.helpers->kfunc(name) : nullptr;
         if (!k || !k->fn)
-          fail(pc, "unknown kfunc '" + name + "'", "bpfq provides the kfuncs listed in docs/helpers.md");
+          fail(pc, "unknown kfunc '" + name + "'", "bpfq provides the kfuncs listed in docs/runtime.md and docs/program-model.md");
         s.op = OP_CALL_HELPER;
         s.imm = reinterpret_cast<uint64_t>(k->fn);
         return;

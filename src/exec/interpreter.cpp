@@ -149,8 +149,10 @@ uint64_t Interpreter::execute(RunContext& rc, const Slot* start, uint64_t a1, ui
 #define CHECK(addr, n, write)                                                        \
   do {                                                                               \
     if constexpr (Checked) {                                                         \
-      if (__builtin_expect(!rc.may_access((addr), (n), (write)), 0))                 \
+      if (__builtin_expect(!rc.may_access((addr), (n), (write)), 0)) {               \
+        if ((write) && rc.may_access((addr), (n), false)) FAULT(ReadOnly, (addr), (n)); \
         FAULT(OutOfBounds, (addr), (n));                                             \
+      }                                                                              \
     }                                                                                \
   } while (0)
 

@@ -53,8 +53,5 @@ int packet_regions(const Packet& pkt, exec::MemRegion* out);
 // Grants those regions to the run in progress (a packet the program just acquired).
 void grant_packet(const Packet& pkt);
 
-// standard_helpers() plus the qdisc kfuncs, bpf_kptr_xchg with reference tracking and
-// bpf_skb_tc_classify.
-const exec::HelperRegistry& qdisc_helpers();
 
 }  // namespace bpfq::sched

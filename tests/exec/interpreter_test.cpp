@@ -194,7 +194,7 @@ TEST(CheckedMode, WritesToReadOnlyRegionsFaultButReadsWork) {
   write[2] = ebpf::assemble("stdw [%r1+0], 1")[0];
   write.push_back(ebpf::assemble("exit")[0]);
   r = Program::load(write, env, mode(true)).run(nullptr, 0);
-  EXPECT_EQ(r.fault, Fault::OutOfBounds);
+  EXPECT_EQ(r.fault, Fault::ReadOnly);
   EXPECT_EQ(constant, 77u);
 }
 
@@ -240,7 +240,7 @@ TEST(LoadErrors, NameTheInstructionAndTheProblem) {
   EXPECT_EQ(load_error("mov %r0, 0\nja +5\nexit"), "insn 1: jump target 7 is outside the program (0..2)");
   EXPECT_EQ(load_error("mov %r10, 0\nexit"), "insn 0: write to r10, the read-only frame pointer");
   EXPECT_EQ(load_error("call 99\nexit"),
-            "insn 0: unknown helper id 99 (hint: bpfq provides the helpers listed in docs/helpers.md)");
+            "insn 0: unknown helper id 99 (hint: bpfq provides the helpers listed in docs/runtime.md and docs/program-model.md)");
   EXPECT_EQ(load_error("mov %r1, 1\ncall %r1\nexit"),
             "insn 1: callx (indirect call through a register) is not supported (hint: call helpers by id)");
   EXPECT_EQ(load_error("lddw %r1, map[3]\nexit"),
@@ -262,7 +262,7 @@ TEST(LoadErrors, WhereNamesTheProgram) {
   env.where = "fifo.bpf.o section qdisc/enqueue";
   EXPECT_EQ(load_error("call 99\nexit", env),
             "fifo.bpf.o section qdisc/enqueue insn 0: unknown helper id 99 (hint: bpfq provides the "
-            "helpers listed in docs/helpers.md)");
+            "helpers listed in docs/runtime.md and docs/program-model.md)");
 }
 
 }  // namespace

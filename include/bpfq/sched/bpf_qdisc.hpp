@@ -42,6 +42,10 @@ struct BpfQdiscCounters {
   std::string last_fault;       // "qdisc/dequeue: out-of-bounds load of 8 bytes … (pfifo.bpf.c:42)"
 };
 
+// What qdisc programs may call: the standard helpers plus the qdisc kfuncs
+// (docs/program-model.md). Objects opened against it link exactly as BpfQdisc links them.
+const exec::HelperRegistry& qdisc_helpers();
+
 class BpfQdisc final : public Qdisc {
  public:
   // Opens the object with the qdisc kfuncs; throws bpfq::Error (naming the file) if it cannot be

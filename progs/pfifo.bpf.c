@@ -1,0 +1,77 @@
+/* pfifo, written the seed's way (sch_bpf RFC v6): packets are references held in the values of
+ * an rbtree map keyed by a big-endian sequence number, so the minimum key is the oldest packet.
+ * Parameter: limit (packets, default 1000 = Linux's tx_queue_len default). */
+#include <bpfq/bpf/sch_bpf.h>
+#include <bpf/bpf_endian.h>
+
+const volatile __u32 limit = 1000;
+
+struct slot {
+	struct sk_buff __kptr_ref *skb;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RBTREE);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* big-endian sequence number: memcmp order == arrival order */
+	__type(value, struct slot);
+} queue SEC(".maps");
+
+__u64 tail_seq; /* next sequence number to enqueue */
+__u32 qlen;
+
+SEC("qdisc/enqueue")
+int pfifo_enqueue(struct sch_bpf_ctx *ctx)
+{
+	struct slot empty = {}, *s;
+	struct sk_buff *skb;
+	__u64 key;
+
+	if (qlen >= limit)
+		return SCH_BPF_DROP;
+	key = bpf_cpu_to_be64(tail_seq);
+	if (bpf_map_update_elem(&queue, &key, &empty, BPF_NOEXIST))
+		return SCH_BPF_DROP;
+	s = bpf_map_lookup_elem(&queue, &key);
+	if (!s)
+		return SCH_BPF_DROP;
+	skb = bpf_skb_acquire(skb_ref(ctx->skb));
+	if (!skb) {
+		bpf_map_delete_elem(&queue, &key);
+		return SCH_BPF_DROP;
+	}
+	skb = bpf_kptr_xchg(&s->skb, skb);
+	if (skb)
+		bpf_skb_release(skb);
+	tail_seq++;
+	qlen++;
+	return SCH_BPF_QUEUED;
+}
+
+struct first {
+	__u64 key;
+	struct sk_buff *skb;
+};
+
+static long take_first(void *map, __u64 *key, struct slot *s, struct first *out)
+{
+	out->key = *key;
+	out->skb = bpf_kptr_xchg(&s->skb, NULL);
+	return 1; /* stop after the minimum */
+}
+
+SEC("qdisc/dequeue")
+int pfifo_dequeue(struct sch_bpf_ctx *ctx)
+{
+	struct first f = {};
+
+	ctx->skb = NULL;
+	if (bpf_for_each_map_elem(&queue, take_first, &f, 0) <= 0)
+		return SCH_BPF_DEQUEUED; /* empty */
+	bpf_map_delete_elem(&queue, &f.key);
+	qlen--;
+	ctx->skb = skb_view(f.skb);
+	return SCH_BPF_DEQUEUED;
+}
+
+char LICENSE[] SEC("license") = "GPL";
