@@ -30,6 +30,7 @@ struct BytewiseOrder {
 
 struct BigEndian32Order {
   using Probe = uint32_t;
+  static constexpr uint32_t kKeySize = 4;
   Probe probe(const void* key) const { return load_big_endian32(key); }
   int compare(Probe sought, const void* node_key) const {
     return three_way(sought, load_big_endian32(node_key));
@@ -38,6 +39,7 @@ struct BigEndian32Order {
 
 struct BigEndian64Order {
   using Probe = uint64_t;
+  static constexpr uint32_t kKeySize = 8;
   Probe probe(const void* key) const { return load_big_endian64(key); }
   int compare(Probe sought, const void* node_key) const {
     return three_way(sought, load_big_endian64(node_key));
@@ -48,6 +50,7 @@ struct BigEndian128Order {
   struct Probe {
     uint64_t high, low;
   };
+  static constexpr uint32_t kKeySize = 16;
   Probe probe(const void* key) const {
     return {load_big_endian64(key), load_big_endian64(static_cast<const char*>(key) + 8)};
   }

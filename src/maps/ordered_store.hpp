@@ -2,6 +2,7 @@
 // Keyed nodes in key order: an RbTree over a NodePool, each node laid out as
 //   [RbNode][key, padded to 8][value]
 // Order is one of key_order.hpp's memcmp-equivalent orders; RBTREE and RBTREE_OF_MAPS build on it.
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -22,7 +23,7 @@ class OrderedStore {
       : order_(order),
         key_size_(key_size),
         value_offset_(sizeof(RbNode) + round_up8(key_size)),
-        pool_(value_offset_ + value_bytes, max_entries) {}
+        pool_(cache_friendly(value_offset_ + value_bytes), max_entries) {}
 
   RbTree::Position locate(const void* key) const {
     const auto probe = order_.probe(key);
@@ -35,7 +36,11 @@ class OrderedStore {
   RbNode* insert_at(const RbTree::Position& position, const void* key) noexcept {
     auto* node = static_cast<RbNode*>(pool_.allocate());
     if (node == nullptr) return nullptr;
-    std::memcpy(key_of(node), key, key_size_);
+    if constexpr (requires { Order::kKeySize; }) {
+      std::memcpy(key_of(node), key, Order::kKeySize);  // a fixed size: inlined
+    } else {
+      std::memcpy(key_of(node), key, key_size_);
+    }
     tree_.insert_at(node, position.parent, position.side);
     return node;
   }
@@ -66,6 +71,12 @@ class OrderedStore {
   const RbTree& tree() const { return tree_; }
 
  private:
+  // Nodes of up to 64 bytes take a power-of-two size, so with the pool's 64-byte alignment no
+  // node straddles two cache lines (a descent touches one line per level).
+  static size_t cache_friendly(size_t node_size) {
+    return node_size <= 64 ? std::bit_ceil(node_size) : node_size;
+  }
+
   Order order_;
   uint32_t key_size_;
   size_t value_offset_;

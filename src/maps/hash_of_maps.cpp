@@ -1,0 +1,108 @@
+// HASH_OF_MAPS: byte keys in a preallocated chained table whose values are inner maps.
+#include <bpfq/maps/map_of_maps.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+
+#include "hash_table.hpp"
+#include "map_factories.hpp"
+
+namespace bpfq::maps::detail {
+namespace {
+
+using InnerSlot = std::shared_ptr<Map>;
+
+class HashOfMaps final : public MapOfMaps {
+ public:
+  explicit HashOfMaps(const MapSpec& spec)
+      : MapOfMaps(spec),
+        max_entries_(spec.max_entries),
+        key_size_(spec.key_size),
+        table_(spec.key_size, sizeof(InnerSlot), spec.max_entries, false) {}
+
+  ~HashOfMaps() override { destroy_all_slots(); }
+
+  void* lookup(const void* key) override {
+    HashNode* node = table_.find(key);
+    return node != nullptr ? slot_of(node).get() : nullptr;
+  }
+
+  int erase(const void* key) override {
+    HashNode* node = table_.find(key);
+    if (node == nullptr) return -ENOENT;
+    InnerSlot& slot = slot_of(node);
+    retire(std::move(slot));
+    slot.~InnerSlot();
+    table_.remove(node);
+    --size_;
+    return 0;
+  }
+
+  // Bucket order; an absent key restarts from the first element, as in the kernel.
+  int get_next_key(const void* key, void* next_key) override {
+    HashNode* current = key != nullptr ? table_.find(key) : nullptr;
+    HashNode* next = current != nullptr ? table_.next(current) : table_.first();
+    if (next == nullptr) return -ENOENT;
+    std::memcpy(next_key, table_.key_of(next), key_size_);
+    return 0;
+  }
+
+  // The value is the inner Map*, as lookup() returns it.
+  long for_each(FunctionRef<int(const void*, void*)> visit) override {
+    long visited = 0;
+    for (HashNode* node = table_.first(); node != nullptr;) {
+      HashNode* next = table_.next(node);  // visit may delete node
+      ++visited;
+      if (visit(table_.key_of(node), slot_of(node).get()) != 0) break;
+      node = next;
+    }
+    return visited;
+  }
+
+  void clear() override {
+    destroy_all_slots();
+    table_.reset();
+    release_retired();
+    size_ = 0;
+  }
+
+ protected:
+  int store(const void* key, std::shared_ptr<Map>&& inner, uint64_t flags) override {
+    const uint64_t hash = table_.hash(key);
+    HashNode* node = table_.find(key, hash);
+    if (node != nullptr) {
+      if (flags == kBpfNoExist) return -EEXIST;
+      retire(std::exchange(slot_of(node), std::move(inner)));
+      return 0;
+    }
+    if (flags == kBpfExist) return -ENOENT;
+    if (size_ >= max_entries_) return -E2BIG;
+    node = table_.insert(key, hash);
+    if (node == nullptr) return -ENOMEM;
+    new (table_.value_of(node)) InnerSlot(std::move(inner));
+    ++size_;
+    return 0;
+  }
+
+ private:
+  InnerSlot& slot_of(const HashNode* node) const {
+    return *std::launder(static_cast<InnerSlot*>(table_.value_of(node)));
+  }
+
+  void destroy_all_slots() {
+    for (HashNode* node = table_.first(); node != nullptr; node = table_.next(node)) slot_of(node).~InnerSlot();
+  }
+
+  uint32_t max_entries_;
+  uint32_t key_size_;
+  HashTable table_;
+};
+
+}  // namespace
+
+std::shared_ptr<Map> make_hash_of_maps(const MapSpec& spec) { return std::make_shared<HashOfMaps>(spec); }
+
+}  // namespace bpfq::maps::detail
