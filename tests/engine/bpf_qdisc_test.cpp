@@ -40,8 +40,8 @@ TEST_F(Verdicts, DropAndOutOfRangeVerdictsAreCountedByReason) {
   EXPECT_EQ(q->enqueue(with_verdict(1 /* DROP */), 0), EnqueueResult::dropped(DropReason::ProgramVerdict));
   EXPECT_EQ(q->enqueue(with_verdict(2 /* CN */), 0).verdict, EnqueueVerdict::Congested);
   EXPECT_EQ(q->enqueue(with_verdict(42), 0), EnqueueResult::dropped(DropReason::OutOfRangeVerdict));
-  EXPECT_EQ(q->enqueue(with_verdict(6 /* BYPASS */), 0).verdict, EnqueueVerdict::Bypass);
-  EXPECT_EQ(q->enqueue(with_verdict(7 /* STOLEN */), 0).verdict, EnqueueVerdict::Stolen);
+  EXPECT_EQ(q->enqueue(with_verdict(5 /* BYPASS */), 0).verdict, EnqueueVerdict::Bypass);
+  EXPECT_EQ(q->enqueue(with_verdict(6 /* STOLEN */), 0).verdict, EnqueueVerdict::Stolen);
   const QdiscStats& s = q->stats();
   EXPECT_EQ(s.enqueued_packets, 5u);
   EXPECT_EQ(s.drops(DropReason::ProgramVerdict), 1u);
@@ -108,7 +108,10 @@ TEST_F(Verdicts, ReleasingAQueuedPacketCountsItAsDropped) {
   q->object().set_global("dequeue_drop_next", uint32_t{1});
   q->enqueue(with_verdict(0, 0, 0), 0);
   q->enqueue(with_verdict(0, 1, 1), 0);
-  EXPECT_EQ(drain(*q), (std::vector<uint32_t>{1}));  // the first was released by the program
+  // The first dequeue releases the head instead of sending it: nothing goes out.
+  EXPECT_EQ(q->dequeue(0).kind, DequeueResult::Kind::Empty);
+  EXPECT_EQ(q->qlen(), 1u);
+  EXPECT_EQ(drain(*q), (std::vector<uint32_t>{1}));
   EXPECT_EQ(q->stats().drops(DropReason::ReleasedByProgram), 1u);
   EXPECT_TRUE(q->stats().conserved());
   EXPECT_EQ(pool.in_use(), 0u);
