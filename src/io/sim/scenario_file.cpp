@@ -1,0 +1,300 @@
+#include <bpfq/io/sim/scenario_file.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml.hpp>
+
+#include <bpfq/error.hpp>
+
+namespace bpfq::io::sim {
+namespace {
+
+// Reads one TOML table, remembering which keys were consumed so that typos are errors.
+class Table {
+ public:
+  Table(const toml::value& value, std::string path, const std::string& file) : value_(value), path_(std::move(path)), file_(file) {}
+
+  const toml::value* find(const std::string& key) {
+    used_.insert(key);
+    const auto& table = value_.as_table();
+    auto it = table.find(key);
+    return it == table.end() ? nullptr : &it->second;
+  }
+  [[noreturn]] void fail(const toml::value& v, const std::string& key, const std::string& what,
+                         const std::string& hint = {}) const {
+    throw Error("key '" + qualified(key) + "': " + what, where(v), hint);
+  }
+  std::string where(const toml::value& v) const { return file_ + ":" + std::to_string(v.location().line()); }
+  std::string qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  // Unknown keys, in sorted order so that the first one reported is stable.
+  void reject_unknown() const {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : value_.as_table()) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    for (const std::string& k : keys)
+      if (!used_.count(k)) fail(value_.as_table().at(k), k, "unknown key", "see docs/simulator.md for the scenario format");
+  }
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const toml::value& value_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> used_;
+};
+
+// "10mbit" -> (10, "mbit"); false if the text is no number with an optional unit.
+bool split_quantity(const std::string& text, double& number, std::string& unit) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  if (i == 0) return false;
+  try {
+    size_t used = 0;
+    number = std::stod(text.substr(0, i), &used);
+    if (used != i) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  size_t j = i;
+  while (j < text.size() && text[j] == ' ') ++j;
+  unit = text.substr(j);
+  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
+  return true;
+}
+
+struct Unit {
+  const char* name;
+  double scale;
+};
+
+uint64_t quantity(Table& t, const std::string& key, const toml::value& v, const std::vector<Unit>& units,
+                  double bare_scale, const char* kind, const char* example) {
+  double number = 0;
+  double scale = bare_scale;
+  if (v.is_integer()) {
+    number = static_cast<double>(v.as_integer());
+  } else if (v.is_floating()) {
+    number = v.as_floating();
+  } else if (v.is_string()) {
+    std::string unit;
+    if (!split_quantity(v.as_string().str, number, unit)) t.fail(v, key, std::string("not a ") + kind, std::string("e.g. ") + example);
+    auto it = std::find_if(units.begin(), units.end(), [&](const Unit& u) { return unit == u.name; });
+    if (it == units.end()) t.fail(v, key, "unknown unit '" + unit + "' for a " + kind, std::string("e.g. ") + example);
+    scale = it->scale;
+  } else {
+    t.fail(v, key, std::string("expected a ") + kind, std::string("e.g. ") + example);
+  }
+  if (number < 0 || !std::isfinite(number)) t.fail(v, key, "must not be negative");
+  return static_cast<uint64_t>(std::llround(number * scale));
+}
+
+const std::vector<Unit> kTimeUnits{{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"", 1e9}};
+const std::vector<Unit> kRateUnits{{"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {"", 1}};
+const std::vector<Unit> kSizeUnits{{"b", 1}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"kib", 1024}, {"mib", 1048576}, {"", 1}};
+
+void read_time(Table& t, const std::string& key, uint64_t& out) {
+  if (const toml::value* v = t.find(key)) out = quantity(t, key, *v, kTimeUnits, 1e9, "time", "\"40ms\"");
+}
+void read_rate(Table& t, const std::string& key, uint64_t& out) {
+  if (const toml::value* v = t.find(key)) out = quantity(t, key, *v, kRateUnits, 1, "rate", "\"10mbit\"");
+}
+template <typename T>
+void read_size(Table& t, const std::string& key, T& out) {
+  if (const toml::value* v = t.find(key)) out = static_cast<T>(quantity(t, key, *v, kSizeUnits, 1, "size", "\"64KB\""));
+}
+void read_count(Table& t, const std::string& key, uint64_t& out) {
+  if (const toml::value* v = t.find(key)) {
+    if (!v->is_integer() || v->as_integer() < 0) t.fail(*v, key, "expected a non-negative integer");
+    out = static_cast<uint64_t>(v->as_integer());
+  }
+}
+void read_bool(Table& t, const std::string& key, bool& out) {
+  if (const toml::value* v = t.find(key)) {
+    if (!v->is_boolean()) t.fail(*v, key, "expected true or false");
+    out = v->as_boolean();
+  }
+}
+void read_string(Table& t, const std::string& key, std::string& out) {
+  if (const toml::value* v = t.find(key)) {
+    if (!v->is_string()) t.fail(*v, key, "expected a string");
+    out = v->as_string().str;
+  }
+}
+void read_number(Table& t, const std::string& key, double& out) {
+  if (const toml::value* v = t.find(key)) {
+    if (v->is_integer()) out = static_cast<double>(v->as_integer());
+    else if (v->is_floating()) out = v->as_floating();
+    else t.fail(*v, key, "expected a number");
+  }
+}
+void read_cc(Table& t, const std::string& key, CongestionControl& out) {
+  if (const toml::value* v = t.find(key)) {
+    std::string s = v->is_string() ? v->as_string().str : "";
+    if (s == "cubic") out = CongestionControl::Cubic;
+    else if (s == "newreno" || s == "reno") out = CongestionControl::NewReno;
+    else t.fail(*v, key, "unknown congestion control", "\"cubic\" or \"newreno\"");
+  }
+}
+
+// The array of tables `key` (e.g. [[tcp]]), each handed to read with its qualified path.
+template <typename F>
+void each_table(Table& root, const std::string& key, F read) {
+  const toml::value* v = root.find(key);
+  if (!v) return;
+  if (!v->is_array()) root.fail(*v, key, "expected an array of tables", "write [[" + key + "]]");
+  const auto& items = v->as_array();
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].is_table()) root.fail(items[i], key, "expected a table", "write [[" + key + "]]");
+    Table t(items[i], key + "[" + std::to_string(i) + "]", root.file());
+    read(t);
+    t.reject_unknown();
+  }
+}
+
+Scenario from_toml(const toml::value& doc, const std::string& file) {
+  Table root(doc, "", file);
+  Scenario s;
+  if (const toml::value* v = root.find("preset")) {
+    if (!v->is_string()) root.fail(*v, "preset", "expected a string");
+    try {
+      s = preset(v->as_string().str);
+    } catch (const Error& e) {
+      root.fail(*v, "preset", e.reason(), e.hint());
+    }
+  }
+  read_string(root, "name", s.name);
+  read_time(root, "duration", s.duration_ns);
+  read_count(root, "seed", s.seed);
+  read_time(root, "sample_interval", s.sample_interval_ns);
+  uint64_t pool = s.pool_packets;
+  read_count(root, "pool_packets", pool);
+  s.pool_packets = static_cast<uint32_t>(pool);
+  if (const toml::value* v = root.find("link")) {
+    if (!v->is_table()) root.fail(*v, "link", "expected a table", "write [link]");
+    Table link(*v, "link", file);
+    read_rate(link, "rate", s.rate_bps);
+    read_time(link, "rtt", s.rtt_ns);
+    read_size(link, "mtu", s.mtu);
+    link.reject_unknown();
+  }
+  // A file's flow lists replace a preset's.
+  bool replaced_tcp = false, replaced_udp = false, replaced_ping = false, replaced_short = false;
+  each_table(root, "tcp", [&](Table& t) {
+    if (!replaced_tcp) s.tcp.clear(), replaced_tcp = true;
+    TcpFlowSpec f;
+    uint64_t count = 1;
+    read_string(t, "name", f.name);
+    read_cc(t, "cc", f.cc);
+    read_time(t, "start", f.start_ns);
+    read_time(t, "stop", f.stop_ns);
+    if (const toml::value* v = t.find("bytes")) {
+      if (v->is_string() && v->as_string().str == "bulk") f.bytes = 0;
+      else f.bytes = quantity(t, "bytes", *v, kSizeUnits, 1, "size", "\"1MB\" or \"bulk\"");
+    }
+    read_bool(t, "ecn", f.ecn);
+    read_count(t, "count", count);
+    for (uint64_t i = 0; i < count; ++i) {
+      s.tcp.push_back(f);
+      if (count > 1) s.tcp.back().name += std::to_string(i);
+    }
+  });
+  each_table(root, "udp", [&](Table& t) {
+    if (!replaced_udp) s.udp.clear(), replaced_udp = true;
+    UdpFlowSpec f;
+    read_string(t, "name", f.name);
+    if (const toml::value* v = t.find("pattern")) {
+      std::string p = v->is_string() ? v->as_string().str : "";
+      if (p == "cbr") f.pattern = UdpPattern::Cbr;
+      else if (p == "poisson") f.pattern = UdpPattern::Poisson;
+      else if (p == "onoff") f.pattern = UdpPattern::OnOff;
+      else t.fail(*v, "pattern", "unknown pattern", "\"cbr\", \"poisson\" or \"onoff\"");
+    }
+    read_rate(t, "rate", f.rate_bps);
+    read_size(t, "size", f.payload_bytes);
+    read_time(t, "start", f.start_ns);
+    read_time(t, "stop", f.stop_ns);
+    read_time(t, "on", f.on_ns);
+    read_time(t, "off", f.off_ns);
+    uint64_t dscp = f.dscp;
+    read_count(t, "dscp", dscp);
+    f.dscp = static_cast<uint8_t>(dscp & 63);
+    read_bool(t, "ecn", f.ecn);
+    s.udp.push_back(f);
+  });
+  each_table(root, "ping", [&](Table& t) {
+    if (!replaced_ping) s.pings.clear(), replaced_ping = true;
+    PingSpec f;
+    read_string(t, "name", f.name);
+    read_time(t, "interval", f.interval_ns);
+    read_size(t, "size", f.payload_bytes);
+    read_time(t, "start", f.start_ns);
+    read_time(t, "stop", f.stop_ns);
+    s.pings.push_back(f);
+  });
+  each_table(root, "short_flows", [&](Table& t) {
+    if (!replaced_short) s.short_flows.clear(), replaced_short = true;
+    ShortFlowSpec f;
+    read_string(t, "name", f.name);
+    read_number(t, "rate", f.arrivals_per_s);
+    read_cc(t, "cc", f.cc);
+    read_bool(t, "ecn", f.ecn);
+    read_time(t, "start", f.start_ns);
+    read_time(t, "stop", f.stop_ns);
+    if (const toml::value* v = t.find("size")) {
+      if (!v->is_table()) t.fail(*v, "size", "expected a table", "size = { dist = \"pareto\", mean = \"100KB\" }");
+      Table d(*v, t.path() + ".size", file);
+      if (const toml::value* dist = d.find("dist")) {
+        std::string k = dist->is_string() ? dist->as_string().str : "";
+        if (k == "fixed") f.size.kind = SizeDistribution::Kind::Fixed;
+        else if (k == "exponential") f.size.kind = SizeDistribution::Kind::Exponential;
+        else if (k == "pareto") f.size.kind = SizeDistribution::Kind::Pareto;
+        else d.fail(*dist, "dist", "unknown distribution", "\"fixed\", \"exponential\" or \"pareto\"");
+      }
+      read_size(d, "mean", f.size.mean_bytes);
+      read_number(d, "shape", f.size.shape);
+      read_size(d, "max", f.size.max_bytes);
+      d.reject_unknown();
+    }
+    s.short_flows.push_back(f);
+  });
+  root.reject_unknown();
+  try {
+    s.validate();
+  } catch (const Error& e) {
+    throw Error(e.reason(), file, e.hint());
+  }
+  return s;
+}
+
+}  // namespace
+
+Scenario parse_scenario(std::string_view text, const std::string& filename) {
+  std::istringstream in{std::string(text)};
+  toml::value doc;
+  try {
+    doc = toml::parse(in, filename);
+  } catch (const toml::exception& e) {
+    // toml11's message spans several lines; its first line says what is wrong.
+    std::string what = e.what();
+    std::string first = what.substr(0, what.find('\n'));
+    if (first.rfind("[error] ", 0) == 0) first = first.substr(8);
+    throw Error("TOML syntax error: " + first, filename + ":" + std::to_string(e.location().line()));
+  }
+  return from_toml(doc, filename);
+}
+
+Scenario load_scenario_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open the scenario file", path, "check the path");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_scenario(buffer.str(), path);
+}
+
+}  // namespace bpfq::io::sim
