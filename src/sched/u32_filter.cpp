@@ -1,0 +1,156 @@
+#include <bpfq/sched/u32_filter.hpp>
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+
+#include <bpfq/error.hpp>
+#include <bpfq/sched/flow_dissector.hpp>
+#include <bpfq/sched/handle.hpp>
+
+namespace bpfq::sched {
+
+namespace {
+
+constexpr const char* kWhere = "u32 filter";
+
+[[noreturn]] void bad(const std::string& what, const std::string& hint) { throw Error(what, kWhere, hint); }
+
+std::string quoted(const std::string& token) { return "`" + token + "`"; }
+
+// A number tc accepts: decimal, 0x hex or 0 octal, no larger than max.
+uint32_t number(const std::string& token, uint32_t max, const char* what) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(token.c_str(), &end, 0);
+  if (token.empty() || token[0] == '-' || *end != '\0' || errno != 0 || v > max)
+    bad("bad " + std::string(what) + " " + quoted(token),
+        "expected a number from 0 to " + std::to_string(max) + " (decimal or 0x hex)");
+  return static_cast<uint32_t>(v);
+}
+
+// "10.0.0.0/8" or "2001:db8::/32": the address masked to its prefix.
+void prefix(const std::string& token, bool ipv6, U32Filter::Match& m) {
+  const size_t slash = token.find('/');
+  const std::string addr = token.substr(0, slash);
+  const unsigned bits = ipv6 ? 128 : 32;
+  m.prefix_len = static_cast<uint8_t>(bits);
+  if (slash != std::string::npos) m.prefix_len = static_cast<uint8_t>(number(token.substr(slash + 1), bits, "prefix length"));
+  if (inet_pton(ipv6 ? AF_INET6 : AF_INET, addr.c_str(), m.addr.data()) != 1)
+    bad("bad address " + quoted(token),
+        ipv6 ? "expected an IPv6 address with an optional /LEN, e.g. 2001:db8::/32"
+             : "expected an IPv4 address with an optional /LEN, e.g. 10.0.0.0/8");
+  for (unsigned i = 0; i < 16; ++i) {
+    const unsigned keep = m.prefix_len > i * 8 ? std::min(8u, m.prefix_len - i * 8) : 0;
+    m.addr[i] &= static_cast<uint8_t>(0xff00 >> keep);
+  }
+}
+
+bool prefix_matches(const std::array<uint8_t, 16>& addr, const U32Filter::Match& m) {
+  for (unsigned i = 0; i * 8 < m.prefix_len; ++i) {
+    const unsigned keep = std::min(8u, m.prefix_len - i * 8);
+    if ((addr[i] & static_cast<uint8_t>(0xff00 >> keep)) != m.addr[i]) return false;
+  }
+  return true;
+}
+
+bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132 || proto == 136; }
+
+}  // namespace
+
+std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& tokens) {
+  std::vector<Match> matches;
+  std::optional<uint32_t> classid;
+  size_t i = 0;
+  auto next = [&](const char* expected) -> const std::string& {
+    if (i >= tokens.size()) bad("missing " + std::string(expected) + " after " + quoted(tokens[i - 1]), "expected " + std::string(expected));
+    return tokens[i++];
+  };
+  while (i < tokens.size()) {
+    const std::string& word = tokens[i++];
+    if (word == "classid" || word == "flowid") {
+      const std::string& id = next("a class id");
+      try {
+        classid = Handle::parse(id).value;
+      } catch (const Error&) {
+        bad("bad class id " + quoted(id) + " after " + quoted(word), "expected MAJOR:MINOR in hex, e.g. 1:10");
+      }
+      continue;
+    }
+    if (word != "match") bad("unexpected " + quoted(word), "expected `match`, `classid` or `flowid`");
+    const std::string& family = next("`ip` or `ip6`");
+    if (family != "ip" && family != "ip6") bad("unsupported selector " + quoted(family) + " after `match`", "expected `ip` or `ip6`");
+    Match m;
+    m.ipv6 = family == "ip6";
+    const std::string& field = next("a field");
+    uint32_t max = 0;
+    if (field == "src" || field == "dst") {
+      m.field = field == "src" ? Field::Src : Field::Dst;
+      prefix(next("an address"), m.ipv6, m);
+      matches.push_back(m);
+      continue;
+    }
+    if (field == "sport" || field == "dport") {
+      m.field = field == "sport" ? Field::Sport : Field::Dport;
+      max = 0xffff;
+    } else if (field == "protocol") {
+      m.field = Field::Protocol;
+      max = 0xff;
+    } else if ((!m.ipv6 && (field == "tos" || field == "dsfield")) || (m.ipv6 && (field == "priority" || field == "tclass"))) {
+      m.field = Field::Dsfield;
+      max = 0xff;
+    } else {
+      bad("unknown field " + quoted(field) + " after " + quoted(family),
+          m.ipv6 ? "expected src, dst, sport, dport, protocol, priority or tclass"
+                 : "expected src, dst, sport, dport, protocol, tos or dsfield");
+    }
+    m.value = number(next("a value"), max, ("value for " + field).c_str());
+    m.mask = number(next("a mask"), max, ("mask for " + field).c_str());
+    m.value &= m.mask;
+    matches.push_back(m);
+  }
+  if (matches.empty()) bad("no match", "expected at least one `match ip|ip6 FIELD ...`");
+  if (!classid) bad("no class id", "add `classid MAJOR:MINOR` (or `flowid`), e.g. classid 1:10");
+  return std::make_unique<U32Filter>(std::move(matches), *classid);
+}
+
+U32Filter::U32Filter(std::vector<Match> matches, uint32_t classid) : matches_(std::move(matches)), classid_(classid) {}
+
+int U32Filter::classify(Packet& pkt, uint32_t& classid) {
+  DissectOptions opts;
+  opts.parse_first_fragment = true;
+  const FlowKeys k = dissect(pkt.bytes(), opts);
+  for (const Match& m : matches_) {
+    const AddrType want = m.ipv6 ? AddrType::Ipv6 : AddrType::Ipv4;
+    if (k.addr_type != want) return kTcActUnspec;
+    uint32_t v = 0;
+    switch (m.field) {
+      case Field::Src:
+        if (!prefix_matches(k.src, m)) return kTcActUnspec;
+        continue;
+      case Field::Dst:
+        if (!prefix_matches(k.dst, m)) return kTcActUnspec;
+        continue;
+      case Field::Sport:
+        v = k.ports_parsed && has_ports(k.ip_proto) ? k.sport : 0;
+        break;
+      case Field::Dport:
+        v = k.ports_parsed && has_ports(k.ip_proto) ? k.dport : 0;
+        break;
+      case Field::Protocol:
+        v = k.ip_proto;
+        break;
+      case Field::Dsfield:
+        v = k.dsfield;
+        break;
+    }
+    if ((v & m.mask) != m.value) return kTcActUnspec;
+  }
+  classid = classid_;
+  return kTcActOk;
+}
+
+}  // namespace bpfq::sched
