@@ -5,6 +5,7 @@
 #include <memory>
 #include <new>
 
+#include "array_index.hpp"
 #include "map_factories.hpp"
 
 namespace bpfq::maps::detail {
@@ -42,18 +43,7 @@ class ArrayMap final : public Map {
 
   int erase(const void*) override { return -EINVAL; }
 
-  int get_next_key(const void* key, void* next_key) override {
-    uint32_t next = 0;
-    if (key != nullptr) {
-      const uint32_t index = read_index(key);
-      if (index < max_entries_) {
-        if (index + 1 == max_entries_) return -ENOENT;
-        next = index + 1;
-      }  // an index past the end restarts at 0, as in the kernel
-    }
-    std::memcpy(next_key, &next, sizeof next);
-    return 0;
-  }
+  int get_next_key(const void* key, void* next_key) override { return next_index(key, next_key, max_entries_); }
 
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
     long visited = 0;
@@ -83,11 +73,6 @@ class ArrayMap final : public Map {
     void operator()(std::byte* memory) const { ::operator delete[](memory, std::align_val_t{64}); }
   };
 
-  static uint32_t read_index(const void* key) {
-    uint32_t index;
-    std::memcpy(&index, key, sizeof index);
-    return index;
-  }
   void* element(uint32_t index) const { return storage_.get() + size_t{index} * stride_; }
 
   void apply_initial_value() {

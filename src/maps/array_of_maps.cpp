@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "array_index.hpp"
 #include "map_factories.hpp"
 
 namespace bpfq::maps::detail {
@@ -33,16 +34,7 @@ class ArrayOfMaps final : public MapOfMaps {
   }
 
   int get_next_key(const void* key, void* next_key) override {
-    uint32_t next = 0;
-    if (key != nullptr) {
-      const uint32_t index = read_index(key);
-      if (index < slots_.size()) {
-        if (index + 1 == slots_.size()) return -ENOENT;
-        next = index + 1;
-      }  // an index past the end restarts at 0, as in the kernel
-    }
-    std::memcpy(next_key, &next, sizeof next);
-    return 0;
+    return next_index(key, next_key, static_cast<uint32_t>(slots_.size()));
   }
 
   // Occupied slots in index order; the value is the inner Map*, as lookup() returns it.
@@ -76,11 +68,6 @@ class ArrayOfMaps final : public MapOfMaps {
   }
 
  private:
-  static uint32_t read_index(const void* key) {
-    uint32_t index;
-    std::memcpy(&index, key, sizeof index);
-    return index;
-  }
 
   std::vector<std::shared_ptr<Map>> slots_;
 };

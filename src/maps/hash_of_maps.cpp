@@ -42,24 +42,11 @@ class HashOfMaps final : public MapOfMaps {
   }
 
   // Bucket order; an absent key restarts from the first element, as in the kernel.
-  int get_next_key(const void* key, void* next_key) override {
-    HashNode* current = key != nullptr ? table_.find(key) : nullptr;
-    HashNode* next = current != nullptr ? table_.next(current) : table_.first();
-    if (next == nullptr) return -ENOENT;
-    std::memcpy(next_key, table_.key_of(next), key_size_);
-    return 0;
-  }
+  int get_next_key(const void* key, void* next_key) override { return table_.next_key(key, next_key); }
 
   // The value is the inner Map*, as lookup() returns it.
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
-    long visited = 0;
-    for (HashNode* node = table_.first(); node != nullptr;) {
-      HashNode* next = table_.next(node);  // visit may delete node
-      ++visited;
-      if (visit(table_.key_of(node), slot_of(node).get()) != 0) break;
-      node = next;
-    }
-    return visited;
+    return table_.for_each_node([&](HashNode* node) { return visit(table_.key_of(node), slot_of(node).get()); });
   }
 
   void clear() override {

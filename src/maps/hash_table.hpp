@@ -3,6 +3,7 @@
 // so a value's address is stable for the element's life. Each node is
 //   [HashNode header][key, padded to 8][value]
 // The table can keep its nodes on a recency list (most recent first) for LRU eviction.
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -52,6 +53,30 @@ class HashTable {
   HashNode* next(const HashNode* node) const {
     return node->chain_next != nullptr ? node->chain_next
                                        : first_from_bucket((node->hash & bucket_mask_) + 1);
+  }
+
+  // get_next_key in bucket order: an absent key restarts from the first element, as in the
+  // kernel; -ENOENT after the last one.
+  int next_key(const void* key, void* next_key) const {
+    HashNode* current = key != nullptr ? find(key) : nullptr;
+    HashNode* next = current != nullptr ? this->next(current) : first();
+    if (next == nullptr) return -ENOENT;
+    std::memcpy(next_key, key_of(next), key_size_);
+    return 0;
+  }
+
+  // for_each in bucket order: visit(node) returns non-zero to stop and may remove the node it
+  // visits. Returns the number of nodes visited, the stopping one included.
+  template <class Visit>
+  long for_each_node(Visit visit) const {
+    long visited = 0;
+    for (HashNode* node = first(); node != nullptr;) {
+      HashNode* following = next(node);
+      ++visited;
+      if (visit(node) != 0) break;
+      node = following;
+    }
+    return visited;
   }
 
   // Recency list (track_recency only).

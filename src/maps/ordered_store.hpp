@@ -3,6 +3,7 @@
 //   [RbNode][key, padded to 8][value]
 // Order is one of key_order.hpp's memcmp-equivalent orders; RBTREE and RBTREE_OF_MAPS build on it.
 #include <bit>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -53,6 +54,36 @@ class OrderedStore {
 
   RbNode* first() const { return tree_.first(); }
   static RbNode* next(const RbNode* node) { return RbTree::next(node); }
+
+  // get_next_key in key order: the first key for key == nullptr; -ENOENT for an absent key and
+  // after the last one.
+  int next_key(const void* key, void* next_key) const {
+    RbNode* next;
+    if (key == nullptr) {
+      next = first();
+    } else {
+      RbNode* current = find(key);
+      if (current == nullptr) return -ENOENT;
+      next = RbTree::next(current);
+    }
+    if (next == nullptr) return -ENOENT;
+    std::memcpy(next_key, key_of(next), key_size_);
+    return 0;
+  }
+
+  // for_each in key order: visit(node) returns non-zero to stop and may remove the node it
+  // visits. Returns the number of nodes visited, the stopping one included.
+  template <class Visit>
+  long for_each_node(Visit visit) const {
+    long visited = 0;
+    for (RbNode* node = first(); node != nullptr;) {
+      RbNode* following = RbTree::next(node);
+      ++visited;
+      if (visit(node) != 0) break;
+      node = following;
+    }
+    return visited;
+  }
 
   void* key_of(const RbNode* node) const {
     return const_cast<char*>(reinterpret_cast<const char*>(node)) + sizeof(RbNode);

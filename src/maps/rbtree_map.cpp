@@ -56,19 +56,7 @@ class RbtreeMapImpl final : public RbtreeMap {
 
   // In key order. An absent key is -ENOENT (as in the seed); so is the last key (the seed
   // returned 0 there without writing next_key).
-  int get_next_key(const void* key, void* next_key) override {
-    RbNode* next;
-    if (key == nullptr) {
-      next = store_.first();
-    } else {
-      RbNode* current = store_.find(key);
-      if (current == nullptr) return -ENOENT;
-      next = store_.next(current);
-    }
-    if (next == nullptr) return -ENOENT;
-    std::memcpy(next_key, store_.key_of(next), store_.key_size());
-    return 0;
-  }
+  int get_next_key(const void* key, void* next_key) override { return store_.next_key(key, next_key); }
 
   int pop(void* value) override { return pop_with_key(nullptr, value); }
 
@@ -89,14 +77,7 @@ class RbtreeMapImpl final : public RbtreeMap {
   }
 
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
-    long visited = 0;
-    for (RbNode* node = store_.first(); node != nullptr;) {
-      RbNode* next = store_.next(node);  // visit may delete node
-      ++visited;
-      if (visit(store_.key_of(node), store_.value_of(node)) != 0) break;
-      node = next;
-    }
-    return visited;
+    return store_.for_each_node([&](RbNode* node) { return visit(store_.key_of(node), store_.value_of(node)); });
   }
 
   void clear() override {

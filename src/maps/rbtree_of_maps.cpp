@@ -41,19 +41,7 @@ class RbtreeOfMaps final : public MapOfMaps {
   }
 
   // In key order; an absent key and the last key are -ENOENT.
-  int get_next_key(const void* key, void* next_key) override {
-    RbNode* next;
-    if (key == nullptr) {
-      next = store_.first();
-    } else {
-      RbNode* current = store_.find(key);
-      if (current == nullptr) return -ENOENT;
-      next = store_.next(current);
-    }
-    if (next == nullptr) return -ENOENT;
-    std::memcpy(next_key, store_.key_of(next), store_.key_size());
-    return 0;
-  }
+  int get_next_key(const void* key, void* next_key) override { return store_.next_key(key, next_key); }
 
   // Writes the minimum key's inner Map* (8 bytes) and removes it.
   int pop(void* value) override {
@@ -73,14 +61,7 @@ class RbtreeOfMaps final : public MapOfMaps {
 
   // Key order; the value is the inner Map*, as lookup() returns it.
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
-    long visited = 0;
-    for (RbNode* node = store_.first(); node != nullptr;) {
-      RbNode* next = store_.next(node);  // visit may delete node
-      ++visited;
-      if (visit(store_.key_of(node), slot_of(node).get()) != 0) break;
-      node = next;
-    }
-    return visited;
+    return store_.for_each_node([&](RbNode* node) { return visit(store_.key_of(node), slot_of(node).get()); });
   }
 
   void clear() override {
