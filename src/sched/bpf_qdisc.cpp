@@ -48,19 +48,16 @@ BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env
 }
 
 BpfQdisc::~BpfQdisc() {
-  // Release what the maps still hold while this qdisc can still count it.
+  // Release what the maps still hold while this qdisc can still count it; a qdisc going away
+  // does not run its init program again.
+  init_prog_ = nullptr;
   reset();
 }
 
 void BpfQdisc::init() {
   if (!init_prog_) return;
-  QdiscCtx ctx;
-  ctx.classid = handle().value;
-  QdiscRun env;
   uint64_t r0 = 0;
-  const bool ok = run(*init_prog_, "qdisc/init", ctx, nullptr, env, r0);
-  release_leaks(env);
-  if (!ok) throw Error("qdisc/init failed: " + counters_.last_fault, path_);
+  if (!run_control(*init_prog_, "qdisc/init", r0)) throw Error("qdisc/init failed: " + counters_.last_fault, path_);
   if (r0 != 0)
     throw Error("qdisc/init returned " + std::to_string(static_cast<int64_t>(r0)), path_,
                 "the init program must return 0");
@@ -129,10 +126,6 @@ void BpfQdisc::note_freed_while_queued(Packet* pkt, DropReason reason) {
 
 bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
                    QdiscRun& env, uint64_t& r0) {
-  env.clock = env_.clock;
-  env.prng = env_.prng;
-  env.trace = env_.trace;
-  env.qdisc = this;
   exec::MemRegion regions[kPacketRegions];
   const size_t n = ctx_pkt ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
   ++counters_.runs;
@@ -140,12 +133,17 @@ bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx
   r0 = r.r0;
   if (r.ok()) return true;
   ++counters_.faults;
-  counters_.last_fault = std::string(section) + ": " + r.message();
-  if (const loader::ProgramSpec* spec = object_.spec().program(section)) {
-    const std::string at = spec->source_location(r.pc);
-    if (!at.empty()) counters_.last_fault += " at " + at;
-  }
+  counters_.last_fault = describe_fault(object_, section, r);
   return false;
+}
+
+bool BpfQdisc::run_control(const exec::Program& prog, const char* section, uint64_t& r0) {
+  QdiscCtx ctx;
+  ctx.classid = handle().value;
+  QdiscRun env(run_env(), this);
+  const bool ok = run(prog, section, ctx, nullptr, env, r0);
+  release_leaks(env);
+  return ok;
 }
 
 void BpfQdisc::release_leaks(QdiscRun& env) {
@@ -189,7 +187,7 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
   QdiscCtx ctx;
   ctx.skb = reinterpret_cast<uint64_t>(&pkt->skb);
   ctx.classid = handle().value;
-  QdiscRun env;
+  QdiscRun env(run_env(), this);
   uint64_t verdict = 0;
   const bool ok = run(*enqueue_prog_, "qdisc/enqueue", ctx, pkt, env, verdict);
   release_leaks(env);
@@ -248,7 +246,7 @@ Packet* BpfQdisc::take_dequeued(QdiscRun& env, uint64_t skb) {
 DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
   QdiscCtx ctx;
   ctx.classid = handle().value;
-  QdiscRun env;
+  QdiscRun env(run_env(), this);
   uint64_t verdict = 0;
   DequeueResult result = DequeueResult::empty();
   if (run(*dequeue_prog_, "qdisc/dequeue", ctx, nullptr, env, verdict)) {
@@ -279,14 +277,8 @@ DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
 
 void BpfQdisc::do_reset() {
   resetting_ = true;
-  if (reset_prog_) {
-    QdiscCtx ctx;
-    ctx.classid = handle().value;
-    QdiscRun env;
-    uint64_t r0 = 0;
-    run(*reset_prog_, "qdisc/reset", ctx, nullptr, env, r0);
-    release_leaks(env);
-  }
+  uint64_t r0 = 0;
+  if (reset_prog_) run_control(*reset_prog_, "qdisc/reset", r0);
   for (maps::Map* queue : skb_queues_) {
     uint64_t p = 0;
     while (queue->pop(&p) == 0)
@@ -303,14 +295,7 @@ void BpfQdisc::do_reset() {
   }
   watchdog_ns_ = 0;
   resetting_ = false;
-  if (init_prog_) {
-    QdiscCtx ctx;
-    ctx.classid = handle().value;
-    QdiscRun env;
-    uint64_t r0 = 0;
-    run(*init_prog_, "qdisc/init", ctx, nullptr, env, r0);
-    release_leaks(env);
-  }
+  if (init_prog_) run_control(*init_prog_, "qdisc/init", r0);
 }
 
 }  // namespace bpfq::sched

@@ -1,7 +1,6 @@
 // The kfuncs of qdisc programs (seed RFC v6 and its earlier skb-map API), bpf_kptr_xchg with
 // reference tracking, and bpf_skb_tc_classify. Every packet argument is checked to be a live
 // packet of the qdisc's pool; a bad one ends the run with a message naming the kfunc.
-#include <cstddef>
 #include <cstring>
 
 #include <bpfq/bpf/map_types.h>
@@ -17,6 +16,7 @@ namespace bpfq::sched {
 namespace {
 
 constexpr int32_t kFuncSkbTcClassify = 1000;  // BPFQ_FUNC_skb_tc_classify in sch_bpf.h
+static_assert(QdiscRun::kMaxHeld == 32, "the kfuncs' messages say 32");
 
 exec::RunContext& rc() { return *exec::RunContext::current(); }
 
@@ -38,17 +38,23 @@ bool hold(QdiscRun& run, Packet* pkt) {
   return true;
 }
 
+// Takes a new reference for the program; `too_many` is the kfunc's message when it already
+// holds QdiscRun::kMaxHeld.
+uint64_t acquire_for(QdiscRun& run, Packet* pkt, const char* too_many) {
+  PacketPool::acquire(pkt);
+  if (!hold(run, pkt)) {
+    PacketPool::release(pkt);
+    return fail(too_many);
+  }
+  return reinterpret_cast<uint64_t>(pkt);
+}
+
 uint64_t skb_acquire(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
   QdiscRun* run = current_qdisc_run();
   if (!run) return fail("bpf_skb_acquire: only qdisc programs may call it");
   Packet* pkt = packet_arg(*run, p);
   if (!pkt) return fail("bpf_skb_acquire: argument is not a packet");
-  PacketPool::acquire(pkt);
-  if (!hold(*run, pkt)) {
-    PacketPool::release(pkt);
-    return fail("bpf_skb_acquire: the program holds too many packet references (32)");
-  }
-  return p;
+  return acquire_for(*run, pkt, "bpf_skb_acquire: the program holds too many packet references (32)");
 }
 
 uint64_t skb_kptr_get(uint64_t pp, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -60,12 +66,7 @@ uint64_t skb_kptr_get(uint64_t pp, uint64_t, uint64_t, uint64_t, uint64_t) {
   if (p == 0) return 0;
   Packet* pkt = packet_arg(*run, p);
   if (!pkt) return fail("bpf_skb_kptr_get: the field does not hold a packet");
-  PacketPool::acquire(pkt);
-  if (!hold(*run, pkt)) {
-    PacketPool::release(pkt);
-    return fail("bpf_skb_kptr_get: the program holds too many packet references (32)");
-  }
-  return p;
+  return acquire_for(*run, pkt, "bpf_skb_kptr_get: the program holds too many packet references (32)");
 }
 
 uint64_t skb_release(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -168,38 +169,6 @@ uint64_t skb_tc_classify(uint64_t p, uint64_t ifindex, uint64_t handle, uint64_t
 }
 
 }  // namespace
-
-QdiscRun* current_qdisc_run() {
-  exec::RunContext* ctx = exec::RunContext::current();
-  if (!ctx || !ctx->user()) return nullptr;
-  // Every run of a BpfQdisc program passes a QdiscRun; other embedders never register these
-  // kfuncs, so a RunEnv here is always a QdiscRun.
-  return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
-}
-
-int packet_regions(const Packet& pkt, exec::MemRegion* out) {
-  const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
-  auto field = [&](size_t begin, size_t end, bool writable) {
-    return exec::MemRegion{base + begin, base + end, writable};
-  };
-  int n = 0;
-  out[n++] = field(0, sizeof(struct __sk_buff), false);
-  out[n++] = field(offsetof(__sk_buff, mark), offsetof(__sk_buff, protocol), true);  // mark, queue_mapping
-  out[n++] = field(offsetof(__sk_buff, priority), offsetof(__sk_buff, ingress_ifindex), true);
-  out[n++] = field(offsetof(__sk_buff, tc_index), offsetof(__sk_buff, hash), true);  // tc_index, cb[5]
-  out[n++] = field(offsetof(__sk_buff, tc_classid), offsetof(__sk_buff, data), true);
-  out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
-  out[n++] = field(offsetof(__sk_buff, tstamp), offsetof(__sk_buff, tstamp) + 8, true);
-  static_assert(kPacketRegions == 7);
-  return n;
-}
-
-void grant_packet(const Packet& pkt) {
-  exec::MemRegion regions[kPacketRegions];
-  const int n = packet_regions(pkt, regions);
-  exec::RunContext& ctx = rc();
-  for (int i = 0; i < n; ++i) ctx.grant(regions[i].begin, regions[i].end - regions[i].begin, regions[i].writable);
-}
 
 const exec::HelperRegistry& qdisc_helpers() {
   static const exec::HelperRegistry registry = [] {

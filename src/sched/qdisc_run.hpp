@@ -2,6 +2,7 @@
 // The per-run state of a BpfQdisc program: the runtime's environment plus the packet
 // references the program holds, which the qdisc kfuncs maintain.
 #include <cstdint>
+#include <string>
 
 #include <bpfq/exec/program.hpp>
 #include <bpfq/runtime/run_env.hpp>
@@ -20,6 +21,10 @@ static_assert(sizeof(QdiscCtx) == 24);
 
 struct QdiscRun : runtime::RunEnv {
   static constexpr int kMaxHeld = 32;  // references one run may hold at once
+
+  // owner: the qdisc whose packets the program may hold (null for a tc program of no qdisc).
+  QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner);
+  QdiscRun() = default;
 
   BpfQdisc* qdisc = nullptr;
   Packet* held[kMaxHeld];
@@ -52,6 +57,9 @@ inline constexpr int kPacketRegions = 7;
 int packet_regions(const Packet& pkt, exec::MemRegion* out);
 // Grants those regions to the run in progress (a packet the program just acquired).
 void grant_packet(const Packet& pkt);
+
+// "qdisc/enqueue: out-of-bounds load of 8 bytes at 0x… (insn 12) at prog.bpf.c:42"
+std::string describe_fault(const runtime::Object& object, const std::string& section, const exec::RunResult& r);
 
 
 }  // namespace bpfq::sched

@@ -16,6 +16,7 @@
 #include <bpfq/runtime/clock.hpp>
 #include <bpfq/runtime/object.hpp>
 #include <bpfq/runtime/prng.hpp>
+#include <bpfq/runtime/run_env.hpp>
 #include <bpfq/runtime/trace.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 #include <bpfq/sched/qdisc.hpp>
@@ -102,6 +103,9 @@ class BpfQdisc final : public Qdisc {
   bool run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
            QdiscRun& run, uint64_t& r0);
   void release_leaks(QdiscRun& run);
+  // Runs a program that handles no packet (init, reset) and releases what it left behind.
+  bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
+  runtime::RunEnv run_env() const { return {env_.clock, env_.prng, env_.trace}; }
   // An enqueue program kept pkt (QUEUED, THROTTLE): queued here until dequeued or freed.
   EnqueueResult keep(Packet* pkt);
   EnqueueResult pass(Packet* pkt, uint32_t classid, uint64_t now_ns);

@@ -1,0 +1,52 @@
+// The per-run state of qdisc programs: which run is in progress, the memory of a packet a
+// checked program may touch, and how a fault is reported.
+#include "qdisc_run.hpp"
+
+#include <cstddef>
+
+namespace bpfq::sched {
+
+QdiscRun::QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner) : runtime::RunEnv(env), qdisc(owner) {}
+
+QdiscRun* current_qdisc_run() {
+  exec::RunContext* ctx = exec::RunContext::current();
+  if (!ctx || !ctx->user()) return nullptr;
+  // Every run of a BpfQdisc program passes a QdiscRun; other embedders never register these
+  // kfuncs, so a RunEnv here is always a QdiscRun.
+  return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
+}
+
+int packet_regions(const Packet& pkt, exec::MemRegion* out) {
+  const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
+  auto field = [&](size_t begin, size_t end, bool writable) {
+    return exec::MemRegion{base + begin, base + end, writable};
+  };
+  int n = 0;
+  out[n++] = field(0, sizeof(struct __sk_buff), false);
+  out[n++] = field(offsetof(__sk_buff, mark), offsetof(__sk_buff, protocol), true);  // mark, queue_mapping
+  out[n++] = field(offsetof(__sk_buff, priority), offsetof(__sk_buff, ingress_ifindex), true);
+  out[n++] = field(offsetof(__sk_buff, tc_index), offsetof(__sk_buff, hash), true);  // tc_index, cb[5]
+  out[n++] = field(offsetof(__sk_buff, tc_classid), offsetof(__sk_buff, data), true);
+  out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
+  out[n++] = field(offsetof(__sk_buff, tstamp), offsetof(__sk_buff, tstamp) + 8, true);
+  static_assert(kPacketRegions == 7);
+  return n;
+}
+
+void grant_packet(const Packet& pkt) {
+  exec::MemRegion regions[kPacketRegions];
+  const int n = packet_regions(pkt, regions);
+  exec::RunContext& ctx = *exec::RunContext::current();
+  for (int i = 0; i < n; ++i) ctx.grant(regions[i].begin, regions[i].end - regions[i].begin, regions[i].writable);
+}
+
+std::string describe_fault(const runtime::Object& object, const std::string& section, const exec::RunResult& r) {
+  std::string text = section + ": " + r.message();
+  if (const loader::ProgramSpec* spec = object.spec().program(section)) {
+    const std::string at = spec->source_location(r.pc);
+    if (!at.empty()) text += " at " + at;
+  }
+  return text;
+}
+
+}  // namespace bpfq::sched
