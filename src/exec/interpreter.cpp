@@ -322,39 +322,31 @@ L_LDDW : DST = IMM; pc += 2; DISPATCH();
 
   // ---- jumps ----
 L_JA : pc = base + pc->off; DISPATCH();
-#define JMP(name, T, cond)                                        \
-  L_##name##_JMP_K : {                                            \
+// One conditional jump on operands of type T, with an immediate (K) or register (X) source.
+#define JMP_OPS(label, T, cond)                                   \
+  L_##label##_K : {                                               \
     const T d = static_cast<T>(DST), s = static_cast<T>(IMM);      \
     pc = (cond) ? base + pc->off : pc + 1;                        \
     DISPATCH();                                                   \
   }                                                               \
-  L_##name##_JMP_X : {                                            \
+  L_##label##_X : {                                               \
     const T d = static_cast<T>(DST), s = static_cast<T>(SRC);      \
     pc = (cond) ? base + pc->off : pc + 1;                        \
     DISPATCH();                                                   \
   }
-#define JMP32(name, T, cond)                                      \
-  L_##name##_JMP32_K : {                                          \
-    const T d = static_cast<T>(DST), s = static_cast<T>(IMM);      \
-    pc = (cond) ? base + pc->off : pc + 1;                        \
-    DISPATCH();                                                   \
-  }                                                               \
-  L_##name##_JMP32_X : {                                          \
-    const T d = static_cast<T>(DST), s = static_cast<T>(SRC);      \
-    pc = (cond) ? base + pc->off : pc + 1;                        \
-    DISPATCH();                                                   \
-  }
-  JMP(JEQ, uint64_t, d == s) JMP32(JEQ, uint32_t, d == s)
-  JMP(JNE, uint64_t, d != s) JMP32(JNE, uint32_t, d != s)
-  JMP(JGT, uint64_t, d > s) JMP32(JGT, uint32_t, d > s)
-  JMP(JGE, uint64_t, d >= s) JMP32(JGE, uint32_t, d >= s)
-  JMP(JLT, uint64_t, d < s) JMP32(JLT, uint32_t, d < s)
-  JMP(JLE, uint64_t, d <= s) JMP32(JLE, uint32_t, d <= s)
-  JMP(JSET, uint64_t, (d & s) != 0) JMP32(JSET, uint32_t, (d & s) != 0)
-  JMP(JSGT, int64_t, d > s) JMP32(JSGT, int32_t, d > s)
-  JMP(JSGE, int64_t, d >= s) JMP32(JSGE, int32_t, d >= s)
-  JMP(JSLT, int64_t, d < s) JMP32(JSLT, int32_t, d < s)
-  JMP(JSLE, int64_t, d <= s) JMP32(JSLE, int32_t, d <= s)
+// Both widths: JMP compares 64-bit operands, JMP32 their low 32 bits.
+#define JMP(name, T64, T32, cond) JMP_OPS(name##_JMP, T64, cond) JMP_OPS(name##_JMP32, T32, cond)
+  JMP(JEQ, uint64_t, uint32_t, d == s)
+  JMP(JNE, uint64_t, uint32_t, d != s)
+  JMP(JGT, uint64_t, uint32_t, d > s)
+  JMP(JGE, uint64_t, uint32_t, d >= s)
+  JMP(JLT, uint64_t, uint32_t, d < s)
+  JMP(JLE, uint64_t, uint32_t, d <= s)
+  JMP(JSET, uint64_t, uint32_t, (d & s) != 0)
+  JMP(JSGT, int64_t, int32_t, d > s)
+  JMP(JSGE, int64_t, int32_t, d >= s)
+  JMP(JSLT, int64_t, int32_t, d < s)
+  JMP(JSLE, int64_t, int32_t, d <= s)
 
 L_CALL_HELPER : {
     const HelperFn fn = reinterpret_cast<HelperFn>(IMM);
