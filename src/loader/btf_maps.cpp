@@ -1,7 +1,6 @@
 #include "btf_maps.hpp"
 
 #include <bpf/btf.h>
-#include <elf.h>
 
 #include <optional>
 #include <set>
@@ -182,12 +181,8 @@ std::vector<DeclaredMap> read_btf_maps(const BtfTypes& btf, const ElfFile& elf,
     const std::string name = btf.name(var->name_off);
 
     // clang-14 leaves the DATASEC offsets of global variables at 0; the symbol table has them.
-    uint64_t offset = vars[i].offset;
-    for (const ElfSymbol& sym : elf.symbols())
-      if (sym.section == maps_section.index && sym.type == STT_OBJECT && sym.name == name) {
-        offset = sym.value;
-        break;
-      }
+    const ElfSymbol* sym = elf.find_object(name, maps_section.index);
+    const uint64_t offset = sym ? sym->value : vars[i].offset;
     const uint32_t def = btf.skip_modifiers(var->type);
     const uint64_t def_size = btf.size_of(def, "the definition of map '" + name + "'");
     if (offset > maps_section.size || def_size > maps_section.size - offset)

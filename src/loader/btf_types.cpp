@@ -90,11 +90,9 @@ uint64_t BtfTypes::size_of(uint32_t id, std::string_view what) const {
 }
 
 std::optional<uint32_t> BtfTypes::find_datasec(std::string_view name) const {
-  for (uint32_t id = 1; id < type_count(); ++id) {
-    const btf_type* t = type(id);
-    if (btf_is_datasec(t) && this->name(t->name_off) == name) return id;
-  }
-  return std::nullopt;
+  const int32_t id = btf__find_by_name_kind(btf_, std::string(name).c_str(), BTF_KIND_DATASEC);
+  if (id <= 0) return std::nullopt;
+  return static_cast<uint32_t>(id);
 }
 
 // Every type id and name offset a record holds must resolve.

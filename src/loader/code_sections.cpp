@@ -16,8 +16,6 @@ namespace {
 constexpr uint32_t kRelocLddw = 1;   // R_BPF_64_64: imm of an lddw
 constexpr uint32_t kRelocCall = 10;  // R_BPF_64_32: imm of a call
 
-bool is_call(const ebpf::Insn& insn) { return insn.code == (ebpf::JMP | ebpf::CALL); }
-
 std::string section_name_of(const ElfFile& elf, uint32_t index) {
   return index < elf.sections().size() ? elf.sections()[index].name : "#" + std::to_string(index);
 }

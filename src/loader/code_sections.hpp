@@ -17,6 +17,9 @@
 
 namespace bpfq::loader {
 
+// A call of a helper, a local function or a kfunc (src_reg tells which).
+inline bool is_call(const ebpf::Insn& insn) { return insn.code == (ebpf::JMP | ebpf::CALL); }
+
 struct CodeFunction {
   std::string name;
   size_t start = 0;  // instruction index in its section

@@ -148,6 +148,12 @@ const ElfSection* ElfFile::find_section(std::string_view name) const {
   return nullptr;
 }
 
+const ElfSymbol* ElfFile::find_object(std::string_view name, size_t section) const {
+  for (const ElfSymbol& s : symbols_)
+    if (s.section == section && s.type == STT_OBJECT && s.name == name) return &s;
+  return nullptr;
+}
+
 void ElfFile::read_symbols() {
   const std::string& at = file_name_;
   const ElfSection* symtab = nullptr;

@@ -57,6 +57,8 @@ class ElfFile {
   const ElfSection* find_section(std::string_view name) const;
   // The symbol table; index 0 is the null symbol. Empty if the object has none.
   const std::vector<ElfSymbol>& symbols() const { return symbols_; }
+  // The variable (STT_OBJECT) symbol `name` placed in section `section`, or nullptr.
+  const ElfSymbol* find_object(std::string_view name, size_t section) const;
   // Entries of a SHT_REL section (throws for SHT_RELA: clang emits REL for BPF).
   std::vector<ElfRelocation> relocations(const ElfSection& rel_section) const;
 

@@ -1,25 +1,12 @@
 #include "global_vars.hpp"
 
 #include <bpf/btf.h>
-#include <elf.h>
 
 #include <bpfq/error.hpp>
 
-#include "global_data.hpp"
 #include "location.hpp"
 
 namespace bpfq::loader {
-
-namespace {
-
-// The symbol that places `name` in section `section`, or nullptr.
-const ElfSymbol* find_symbol(const ElfFile& elf, const std::string& name, size_t section) {
-  for (const ElfSymbol& s : elf.symbols())
-    if (s.section == section && s.type == STT_OBJECT && s.name == name) return &s;
-  return nullptr;
-}
-
-}  // namespace
 
 std::vector<GlobalVariable> read_global_variables(
     const BtfTypes& btf, const ElfFile& elf,
@@ -27,9 +14,8 @@ std::vector<GlobalVariable> read_global_variables(
     const std::vector<maps::MapSpec>& maps) {
   std::vector<GlobalVariable> out;
   for (const ElfSection& section : elf.sections()) {
-    if (section.index == 0 || !is_global_data_section(section.name)) continue;
     const auto map = data_map_of_section.find(section.index);
-    if (map == data_map_of_section.end()) continue;
+    if (map == data_map_of_section.end()) continue;  // not global data, or empty
     const std::optional<uint32_t> datasec = btf.find_datasec(section.name);
     if (!datasec) continue;  // string literals (.rodata.str1.1) have no variables
     const std::string where = at_section(elf.file_name(), section.name);
@@ -45,7 +31,7 @@ std::vector<GlobalVariable> read_global_variables(
       g.map_index = map->second;
       g.size = vars[i].size;
       // clang 14 writes zero offsets into DATASEC (libbpf fixes them up from the symbols).
-      const ElfSymbol* sym = find_symbol(elf, g.name, section.index);
+      const ElfSymbol* sym = elf.find_object(g.name, section.index);
       const uint64_t offset = sym ? sym->value : vars[i].offset;
       if (offset + g.size > value_size)
         throw Error("global variable '" + g.name + "' (" + std::to_string(g.size) +

@@ -14,8 +14,6 @@ namespace {
 
 using ebpf::Insn;
 
-bool is_call(const Insn& insn) { return insn.code == (ebpf::JMP | ebpf::CALL); }
-
 int32_t relative(size_t target, size_t from) {
   return static_cast<int32_t>(static_cast<int64_t>(target) - static_cast<int64_t>(from + 1));
 }

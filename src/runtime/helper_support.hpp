@@ -26,9 +26,6 @@ inline bool writable(const exec::RunContext* rc, uint64_t p, uint64_t n) {
   return rc->may_access(p, n, true);
 }
 
-// How many bytes a map's value argument spans: map-of-maps values are Map* (8 bytes).
-uint32_t value_bytes(const maps::Map& map);
-
 // The helper functions, one per helper id (see standard_helpers.cpp).
 #define BPFQ_HELPER(name) uint64_t name(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)
 BPFQ_HELPER(map_lookup_elem);

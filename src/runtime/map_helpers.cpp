@@ -18,11 +18,12 @@ bool key_ok(const RunContext* rc, const maps::Map& map, uint64_t key) {
   return n == 0 || readable(rc, key, n);
 }
 
-}  // namespace
-
+// How many bytes a map's value argument spans: map-of-maps values are Map* (8 bytes).
 uint32_t value_bytes(const maps::Map& map) {
   return is_map_of_maps(map) ? sizeof(void*) : map.spec().value_size;
 }
+
+}  // namespace
 
 uint64_t map_lookup_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t) {
   RunContext* rc = RunContext::current();

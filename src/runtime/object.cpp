@@ -27,24 +27,39 @@ struct Object::Impl {
     return static_cast<uint8_t*>(maps[index]->lookup(&zero));
   }
 
-  std::string names_of_programs() const {
+  // "a, b, c" (or "none") for error hints: the names of `items`, as `name` spells each one.
+  template <class T, class Name>
+  static std::string list(const std::vector<T>& items, Name name) {
     std::string s;
-    for (const loader::ProgramSpec& p : spec.programs)
-      s += (s.empty() ? "" : ", ") + p.section + " (" + p.name + ")";
+    for (const T& item : items) s += (s.empty() ? "" : ", ") + name(item);
     return s.empty() ? "none" : s;
+  }
+  std::string names_of_programs() const {
+    return list(spec.programs, [](const loader::ProgramSpec& p) { return p.section + " (" + p.name + ")"; });
   }
   std::string names_of_maps() const {
-    std::string s;
-    for (const maps::MapSpec& m : spec.maps)
-      s += (s.empty() ? "" : ", ") + m.name + (m.section != ".maps" && !m.section.empty() ? " (" + m.section + ")" : "");
-    return s.empty() ? "none" : s;
+    return list(spec.maps, [](const maps::MapSpec& m) {
+      return m.name + (m.section != ".maps" && !m.section.empty() ? " (" + m.section + ")" : "");
+    });
   }
   std::string names_of_globals() const {
-    std::string s;
-    for (const loader::GlobalVariable& g : spec.globals) s += (s.empty() ? "" : ", ") + g.name;
-    return s.empty() ? "none" : s;
+    return list(spec.globals, [](const loader::GlobalVariable& g) { return g.name; });
   }
 
+  // The bytes of global variable g in its global data map, after checking that the
+  // caller's buffer has the variable's size (`verb`: "given" or "asked for").
+  uint8_t* global_bytes(const loader::GlobalVariable& g, size_t size, const char* verb) const {
+    if (size != g.size)
+      throw Error("global variable '" + g.name + "' is " + std::to_string(g.size) + " bytes, but " +
+                      std::to_string(size) + " were " + verb,
+                  where, "use a type of the variable's size");
+    return array_value(g.map_index) + g.offset;
+  }
+
+  // A loaded spec with its maps created and its programs linked; name: the path or object
+  // name, shown in errors unless opts.where is set.
+  static std::unique_ptr<Impl> create(loader::ObjectSpec spec, const std::string& name,
+                                      const ObjectOptions& opts);
   void create_maps();
   void link_programs();
   uint64_t resolve_lddw(uint8_t kind, int32_t imm, int32_t next_imm) const;
@@ -111,6 +126,17 @@ void Object::Impl::link_programs() {
   }
 }
 
+std::unique_ptr<Object::Impl> Object::Impl::create(loader::ObjectSpec spec, const std::string& name,
+                                                   const ObjectOptions& opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->spec = std::move(spec);
+  impl->opts = opts;
+  impl->where = opts.where.empty() ? name : opts.where;
+  impl->create_maps();
+  impl->link_programs();
+  return impl;
+}
+
 Object::Object(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Object::Object(Object&&) noexcept = default;
 Object& Object::operator=(Object&&) noexcept = default;
@@ -118,23 +144,11 @@ Object::~Object() = default;
 
 Object Object::open(std::span<const uint8_t> elf_bytes, const std::string& name,
                     const ObjectOptions& opts) {
-  auto impl = std::make_unique<Impl>();
-  impl->opts = opts;
-  impl->where = opts.where.empty() ? name : opts.where;
-  impl->spec = loader::load_object(elf_bytes, name);
-  impl->create_maps();
-  impl->link_programs();
-  return Object(std::move(impl));
+  return Object(Impl::create(loader::load_object(elf_bytes, name), name, opts));
 }
 
 Object Object::open(const std::string& path, const ObjectOptions& opts) {
-  auto impl = std::make_unique<Impl>();
-  impl->opts = opts;
-  impl->where = opts.where.empty() ? path : opts.where;
-  impl->spec = loader::load_object(path);
-  impl->create_maps();
-  impl->link_programs();
-  return Object(std::move(impl));
+  return Object(Impl::create(loader::load_object(path), path, opts));
 }
 
 std::vector<ProgramInfo> Object::programs() const {
@@ -189,21 +203,11 @@ const loader::GlobalVariable& Object::global(std::string_view var) const {
 }
 
 void Object::set_global(std::string_view var, std::span<const uint8_t> bytes) {
-  const loader::GlobalVariable& g = global(var);
-  if (bytes.size() != g.size)
-    throw Error("global variable '" + g.name + "' is " + std::to_string(g.size) +
-                    " bytes, but " + std::to_string(bytes.size()) + " were given",
-                impl_->where, "use a type of the variable's size");
-  std::memcpy(impl_->array_value(g.map_index) + g.offset, bytes.data(), bytes.size());
+  std::memcpy(impl_->global_bytes(global(var), bytes.size(), "given"), bytes.data(), bytes.size());
 }
 
 void Object::get_global(std::string_view var, std::span<uint8_t> out) const {
-  const loader::GlobalVariable& g = global(var);
-  if (out.size() != g.size)
-    throw Error("global variable '" + g.name + "' is " + std::to_string(g.size) +
-                    " bytes, but " + std::to_string(out.size()) + " were asked for",
-                impl_->where, "use a type of the variable's size");
-  std::memcpy(out.data(), impl_->array_value(g.map_index) + g.offset, out.size());
+  std::memcpy(out.data(), impl_->global_bytes(global(var), out.size(), "asked for"), out.size());
 }
 
 }  // namespace bpfq::runtime

@@ -83,22 +83,28 @@ uint64_t ringbuf_reserve(uint64_t m, uint64_t size, uint64_t flags, uint64_t, ui
   return reinterpret_cast<uint64_t>(sample);
 }
 
-uint64_t ringbuf_submit(uint64_t sample, uint64_t, uint64_t, uint64_t, uint64_t) {
-  RunContext* rc = RunContext::current();
+namespace {
+
+// bpf_ringbuf_submit/discard: hands a sample reserved on this thread back to its ring.
+template <void (maps::RingbufMap::*Release)(void*)>
+uint64_t release_sample(uint64_t sample, const char* not_reserved) {
   void* p = reinterpret_cast<void*>(sample);
   maps::RingbufMap* ring = reservations().take(p);
-  if (!ring) return fail(rc, "bpf_ringbuf_submit: not a sample reserved by bpf_ringbuf_reserve");
-  ring->submit(p);
+  if (!ring) return fail(RunContext::current(), not_reserved);
+  (ring->*Release)(p);
   return 0;
 }
 
+}  // namespace
+
+uint64_t ringbuf_submit(uint64_t sample, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return release_sample<&maps::RingbufMap::submit>(
+      sample, "bpf_ringbuf_submit: not a sample reserved by bpf_ringbuf_reserve");
+}
+
 uint64_t ringbuf_discard(uint64_t sample, uint64_t, uint64_t, uint64_t, uint64_t) {
-  RunContext* rc = RunContext::current();
-  void* p = reinterpret_cast<void*>(sample);
-  maps::RingbufMap* ring = reservations().take(p);
-  if (!ring) return fail(rc, "bpf_ringbuf_discard: not a sample reserved by bpf_ringbuf_reserve");
-  ring->discard(p);
-  return 0;
+  return release_sample<&maps::RingbufMap::discard>(
+      sample, "bpf_ringbuf_discard: not a sample reserved by bpf_ringbuf_reserve");
 }
 
 uint64_t ringbuf_query(uint64_t m, uint64_t flags, uint64_t, uint64_t, uint64_t) {

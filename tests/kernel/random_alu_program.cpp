@@ -48,13 +48,6 @@ uint8_t opcode_bits(Op op) {
 
 }  // namespace
 
-uint64_t RandomAluProgram::bits() {
-  uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 uint64_t RandomAluProgram::value64() {
   static constexpr uint64_t kEdges[] = {0,
                                         1,

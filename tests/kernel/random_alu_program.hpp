@@ -10,24 +10,25 @@
 #include <vector>
 
 #include <bpfq/ebpf/insn.hpp>
+#include <bpfq/runtime/prng.hpp>
 
 namespace bpfq::test {
 
 class RandomAluProgram {
  public:
-  explicit RandomAluProgram(uint64_t seed) : state_(seed) {}
+  explicit RandomAluProgram(uint64_t seed) : prng_(seed) {}
 
   // The next program; its body has between min_body and max_body instructions.
   std::vector<ebpf::Insn> next(int min_body, int max_body);
 
  private:
-  uint64_t bits();                         // splitmix64
+  uint64_t bits() { return prng_.next_u64(); }  // splitmix64
   uint64_t below(uint64_t n) { return bits() % n; }
-  uint64_t value64();                      // a register value, biased to edge cases
-  int32_t imm32();                         // an immediate, biased to edge cases
+  uint64_t value64();  // a register value, biased to edge cases
+  int32_t imm32();     // an immediate, biased to edge cases
   ebpf::Insn alu_insn();
 
-  uint64_t state_;
+  runtime::Prng prng_;
 };
 
 }  // namespace bpfq::test
