@@ -18,13 +18,6 @@ constexpr const char* kKnownFields =
     "type, max_entries, key, value, key_size, value_size, map_flags, map_extra, numa_node, "
     "pinning, values";
 
-bool is_map_in_map(uint32_t type) {
-  using maps::MapType;
-  return type == static_cast<uint32_t>(MapType::ArrayOfMaps) ||
-         type == static_cast<uint32_t>(MapType::HashOfMaps) ||
-         type == static_cast<uint32_t>(MapType::RbtreeOfMaps);
-}
-
 // Reads one map definition struct. Inner definitions (map-in-map templates) use the same
 // syntax but may not nest further.
 class MapDefinitionReader {
@@ -83,13 +76,13 @@ class MapDefinitionReader {
     if (!type) fail(name, "has no type", "add __uint(type, BPF_MAP_TYPE_…) to its definition");
     spec.type = *type;
     if (inner) {
-      if (!is_map_in_map(spec.type))
+      if (!maps::is_map_of_maps(spec.type))
         fail(name, "has 'values' but type " + std::to_string(spec.type) + " is not a map-in-map type",
              "'values' declares the inner map of ARRAY_OF_MAPS, HASH_OF_MAPS or RBTREE_OF_MAPS");
       // The value of a map-in-map slot is an inner map id, as in the kernel.
       value_size = agree(name, "value", value_size, 4);
       spec.inner = std::move(inner);
-    } else if (is_map_in_map(spec.type)) {
+    } else if (maps::is_map_of_maps(spec.type)) {
       fail(name, "is a map-in-map without an inner map definition",
            "declare the inner map with __array(values, struct inner_definition)");
     }

@@ -28,12 +28,6 @@ const char* type_label(const MapSpec& spec) {
   return name != nullptr ? name : "?";
 }
 
-bool is_map_of_maps(uint32_t type) {
-  return type == static_cast<uint32_t>(MapType::ArrayOfMaps) ||
-         type == static_cast<uint32_t>(MapType::HashOfMaps) ||
-         type == static_cast<uint32_t>(MapType::RbtreeOfMaps);
-}
-
 bool can_hold_kptrs(MapType type) {
   switch (type) {
     case MapType::Array:

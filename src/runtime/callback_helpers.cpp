@@ -1,6 +1,5 @@
 // bpf_loop and bpf_for_each_map_elem: helpers that call back into the program.
 #include "helper_support.hpp"
-#include "map_registry.hpp"
 
 namespace bpfq::runtime::detail {
 
@@ -29,7 +28,7 @@ uint64_t for_each_map_elem(uint64_t m, uint64_t fn, uint64_t ctx, uint64_t flags
   if (!map) return fail(rc, "bpf_for_each_map_elem: map argument is not a map of this program");
   if (!rc->is_callback(fn))
     return fail(rc, "bpf_for_each_map_elem: callback is not a sub-program of this program");
-  if (flags != 0 || is_map_of_maps(*map)) return errno_result(-EINVAL);
+  if (flags != 0 || maps::is_map_of_maps(map->spec().type)) return errno_result(-EINVAL);
   const uint32_t key_size = map->spec().key_size;
   const uint32_t value_size = map->spec().value_size;
   const bool value_writable = !map->spec().read_only;

@@ -20,7 +20,7 @@ bool key_ok(const RunContext* rc, const maps::Map& map, uint64_t key) {
 
 // How many bytes a map's value argument spans: map-of-maps values are Map* (8 bytes).
 uint32_t value_bytes(const maps::Map& map) {
-  return is_map_of_maps(map) ? sizeof(void*) : map.spec().value_size;
+  return maps::is_map_of_maps(map.spec().type) ? sizeof(void*) : map.spec().value_size;
 }
 
 }  // namespace
@@ -32,7 +32,7 @@ uint64_t map_lookup_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t)
   if (!key_ok(rc, *map, key)) return fail(rc, "bpf_map_lookup_elem: key outside program memory");
   void* value = map->lookup(ptr(key));
   if (value == nullptr) return 0;
-  if (is_map_of_maps(*map)) {
+  if (maps::is_map_of_maps(map->spec().type)) {
     note_inner_map(static_cast<maps::Map*>(value));  // an opaque handle, not memory to touch
   } else if (map->type() == maps::MapType::Pifo) {
     rc->grant(reinterpret_cast<uint64_t>(value), sizeof(uint32_t), false);  // the rank's count
@@ -50,7 +50,7 @@ uint64_t map_update_elem(uint64_t m, uint64_t key, uint64_t value, uint64_t flag
   if (!readable(rc, value, value_bytes(*map)))
     return fail(rc, "bpf_map_update_elem: value outside program memory");
   if (map->spec().read_only) return errno_result(-EPERM);  // .rodata: read-only for programs
-  if (is_map_of_maps(*map)) {
+  if (maps::is_map_of_maps(map->spec().type)) {
     uint64_t inner;
     std::memcpy(&inner, ptr(value), sizeof inner);
     if (!program_map(inner))
@@ -86,7 +86,7 @@ uint64_t take_elem(uint64_t m, uint64_t value, const char* not_a_map, const char
   if (!map) return fail(rc, not_a_map);
   if (!writable(rc, value, value_bytes(*map))) return fail(rc, bad_value);
   const int err = (map->*Op)(mut(value));
-  if (err == 0 && is_map_of_maps(*map)) {
+  if (err == 0 && maps::is_map_of_maps(map->spec().type)) {
     maps::Map* inner;
     std::memcpy(&inner, ptr(value), sizeof inner);
     note_inner_map(inner);

@@ -104,17 +104,6 @@ void note_inner_map(maps::Map* inner) {
   if (inner != nullptr) inner_maps().note(inner);
 }
 
-bool is_map_of_maps(const maps::Map& map) {
-  switch (map.type()) {
-    case maps::MapType::ArrayOfMaps:
-    case maps::MapType::HashOfMaps:
-    case maps::MapType::RbtreeOfMaps:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace detail
 
 }  // namespace bpfq::runtime

@@ -9,6 +9,4 @@ namespace bpfq::runtime::detail {
 // Remembered per thread, weakly: a destroyed inner map is never accepted afterwards.
 void note_inner_map(maps::Map* inner);
 
-bool is_map_of_maps(const maps::Map& map);
-
 }  // namespace bpfq::runtime::detail

@@ -26,6 +26,13 @@ enum class MapType : uint32_t {
   Pifo = BPF_MAP_TYPE_PIFO,
 };
 
+// ARRAY_OF_MAPS, HASH_OF_MAPS, RBTREE_OF_MAPS: maps whose values are inner maps.
+constexpr bool is_map_of_maps(uint32_t type) {
+  return type == static_cast<uint32_t>(MapType::ArrayOfMaps) ||
+         type == static_cast<uint32_t>(MapType::HashOfMaps) ||
+         type == static_cast<uint32_t>(MapType::RbtreeOfMaps);
+}
+
 struct MapSpec {
   std::string name;
   uint32_t type = 0;  // a MapType value; anything else is rejected when the map is created
