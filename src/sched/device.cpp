@@ -8,8 +8,8 @@ Device::Device(std::string name, int ifindex, const DeviceParams& params)
     : name_(std::move(name)), ifindex_(ifindex), params_(params) {}
 
 Device::~Device() {
-  // The root goes before the egress program: a qdisc's reset may still count its packets, and
-  // an egress program of the qdisc's object must not outlive the qdisc.
+  // The egress program goes before the root: an egress program of the qdisc's object must not
+  // outlive the qdisc.
   egress_.reset();
   root_.reset();
 }
@@ -67,36 +67,27 @@ DequeueResult Device::dequeue(uint64_t now_ns) {
 
 void Device::add_filter(Handle parent, uint32_t prio, std::unique_ptr<Filter> filter, uint32_t chain) {
   if (!filter) throw Error("no filter to add", name_ + " parent " + parent.to_string());
-  for (Block& b : blocks_) {
-    if (b.handle == parent) {
-      b.chains[chain].add(prio, std::move(filter));
-      return;
-    }
-  }
-  Block b{parent, {}};
-  b.chains[chain].add(prio, std::move(filter));
-  blocks_.push_back(std::move(b));
+  filters_[parent.value][chain].add(prio, std::move(filter));
 }
 
-const Device::Block* Device::find_block(Handle handle) const {
-  for (const Block& b : blocks_)
-    if (b.handle == handle) return &b;
-  return nullptr;
+const Device::Chains* Device::find_chains(Handle handle) const {
+  const auto it = filters_.find(handle.value);
+  return it == filters_.end() ? nullptr : &it->second;
 }
 
 size_t Device::filter_count(Handle parent) const {
-  const Block* b = find_block(parent);
+  const Chains* chains = find_chains(parent);
   size_t n = 0;
-  if (b)
-    for (const auto& [index, chain] : b->chains) n += chain.size();
+  if (chains)
+    for (const auto& [index, chain] : *chains) n += chain.size();
   return n;
 }
 
 uint32_t Device::classify(Handle handle, Packet& pkt) const {
-  const Block* b = find_block(handle);
-  if (!b) return 0;
+  const Chains* chains = find_chains(handle);
+  if (!chains) return 0;
   uint32_t result = 0;
-  for (const auto& [index, chain] : b->chains) {
+  for (const auto& [index, chain] : *chains) {
     uint32_t classid = 0;
     const int action = chain.classify(pkt, classid);
     if (action == kTcActShot || action == kTcActStolen || action == kTcActQueued || action == kTcActTrap) return 0;

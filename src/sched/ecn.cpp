@@ -3,6 +3,7 @@
 #include <bpfq/sched/packet.hpp>
 
 #include "frame_parse.hpp"
+#include "internet_checksum.hpp"
 
 namespace bpfq::sched {
 namespace {
@@ -46,10 +47,9 @@ bool ecn_set_ce(std::span<uint8_t> frame) {
     const uint16_t old_word = load_be16(h);
     h[1] |= kEcnCe;
     const uint16_t new_word = load_be16(h);
-    uint32_t sum = uint32_t{static_cast<uint16_t>(~load_be16(h + 10))} +
-                   static_cast<uint16_t>(~old_word) + new_word;
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    store_be16(h + 10, static_cast<uint16_t>(~sum));
+    const uint64_t sum = uint64_t{static_cast<uint16_t>(~load_be16(h + 10))} +
+                         static_cast<uint16_t>(~old_word) + new_word;
+    store_be16(h + 10, checksum_finish(sum));
     return true;
   }
   const uint8_t ecn = (h[1] >> 4) & 3;

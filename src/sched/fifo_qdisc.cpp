@@ -10,25 +10,15 @@ FifoQdisc::FifoQdisc(std::string_view kind, Handle handle, uint32_t limit)
 FifoQdisc::~FifoQdisc() { reset(); }
 
 EnqueueResult FifoQdisc::enqueue_tail(Packet* pkt) {
-  queue_.push_back(pkt);
-  note_queued(pkt);
+  queue_tail(queue_, pkt);
   return EnqueueResult::queued();
 }
 
-DequeueResult FifoQdisc::do_dequeue(uint64_t) {
-  Packet* pkt = queue_.pop_front();
-  if (pkt) note_unqueued(pkt);
-  return DequeueResult::of(pkt);
-}
+DequeueResult FifoQdisc::do_dequeue(uint64_t) { return DequeueResult::of(unqueue_head(queue_)); }
 
 const Packet* FifoQdisc::do_peek(uint64_t) { return queue_.front(); }
 
-void FifoQdisc::do_reset() {
-  while (Packet* pkt = queue_.pop_front()) {
-    note_unqueued(pkt);
-    drop(pkt, DropReason::Reset);
-  }
-}
+void FifoQdisc::do_reset() { drop_queue(queue_, DropReason::Reset); }
 
 // fifo_init() without options: tx_queue_len (at least 1) packets, times psched_mtu for bfifo.
 static uint32_t default_packets(const DeviceParams& d) { return std::max<uint32_t>(d.tx_queue_len, 1); }
@@ -61,9 +51,7 @@ EnqueueResult PfifoHeadDropQdisc::do_enqueue(Packet* pkt, uint64_t) {
     drop(pkt, DropReason::QueueFull);
     return EnqueueResult::dropped(DropReason::QueueFull);
   }
-  Packet* head = queue_.pop_front();
-  note_unqueued(head);
-  drop(head, DropReason::Congestion);
+  drop(unqueue_head(queue_), DropReason::Congestion);
   enqueue_tail(pkt);
   return EnqueueResult::congested(DropReason::Congestion);
 }

@@ -8,14 +8,16 @@
 #include <bpfq/sched/flow_hash.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 
+#include "frame_parse.hpp"
+
 namespace bpfq::sched {
 namespace {
 
 // eth_type_trans(): an ethertype names the protocol; a value below 0x0600 is an 802.3 length,
 // for which Linux reports ETH_P_802_3 (raw IPX, 0xffff payload) or ETH_P_802_2 (LLC).
 uint16_t protocol_of_frame(std::span<const uint8_t> frame) {
-  if (frame.size() < 14) return 0;
-  const uint16_t type = static_cast<uint16_t>(frame[12] << 8 | frame[13]);
+  if (frame.size() < kEthHeaderLen) return 0;
+  const uint16_t type = load_be16(&frame[12]);
   if (type >= 0x0600) return type;
   if (frame.size() >= 16 && frame[14] == 0xFF && frame[15] == 0xFF) return 0x0001;  // ETH_P_802_3
   return 0x0004;                                                                     // ETH_P_802_2
@@ -34,8 +36,12 @@ bool Packet::set_len(uint32_t len) {
 bool Packet::assign(std::span<const uint8_t> frame) {
   if (frame.size() > max_len()) return false;
   if (!frame.empty()) std::memcpy(data(), frame.data(), frame.size());
-  set_len(static_cast<uint32_t>(frame.size()));
-  skb.protocol = htons(protocol_of_frame(frame));
+  return frame_written(static_cast<uint32_t>(frame.size()));
+}
+
+bool Packet::frame_written(uint32_t len) {
+  if (!set_len(len)) return false;
+  skb.protocol = htons(protocol_of_frame(bytes()));
   clear_hash();
   return true;
 }

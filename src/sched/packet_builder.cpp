@@ -200,13 +200,9 @@ std::vector<uint8_t> build_frame(const FrameSpec& spec) {
 }
 
 bool build_into(Packet& pkt, const FrameSpec& spec) {
-  if (frame_length(spec) > pkt.max_len()) return false;
+  // 0: it does not fit (a frame is never empty). The bytes are in place: assign() without a copy.
   const uint32_t len = build_frame(spec, {pkt.data(), pkt.max_len()});
-  // assign() semantics without a copy: the bytes are already in place.
-  pkt.set_len(len);
-  pkt.skb.protocol = htons(spec.vlans.empty() ? (spec.ipv6 ? kEthPIpv6 : kEthPIp) : spec.vlans[0].tpid);
-  pkt.clear_hash();
-  return true;
+  return len != 0 && pkt.frame_written(len);
 }
 
 }  // namespace bpfq::sched

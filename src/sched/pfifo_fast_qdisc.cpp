@@ -19,18 +19,13 @@ EnqueueResult PfifoFastQdisc::do_enqueue(Packet* pkt, uint64_t) {
     drop(pkt, DropReason::QueueFull);
     return EnqueueResult::dropped(DropReason::QueueFull);
   }
-  band.push_back(pkt);
-  note_queued(pkt);
+  queue_tail(band, pkt);
   return EnqueueResult::queued();
 }
 
 DequeueResult PfifoFastQdisc::do_dequeue(uint64_t) {
-  for (PacketQueue& band : bands_) {
-    if (Packet* pkt = band.pop_front()) {
-      note_unqueued(pkt);
-      return DequeueResult::of(pkt);
-    }
-  }
+  for (PacketQueue& band : bands_)
+    if (Packet* pkt = unqueue_head(band)) return DequeueResult::of(pkt);
   return DequeueResult::empty();
 }
 
@@ -41,12 +36,7 @@ const Packet* PfifoFastQdisc::do_peek(uint64_t) {
 }
 
 void PfifoFastQdisc::do_reset() {
-  for (PacketQueue& band : bands_) {
-    while (Packet* pkt = band.pop_front()) {
-      note_unqueued(pkt);
-      drop(pkt, DropReason::Reset);
-    }
-  }
+  for (PacketQueue& band : bands_) drop_queue(band, DropReason::Reset);
 }
 
 }  // namespace bpfq::sched

@@ -34,8 +34,7 @@ EnqueueResult Qdisc::enqueue(Packet* pkt, uint64_t now_ns) {
 
 DequeueResult Qdisc::dequeue(uint64_t now_ns) {
   DequeueResult r;
-  if (Packet* held = held_.pop_front()) {
-    note_unqueued(held);
+  if (Packet* held = unqueue_head(held_)) {
     r = DequeueResult::of(held);
   } else {
     r = do_dequeue(now_ns);
@@ -55,8 +54,7 @@ const Packet* Qdisc::peek(uint64_t now_ns) {
 const Packet* Qdisc::do_peek(uint64_t now_ns) {
   DequeueResult r = do_dequeue(now_ns);
   if (!r.packet) return nullptr;
-  held_.push_back(r.packet);
-  note_queued(r.packet);
+  queue_tail(held_, r.packet);
   return r.packet;
 }
 
@@ -70,10 +68,7 @@ void Qdisc::requeue(Packet* pkt) {
 }
 
 void Qdisc::reset() {
-  while (Packet* pkt = held_.pop_front()) {
-    note_unqueued(pkt);
-    drop(pkt, DropReason::Reset);
-  }
+  drop_queue(held_, DropReason::Reset);
   do_reset();
   assert(stats_.qlen == 0 && stats_.backlog == 0);
 }

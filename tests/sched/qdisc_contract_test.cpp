@@ -33,8 +33,7 @@ class GateQdisc : public Qdisc {
       drop(pkt, DropReason::Bypass);
       return EnqueueResult::bypass();
     }
-    queue_.push_back(pkt);
-    note_queued(pkt);
+    queue_tail(queue_, pkt);
     return EnqueueResult::queued();
   }
   DequeueResult do_dequeue(uint64_t now_ns) override {
@@ -44,16 +43,9 @@ class GateQdisc : public Qdisc {
       ++mutable_stats().overlimits;
       return DequeueResult::throttled(open_at_);
     }
-    Packet* pkt = queue_.pop_front();
-    note_unqueued(pkt);
-    return DequeueResult::of(pkt);
+    return DequeueResult::of(unqueue_head(queue_));
   }
-  void do_reset() override {
-    while (Packet* pkt = queue_.pop_front()) {
-      note_unqueued(pkt);
-      drop(pkt, DropReason::Reset);
-    }
-  }
+  void do_reset() override { drop_queue(queue_, DropReason::Reset); }
 
  private:
   PacketQueue queue_;

@@ -88,11 +88,9 @@ class Device {
   const DeviceStats& stats() const { return stats_; }
 
  private:
-  struct Block {
-    Handle handle;
-    std::map<uint32_t, FilterChain> chains;  // by chain index
-  };
-  const Block* find_block(Handle handle) const;
+  using Chains = std::map<uint32_t, FilterChain>;  // by chain index
+  // The chains attached to handle, or nullptr.
+  const Chains* find_chains(Handle handle) const;
 
   std::string name_;
   int ifindex_;
@@ -100,7 +98,7 @@ class Device {
   bool up_ = true;
   std::unique_ptr<Qdisc> root_;
   std::optional<TcProgram> egress_;
-  std::vector<Block> blocks_;
+  std::map<uint32_t, Chains> filters_;  // by the handle (value) they are attached to
   DeviceStats stats_;
 };
 

@@ -6,7 +6,8 @@
 // 32-bit skb.data / skb.data_end fields hold the real addresses of the bytes and a program's
 // `(void *)(long)skb->data` works unmodified (docs/packets.md).
 //
-// skb.len, skb.data, skb.data_end and skb.wire_len are kept consistent by assign()/set_len():
+// skb.len, skb.data, skb.data_end and skb.wire_len are kept consistent by assign()/
+// frame_written()/set_len():
 // never write them directly. Every other skb field is plain metadata, free to read and write.
 #include <linux/bpf.h>
 
@@ -59,6 +60,8 @@ struct Packet {
   // Copies a frame into the buffer, sets len, skb.protocol (as eth_type_trans does) and clears
   // the cached hash; false, nothing changed, if the frame exceeds max_len().
   bool assign(std::span<const uint8_t> frame);
+  // assign() for a frame already written in place: the first len bytes at data().
+  bool frame_written(uint32_t len);
 
   // qdisc_pkt_len(): what qdiscs count in backlog and byte stats. The uapi exposes it as
   // __sk_buff.wire_len; without GSO it equals len.

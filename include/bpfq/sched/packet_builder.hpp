@@ -39,8 +39,8 @@ struct FrameSpec {
   MacAddress dst_mac{0x02, 0, 0, 0, 0, 0x02};
   std::vector<VlanTag> vlans;  // outermost first, at most 2
   bool ipv6 = false;
-  IpBytes src_ip = ipv4_address("10.0.0.1");
-  IpBytes dst_ip = ipv4_address("10.0.0.2");
+  IpBytes src_ip{10, 0, 0, 1};  // 10.0.0.1 (literal bytes: no parsing per FrameSpec)
+  IpBytes dst_ip{10, 0, 0, 2};  // 10.0.0.2
   L4 l4 = L4::Udp;
   uint16_t sport = 1000;
   uint16_t dport = 2000;

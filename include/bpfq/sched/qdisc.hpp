@@ -6,7 +6,8 @@
 // packet is released by the qdisc); a dequeued packet's reference passes to the caller.
 // Accounting lives here, in the non-virtual entry points, so that conservation holds for every
 // implementation: enqueued == sent + dropped + qlen (packets and bytes). Implementations call
-// note_queued/note_unqueued as packets enter and leave their queues and drop() to free one.
+// note_queued/note_unqueued as packets enter and leave their queues (queue_tail/unqueue_head/
+// drop_queue for PacketQueues) and drop() to free one.
 // Hot paths never throw or allocate.
 #include <cstdint>
 #include <string_view>
@@ -114,6 +115,20 @@ class Qdisc {
   void note_unqueued(const Packet* pkt) {
     --stats_.qlen;
     stats_.backlog -= pkt->qdisc_len();
+  }
+  // The same for a qdisc that keeps its packets in PacketQueues: appends pkt to q / pops q's
+  // head (nullptr when empty) / drops every packet of q, keeping qlen and backlog in step.
+  void queue_tail(PacketQueue& q, Packet* pkt) {
+    q.push_back(pkt);
+    note_queued(pkt);
+  }
+  Packet* unqueue_head(PacketQueue& q) {
+    Packet* pkt = q.pop_front();
+    if (pkt) note_unqueued(pkt);
+    return pkt;
+  }
+  void drop_queue(PacketQueue& q, DropReason reason) {
+    while (Packet* pkt = unqueue_head(q)) drop(pkt, reason);
   }
   // Counts pkt as dropped for reason and releases the qdisc's reference.
   void drop(Packet* pkt, DropReason reason);
