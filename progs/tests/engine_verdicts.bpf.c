@@ -53,4 +53,12 @@ int dequeue(struct sch_bpf_ctx *ctx)
 	return SCH_BPF_DEQUEUED;
 }
 
+/* A clsact program of the same object that takes a reference and forgets it. */
+SEC("tc")
+int forgetful_classifier(struct __sk_buff *skb)
+{
+	bpf_skb_acquire(skb_ref(skb));
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

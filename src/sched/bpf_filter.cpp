@@ -32,25 +32,18 @@ TcProgram::TcProgram(std::unique_ptr<runtime::Object> owned, runtime::Object* ob
 bool TcProgram::run(Packet& pkt, int32_t& ret) {
   // Always a QdiscRun: the qdisc's kfuncs (of_qdisc) take it for one; with the standard helpers
   // it is just the RunEnv.
-  QdiscRun env;
-  env.clock = env_.clock;
-  env.prng = env_.prng;
-  env.trace = env_.trace;
-  env.qdisc = qdisc_;
+  QdiscRun env(env_, qdisc_);
   exec::MemRegion regions[kPacketRegions];
   const size_t n = static_cast<size_t>(packet_regions(pkt, regions));
   ++runs_;
   // ctx_len 0: the __sk_buff is reachable only through the packet regions (most of it read-only).
   const exec::RunResult r = prog_->run(&pkt.skb, 0, runtime::run_options(env, {regions, n}));
-  for (int i = 0; i < env.n_held; ++i) BpfQdisc::release_reference(env.held[i], DropReason::LeakedReference);
+  // Only the qdisc's kfuncs hand out references, so a program without a qdisc holds none.
+  if (qdisc_) qdisc_->release_leaks(env);
   ret = static_cast<int32_t>(static_cast<uint32_t>(r.r0));
   if (r.ok()) return true;
   ++faults_;
-  last_fault_ = section_ + ": " + r.message();
-  if (const loader::ProgramSpec* spec = object_->spec().program(section_)) {
-    const std::string at = spec->source_location(r.pc);
-    if (!at.empty()) last_fault_ += " at " + at;
-  }
+  last_fault_ = describe_fault(*object_, section_, r);
   return false;
 }
 

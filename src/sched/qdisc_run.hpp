@@ -24,7 +24,6 @@ struct QdiscRun : runtime::RunEnv {
 
   // owner: the qdisc whose packets the program may hold (null for a tc program of no qdisc).
   QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner);
-  QdiscRun() = default;
 
   BpfQdisc* qdisc = nullptr;
   Packet* held[kMaxHeld];

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <bpfq/error.hpp>
+#include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/fifo_qdisc.hpp>
 
 #include "engine_test_util.hpp"
@@ -67,6 +68,18 @@ TEST_F(Verdicts, LeakedReferencesAreReleasedAndCounted) {
   EXPECT_EQ(q->counters().leaked_refs, 1u);
   EXPECT_EQ(pool.in_use(), 1u);  // only the queue's reference is left
   EXPECT_EQ(drain(*q), (std::vector<uint32_t>{0}));
+  EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST_F(Verdicts, ReferencesATcProgramOfTheQdiscLeaksAreCountedAsTheQdiscs) {
+  TcProgram cls = TcProgram::of_qdisc(*q, "tc");
+  Packet* pkt = packet(100, 9);
+  int32_t ret = -1;
+  EXPECT_TRUE(cls.run(*pkt, ret));
+  EXPECT_EQ(ret, 0);
+  EXPECT_EQ(q->counters().leaked_refs, 1u);
+  EXPECT_EQ(pkt->refcount, 1u);  // the leaked reference was released; ours is left
+  PacketPool::release(pkt);
   EXPECT_EQ(pool.in_use(), 0u);
 }
 

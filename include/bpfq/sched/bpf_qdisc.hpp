@@ -82,6 +82,10 @@ class BpfQdisc final : public Qdisc {
   // A BPFQ_SKB_QUEUE map the program pushed packets into: drained on reset and destruction.
   void note_skb_queue(maps::Map* queue);
 
+  // Releases the references a run of one of this qdisc's programs still holds at exit (also
+  // the qdisc's tc programs, TcProgram::of_qdisc), counting each as a leak.
+  void release_leaks(QdiscRun& run);
+
   // The engine's side of a packet reference leaving a map or a program: the last reference of
   // a packet queued here is a drop. Used by the kfuncs and the maps' kptr destructor.
   static void release_reference(Packet* pkt, DropReason reason);
@@ -102,7 +106,6 @@ class BpfQdisc final : public Qdisc {
   // expects out of run.held, then calls release_leaks().
   bool run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
            QdiscRun& run, uint64_t& r0);
-  void release_leaks(QdiscRun& run);
   // Runs a program that handles no packet (init, reset) and releases what it left behind.
   bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
   runtime::RunEnv run_env() const { return {env_.clock, env_.prng, env_.trace}; }
