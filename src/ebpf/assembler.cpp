@@ -104,16 +104,6 @@ constexpr uint64_t kInt16Magnitude = uint64_t{1} << 15;
 constexpr uint64_t kInt32Magnitude = uint64_t{1} << 31;
 constexpr uint64_t kInt64Magnitude = uint64_t{1} << 63;
 
-Insn make_insn(uint8_t code, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  Insn insn{};
-  insn.code = code;
-  insn.dst = dst & 0x0f;
-  insn.src = src & 0x0f;
-  insn.off = off;
-  insn.imm = imm;
-  return insn;
-}
-
 struct MemoryOperand {
   uint8_t reg;
   int16_t off;
@@ -373,13 +363,13 @@ class Assembler {
   void assemble_exit(std::string_view rest) {
     operands("exit", rest, 0, "exit");
     if (!first_exit_) first_exit_ = out_.size();
-    emit(make_insn(JMP | EXIT));
+    emit(Insn::make(JMP | EXIT));
   }
 
   void assemble_ja(std::string_view mnemonic, std::string_view rest) {
     bool wide = mnemonic == "ja32";
     auto ops = operands(mnemonic, rest, 1, wide ? "ja32 label|+N" : "ja label|+N");
-    Insn insn = make_insn((wide ? JMP32 : JMP) | JA);
+    Insn insn = Insn::make((wide ? JMP32 : JMP) | JA);
     set_target(insn, target(ops[0]), wide ? TargetField::Imm32 : TargetField::Offset16);
     emit(insn);
   }
@@ -392,20 +382,20 @@ class Assembler {
     if (words.size() == 1) {
       if (is_register(words[0])) {
         // callx: the bpf_conformance/ubpf convention puts the register in dst.
-        emit(make_insn(JMP | CALL | X, reg(words[0])));
+        emit(Insn::make(JMP | CALL | X, reg(words[0])));
       } else {
-        emit(make_insn(JMP | CALL, 0, CALL_HELPER, 0, imm32(words[0])));
+        emit(Insn::make(JMP | CALL, 0, CALL_HELPER, 0, imm32(words[0])));
       }
       return;
     }
     if (words.size() == 2 && words[0] == "local") {
-      Insn insn = make_insn(JMP | CALL, 0, CALL_LOCAL);
+      Insn insn = Insn::make(JMP | CALL, 0, CALL_LOCAL);
       set_target(insn, target(words[1]), TargetField::Imm32);
       emit(insn);
       return;
     }
     if (words.size() == 2 && (words[0] == "kfunc" || words[0] == "runtime")) {
-      emit(make_insn(JMP | CALL, 0, CALL_KFUNC, 0, imm32(words[1])));
+      emit(Insn::make(JMP | CALL, 0, CALL_KFUNC, 0, imm32(words[1])));
       return;
     }
     fail("bad call operands '" + std::string(rest) + "'", std::string("usage: ") + usage);
@@ -417,8 +407,8 @@ class Assembler {
     auto ops = operands("lddw", rest, 2, usage);
     uint8_t dst = reg(ops[0]);
     std::string_view value = ops[1];
-    Insn first = make_insn(LDDW_OPCODE, dst);
-    Insn second = make_insn(0);
+    Insn first = Insn::make(LDDW_OPCODE, dst);
+    Insn second = Insn::make(0);
 
     auto words = split_words(value);
     if (value.starts_with("map[") || value.starts_with("map_idx[")) {
@@ -478,7 +468,7 @@ class Assembler {
     if (fetch) op |= ATOMIC_FETCH;
     auto ops = operands("lock " + std::string(words[0]), rest.substr(bracket), 2, usage);
     MemoryOperand m = memory(ops[0]);
-    emit(make_insn(STX | ATOMIC | size, m.reg, reg(ops[1]), m.off, op));
+    emit(Insn::make(STX | ATOMIC | size, m.reg, reg(ops[1]), m.off, op));
   }
 
   void assemble_raw(std::string_view rest) {
@@ -497,7 +487,7 @@ class Assembler {
     else return false;
     if (width != "16" && width != "32" && width != "64") return false;
     auto ops = operands(mnemonic, rest, 1, std::string(mnemonic) + " %rD");
-    emit(make_insn(code, reg(ops[0]), 0, 0, width == "16" ? 16 : width == "32" ? 32 : 64));
+    emit(Insn::make(code, reg(ops[0]), 0, 0, width == "16" ? 16 : width == "32" ? 32 : 64));
     return true;
   }
 
@@ -509,7 +499,7 @@ class Assembler {
     for (const auto& form : kForms) {
       if (form.name != mnemonic) continue;
       auto ops = operands(mnemonic, rest, 2, std::string(mnemonic) + " %rD, %rS");
-      emit(make_insn(form.cls | MOV | X, reg(ops[0]), reg(ops[1]), form.bits));
+      emit(Insn::make(form.cls | MOV | X, reg(ops[0]), reg(ops[1]), form.bits));
       return true;
     }
     return false;
@@ -525,26 +515,26 @@ class Assembler {
       auto ops = operands(mnemonic, rest, 2, std::string(mnemonic) + " %rD, [%rS+off]");
       uint8_t dst = reg(ops[0]);
       MemoryOperand m = memory(ops[1]);
-      emit(make_insn(LDX | MEMSX | *size, dst, m.reg, m.off));
+      emit(Insn::make(LDX | MEMSX | *size, dst, m.reg, m.off));
       return true;
     }
     if (auto size = try_form("ldx")) {
       auto ops = operands(mnemonic, rest, 2, std::string(mnemonic) + " %rD, [%rS+off]");
       uint8_t dst = reg(ops[0]);
       MemoryOperand m = memory(ops[1]);
-      emit(make_insn(LDX | MEM | *size, dst, m.reg, m.off));
+      emit(Insn::make(LDX | MEM | *size, dst, m.reg, m.off));
       return true;
     }
     if (auto size = try_form("stx")) {
       auto ops = operands(mnemonic, rest, 2, std::string(mnemonic) + " [%rD+off], %rS");
       MemoryOperand m = memory(ops[0]);
-      emit(make_insn(STX | MEM | *size, m.reg, reg(ops[1]), m.off));
+      emit(Insn::make(STX | MEM | *size, m.reg, reg(ops[1]), m.off));
       return true;
     }
     if (auto size = try_form("st")) {
       auto ops = operands(mnemonic, rest, 2, std::string(mnemonic) + " [%rD+off], imm");
       MemoryOperand m = memory(ops[0]);
-      emit(make_insn(ST | MEM | *size, m.reg, 0, m.off, imm32(ops[1])));
+      emit(Insn::make(ST | MEM | *size, m.reg, 0, m.off, imm32(ops[1])));
       return true;
     }
     return false;
@@ -556,7 +546,7 @@ class Assembler {
     for (const auto& entry : kJumpOps) {
       if (entry.name != base) continue;
       auto ops = operands(mnemonic, rest, 3, std::string(mnemonic) + " %rD, %rS|imm, label|+N");
-      Insn insn = make_insn(cls | entry.op, reg(ops[0]));
+      Insn insn = Insn::make(cls | entry.op, reg(ops[0]));
       if (is_register(ops[1])) {
         insn.code |= X;
         insn.src = reg(ops[1]) & 0x0f;
@@ -575,13 +565,13 @@ class Assembler {
     auto [base, cls] = split_width_suffix(mnemonic, ALU, ALU64);
     if (base == "neg") {
       auto ops = operands(mnemonic, rest, 1, std::string(mnemonic) + " %rD");
-      emit(make_insn(cls | NEG | K, reg(ops[0])));
+      emit(Insn::make(cls | NEG | K, reg(ops[0])));
       return true;
     }
     for (const auto& entry : kAluOps) {
       if (entry.name != base) continue;
       auto ops = operands(mnemonic, rest, 2, std::string(mnemonic) + " %rD, %rS|imm");
-      Insn insn = make_insn(cls | entry.op, reg(ops[0]), 0, entry.off);
+      Insn insn = Insn::make(cls | entry.op, reg(ops[0]), 0, entry.off);
       if (is_register(ops[1])) {
         insn.code |= X;
         insn.src = reg(ops[1]) & 0x0f;

@@ -15,16 +15,6 @@ namespace {
 using ebpf::Insn;
 static_assert(sizeof(Insn) == sizeof(bpf_insn), "bpfq::ebpf::Insn has struct bpf_insn's layout");
 
-Insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  Insn i{};
-  i.code = code;
-  i.dst = dst;
-  i.src = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-
 std::string errno_text(int err) {
   const char* name = strerrorname_np(err);
   return std::string(name ? name : "errno " + std::to_string(err)) + " (" + std::strerror(err) + ")";
@@ -100,7 +90,7 @@ const uint8_t kExit = ebpf::JMP | ebpf::EXIT;
 
 std::optional<std::string> kernel_bpf_unavailable() {
   static const std::optional<std::string> why = []() -> std::optional<std::string> {
-    const std::vector<Insn> trivial = {insn(kMov64Imm, 0, 0, 0, 7), insn(kExit, 0, 0, 0, 0)};
+    const std::vector<Insn> trivial = {Insn::make(kMov64Imm, 0, 0, 0, 7), Insn::make(kExit, 0, 0, 0, 0)};
     const int fd = load(trivial, nullptr);
     if (fd < 0) {
       const int err = -fd;
@@ -118,15 +108,15 @@ std::optional<std::string> kernel_bpf_unavailable() {
 
 KernelResult run_in_kernel(std::span<const Insn> insns) {
   // r1 and r2 as bpfq's run(nullptr, 0) sets them.
-  const Insn zero_args[] = {insn(kMov64Imm, 1, 0, 0, 0), insn(kMov64Imm, 2, 0, 0, 0)};
+  const Insn zero_args[] = {Insn::make(kMov64Imm, 1, 0, 0, 0), Insn::make(kMov64Imm, 2, 0, 0, 0)};
 
   std::vector<Insn> low(std::begin(zero_args), std::end(zero_args));
   low.insert(low.end(), insns.begin(), insns.end());
 
   std::vector<Insn> high(std::begin(zero_args), std::end(zero_args));
-  high.push_back(insn(ebpf::JMP | ebpf::CALL, 0, ebpf::CALL_LOCAL, 0, 2));  // to insns[0]
-  high.push_back(insn(ebpf::ALU64 | ebpf::RSH | ebpf::K, 0, 0, 0, 32));
-  high.push_back(insn(kExit, 0, 0, 0, 0));
+  high.push_back(Insn::make(ebpf::JMP | ebpf::CALL, 0, ebpf::CALL_LOCAL, 0, 2));  // to insns[0]
+  high.push_back(Insn::make(ebpf::ALU64 | ebpf::RSH | ebpf::K, 0, 0, 0, 32));
+  high.push_back(Insn::make(kExit, 0, 0, 0, 0));
   high.insert(high.end(), insns.begin(), insns.end());
 
   KernelResult result;

@@ -8,16 +8,6 @@ namespace {
 
 using ebpf::Insn;
 
-Insn make(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  Insn i{};
-  i.code = code;
-  i.dst = dst;
-  i.src = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-
 // Only r0..r9: r10 is the frame pointer, read-only for the verifier and an address (which
 // differs between bpfq and the kernel) for arithmetic.
 constexpr uint64_t kRegs = 10;
@@ -101,34 +91,34 @@ Insn RandomAluProgram::alu_insn() {
 
   switch (op) {
     case Op::Neg:
-      return make(code | ebpf::K, dst, 0, 0, 0);
+      return Insn::make(code | ebpf::K, dst, 0, 0, 0);
     case Op::End: {
       // ALU class: to_le/to_be (the X bit selects big-endian).
       static constexpr int32_t kSizes[] = {16, 32, 64};
       const uint8_t order = below(2) ? ebpf::TO_BE : ebpf::TO_LE;
-      return make(ebpf::ALU | ebpf::END | order, dst, 0, 0, kSizes[below(3)]);
+      return Insn::make(ebpf::ALU | ebpf::END | order, dst, 0, 0, kSizes[below(3)]);
     }
     case Op::Bswap: {
       static constexpr int32_t kSizes[] = {16, 32, 64};
-      return make(ebpf::ALU64 | ebpf::END | ebpf::TO_LE, dst, 0, 0, kSizes[below(3)]);
+      return Insn::make(ebpf::ALU64 | ebpf::END | ebpf::TO_LE, dst, 0, 0, kSizes[below(3)]);
     }
     case Op::Movsx: {
       static constexpr int16_t kFrom[] = {8, 16, 32};
-      return make(code | ebpf::X, dst, src, kFrom[below(wide ? 3 : 2)], 0);
+      return Insn::make(code | ebpf::X, dst, src, kFrom[below(wide ? 3 : 2)], 0);
     }
     case Op::Lsh: case Op::Rsh: case Op::Arsh:
-      if (use_reg) return make(code | ebpf::X, dst, src, 0, 0);
-      return make(code | ebpf::K, dst, 0, 0, static_cast<int32_t>(below(width)));
+      if (use_reg) return Insn::make(code | ebpf::X, dst, src, 0, 0);
+      return Insn::make(code | ebpf::K, dst, 0, 0, static_cast<int32_t>(below(width)));
     case Op::Div: case Op::Mod: case Op::Sdiv: case Op::Smod: {
       const int16_t is_signed = (op == Op::Sdiv || op == Op::Smod) ? 1 : 0;
-      if (use_reg) return make(code | ebpf::X, dst, src, is_signed, 0);
+      if (use_reg) return Insn::make(code | ebpf::X, dst, src, is_signed, 0);
       int32_t imm = imm32();
       while (imm == 0) imm = imm32();
-      return make(code | ebpf::K, dst, 0, is_signed, imm);
+      return Insn::make(code | ebpf::K, dst, 0, is_signed, imm);
     }
     default:  // add sub mul or and xor mov
-      if (use_reg) return make(code | ebpf::X, dst, src, 0, 0);
-      return make(code | ebpf::K, dst, 0, 0, imm32());
+      if (use_reg) return Insn::make(code | ebpf::X, dst, src, 0, 0);
+      return Insn::make(code | ebpf::K, dst, 0, 0, imm32());
   }
 }
 
@@ -136,17 +126,17 @@ std::vector<Insn> RandomAluProgram::next(int min_body, int max_body) {
   std::vector<Insn> prog;
   for (uint8_t r = 0; r < kRegs; ++r) {
     const uint64_t v = value64();
-    prog.push_back(make(ebpf::LDDW_OPCODE, r, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(v))));
-    prog.push_back(make(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(v >> 32))));
+    prog.push_back(Insn::make(ebpf::LDDW_OPCODE, r, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(v))));
+    prog.push_back(Insn::make(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(v >> 32))));
   }
   const int body = min_body + static_cast<int>(below(static_cast<uint64_t>(max_body - min_body + 1)));
   for (int i = 0; i < body; ++i) prog.push_back(alu_insn());
   // r0 = (r0 * odd) ^ ri for each ri: a bijection in every register, so no result is lost.
   for (uint8_t r = 1; r < kRegs; ++r) {
-    prog.push_back(make(ebpf::ALU64 | ebpf::MUL | ebpf::K, 0, 0, 0, static_cast<int32_t>(0x9e3779b1u)));
-    prog.push_back(make(ebpf::ALU64 | ebpf::XOR | ebpf::X, 0, r, 0, 0));
+    prog.push_back(Insn::make(ebpf::ALU64 | ebpf::MUL | ebpf::K, 0, 0, 0, static_cast<int32_t>(0x9e3779b1u)));
+    prog.push_back(Insn::make(ebpf::ALU64 | ebpf::XOR | ebpf::X, 0, r, 0, 0));
   }
-  prog.push_back(make(ebpf::JMP | ebpf::EXIT, 0, 0, 0, 0));
+  prog.push_back(Insn::make(ebpf::JMP | ebpf::EXIT, 0, 0, 0, 0));
   return prog;
 }
 

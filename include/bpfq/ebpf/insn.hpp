@@ -17,6 +17,16 @@ struct Insn {
 
   uint64_t raw() const;              // the 64-bit word as stored in memory
   static Insn from_raw(uint64_t w);
+  // Registers are masked to their 4 bits.
+  static constexpr Insn make(uint8_t code, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
+    Insn insn{};
+    insn.code = code;
+    insn.dst = dst & 0x0f;
+    insn.src = src & 0x0f;
+    insn.off = off;
+    insn.imm = imm;
+    return insn;
+  }
   friend bool operator==(const Insn&, const Insn&) = default;
 };
 static_assert(sizeof(Insn) == 8);
