@@ -11,14 +11,12 @@
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/packet_builder.hpp>
 
+#include "support/test_objects.hpp"
+
 namespace bpfq::sched::test {
 
-inline std::string test_object(const std::string& name) {
-  return std::string(BPFQ_BINARY_DIR) + "/progs/tests/" + name + ".bpf.o";
-}
-inline std::string library_object(const std::string& name) {
-  return std::string(BPFQ_BINARY_DIR) + "/progs/" + name + ".bpf.o";
-}
+using bpfq::test::library_object;
+using bpfq::test::test_object;
 
 struct EngineFixture {
   PacketPool pool{PacketPoolConfig{.packets = 512}};

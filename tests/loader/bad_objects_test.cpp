@@ -23,7 +23,7 @@ class BadObjects : public ::testing::TestWithParam<BadObject> {};
 
 TEST_P(BadObjects, RejectedWithWhereReasonAndHint) {
   const BadObject& bad = GetParam();
-  const std::string path = object_path(bad.object);
+  const std::string path = test_object(bad.object);
   const Error e = expect_error([&] { load_object(path); }, path + bad.where_suffix, bad.reason);
   EXPECT_NE(e.hint().find(bad.hint_part), std::string::npos) << "hint: " << e.hint();
 }

@@ -16,7 +16,7 @@ using ebpf::Insn;
 class CallsObject : public ::testing::Test {
  protected:
   void SetUp() override {
-    spec = load_object(object_path("loader_calls"));
+    spec = load_object(test_object("loader_calls"));
     ASSERT_EQ(spec_violation(spec), "");
   }
   const ProgramSpec& program(std::string_view name) {
@@ -39,7 +39,7 @@ class CallsObject : public ::testing::Test {
     throw std::runtime_error("no function " + std::string(fn));
   }
 
-  RawElf raw{read_bytes(object_path("loader_calls"))};
+  RawElf raw{read_bytes(test_object("loader_calls"))};
   ObjectSpec spec;
 };
 
@@ -53,7 +53,7 @@ TEST_F(CallsObject, ProgramsInSectionOrderThenOffset) {
     EXPECT_EQ(spec.programs[i].section, expected[i].second);
   }
   EXPECT_EQ(spec.license, "GPL");
-  EXPECT_EQ(spec.path, object_path("loader_calls"));
+  EXPECT_EQ(spec.path, test_object("loader_calls"));
   // .text functions (global_helper included) are never entry programs.
   EXPECT_EQ(spec.program("global_helper"), nullptr);
   EXPECT_EQ(spec.program("tc"), &spec.programs[2]);  // first program of the section
@@ -172,9 +172,9 @@ TEST_F(CallsObject, FunctionAtFindsTheContainingFunction) {
 }
 
 TEST(LoaderFromMemory, SameResultAsFromFile) {
-  const std::vector<uint8_t> bytes = read_bytes(object_path("loader_calls"));
+  const std::vector<uint8_t> bytes = read_bytes(test_object("loader_calls"));
   const ObjectSpec from_memory = load_object(bytes, "calls.bpf.o");
-  const ObjectSpec from_file = load_object(object_path("loader_calls"));
+  const ObjectSpec from_file = load_object(test_object("loader_calls"));
   EXPECT_EQ(from_memory.path, "calls.bpf.o");
   EXPECT_EQ(from_memory.maps[0].name, "calls.data");
   ASSERT_EQ(from_memory.programs.size(), from_file.programs.size());

@@ -144,7 +144,7 @@ class Fuzz : public ::testing::TestWithParam<FuzzTarget> {};
 
 TEST_P(Fuzz, MutantsLoadConsistentlyOrFailWithError) {
   const char* object = GetParam().object;
-  const std::vector<uint8_t> original = read_bytes(object_path(object));
+  const std::vector<uint8_t> original = read_bytes(test_object(object));
   const std::vector<Region> regions = interesting_regions(RawElf(original));
   const size_t iterations = mutations_per_object();
   Outcome outcome;

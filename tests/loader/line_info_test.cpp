@@ -35,7 +35,7 @@ const FunctionRange& range(const ProgramSpec& p, std::string_view fn) {
 
 TEST(LineInfo, RecordsMatchTheSourceText) {
   const std::vector<std::string> source = source_lines("loader_calls");
-  const ObjectSpec spec = load_object(object_path("loader_calls"));
+  const ObjectSpec spec = load_object(test_object("loader_calls"));
   size_t checked = 0, line_zero = 0;
   for (const ProgramSpec& p : spec.programs) {
     ASSERT_FALSE(p.lines.empty()) << p.name;
@@ -60,7 +60,7 @@ TEST(LineInfo, RecordsMatchTheSourceText) {
 
 TEST(LineInfo, SubProgramLinesFollowTheirFunction) {
   const std::vector<std::string> source = source_lines("loader_calls");
-  const ObjectSpec spec = load_object(object_path("loader_calls"));
+  const ObjectSpec spec = load_object(test_object("loader_calls"));
   const ProgramSpec& p = *spec.program("uses_chain");
   const uint32_t entry_body = line_of(source, "return (int)top(skb->len);");
   const uint32_t top_body = line_of(source, "return middle(x) ^ 0x55;");
@@ -84,7 +84,7 @@ TEST(LineInfo, SubProgramLinesFollowTheirFunction) {
 }
 
 TEST(LineInfo, UnknownOutsideTheProgram) {
-  const ObjectSpec spec = load_object(object_path("loader_maps"));
+  const ObjectSpec spec = load_object(test_object("loader_maps"));
   const ProgramSpec& p = *spec.program("enqueue");
   EXPECT_NE(p.line_at(p.insns.size() - 1), nullptr);
   EXPECT_EQ(p.source_location(0).rfind("loader_maps.bpf.c:", 0), 0u);

@@ -37,7 +37,7 @@ class Malformed : public ::testing::Test {
   }
   size_t header_of(std::string_view section) { return elf.section(section).header_offset; }
 
-  RawElf elf{read_bytes(object_path("loader_calls"))};
+  RawElf elf{read_bytes(test_object("loader_calls"))};
 };
 
 TEST_F(Malformed, UnmodifiedCopyLoads) {
@@ -49,7 +49,7 @@ TEST_F(Malformed, UnmodifiedCopyLoads) {
 // The section header table sits at the end of clang's objects, so every proper prefix loses it.
 TEST(Truncated, EveryPrefixOfEveryObjectIsRejected) {
   for (const char* object : {"loader_calls", "loader_maps", "loader_kfuncs"}) {
-    const std::vector<uint8_t> full = read_bytes(object_path(object));
+    const std::vector<uint8_t> full = read_bytes(test_object(object));
     for (size_t len = 0; len < full.size(); ++len) {
       const std::span<const uint8_t> prefix(full.data(), len);
       const std::string reason = len == 0                        ? "file is empty"
@@ -70,7 +70,7 @@ TEST(Truncated, EveryPrefixOfEveryObjectIsRejected) {
 // Cut the file at every 8th byte but keep (relocate) the section header table, so the cut
 // lands in section data instead: the result must be a consistent spec or an Error.
 TEST(Truncated, PrefixWithSectionTableKeptIsRejectedOrConsistent) {
-  const std::vector<uint8_t> full = read_bytes(object_path("loader_maps"));
+  const std::vector<uint8_t> full = read_bytes(test_object("loader_maps"));
   const RawElf raw(full);
   const auto eh = raw.read<Elf64_Ehdr>(0);
   const size_t table_bytes = size_t{eh.e_shnum} * sizeof(Elf64_Shdr);
@@ -310,7 +310,7 @@ TEST_F(Malformed, TooManyInstructionsOnceLinked) {
 }
 
 TEST(MalformedMaps, RelocationIntoMapsThatIsNotAMapStart) {
-  RawElf elf(read_bytes(object_path("loader_maps")));
+  RawElf elf(read_bytes(test_object("loader_maps")));
   // per_cpu_counters is addressed as .maps + 192; make it .maps + 196.
   elf.write<int32_t>(elf.section("qdisc/enqueue").sh_offset + 50 * 8 + 4, 196);
   expect_error([&] { load_object(elf.bytes(), kName); }, at("qdisc/enqueue") + " insn 50",
@@ -318,7 +318,7 @@ TEST(MalformedMaps, RelocationIntoMapsThatIsNotAMapStart) {
 }
 
 TEST(MalformedMaps, GlobalAddressBeyondItsSection) {
-  RawElf elf(read_bytes(object_path("loader_maps")));
+  RawElf elf(read_bytes(test_object("loader_maps")));
   // `drops` is .data + 8 (.data is 12 bytes); an addend of 8 puts it at 16.
   elf.write<int32_t>(elf.section("qdisc/enqueue").sh_offset + 59 * 8 + 4, 8);
   expect_error([&] { load_object(elf.bytes(), kName); }, at("qdisc/enqueue") + " insn 59",
@@ -326,7 +326,7 @@ TEST(MalformedMaps, GlobalAddressBeyondItsSection) {
 }
 
 TEST(MalformedMaps, MapsWithoutBtf) {
-  RawElf elf(read_bytes(object_path("loader_maps")));
+  RawElf elf(read_bytes(test_object("loader_maps")));
   const RawSection& btf = elf.section(".BTF");
   elf.write<uint32_t>(btf.header_offset + offsetof(Elf64_Shdr, sh_name), elf.section(".strtab").sh_name);
   expect_error([&] { load_object(elf.bytes(), kName); }, at(".maps"),

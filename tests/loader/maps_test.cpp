@@ -20,7 +20,7 @@ uint32_t type_of(MapType t) { return static_cast<uint32_t>(t); }
 class MapsObject : public ::testing::Test {
  protected:
   void SetUp() override {
-    spec = load_object(object_path("loader_maps"));
+    spec = load_object(test_object("loader_maps"));
     ASSERT_EQ(spec_violation(spec), "");
   }
   const maps::MapSpec& map(std::string_view name) {
@@ -34,7 +34,7 @@ class MapsObject : public ::testing::Test {
             raw.bytes().begin() + static_cast<long>(s.sh_offset + s.sh_size)};
   }
 
-  RawElf raw{read_bytes(object_path("loader_maps"))};
+  RawElf raw{read_bytes(test_object("loader_maps"))};
   ObjectSpec spec;
 };
 
@@ -205,9 +205,9 @@ TEST_F(MapsObject, MapIndexLookup) {
 }
 
 TEST(KfuncsObject, CallsResolvedToNamesPerProgram) {
-  const ObjectSpec spec = load_object(object_path("loader_kfuncs"));
+  const ObjectSpec spec = load_object(test_object("loader_kfuncs"));
   ASSERT_EQ(spec_violation(spec), "");
-  const RawElf raw(read_bytes(object_path("loader_kfuncs")));
+  const RawElf raw(read_bytes(test_object("loader_kfuncs")));
 
   const ProgramSpec* hold = spec.program("qdisc/enqueue");
   ASSERT_NE(hold, nullptr);

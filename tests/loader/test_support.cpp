@@ -9,10 +9,6 @@
 
 namespace bpfq::loader::test {
 
-std::string object_path(std::string_view name) {
-  return std::string(BPFQ_BINARY_DIR) + "/progs/tests/" + std::string(name) + ".bpf.o";
-}
-
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   EXPECT_TRUE(in) << "cannot open " << path;

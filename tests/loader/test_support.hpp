@@ -11,10 +11,12 @@
 #include <bpfq/error.hpp>
 #include <bpfq/loader/load_object.hpp>
 
+#include "support/test_objects.hpp"
+
 namespace bpfq::loader::test {
 
-// ${CMAKE_BINARY_DIR}/progs/tests/<name>.bpf.o
-std::string object_path(std::string_view name);
+using bpfq::test::test_object;
+
 std::vector<uint8_t> read_bytes(const std::string& path);
 
 // A raw ELF64 little-endian reader, written independently of the loader.

@@ -7,11 +7,11 @@
 #include <bpfq/runtime/object.hpp>
 #include <bpfq/runtime/run_env.hpp>
 
+#include "support/test_objects.hpp"
+
 namespace bpfq::runtime::test {
 
-inline std::string test_object(const std::string& name) {
-  return std::string(BPFQ_BINARY_DIR) + "/progs/tests/" + name + ".bpf.o";
-}
+using bpfq::test::test_object;
 
 // struct io in progs/tests/runtime_*.bpf.c: inputs a..d, results out[].
 struct Io {
