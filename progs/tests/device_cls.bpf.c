@@ -10,27 +10,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "ipv4_ports.h"
+
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
-
-static __always_inline int dport(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + sizeof(*eth);
-	__u8 *l4;
-
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return -1;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
-		return -1;
-	l4 = (__u8 *)ip + ip->ihl * 4;
-	if ((void *)(l4 + 4) > data_end)
-		return -1;
-	return (l4[2] << 8) | l4[3];
-}
 
 SEC("tc")
 int by_port(struct __sk_buff *skb)

@@ -13,6 +13,8 @@
 #include <linux/ip.h>
 #include <bpf/bpf_endian.h>
 
+#include "ipv4_ports.h"
+
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 
@@ -34,24 +36,6 @@ struct {
 __u32 egress_priority;
 __u32 shot_port;
 __u32 classified; /* enqueues where bpf_skb_tc_classify returned a class */
-
-static __always_inline int dport(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + sizeof(*eth);
-	__u8 *l4;
-
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return -1;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
-		return -1;
-	l4 = (__u8 *)ip + ip->ihl * 4;
-	if ((void *)(l4 + 4) > data_end)
-		return -1;
-	return (l4[2] << 8) | l4[3];
-}
 
 SEC("tc")
 int egress_stamp(struct __sk_buff *skb)
