@@ -54,7 +54,7 @@ void set_parameter(runtime::Object& obj, const std::string& name, const std::str
 }  // namespace
 
 QdiscSpec parse_qdisc_spec(const std::string& text) {
-  QdiscSpec spec{text, {}};
+  QdiscSpec spec{text, {}, {}};
   std::istringstream in(text);
   for (std::string t; in >> t;) spec.tokens.push_back(t);
   const std::string where = "qdisc '" + text + "'";
@@ -70,7 +70,7 @@ QdiscSpec parse_qdisc_spec(const std::string& text) {
   } else if (kind == "pfifo" || kind == "bfifo") {
     if (spec.tokens.size() != 1 && (spec.tokens.size() != 3 || spec.tokens[1] != "limit"))
       throw Error("unexpected '" + spec.tokens[1] + "'", where, kind + " [limit N]");
-    if (spec.tokens.size() == 3) parse_unsigned(spec.tokens[2], where);
+    if (spec.tokens.size() == 3) spec.limit = static_cast<uint32_t>(parse_unsigned(spec.tokens[2], where));
     return spec;
   } else if (kind == "pfifo_fast") {
     if (spec.tokens.size() != 1) throw Error("unexpected '" + spec.tokens[1] + "'", where, "pfifo_fast takes no options");
@@ -84,16 +84,12 @@ QdiscSpec parse_qdisc_spec(const std::string& text) {
 }
 
 std::unique_ptr<sched::Qdisc> make_qdisc(const QdiscSpec& spec, const QdiscSite& site) {
-  const std::string where = "qdisc '" + spec.text + "'";
   const std::string& kind = spec.tokens[0];
   const sched::Handle root = sched::Handle::make(1, 0);
-  if (kind == "pfifo" || kind == "bfifo") {
-    std::optional<uint32_t> limit;
-    if (spec.tokens.size() == 3) limit = static_cast<uint32_t>(parse_unsigned(spec.tokens[2], where));
-    if (kind == "pfifo") return std::make_unique<sched::PfifoQdisc>(limit, root, site.device);
-    return std::make_unique<sched::BfifoQdisc>(limit, root, site.device);
-  }
+  if (kind == "pfifo") return std::make_unique<sched::PfifoQdisc>(spec.limit, root, site.device);
+  if (kind == "bfifo") return std::make_unique<sched::BfifoQdisc>(spec.limit, root, site.device);
   if (kind == "pfifo_fast") return std::make_unique<sched::PfifoFastQdisc>(root, site.device);
+  const std::string where = "qdisc '" + spec.text + "'";
   sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr};
   auto q = sched::BpfQdisc::open(spec.tokens[1], root, env);
   for (size_t i = 2; i + 1 < spec.tokens.size(); i += 2) set_parameter(q->object(), spec.tokens[i], spec.tokens[i + 1], where);

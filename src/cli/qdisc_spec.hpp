@@ -5,6 +5,7 @@
 // NAME VALUE pairs set the program's global variables (its parameters, docs/program-model.md):
 // VALUE is an integer, or a time with a unit (ns, us, ms, s), stored in nanoseconds.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ namespace bpfq::cli {
 struct QdiscSpec {
   std::string text;  // as written, for messages and report headings
   std::vector<std::string> tokens;
+  std::optional<uint32_t> limit;  // pfifo/bfifo: `limit N`, parsed once here
 };
 
 // Splits on whitespace and checks the grammar; bpfq::Error naming the token otherwise.

@@ -2,6 +2,7 @@
 // Helpers shared by the simulator tests: runs over pfifo and small test-only qdiscs.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <optional>
 
 #include <bpfq/io/sim/simulation.hpp>
@@ -21,118 +22,80 @@ inline Report run_pfifo(const Scenario& scenario, uint32_t limit) {
   return r;
 }
 
+// The test qdiscs below are FIFOs (sched::FifoQdisc's queue, dequeue and reset) that differ in
+// what they admit; reject() drops the offered packet for reason.
+class TestFifo : public sched::FifoQdisc {
+ protected:
+  TestFifo(std::string_view kind, uint32_t limit) : FifoQdisc(kind, {}, limit) {}
+  sched::EnqueueResult reject(sched::Packet* pkt, sched::DropReason reason) {
+    drop(pkt, reason);
+    return sched::EnqueueResult::dropped(reason);
+  }
+};
+
 // A FIFO that marks CE on ECN-capable packets while more than `threshold` packets wait (a
 // step-marking queue, as DCTCP's), and tail-drops at `limit`.
-class MarkingFifo final : public sched::Qdisc {
+class MarkingFifo final : public TestFifo {
  public:
-  MarkingFifo(uint32_t threshold, uint32_t limit) : Qdisc("markfifo", {}), threshold_(threshold), limit_(limit) {}
-  ~MarkingFifo() override { reset(); }
+  MarkingFifo(uint32_t threshold, uint32_t limit) : TestFifo("markfifo", limit), threshold_(threshold) {}
   uint64_t marked = 0;
 
  protected:
   sched::EnqueueResult do_enqueue(sched::Packet* pkt, uint64_t) override {
-    if (queue_.size() >= limit_) {
-      drop(pkt, sched::DropReason::QueueFull);
-      return sched::EnqueueResult::dropped(sched::DropReason::QueueFull);
-    }
+    if (queue_.size() >= limit_) return reject(pkt, sched::DropReason::QueueFull);
     if (queue_.size() >= threshold_ && sched::ecn_set_ce(*pkt)) ++marked;
-    queue_.push_back(pkt);
-    note_queued(pkt);
-    return sched::EnqueueResult::queued();
-  }
-  sched::DequeueResult do_dequeue(uint64_t) override {
-    sched::Packet* pkt = queue_.pop_front();
-    if (pkt) note_unqueued(pkt);
-    return sched::DequeueResult::of(pkt);
-  }
-  void do_reset() override {
-    while (sched::Packet* pkt = queue_.pop_front()) {
-      note_unqueued(pkt);
-      drop(pkt, sched::DropReason::Reset);
-    }
+    return enqueue_tail(pkt);
   }
 
  private:
-  sched::PacketQueue queue_;
   uint32_t threshold_;
-  uint32_t limit_;
 };
 
 // A FIFO that paces its output at rate_bps (EDT): dequeue answers Throttled until the head
 // packet's departure time, so the link must rely on the watchdog.
-class PacedFifo final : public sched::Qdisc {
+class PacedFifo final : public TestFifo {
  public:
-  explicit PacedFifo(uint64_t rate_bps) : Qdisc("pacedfifo", {}), rate_bps_(rate_bps) {}
-  ~PacedFifo() override { reset(); }
+  explicit PacedFifo(uint64_t rate_bps) : TestFifo("pacedfifo", 1000), rate_bps_(rate_bps) {}
   uint64_t throttled = 0;
 
  protected:
   sched::EnqueueResult do_enqueue(sched::Packet* pkt, uint64_t) override {
-    if (queue_.size() >= 1000) {
-      drop(pkt, sched::DropReason::QueueFull);
-      return sched::EnqueueResult::dropped(sched::DropReason::QueueFull);
-    }
-    queue_.push_back(pkt);
-    note_queued(pkt);
-    return sched::EnqueueResult::queued();
+    if (queue_.size() >= limit_) return reject(pkt, sched::DropReason::QueueFull);
+    return enqueue_tail(pkt);
   }
   sched::DequeueResult do_dequeue(uint64_t now) override {
-    sched::Packet* head = queue_.front();
+    const sched::Packet* head = queue_.front();
     if (!head) return sched::DequeueResult::empty();
     if (now < next_departure_) {
       ++throttled;
       ++mutable_stats().overlimits;
       return sched::DequeueResult::throttled(next_departure_);
     }
-    queue_.pop_front();
-    note_unqueued(head);
     next_departure_ = std::max(next_departure_, now) + uint64_t{head->len()} * 8'000'000'000 / rate_bps_;
-    return sched::DequeueResult::of(head);
+    return FifoQdisc::do_dequeue(now);
   }
-  void do_reset() override {
-    while (sched::Packet* pkt = queue_.pop_front()) {
-      note_unqueued(pkt);
-      drop(pkt, sched::DropReason::Reset);
-    }
-  }
+  // A peek must respect the pacing too: Qdisc's default dequeues into its held slot.
+  const sched::Packet* do_peek(uint64_t now) override { return Qdisc::do_peek(now); }
 
  private:
-  sched::PacketQueue queue_;
   uint64_t rate_bps_;
   uint64_t next_departure_ = 0;
 };
 
 // A FIFO that drops the n-th .. (n+count-1)-th packets it is offered: deterministic losses.
-class DropRangeFifo final : public sched::Qdisc {
+class DropRangeFifo final : public TestFifo {
  public:
-  DropRangeFifo(uint64_t first, uint64_t count) : Qdisc("droprange", {}), first_(first), count_(count) {}
-  ~DropRangeFifo() override { reset(); }
+  DropRangeFifo(uint64_t first, uint64_t count)
+      : TestFifo("droprange", std::numeric_limits<uint32_t>::max()), first_(first), count_(count) {}
 
  protected:
   sched::EnqueueResult do_enqueue(sched::Packet* pkt, uint64_t) override {
     uint64_t index = offered_++;
-    if (index >= first_ && index < first_ + count_) {
-      drop(pkt, sched::DropReason::ProgramVerdict);
-      return sched::EnqueueResult::dropped(sched::DropReason::ProgramVerdict);
-    }
-    queue_.push_back(pkt);
-    note_queued(pkt);
-    return sched::EnqueueResult::queued();
-  }
-  sched::DequeueResult do_dequeue(uint64_t) override {
-    sched::Packet* pkt = queue_.pop_front();
-    if (pkt) note_unqueued(pkt);
-    return sched::DequeueResult::of(pkt);
-  }
-  void do_reset() override {
-    while (sched::Packet* pkt = queue_.pop_front()) {
-      note_unqueued(pkt);
-      drop(pkt, sched::DropReason::Reset);
-    }
+    if (index >= first_ && index < first_ + count_) return reject(pkt, sched::DropReason::ProgramVerdict);
+    return enqueue_tail(pkt);
   }
 
  private:
-  sched::PacketQueue queue_;
   uint64_t first_, count_, offered_ = 0;
 };
 

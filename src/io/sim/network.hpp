@@ -26,6 +26,8 @@ class Network final : public EventTarget, public BottleneckListener {
   EventLoop& loop() { return loop_; }
   uint64_t now() const { return loop_.now(); }
   const Scenario& scenario() const { return scenario_; }
+  // When a source given stop_ns (0: none) stops offering traffic: then, or at the end of the run.
+  uint64_t stop_time(uint64_t stop_ns) const { return stop_ns ? stop_ns : scenario_.duration_ns; }
 
   // Registers flow under its id (ids are dense, starting at 0).
   void add_flow(Flow& flow);

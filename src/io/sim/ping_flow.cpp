@@ -10,7 +10,7 @@ PingFlow::PingFlow(Network& net, uint32_t id, const PingSpec& spec) : Flow(id), 
   queue_delay = &own_queue_delay;
 }
 
-uint64_t PingFlow::end_ns() const { return spec_.stop_ns ? spec_.stop_ns : net_.scenario().duration_ns; }
+uint64_t PingFlow::end_ns() const { return net_.stop_time(spec_.stop_ns); }
 
 void PingFlow::schedule() { net_.loop().schedule_at(spec_.start_ns, *this, 0); }
 

@@ -4,8 +4,12 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <toml.hpp>
 
@@ -133,22 +137,36 @@ void read_number(Table& t, const std::string& key, double& out) {
     else t.fail(*v, key, "expected a number");
   }
 }
-void read_cc(Table& t, const std::string& key, CongestionControl& out) {
+// A string naming one of choices; anything else is "unknown <what>" with hint.
+template <typename E>
+void read_choice(Table& t, const std::string& key, E& out, std::initializer_list<std::pair<std::string_view, E>> choices,
+                 const char* what, const char* hint) {
   if (const toml::value* v = t.find(key)) {
     std::string s = v->is_string() ? v->as_string().str : "";
-    if (s == "cubic") out = CongestionControl::Cubic;
-    else if (s == "newreno" || s == "reno") out = CongestionControl::NewReno;
-    else t.fail(*v, key, "unknown congestion control", "\"cubic\" or \"newreno\"");
+    for (const auto& [name, value] : choices) {
+      if (s == name) {
+        out = value;
+        return;
+      }
+    }
+    t.fail(*v, key, std::string("unknown ") + what, hint);
   }
 }
+void read_cc(Table& t, const std::string& key, CongestionControl& out) {
+  read_choice(t, key, out,
+              {{"cubic", CongestionControl::Cubic}, {"newreno", CongestionControl::NewReno}, {"reno", CongestionControl::NewReno}},
+              "congestion control", "\"cubic\" or \"newreno\"");
+}
 
-// The array of tables `key` (e.g. [[tcp]]), each handed to read with its qualified path.
-template <typename F>
-void each_table(Table& root, const std::string& key, F read) {
+// The array of tables `key` (e.g. [[tcp]]), each handed to read with its qualified path. A
+// non-empty array replaces what list held (a preset's flows).
+template <typename T, typename F>
+void each_table(Table& root, const std::string& key, std::vector<T>& list, F read) {
   const toml::value* v = root.find(key);
   if (!v) return;
   if (!v->is_array()) root.fail(*v, key, "expected an array of tables", "write [[" + key + "]]");
   const auto& items = v->as_array();
+  if (!items.empty()) list.clear();
   for (size_t i = 0; i < items.size(); ++i) {
     if (!items[i].is_table()) root.fail(items[i], key, "expected a table", "write [[" + key + "]]");
     Table t(items[i], key + "[" + std::to_string(i) + "]", root.file());
@@ -183,10 +201,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     read_size(link, "mtu", s.mtu);
     link.reject_unknown();
   }
-  // A file's flow lists replace a preset's.
-  bool replaced_tcp = false, replaced_udp = false, replaced_ping = false, replaced_short = false;
-  each_table(root, "tcp", [&](Table& t) {
-    if (!replaced_tcp) s.tcp.clear(), replaced_tcp = true;
+  each_table(root, "tcp", s.tcp, [&](Table& t) {
     TcpFlowSpec f;
     uint64_t count = 1;
     read_string(t, "name", f.name);
@@ -204,17 +219,12 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
       if (count > 1) s.tcp.back().name += std::to_string(i);
     }
   });
-  each_table(root, "udp", [&](Table& t) {
-    if (!replaced_udp) s.udp.clear(), replaced_udp = true;
+  each_table(root, "udp", s.udp, [&](Table& t) {
     UdpFlowSpec f;
     read_string(t, "name", f.name);
-    if (const toml::value* v = t.find("pattern")) {
-      std::string p = v->is_string() ? v->as_string().str : "";
-      if (p == "cbr") f.pattern = UdpPattern::Cbr;
-      else if (p == "poisson") f.pattern = UdpPattern::Poisson;
-      else if (p == "onoff") f.pattern = UdpPattern::OnOff;
-      else t.fail(*v, "pattern", "unknown pattern", "\"cbr\", \"poisson\" or \"onoff\"");
-    }
+    read_choice(t, "pattern", f.pattern,
+                {{"cbr", UdpPattern::Cbr}, {"poisson", UdpPattern::Poisson}, {"onoff", UdpPattern::OnOff}}, "pattern",
+                "\"cbr\", \"poisson\" or \"onoff\"");
     read_rate(t, "rate", f.rate_bps);
     read_size(t, "size", f.payload_bytes);
     read_time(t, "start", f.start_ns);
@@ -227,8 +237,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     read_bool(t, "ecn", f.ecn);
     s.udp.push_back(f);
   });
-  each_table(root, "ping", [&](Table& t) {
-    if (!replaced_ping) s.pings.clear(), replaced_ping = true;
+  each_table(root, "ping", s.pings, [&](Table& t) {
     PingSpec f;
     read_string(t, "name", f.name);
     read_time(t, "interval", f.interval_ns);
@@ -237,8 +246,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     read_time(t, "stop", f.stop_ns);
     s.pings.push_back(f);
   });
-  each_table(root, "short_flows", [&](Table& t) {
-    if (!replaced_short) s.short_flows.clear(), replaced_short = true;
+  each_table(root, "short_flows", s.short_flows, [&](Table& t) {
     ShortFlowSpec f;
     read_string(t, "name", f.name);
     read_number(t, "rate", f.arrivals_per_s);
@@ -249,13 +257,10 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     if (const toml::value* v = t.find("size")) {
       if (!v->is_table()) t.fail(*v, "size", "expected a table", "size = { dist = \"pareto\", mean = \"100KB\" }");
       Table d(*v, t.path() + ".size", file);
-      if (const toml::value* dist = d.find("dist")) {
-        std::string k = dist->is_string() ? dist->as_string().str : "";
-        if (k == "fixed") f.size.kind = SizeDistribution::Kind::Fixed;
-        else if (k == "exponential") f.size.kind = SizeDistribution::Kind::Exponential;
-        else if (k == "pareto") f.size.kind = SizeDistribution::Kind::Pareto;
-        else d.fail(*dist, "dist", "unknown distribution", "\"fixed\", \"exponential\" or \"pareto\"");
-      }
+      using Kind = SizeDistribution::Kind;
+      read_choice(d, "dist", f.size.kind,
+                  {{"fixed", Kind::Fixed}, {"exponential", Kind::Exponential}, {"pareto", Kind::Pareto}}, "distribution",
+                  "\"fixed\", \"exponential\" or \"pareto\"");
       read_size(d, "mean", f.size.mean_bytes);
       read_number(d, "shape", f.size.shape);
       read_size(d, "max", f.size.max_bytes);

@@ -9,7 +9,7 @@ namespace bpfq::io::sim {
 ShortFlowGroup::ShortFlowGroup(Network& net, uint32_t index, const ShortFlowSpec& spec)
     : net_(net), spec_(spec), rng_(net.scenario().seed, 0x5000'0000ull + index) {}
 
-uint64_t ShortFlowGroup::end_ns() const { return spec_.stop_ns ? spec_.stop_ns : net_.scenario().duration_ns; }
+uint64_t ShortFlowGroup::end_ns() const { return net_.stop_time(spec_.stop_ns); }
 
 void ShortFlowGroup::schedule() {
   double gap = rng_.exponential(1e9 / spec_.arrivals_per_s);

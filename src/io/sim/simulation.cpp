@@ -104,8 +104,8 @@ Report Simulation::run(sched::Qdisc& qdisc) {
   report.duration_ns = sc.duration_ns;
   report.qdisc.kind = std::string(qdisc.kind());
   report.qdisc.stats = qdisc.stats();
-  report.qdisc.tc = qdisc.stats().to_tc_string();
-  report.qdisc.conserved = qdisc.stats().conserved();
+  report.qdisc.tc = report.qdisc.stats.to_tc_string();
+  report.qdisc.conserved = report.qdisc.stats.conserved();
   report.link.rate_bps = sc.rate_bps;
   report.link.rtt_ns = sc.rtt_ns;
   report.link.mtu = sc.mtu;
@@ -131,7 +131,7 @@ Report Simulation::run(sched::Qdisc& qdisc) {
     r.cc = std::string(congestion_control_name(spec.cc));
     r.start_ns = spec.start_ns;
     r.completed = spec.bytes != 0 && s.completed();
-    r.end_ns = r.completed ? s.completed_ns() : (spec.bytes == 0 && spec.stop_ns ? std::min(spec.stop_ns, sc.duration_ns) : sc.duration_ns);
+    r.end_ns = r.completed ? s.completed_ns() : (spec.bytes == 0 ? std::min(net.stop_time(spec.stop_ns), sc.duration_ns) : sc.duration_ns);
     if (r.completed) r.fct_ns = s.completed_ns() - s.start_ns();
     r.goodput_bps = goodput(r.bytes_delivered, r.start_ns, r.end_ns);
     r.retransmits = s.counters().retransmits;

@@ -9,7 +9,7 @@ TcpFlow::TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes
     : Flow(id),
       net_(net),
       sender_(net, *this, cc, net.scenario().mtu - kIpv4TcpHeaders, bytes, ecn, rtt),
-      receiver_(net, *this, id * 0x9e3779b9u + 1) {
+      receiver_(net, *this, sender_.isn()) {
   this->queue_delay = &queue_delay;
 }
 

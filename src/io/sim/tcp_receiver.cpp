@@ -9,6 +9,9 @@
 
 namespace bpfq::io::sim {
 
+TcpReceiver::TcpReceiver(Network& net, Flow& flow, uint32_t isn)
+    : net_(net), flow_(flow), isn_(isn), delayed_ack_(net.loop(), *this, 0) {}
+
 void TcpReceiver::on_segment(const FrameInfo& info) {
   if (info.payload_len == 0) return;
   uint32_t wire_nxt = isn_ + static_cast<uint32_t>(rcv_nxt_);
@@ -46,32 +49,16 @@ void TcpReceiver::on_segment(const FrameInfo& info) {
   flow_.counters.bytes_delivered += rcv_nxt_ - before;
   ++unacked_segments_;
   if (ack_now || filled_hole || !out_of_order_.empty() || unacked_segments_ >= 2) send_ack();
-  else arm_delayed_ack();
-}
-
-void TcpReceiver::arm_delayed_ack() {
-  if (delack_deadline_ != 0) return;
-  delack_deadline_ = net_.now() + kDelayedAckNs;
-  if (delack_event_at_ == 0) {
-    delack_event_at_ = delack_deadline_;
-    net_.loop().schedule_at(delack_deadline_, *this, 0);
-  }
+  else if (!delayed_ack_.armed()) delayed_ack_.arm(net_.now() + kDelayedAckNs);
 }
 
 void TcpReceiver::on_event(uint32_t, sched::Packet*) {
-  delack_event_at_ = 0;
-  if (delack_deadline_ == 0) return;
-  if (net_.now() < delack_deadline_) {
-    delack_event_at_ = delack_deadline_;
-    net_.loop().schedule_at(delack_deadline_, *this, 0);
-    return;
-  }
-  send_ack();
+  if (delayed_ack_.expired()) send_ack();
 }
 
 void TcpReceiver::send_ack() {
   unacked_segments_ = 0;
-  delack_deadline_ = 0;
+  delayed_ack_.cancel();
   sched::Packet* pkt = net_.alloc();
   if (!pkt) return;  // the sender's RTO covers a lost ACK
   sched::FrameSpec spec = frame_spec(flow_.id(), false, sched::L4::Tcp);

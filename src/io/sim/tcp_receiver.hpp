@@ -8,6 +8,7 @@
 
 #include <bpfq/io/sim/event_loop.hpp>
 
+#include "deadline_timer.hpp"
 #include "sim_frame.hpp"
 
 namespace bpfq::io::sim {
@@ -19,7 +20,7 @@ class TcpReceiver final : public EventTarget {
  public:
   static constexpr uint64_t kDelayedAckNs = 40'000'000;
 
-  TcpReceiver(Network& net, Flow& flow, uint32_t isn) : net_(net), flow_(flow), isn_(isn) {}
+  TcpReceiver(Network& net, Flow& flow, uint32_t isn);
 
   void on_segment(const FrameInfo& info);
   void on_event(uint32_t tag, sched::Packet* pkt) override;
@@ -29,7 +30,6 @@ class TcpReceiver final : public EventTarget {
 
  private:
   void send_ack();
-  void arm_delayed_ack();
 
   Network& net_;
   Flow& flow_;
@@ -38,8 +38,7 @@ class TcpReceiver final : public EventTarget {
   std::map<uint64_t, uint64_t> out_of_order_;  // start -> end (exclusive), disjoint
   uint32_t unacked_segments_ = 0;
   bool ece_ = false;
-  uint64_t delack_deadline_ = 0;  // 0: not armed
-  uint64_t delack_event_at_ = 0;
+  DeadlineTimer delayed_ack_;
   uint64_t acks_sent_ = 0;
 };
 

@@ -27,6 +27,7 @@ TcpSender::TcpSender(Network& net, Flow& flow, CongestionControl cc, uint32_t ms
       limit_(bytes == 0 ? kUnlimited : bytes),
       ecn_(ecn),
       isn_(flow.id() * 0x9e3779b9u + 1),
+      rto_timer_(net.loop(), *this, kRtoTimer),
       hystart_(cc == CongestionControl::Cubic),
       sent_(64) {}
 
@@ -103,13 +104,13 @@ bool TcpSender::send_segment(uint64_t seq) {
 void TcpSender::try_send() {
   if (!started_ || completed_) return;
   while (snd_nxt_ < limit_) {
-    uint64_t in_flight = (snd_nxt_ - snd_una_ + mss_ - 1) / mss_;
+    uint64_t in_flight = segments(snd_nxt_ - snd_una_);
     if (static_cast<double>(in_flight) >= std::floor(cwnd_)) break;
     if (!send_segment(snd_nxt_)) break;
     snd_nxt_ += segment_len(snd_nxt_);
     snd_max_ = std::max(snd_max_, snd_nxt_);
   }
-  if (snd_una_ < snd_max_ && rto_deadline_ == 0) arm_rto();
+  if (snd_una_ < snd_max_ && !rto_timer_.armed()) arm_rto();
 }
 
 uint64_t TcpSender::take_rtt_sample(uint64_t seq_of_last_acked) {
@@ -147,14 +148,7 @@ void TcpSender::hystart_on_rtt(uint64_t rtt_ns) {
   if (round_min_rtt_ >= last_round_min_rtt_ + eta) ssthresh_ = cwnd_;
 }
 
-void TcpSender::arm_rto() {
-  rto_deadline_ = net_.now() + rto_ns_;
-  // One pending timer event at a time; it re-arms itself if the deadline moved later.
-  if (rto_event_at_ == 0 || rto_deadline_ < rto_event_at_) {
-    rto_event_at_ = rto_deadline_;
-    net_.loop().schedule_at(rto_deadline_, *this, kRtoTimer);
-  }
-}
+void TcpSender::arm_rto() { rto_timer_.arm(net_.now() + rto_ns_); }
 
 void TcpSender::on_event(uint32_t tag, sched::Packet*) {
   if (tag == kRetry) {
@@ -162,16 +156,7 @@ void TcpSender::on_event(uint32_t tag, sched::Packet*) {
     try_send();
     return;
   }
-  if (net_.now() != rto_event_at_) return;  // superseded by an earlier event
-  rto_event_at_ = 0;
-  if (rto_deadline_ == 0) return;
-  if (net_.now() < rto_deadline_) {
-    rto_event_at_ = rto_deadline_;
-    net_.loop().schedule_at(rto_deadline_, *this, kRtoTimer);
-    return;
-  }
-  rto_deadline_ = 0;
-  on_rto();
+  if (rto_timer_.expired()) on_rto();
 }
 
 void TcpSender::on_rto() {
@@ -180,7 +165,7 @@ void TcpSender::on_rto() {
   // A timeout inside fast recovery ends the same congestion episode: ssthresh was already
   // reduced, and the inflated cwnd says nothing about the path (Linux keeps it too).
   if (!in_recovery_) {
-    double flight = static_cast<double>((snd_max_ - snd_una_ + mss_ - 1) / mss_);
+    double flight = static_cast<double>(segments(snd_max_ - snd_una_));
     ssthresh_ = cc_->on_congestion(std::min(cwnd_, flight));
   }
   cwnd_ = 1;
@@ -228,7 +213,7 @@ void TcpSender::on_ack(const FrameInfo& info) {
 
   if (ack > snd_una_) {
     uint64_t acked_bytes = ack - snd_una_;
-    auto acked_segments = static_cast<uint32_t>((acked_bytes + mss_ - 1) / mss_);
+    auto acked_segments = static_cast<uint32_t>(segments(acked_bytes));
     uint64_t last_seq = ((ack - 1) / mss_) * mss_;
     uint64_t rtt_sample = take_rtt_sample(last_seq);
     snd_una_ = ack;
@@ -238,7 +223,7 @@ void TcpSender::on_ack(const FrameInfo& info) {
     if (in_recovery_) {
       if (ack > recover_) {
         in_recovery_ = false;  // full ACK: deflate to ssthresh (RFC 6582 3.2 step 3)
-        double flight = static_cast<double>((snd_max_ - snd_una_ + mss_ - 1) / mss_);
+        double flight = static_cast<double>(segments(snd_max_ - snd_una_));
         cwnd_ = std::min(ssthresh_, std::max(flight, 1.0) + 1);
       } else {
         // Partial ACK: the next hole is lost too; retransmit it, deflate by what was acked.
@@ -246,7 +231,6 @@ void TcpSender::on_ack(const FrameInfo& info) {
         // queues leave several holes per window, and an RTO's go-back-N would resend them all.
         send_segment(snd_una_);
         cwnd_ = std::max(cwnd_ - acked_segments + 1, 1.0);
-        rto_deadline_ = 0;
         arm_rto();
         try_send();
         return;
@@ -261,10 +245,10 @@ void TcpSender::on_ack(const FrameInfo& info) {
     if (limit_ != kUnlimited && snd_una_ >= limit_) {
       completed_ = true;
       completed_ns_ = net_.now();
-      rto_deadline_ = 0;
+      rto_timer_.cancel();
       return;
     }
-    rto_deadline_ = 0;
+    rto_timer_.cancel();
     if (snd_una_ < snd_max_) arm_rto();
   } else if (snd_una_ < snd_max_) {
     ++dupacks_;

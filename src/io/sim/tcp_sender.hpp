@@ -12,6 +12,7 @@
 #include <bpfq/io/sim/scenario.hpp>
 
 #include "congestion_control.hpp"
+#include "deadline_timer.hpp"
 #include "delay_histogram.hpp"
 #include "sim_frame.hpp"
 
@@ -48,6 +49,8 @@ class TcpSender final : public EventTarget {
   uint64_t start_ns() const { return start_ns_; }
   uint64_t completed_ns() const { return completed_ns_; }
   uint64_t bytes_acked() const { return snd_una_; }
+  // The wire sequence number of byte 0 (the receiver's too).
+  uint32_t isn() const { return isn_; }
   double cwnd() const { return cwnd_; }
   double ssthresh() const { return ssthresh_; }
   const TcpCounters& counters() const { return counters_; }
@@ -61,13 +64,15 @@ class TcpSender final : public EventTarget {
   };
 
   uint32_t segment_len(uint64_t seq) const;
+  // bytes in segments, a partial one counting whole.
+  uint64_t segments(uint64_t bytes) const { return (bytes + mss_ - 1) / mss_; }
   void try_send();
   bool send_segment(uint64_t seq);  // false if the pool is exhausted
   SentSegment& slot(uint64_t seq);
   void note_sent(uint64_t seq, bool retransmission);
   // The RTT sample for the segment at seq, or 0 if Karn's algorithm forbids one.
   uint64_t take_rtt_sample(uint64_t seq_of_last_acked);
-  void arm_rto();
+  void arm_rto();  // the retransmission timer, rto_ns_ from now
   void on_rto();
   void enter_loss_recovery();
   void ecn_reduce();
@@ -100,8 +105,7 @@ class TcpSender final : public EventTarget {
   double srtt_ns_ = 0;
   double rttvar_ns_ = 0;
   uint64_t rto_ns_ = kInitialRto;
-  uint64_t rto_deadline_ = 0;  // 0: not armed
-  uint64_t rto_event_at_ = 0;  // the pending timer event's time, 0: none
+  DeadlineTimer rto_timer_;
 
   // HyStart (delay increase, RFC 9406 without its conservative phase), as Linux's CUBIC
   // runs it: leave slow start when a round's minimum RTT rises by eta over the last round's.

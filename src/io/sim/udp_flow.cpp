@@ -14,7 +14,7 @@ UdpFlow::UdpFlow(Network& net, uint32_t id, const UdpFlowSpec& spec)
   mean_gap_ns_ = frame_bits * 1e9 / static_cast<double>(spec.rate_bps);
 }
 
-uint64_t UdpFlow::end_ns() const { return spec_.stop_ns ? spec_.stop_ns : net_.scenario().duration_ns; }
+uint64_t UdpFlow::end_ns() const { return net_.stop_time(spec_.stop_ns); }
 
 void UdpFlow::schedule() {
   if (spec_.pattern == UdpPattern::OnOff)
