@@ -5,16 +5,9 @@
 #include <cstdint>
 #include <span>
 
-namespace bpfq::sched {
+#include <bpfq/sched/byte_order.hpp>
 
-inline uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-inline void store_be16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
+namespace bpfq::sched {
 
 inline constexpr uint16_t kEthPIp = 0x0800;
 inline constexpr uint16_t kEthPIpv6 = 0x86DD;

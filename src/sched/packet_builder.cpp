@@ -67,11 +67,6 @@ IpBytes parse_address(std::string_view text, int family) {
   return out;
 }
 
-void put32(uint8_t* p, uint32_t v) {
-  store_be16(p, static_cast<uint16_t>(v >> 16));
-  store_be16(p + 2, static_cast<uint16_t>(v));
-}
-
 }  // namespace
 
 IpBytes ipv4_address(std::string_view text) { return parse_address(text, AF_INET); }
@@ -122,7 +117,7 @@ uint32_t build_frame(const FrameSpec& s, std::span<uint8_t> out) {
     store_be16(ip + 10, checksum_finish(checksum_add(0, ip, 20)));
   } else {
     uint8_t* ip = f + ip_off;
-    put32(ip, 6u << 28 | uint32_t{tos} << 20 | (s.flow_label & 0xFFFFF));
+    store_be32(ip, 6u << 28 | uint32_t{tos} << 20 | (s.flow_label & 0xFFFFF));
     store_be16(ip + 4, static_cast<uint16_t>(ip_header_len(s) - 40 + l4_len));
     ip[7] = s.ttl;
     std::memcpy(ip + 8, s.src_ip.data(), 16);
@@ -134,7 +129,7 @@ uint32_t build_frame(const FrameSpec& s, std::span<uint8_t> out) {
       uint8_t* h = f + eoff;
       if (e.type == kNextFragment) {
         store_be16(h + 2, static_cast<uint16_t>(e.frag_offset << 3 | (e.more_fragments ? 1 : 0)));
-        put32(h + 4, s.ip_id);
+        store_be32(h + 4, s.ip_id);
       } else {
         h[1] = e.length_units;  // the options area stays zero: Pad1 options
       }
@@ -156,8 +151,8 @@ uint32_t build_frame(const FrameSpec& s, std::span<uint8_t> out) {
     case L4::Tcp:
       store_be16(l4, s.sport);
       store_be16(l4 + 2, s.dport);
-      put32(l4 + 4, s.tcp_seq);
-      put32(l4 + 8, s.tcp_ack);
+      store_be32(l4 + 4, s.tcp_seq);
+      store_be32(l4 + 8, s.tcp_ack);
       l4[12] = 5 << 4;
       l4[13] = s.tcp_flags;
       store_be16(l4 + 14, s.tcp_window);

@@ -1,14 +1,11 @@
 #include "sim_frame.hpp"
 
+#include <bpfq/sched/byte_order.hpp>
+
 namespace bpfq::io::sim {
-namespace {
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-
-}  // namespace
+using sched::load_be16;
+using sched::load_be32;
 
 sched::IpBytes ipv4_bytes(uint32_t address) {
   sched::IpBytes ip{};
@@ -40,12 +37,12 @@ sched::FrameSpec frame_spec(uint32_t flow, bool forward, sched::L4 l4) {
 
 FrameInfo read_frame(std::span<const uint8_t> frame) {
   FrameInfo info;
-  if (frame.size() < kEthernetHeader + 20 || be16(&frame[12]) != 0x0800) return info;
+  if (frame.size() < kEthernetHeader + 20 || load_be16(&frame[12]) != 0x0800) return info;
   const uint8_t* ip = frame.data() + kEthernetHeader;
   uint32_t ihl = (ip[0] & 0x0f) * 4u;
-  uint32_t total = be16(ip + 2);
+  uint32_t total = load_be16(ip + 2);
   if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || kEthernetHeader + total > frame.size()) return info;
-  uint32_t src = be32(ip + 12), dst = be32(ip + 16);
+  uint32_t src = load_be32(ip + 12), dst = load_be32(ip + 16);
   if (dst == kReceiverAddress && src - kSenderBase < kMaxFlows) {
     info.forward = true;
     info.flow = src - kSenderBase;
@@ -64,8 +61,8 @@ FrameInfo read_frame(std::span<const uint8_t> frame) {
       if (l4_len < 20) return info;
       uint32_t doff = (l4[12] >> 4) * 4u;
       if (doff < 20 || doff > l4_len) return info;
-      info.seq = be32(l4 + 4);
-      info.ack = be32(l4 + 8);
+      info.seq = load_be32(l4 + 4);
+      info.ack = load_be32(l4 + 8);
       info.flags = l4[13];
       info.payload_len = l4_len - doff;
       break;
@@ -77,7 +74,7 @@ FrameInfo read_frame(std::span<const uint8_t> frame) {
     case kIpProtoIcmp:
       if (l4_len < 8) return info;
       info.icmp_type = l4[0];
-      info.icmp_seq = be16(l4 + 6);
+      info.icmp_seq = load_be16(l4 + 6);
       info.payload_len = l4_len - 8;
       break;
     default:
