@@ -9,10 +9,7 @@ using sched::load_be32;
 
 sched::IpBytes ipv4_bytes(uint32_t address) {
   sched::IpBytes ip{};
-  ip[0] = static_cast<uint8_t>(address >> 24);
-  ip[1] = static_cast<uint8_t>(address >> 16);
-  ip[2] = static_cast<uint8_t>(address >> 8);
-  ip[3] = static_cast<uint8_t>(address);
+  sched::store_be32(ip.data(), address);
   return ip;
 }
 
