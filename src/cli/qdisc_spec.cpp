@@ -70,7 +70,11 @@ QdiscSpec parse_qdisc_spec(const std::string& text) {
   } else if (kind == "pfifo" || kind == "bfifo") {
     if (spec.tokens.size() != 1 && (spec.tokens.size() != 3 || spec.tokens[1] != "limit"))
       throw Error("unexpected '" + spec.tokens[1] + "'", where, kind + " [limit N]");
-    if (spec.tokens.size() == 3) spec.limit = static_cast<uint32_t>(parse_unsigned(spec.tokens[2], where));
+    if (spec.tokens.size() == 3) {
+      const uint64_t limit = parse_unsigned(spec.tokens[2], where);
+      if (limit > UINT32_MAX) throw Error("limit " + spec.tokens[2] + " is too large", where, "at most 4294967295");
+      spec.limit = static_cast<uint32_t>(limit);
+    }
     return spec;
   } else if (kind == "pfifo_fast") {
     if (spec.tokens.size() != 1) throw Error("unexpected '" + spec.tokens[1] + "'", where, "pfifo_fast takes no options");
