@@ -1,0 +1,144 @@
+// Runs the bpfq binary and checks what a user sees: output, error messages and exit codes
+// (0 success, 1 a bpfq error, 2 bad usage).
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "support/test_objects.hpp"
+
+namespace bpfq::test {
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+Outcome bpfq(const std::string& args) {
+  const std::string command = std::string(BPFQ_CLI) + " " + args + " 2>&1";
+  Outcome o;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return o;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) o.output.append(buf, n);
+  const int status = pclose(pipe);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(Cli, ProgShowListsProgramsAndMaps) {
+  const Outcome o = bpfq("prog show " + library_object("pfifo"));
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_TRUE(contains(o.output, "qdisc/enqueue")) << o.output;
+  EXPECT_TRUE(contains(o.output, "qdisc/dequeue")) << o.output;
+  EXPECT_TRUE(contains(o.output, "RBTREE")) << o.output;
+}
+
+TEST(Cli, ProgCheckLinksEveryProgram) {
+  const Outcome o = bpfq("prog check " + library_object("fifo"));
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_TRUE(contains(o.output, "qdisc/enqueue (fifo_enqueue):")) << o.output;
+  EXPECT_TRUE(contains(o.output, "ok")) << o.output;
+}
+
+TEST(Cli, ProgCheckNamesTheUnknownHelperAndItsInstruction) {
+  const Outcome o = bpfq("prog check " + test_object("runtime_bad_helper"));
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "bpfq: error: ")) << o.output;
+  EXPECT_TRUE(contains(o.output, "unknown helper id")) << o.output;
+  EXPECT_TRUE(contains(o.output, "insn ")) << o.output;
+}
+
+TEST(Cli, AMissingFileIsAnErrorNamingIt) {
+  const Outcome o = bpfq("prog show /nonexistent/x.bpf.o");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "/nonexistent/x.bpf.o: cannot open: No such file or directory")) << o.output;
+}
+
+TEST(Cli, ANonElfFileIsRejected) {
+  const std::string path = ::testing::TempDir() + "bpfq_cli_not_elf.o";
+  std::ofstream(path) << "this is not an ELF object\n";
+  const Outcome o = bpfq("prog show " + path);
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, path)) << o.output;
+}
+
+TEST(Cli, DumpOfAnUnknownSectionListsTheSections) {
+  const Outcome o = bpfq("prog dump " + library_object("pfifo") + " --section nope");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "no program in section or named 'nope'")) << o.output;
+  EXPECT_TRUE(contains(o.output, "qdisc/enqueue qdisc/dequeue")) << o.output;
+}
+
+TEST(Cli, UnknownQdiscKindIsAnErrorBeforeAnyRun) {
+  const Outcome o = bpfq("sim --duration 1 --compare pfifo,fq_nonsense");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "qdisc 'fq_nonsense': unknown qdisc 'fq_nonsense'")) << o.output;
+  EXPECT_FALSE(contains(o.output, "scenario bufferbloat")) << o.output;  // nothing ran
+}
+
+TEST(Cli, BadQdiscOptionsNameTheToken) {
+  Outcome o = bpfq("sim --duration 1 -q 'pfifo limt 5'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "unexpected 'limt'")) << o.output;
+  o = bpfq("sim --duration 1 -q 'pfifo limit many'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "expected a number, got 'many'")) << o.output;
+  o = bpfq("sim --duration 1 -q 'pfifo limit 5000000000'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "limit 5000000000 is too large")) << o.output;
+}
+
+TEST(Cli, AnUnknownProgramParameterIsAnError) {
+  const Outcome o = bpfq("sim --duration 1 -q 'bpf obj " + library_object("fifo") + " limt 5'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "limt")) << o.output;
+}
+
+TEST(Cli, AnObjectWithoutQdiscProgramsCannotBeAQdisc) {
+  const Outcome o = bpfq("sim --duration 1 -q 'bpf obj " + test_object("runtime_globals") + "'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "no qdisc/enqueue program")) << o.output;
+}
+
+TEST(Cli, ABadScenarioFileNamesFileLineAndKey) {
+  const std::string path = ::testing::TempDir() + "bpfq_cli_bad.toml";
+  std::ofstream(path) << "[link]\nrate = \"10 parsecs\"\n";
+  const Outcome o = bpfq("sim --scenario " + path);
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, path + ":2")) << o.output;
+  EXPECT_TRUE(contains(o.output, "link.rate")) << o.output;
+}
+
+TEST(Cli, BadUsageExitsWithTwo) {
+  EXPECT_EQ(bpfq("").exit_code, 2);
+  EXPECT_EQ(bpfq("prog").exit_code, 2);
+  EXPECT_EQ(bpfq("sim --no-such-flag").exit_code, 2);
+}
+
+TEST(Cli, SimComparesQdiscsSideBySideAndAgreesWithItself) {
+  const std::string args = "sim --duration 3 --compare 'pfifo,bpf obj " + library_object("pfifo") + "'";
+  const Outcome a = bpfq(args);
+  EXPECT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_TRUE(contains(a.output, "scenario bufferbloat")) << a.output;
+  EXPECT_TRUE(contains(a.output, "qdisc pfifo:")) << a.output;
+  EXPECT_TRUE(contains(a.output, " Sent ")) << a.output;
+  EXPECT_EQ(bpfq(args).output, a.output);  // deterministic
+}
+
+TEST(Cli, SimJsonIsOneReportPerQdisc) {
+  const Outcome o = bpfq("-j sim --duration 2 --compare pfifo,bfifo");
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_EQ(o.output.front(), '[');
+  EXPECT_TRUE(contains(o.output, "\"qdisc\": \"pfifo\"")) << o.output.substr(0, 400);
+  EXPECT_TRUE(contains(o.output, "\"qdisc\": \"bfifo\"")) << o.output.substr(0, 400);
+}
+
+}  // namespace
+}  // namespace bpfq::test
