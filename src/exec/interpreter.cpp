@@ -113,10 +113,15 @@ uint64_t Interpreter::execute(RunContext& rc, const Slot* start, uint64_t a1, ui
   reg[1] = a1, reg[2] = a2, reg[3] = a3, reg[4] = a4, reg[5] = a5;
   reg[6] = reg[7] = reg[8] = reg[9] = 0;
   reg[10] = reinterpret_cast<uint64_t>(stack + sizeof stack);
+  // Checked mode: uninitialised stack reads are deterministic (zero). Only the frames in use are
+  // accessible (the current one and its callers', which may pass pointers to their stack), so
+  // each frame is zeroed when it first becomes accessible: the same as zeroing the whole stack
+  // up front, without paying for the frames a run never reaches.
+  uint8_t* zeroed_from = stack + sizeof stack;
+  (void)zeroed_from;  // fast mode does not zero
   if constexpr (Checked) {
-    std::memset(stack, 0, sizeof stack);  // uninitialised stack reads are deterministic
-    // Only the frames in use are accessible: the current one and its callers' (a caller may
-    // pass a pointer to its own stack), never the unused space below the current frame.
+    zeroed_from -= ebpf::kStackSize;
+    std::memset(zeroed_from, 0, ebpf::kStackSize);
     rc.stacks_[rc.n_stacks_++] = {reg[10] - ebpf::kStackSize,
                                   reinterpret_cast<uint64_t>(stack + sizeof stack), true};
   }
@@ -370,7 +375,14 @@ L_CALL_LOCAL : {
     f.ret = pc + 1;
     std::memcpy(f.saved, &reg[6], sizeof f.saved);
     reg[10] -= ebpf::kStackSize;
-    if constexpr (Checked) rc.stacks_[rc.n_stacks_ - 1].begin = reg[10] - ebpf::kStackSize;
+    if constexpr (Checked) {
+      uint8_t* frame = reinterpret_cast<uint8_t*>(reg[10] - ebpf::kStackSize);
+      if (frame < zeroed_from) {
+        std::memset(frame, 0, static_cast<size_t>(zeroed_from - frame));
+        zeroed_from = frame;
+      }
+      rc.stacks_[rc.n_stacks_ - 1].begin = reg[10] - ebpf::kStackSize;
+    }
     pc = base + pc->off;
     DISPATCH();
   }

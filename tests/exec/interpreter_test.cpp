@@ -173,6 +173,18 @@ TEST(CheckedMode, OutOfBoundsLoadFaultsWithAddressAndInstruction) {
   EXPECT_NE(r.message().find("out-of-bounds access of 8 bytes"), std::string::npos) << r.message();
 }
 
+TEST(CheckedMode, EveryFrameStartsZeroed) {
+  // The caller fills its frame; the callee's frame, below it, reads as zero however deep.
+  const auto p = Program::load(ebpf::assemble("stdw [%r10-8], 7\nstdw [%r10-512], 7\n"
+                                              "call local +1\nexit\n"
+                                              "call local +1\nexit\n"
+                                              "ldxdw %r0, [%r10-8]\nldxdw %r1, [%r10-512]\nadd %r0, %r1\nexit"),
+                               {}, mode(true));
+  const auto r = p.run(nullptr, 0);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r.r0, 0u);
+}
+
 TEST(CheckedMode, StackBelowTheFrameFaults) {
   const auto p = Program::load(ebpf::assemble("stdw [%r10-4096], 1\nexit"), {}, mode(true));
   EXPECT_EQ(p.run(nullptr, 0).fault, Fault::OutOfBounds);

@@ -23,10 +23,12 @@
 
 namespace bpfq::exec {
 
+// A plain aggregate (no default member initialisers): the run-time arrays of regions are not
+// zeroed on every run, only the entries in use are written. Initialise with {} or {b, e, w}.
 struct MemRegion {
-  uint64_t begin = 0;
-  uint64_t end = 0;  // exclusive
-  bool writable = false;
+  uint64_t begin;
+  uint64_t end;  // exclusive
+  bool writable;
 };
 
 enum class Fault : uint8_t {
