@@ -1,12 +1,17 @@
 // Validating map pointers without allocating or dereferencing them first.
 //
 // Top-level maps are registered by their Object and looked up in a process-wide set (shared
-// lock: runs on many threads read it at once). An inner map reaches a program only through a
+// lock: runs on many threads read it at once); each thread remembers the few maps it found
+// there lately until any map is forgotten, so a program's map helpers rarely take the lock.
+// An inner map reaches a program only through a
 // helper on a map-of-maps during a run, so those are remembered per thread in a small
 // set-associative cache of weak references, filled when the helper hands one out.
 #include "map_registry.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -21,6 +26,8 @@ namespace {
 struct Registry {
   std::shared_mutex mutex;
   std::unordered_map<const maps::Map*, int> maps;  // map -> registrations
+  // Bumped whenever a map is forgotten: invalidates every thread's RecentMaps.
+  std::atomic<uint64_t> generation{0};
 };
 
 Registry& registry() {
@@ -72,6 +79,35 @@ InnerMapCache& inner_maps() {
   return cache;
 }
 
+// The maps this thread found registered lately, valid while no map has been forgotten since:
+// the per-call check of a program's map argument skips the shared lock.
+struct RecentMaps {
+  static constexpr size_t kSize = 8;
+  const maps::Map* maps[kSize] = {};
+  uint64_t generation = ~uint64_t{0};
+  size_t next = 0;
+
+  bool contains(const maps::Map* map, uint64_t current) const {
+    if (generation != current) return false;
+    for (const maps::Map* m : maps)
+      if (m == map) return true;
+    return false;
+  }
+  void note(const maps::Map* map, uint64_t current) {
+    if (generation != current) {
+      std::fill(std::begin(maps), std::end(maps), nullptr);
+      generation = current;
+    }
+    maps[next] = map;
+    next = (next + 1) % kSize;
+  }
+};
+
+RecentMaps& recent_maps() {
+  thread_local RecentMaps recent;
+  return recent;
+}
+
 }  // namespace
 
 void register_map(const maps::Map* map) {
@@ -84,16 +120,25 @@ void forget_map(const maps::Map* map) {
   Registry& r = registry();
   std::unique_lock lock(r.mutex);
   auto it = r.maps.find(map);
-  if (it != r.maps.end() && --it->second == 0) r.maps.erase(it);
+  if (it != r.maps.end() && --it->second == 0) {
+    r.maps.erase(it);
+    r.generation.fetch_add(1, std::memory_order_release);
+  }
 }
 
 maps::Map* program_map(uint64_t arg) {
   const auto* map = reinterpret_cast<const maps::Map*>(arg);
   if (map == nullptr) return nullptr;
+  Registry& r = registry();
+  RecentMaps& recent = recent_maps();
+  const uint64_t generation = r.generation.load(std::memory_order_acquire);
+  if (recent.contains(map, generation)) return const_cast<maps::Map*>(map);
   {
-    Registry& r = registry();
     std::shared_lock lock(r.mutex);
-    if (r.maps.count(map) != 0) return const_cast<maps::Map*>(map);
+    if (r.maps.count(map) != 0) {
+      recent.note(map, r.generation.load(std::memory_order_relaxed));
+      return const_cast<maps::Map*>(map);
+    }
   }
   return inner_maps().contains(map) ? const_cast<maps::Map*>(map) : nullptr;
 }

@@ -30,6 +30,19 @@ size_t call_index(const loader::ProgramSpec& p, int32_t imm) {
   return SIZE_MAX;
 }
 
+TEST(RuntimeObject, MapsAreProgramMapsExactlyWhileTheirObjectLives) {
+  uint64_t address = 0;
+  {
+    const Object obj = Object::open(test_object("runtime_maps"));
+    maps::Map* flows = &obj.map("flows");
+    address = reinterpret_cast<uint64_t>(flows);
+    EXPECT_EQ(program_map(address), flows);
+    EXPECT_EQ(program_map(address), flows);  // again, from this thread's recent maps
+  }
+  EXPECT_EQ(program_map(address), nullptr);
+  EXPECT_EQ(program_map(address + 8), nullptr);
+}
+
 TEST(RuntimeObject, ListsProgramsWithSectionsAndSizes) {
   const Object obj = Object::open(test_object("runtime_globals"));
   const std::vector<ProgramInfo> programs = obj.programs();
