@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -17,6 +18,7 @@ namespace {
 constexpr uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmpv6 = 58;
 constexpr uint8_t kNextFragment = 44;
 constexpr size_t kTcpHeaderLen = 20, kUdpHeaderLen = 8, kIcmpHeaderLen = 8;
+constexpr uint8_t kTcpOptionNop = 1, kTcpOptionSack = 5;
 
 uint8_t l4_proto(const FrameSpec& s) {
   switch (s.l4) {
@@ -36,10 +38,16 @@ bool has_transport_header(const FrameSpec& s) {
   return true;
 }
 
+// NOP, NOP, kind 5, length, then 8 bytes a block: a multiple of 4, as the data offset needs.
+size_t tcp_options_len(const FrameSpec& s) {
+  uint32_t blocks = std::min<uint32_t>(s.tcp_sack_count, kMaxTcpSackBlocks);
+  return blocks == 0 ? 0 : 4 + 8 * size_t{blocks};
+}
+
 size_t transport_header_len(const FrameSpec& s) {
   if (!has_transport_header(s)) return 0;
   switch (s.l4) {
-    case L4::Tcp: return kTcpHeaderLen;
+    case L4::Tcp: return kTcpHeaderLen + tcp_options_len(s);
     case L4::Udp: return kUdpHeaderLen;
     case L4::Icmp: return kIcmpHeaderLen;
     case L4::None: return 0;
@@ -153,9 +161,20 @@ uint32_t build_frame(const FrameSpec& s, std::span<uint8_t> out) {
       store_be16(l4 + 2, s.dport);
       store_be32(l4 + 4, s.tcp_seq);
       store_be32(l4 + 8, s.tcp_ack);
-      l4[12] = 5 << 4;
+      l4[12] = static_cast<uint8_t>(hdr / 4 << 4);
       l4[13] = s.tcp_flags;
       store_be16(l4 + 14, s.tcp_window);
+      if (size_t options = tcp_options_len(s); options != 0) {
+        uint8_t* o = l4 + kTcpHeaderLen;
+        o[0] = kTcpOptionNop;
+        o[1] = kTcpOptionNop;
+        o[2] = kTcpOptionSack;
+        o[3] = static_cast<uint8_t>(options - 2);
+        for (size_t i = 0; i < (options - 4) / 8; ++i) {
+          store_be32(o + 4 + 8 * i, s.tcp_sack[i].left);
+          store_be32(o + 8 + 8 * i, s.tcp_sack[i].right);
+        }
+      }
       csum_field = 16;
       break;
     case L4::Udp:

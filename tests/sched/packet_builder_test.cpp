@@ -86,6 +86,53 @@ TEST(PacketBuilder, Ipv4TcpLengthsAndChecksums) {
   expect_transport_checksum_ok(f, 14, 34, false, 6);
 }
 
+TEST(PacketBuilder, TcpSackOptionBytesAreExact) {
+  FrameSpec s;
+  s.l4 = L4::Tcp;
+  s.payload_len = 0;
+  s.tcp_ack = 0x01020304;
+  s.tcp_sack[0] = {0x11223344, 0x11224000};
+  s.tcp_sack[1] = {0xAABBCCDD, 0xAABBD000};
+  s.tcp_sack[2] = {0xFFFFFF00, 0x00000100};  // a block across the wrap of the sequence space
+  s.tcp_sack_count = 3;
+  const auto f = build_frame(s);
+  ASSERT_EQ(f.size(), 14u + 20 + 20 + 28);
+  EXPECT_EQ(frame_length(s), f.size());
+  EXPECT_EQ(be16(f, 16), 20 + 20 + 28);  // IPv4 total length
+  EXPECT_EQ(f[46], 12 << 4);             // data offset: 48 bytes of TCP header
+  const std::vector<uint8_t> options = {1,    1,    5,    26,                      // NOP NOP SACK len
+                                        0x11, 0x22, 0x33, 0x44, 0x11, 0x22, 0x40, 0x00,  //
+                                        0xAA, 0xBB, 0xCC, 0xDD, 0xAA, 0xBB, 0xD0, 0x00,  //
+                                        0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01, 0x00};
+  EXPECT_EQ(slice(f, 54, 28), options);
+  EXPECT_EQ(ones_complement_sum(slice(f, 14, 20)), 0xFFFF);
+  expect_transport_checksum_ok(f, 14, 34, false, 6);
+
+  // One block with a payload after it; the payload follows the options.
+  s.tcp_sack_count = 1;
+  s.payload_len = 5;
+  const auto g = build_frame(s);
+  ASSERT_EQ(g.size(), 14u + 20 + 20 + 12 + 5);
+  EXPECT_EQ(g[46], 8 << 4);
+  EXPECT_EQ(slice(g, 54, 4), (std::vector<uint8_t>{1, 1, 5, 10}));
+  EXPECT_EQ(slice(g, 66, 5), (std::vector<uint8_t>{0, 1, 2, 3, 4}));
+  expect_transport_checksum_ok(g, 14, 34, false, 6);
+
+  // Four blocks fill 36 of the 40 option bytes; IPv6 too.
+  s.tcp_sack[3] = {7, 9};
+  s.tcp_sack_count = 4;
+  s.payload_len = 0;
+  s.ipv6 = true;
+  s.src_ip = ipv6_address("2001:db8::1");
+  s.dst_ip = ipv6_address("2001:db8::2");
+  const auto h = build_frame(s);
+  ASSERT_EQ(h.size(), 14u + 40 + 20 + 36);
+  EXPECT_EQ(h[54 + 12], 14 << 4);
+  EXPECT_EQ(slice(h, 74, 4), (std::vector<uint8_t>{1, 1, 5, 34}));
+  EXPECT_EQ(slice(h, 102, 8), (std::vector<uint8_t>{0, 0, 0, 7, 0, 0, 0, 9}));
+  expect_transport_checksum_ok(h, 14, 54, true, 6);
+}
+
 TEST(PacketBuilder, Ipv4UdpAndIcmp) {
   FrameSpec s;
   s.payload_len = 17;

@@ -24,6 +24,7 @@ cc = "newreno"
 bytes = "1MB"
 start = "1.5s"
 ecn = true
+sack = false
 count = 2
 name = "file"
 [[tcp]]
@@ -40,6 +41,7 @@ dscp = 46
 interval = "10ms"
 [[short_flows]]
 rate = 12.5
+sack = false
 size = { dist = "pareto", mean = "100KB", shape = 1.5, max = "10MB" }
 )", "lab.toml");
   EXPECT_EQ(s.name, "lab");
@@ -56,6 +58,9 @@ size = { dist = "pareto", mean = "100KB", shape = 1.5, max = "10MB" }
   EXPECT_EQ(s.tcp[0].bytes, 1'000'000u);
   EXPECT_EQ(s.tcp[0].start_ns, 1'500'000'000u);
   EXPECT_TRUE(s.tcp[0].ecn);
+  EXPECT_FALSE(s.tcp[0].sack);
+  EXPECT_FALSE(s.tcp[1].sack);
+  EXPECT_TRUE(s.tcp[2].sack);  // on unless turned off
   EXPECT_EQ(s.tcp[2].cc, CongestionControl::Cubic);
   EXPECT_EQ(s.tcp[2].bytes, 0u);
   EXPECT_EQ(s.tcp[2].stop_ns, 10 * kSecond);
@@ -70,6 +75,7 @@ size = { dist = "pareto", mean = "100KB", shape = 1.5, max = "10MB" }
   EXPECT_EQ(s.pings[0].interval_ns, 10 * kMillisecond);
   ASSERT_EQ(s.short_flows.size(), 1u);
   EXPECT_DOUBLE_EQ(s.short_flows[0].arrivals_per_s, 12.5);
+  EXPECT_FALSE(s.short_flows[0].sack);
   EXPECT_EQ(s.short_flows[0].size.kind, SizeDistribution::Kind::Pareto);
   EXPECT_EQ(s.short_flows[0].size.mean_bytes, 100'000u);
   EXPECT_DOUBLE_EQ(s.short_flows[0].size.shape, 1.5);

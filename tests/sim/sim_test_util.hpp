@@ -4,8 +4,10 @@
 
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include <bpfq/io/sim/simulation.hpp>
+#include <bpfq/sched/byte_order.hpp>
 #include <bpfq/sched/ecn.hpp>
 #include <bpfq/sched/fifo_qdisc.hpp>
 #include <bpfq/sched/packet_pool.hpp>
@@ -83,13 +85,21 @@ class PacedFifo final : public TestFifo {
 };
 
 // A FIFO that drops the n-th .. (n+count-1)-th packets it is offered: deterministic losses.
+// It remembers when each packet was offered and its IPv4 identification (a TCP sender's
+// segment number), so tests can tell when a segment was sent again.
 class DropRangeFifo final : public TestFifo {
  public:
   DropRangeFifo(uint64_t first, uint64_t count)
       : TestFifo("droprange", std::numeric_limits<uint32_t>::max()), first_(first), count_(count) {}
+  struct Offer {
+    uint64_t ns;
+    uint16_t ip_id;
+  };
+  std::vector<Offer> offers;
 
  protected:
-  sched::EnqueueResult do_enqueue(sched::Packet* pkt, uint64_t) override {
+  sched::EnqueueResult do_enqueue(sched::Packet* pkt, uint64_t now) override {
+    offers.push_back({now, sched::load_be16(pkt->data() + 14 + 4)});
     uint64_t index = offered_++;
     if (index >= first_ && index < first_ + count_) return reject(pkt, sched::DropReason::ProgramVerdict);
     return enqueue_tail(pkt);

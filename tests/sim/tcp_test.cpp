@@ -1,6 +1,8 @@
 // The TCP model over real qdiscs: utilisation, standing queues, fairness, loss recovery, ECN.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "sim_test_util.hpp"
 
 namespace bpfq::io::sim::test {
@@ -16,7 +18,6 @@ TEST(SimTcp, SingleFlowFillsTheLinkAndItsRttIncludesTheStandingQueue) {
   const FlowReport& ping = r.flows[1];
   EXPECT_GT(r.link.utilisation, 0.9);
   EXPECT_LE(r.link.utilisation, 1.0);
-  // Without SACK the one overflow of the 1000-packet queue is repaired a hole per RTT.
   EXPECT_GT(tcp.goodput_bps, 0.7 * 10e6);
   // Bufferbloat: a 1000-packet FIFO at 10 Mbit/s holds up to 1.2 s of data, and CUBIC fills it.
   // CUBIC (after HyStart) grows into it within seconds.
@@ -93,11 +94,22 @@ TEST(SimTcp, TailLossOfAWholeWindowIsRecoveredByTheRto) {
   EXPECT_EQ(f.fast_retransmits, 0u);
 }
 
+// When segments 20..24 (the 20th..24th packets offered; the IPv4 id is the segment number)
+// were offered again: the retransmission times, in order of sending.
+std::vector<uint64_t> retransmission_times(const DropRangeFifo& q) {
+  std::vector<uint64_t> times;
+  for (size_t i = 25; i < q.offers.size(); ++i)
+    if (q.offers[i].ip_id >= 20 && q.offers[i].ip_id < 25) times.push_back(q.offers[i].ns);
+  return times;
+}
+
 TEST(SimTcp, MultipleLossesInOneWindowUseNewRenoPartialAcks) {
   // Packets 20..24 lost in one window: one fast retransmit, the rest repaired by partial ACKs,
   // no timeout.
   Scenario s = one_link(10'000'000, 40 * kMillisecond, 10 * kSecond);
-  s.tcp.push_back(tcp_flow("file", CongestionControl::NewReno, 300'000));
+  TcpFlowSpec spec = tcp_flow("file", CongestionControl::NewReno, 300'000);
+  spec.sack = false;
+  s.tcp.push_back(spec);
   Simulation sim(s);
   DropRangeFifo q(20, 5);
   Report r = sim.run(q);
@@ -108,6 +120,87 @@ TEST(SimTcp, MultipleLossesInOneWindowUseNewRenoPartialAcks) {
   EXPECT_EQ(f.fast_retransmits, 1u);
   EXPECT_EQ(f.timeouts, 0u);
   EXPECT_EQ(f.retransmits, 5u);
+  // A hole per round trip: each partial ACK reveals the next one.
+  std::vector<uint64_t> times = retransmission_times(q);
+  ASSERT_EQ(times.size(), 5u);
+  for (size_t i = 1; i < times.size(); ++i) EXPECT_GE(times[i] - times[i - 1], s.rtt_ns);
+}
+
+Report run_with_losses_20_to_24(const TcpFlowSpec& spec, std::vector<uint64_t>& retransmitted_ns) {
+  Scenario s = one_link(10'000'000, 40 * kMillisecond, 10 * kSecond);
+  s.tcp.push_back(spec);
+  Simulation sim(s);
+  DropRangeFifo q(20, 5);
+  Report r = sim.run(q);
+  retransmitted_ns = retransmission_times(q);
+  return r;
+}
+
+void expect_sack_repairs_every_hole_in_one_round_trip(CongestionControl cc) {
+  // The same five losses with SACK (RFC 6675): one fast retransmit, and the scoreboard shows
+  // the other four holes at once; they are resent as the pipe drains below the halved
+  // window, all within about one RTT (the ACK clock of the window that follows the losses).
+  constexpr uint64_t kRtt = 40 * kMillisecond;
+  std::vector<uint64_t> times;
+  Report r = run_with_losses_20_to_24(tcp_flow("file", cc, 300'000), times);
+  const FlowReport& f = r.flows[0];
+  EXPECT_TRUE(f.completed);
+  EXPECT_EQ(f.bytes_delivered, 300'000u);
+  EXPECT_EQ(f.drops, 5u);
+  EXPECT_EQ(f.fast_retransmits, 1u);
+  EXPECT_EQ(f.timeouts, 0u);
+  EXPECT_EQ(f.retransmits, 5u);
+  ASSERT_EQ(times.size(), 5u);
+  EXPECT_LT(times.back() - times.front(), 5 * kRtt / 4);
+  // Without SACK the same losses take a round trip per hole, and the transfer ends later
+  // (not by much: NewReno's inflated window keeps new data flowing meanwhile).
+  TcpFlowSpec no_sack = tcp_flow("file", cc, 300'000);
+  no_sack.sack = false;
+  std::vector<uint64_t> newreno_times;
+  Report newreno = run_with_losses_20_to_24(no_sack, newreno_times);
+  ASSERT_EQ(newreno_times.size(), 5u);
+  EXPECT_GE(newreno_times.back() - newreno_times.front(), 4 * kRtt);
+  ASSERT_TRUE(f.fct_ns.has_value() && newreno.flows[0].fct_ns.has_value());
+  EXPECT_LT(*f.fct_ns, *newreno.flows[0].fct_ns);
+}
+
+TEST(SimTcp, SackRepairsSeveralLossesInOneWindowWithinOneRoundTripNewReno) {
+  expect_sack_repairs_every_hole_in_one_round_trip(CongestionControl::NewReno);
+}
+TEST(SimTcp, SackRepairsSeveralLossesInOneWindowWithinOneRoundTripCubic) {
+  expect_sack_repairs_every_hole_in_one_round_trip(CongestionControl::Cubic);
+}
+
+double tcp_goodput_bps(const Report& r) {
+  double sum = 0;
+  for (const FlowReport& f : r.flows)
+    if (f.kind == "tcp") sum += f.goodput_bps;
+  return sum;
+}
+
+TEST(SimTcp, BufferbloatOvershootIsRepairedBySackAndGoodputStaysNearTheLinkRate) {
+  // 4 CUBIC flows overshoot the 1000-packet FIFO in slow start, each losing ~100 segments in
+  // one window. With SACK the holes are resent within a round trip or two.
+  Scenario s = preset("bufferbloat");
+  Report r = run_pfifo(s, 1000);
+  ASSERT_EQ(r.flows.size(), 5u);
+  EXPECT_GT(r.link.utilisation, 0.95);
+  EXPECT_GE(tcp_goodput_bps(r), 0.85 * static_cast<double>(s.rate_bps)) << report_to_json(r, 2, false);
+  uint64_t drops = 0, retransmits = 0;
+  for (const FlowReport& f : r.flows) {
+    if (f.kind != "tcp") continue;
+    EXPECT_GT(f.drops, 0u);
+    EXPECT_GT(f.fast_retransmits, 0u);
+    drops += f.drops;
+    retransmits += f.retransmits;
+  }
+  EXPECT_LT(retransmits, 2 * drops) << "SACKed segments are not sent again";
+
+  // sack = false: NewReno recovery, a hole per (1 s) round trip, most of the run in recovery.
+  for (TcpFlowSpec& f : s.tcp) f.sack = false;
+  Report newreno = run_pfifo(s, 1000);
+  EXPECT_GT(newreno.link.utilisation, 0.95);
+  EXPECT_LT(tcp_goodput_bps(newreno), 0.5 * static_cast<double>(s.rate_bps));
 }
 
 TEST(SimTcp, EcnMarksReduceTheWindowWithoutLoss) {

@@ -1,7 +1,8 @@
 #pragma once
 // Builds real frames for tests and the simulator: Ethernet (optional VLAN tags) + IPv4/IPv6
 // (optional IPv6 extension headers, fragments) + TCP/UDP/ICMP(v6), with correct lengths, the
-// IPv4 header checksum and the transport checksum over the pseudo-header.
+// IPv4 header checksum and the transport checksum over the pseudo-header. TCP may carry SACK
+// blocks (RFC 2018) as a real option.
 #include <array>
 #include <cstdint>
 #include <span>
@@ -34,6 +35,14 @@ struct Ipv6Extension {
   bool more_fragments = false;
 };
 
+// One SACK block: the sequence numbers of its first byte and of the byte after its last.
+struct TcpSackBlock {
+  uint32_t left = 0;
+  uint32_t right = 0;
+  bool operator==(const TcpSackBlock&) const = default;
+};
+inline constexpr uint32_t kMaxTcpSackBlocks = 4;  // what fits in the 40 bytes of TCP options
+
 struct FrameSpec {
   MacAddress src_mac{0x02, 0, 0, 0, 0, 0x01};
   MacAddress dst_mac{0x02, 0, 0, 0, 0, 0x02};
@@ -60,6 +69,9 @@ struct FrameSpec {
   uint32_t tcp_ack = 0;
   uint8_t tcp_flags = 0x10;  // ACK
   uint16_t tcp_window = 65535;
+  // SACK option (kind 5) after two NOPs, first block first; none when tcp_sack_count == 0.
+  std::array<TcpSackBlock, kMaxTcpSackBlocks> tcp_sack{};
+  uint8_t tcp_sack_count = 0;  // at most kMaxTcpSackBlocks
   // ICMP / ICMPv6
   uint8_t icmp_type = 8;     // 8 echo request (128 for ICMPv6)
   uint8_t icmp_code = 0;

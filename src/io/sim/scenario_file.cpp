@@ -213,6 +213,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
       else f.bytes = quantity(t, "bytes", *v, kSizeUnits, 1, "size", "\"1MB\" or \"bulk\"");
     }
     read_bool(t, "ecn", f.ecn);
+    read_bool(t, "sack", f.sack);
     read_count(t, "count", count);
     for (uint64_t i = 0; i < count; ++i) {
       s.tcp.push_back(f);
@@ -252,6 +253,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     read_number(t, "rate", f.arrivals_per_s);
     read_cc(t, "cc", f.cc);
     read_bool(t, "ecn", f.ecn);
+    read_bool(t, "sack", f.sack);
     read_time(t, "start", f.start_ns);
     read_time(t, "stop", f.stop_ns);
     if (const toml::value* v = t.find("size")) {

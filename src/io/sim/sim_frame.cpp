@@ -1,11 +1,39 @@
 #include "sim_frame.hpp"
 
+#include <algorithm>
+
 #include <bpfq/sched/byte_order.hpp>
 
 namespace bpfq::io::sim {
 
 using sched::load_be16;
 using sched::load_be32;
+
+namespace {
+
+// The SACK blocks among the TCP options; a malformed option list ends the reading there.
+void read_sack_option(const uint8_t* options, uint32_t len, FrameInfo& info) {
+  constexpr uint8_t kEnd = 0, kNop = 1, kSack = 5;
+  uint32_t i = 0;
+  while (i < len && options[i] != kEnd) {
+    if (options[i] == kNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= len) return;
+    uint32_t option_len = options[i + 1];
+    if (option_len < 2 || i + option_len > len) return;
+    if (options[i] == kSack && (option_len - 2) % 8 == 0) {
+      uint32_t blocks = std::min<uint32_t>((option_len - 2) / 8, sched::kMaxTcpSackBlocks);
+      for (uint32_t b = 0; b < blocks; ++b)
+        info.sack[b] = {load_be32(options + i + 2 + 8 * b), load_be32(options + i + 6 + 8 * b)};
+      info.sack_count = static_cast<uint8_t>(blocks);
+    }
+    i += option_len;
+  }
+}
+
+}  // namespace
 
 sched::IpBytes ipv4_bytes(uint32_t address) {
   sched::IpBytes ip{};
@@ -61,6 +89,7 @@ FrameInfo read_frame(std::span<const uint8_t> frame) {
       info.seq = load_be32(l4 + 4);
       info.ack = load_be32(l4 + 8);
       info.flags = l4[13];
+      read_sack_option(l4 + 20, doff - 20, info);
       info.payload_len = l4_len - doff;
       break;
     }

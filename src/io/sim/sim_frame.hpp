@@ -2,6 +2,7 @@
 // The frames the simulator builds and reads back. Every flow has an id; its sender's IPv4
 // address encodes it (10.64.0.0 + id), the receiver is 10.0.0.2. So a frame names its flow in
 // its own bytes, as a live host would demultiplex it, whatever a qdisc does with skb metadata.
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -44,6 +45,8 @@ struct FrameInfo {
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint8_t flags = 0;
+  std::array<sched::TcpSackBlock, sched::kMaxTcpSackBlocks> sack{};  // as the option lists them
+  uint8_t sack_count = 0;
   // icmp
   uint8_t icmp_type = 0;
   uint16_t icmp_seq = 0;

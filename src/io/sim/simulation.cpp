@@ -70,7 +70,7 @@ Report Simulation::run(sched::Qdisc& qdisc) {
   for (const TcpFlowSpec& spec : sc.tcp) {
     flows.tcp_rtt.push_back(std::make_unique<DelayHistogram>());
     flows.tcp_queue_delay.push_back(std::make_unique<DelayHistogram>());
-    auto flow = std::make_unique<TcpFlow>(net, net.next_flow_id(), spec.cc, spec.bytes, spec.ecn,
+    auto flow = std::make_unique<TcpFlow>(net, net.next_flow_id(), spec.cc, spec.bytes, spec.ecn, spec.sack,
                                           *flows.tcp_rtt.back(), *flows.tcp_queue_delay.back());
     net.add_flow(*flow);
     flow->schedule(spec.start_ns, spec.bytes == 0 ? spec.stop_ns : 0);

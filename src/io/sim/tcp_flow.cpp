@@ -4,12 +4,12 @@
 
 namespace bpfq::io::sim {
 
-TcpFlow::TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, DelayHistogram& rtt,
-                 DelayHistogram& queue_delay)
+TcpFlow::TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, bool sack,
+                 DelayHistogram& rtt, DelayHistogram& queue_delay)
     : Flow(id),
       net_(net),
-      sender_(net, *this, cc, net.scenario().mtu - kIpv4TcpHeaders, bytes, ecn, rtt),
-      receiver_(net, *this, sender_.isn()) {
+      sender_(net, *this, cc, net.scenario().mtu - kIpv4TcpHeaders, bytes, ecn, sack, rtt),
+      receiver_(net, *this, sender_.isn(), sack) {
   this->queue_delay = &queue_delay;
 }
 

@@ -12,7 +12,7 @@ namespace bpfq::io::sim {
 class TcpFlow final : public Flow {
  public:
   // rtt and queue_delay may be shared by a group of flows.
-  TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, DelayHistogram& rtt,
+  TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, bool sack, DelayHistogram& rtt,
           DelayHistogram& queue_delay);
 
   // Schedules the start (and, with stop_ns != 0, the end of writing).

@@ -9,8 +9,59 @@
 
 namespace bpfq::io::sim {
 
-TcpReceiver::TcpReceiver(Network& net, Flow& flow, uint32_t isn)
-    : net_(net), flow_(flow), isn_(isn), delayed_ack_(net.loop(), *this, 0) {}
+TcpReceiver::TcpReceiver(Network& net, Flow& flow, uint32_t isn, bool sack)
+    : net_(net), flow_(flow), isn_(isn), sack_(sack), delayed_ack_(net.loop(), *this, 0) {}
+
+void TcpReceiver::insert_out_of_order(uint64_t start, uint64_t end) {
+  auto it = out_of_order_.upper_bound(start);
+  if (it != out_of_order_.begin() && std::prev(it)->second >= start) {
+    --it;
+    start = it->first;
+    end = std::max(end, it->second);
+    it = out_of_order_.erase(it);
+  }
+  while (it != out_of_order_.end() && it->first <= end) {
+    end = std::max(end, it->second);
+    it = out_of_order_.erase(it);
+  }
+  out_of_order_.emplace(start, end);
+  // The block holding the latest segment goes first.
+  std::copy_backward(recent_.begin(), recent_.begin() + std::min<uint32_t>(recent_count_, kSackBlocks),
+                     recent_.begin() + std::min<uint32_t>(recent_count_, kSackBlocks) + 1);
+  recent_[0] = start;
+  recent_count_ = std::min<uint32_t>(recent_count_ + 1, kSackBlocks + 1);
+}
+
+uint8_t TcpReceiver::fill_sack_blocks(sched::FrameSpec& spec) {
+  // Each remembered byte names the block now holding it; blocks that were merged or
+  // acknowledged since drop out, and no block is listed twice.
+  std::array<uint64_t, kSackBlocks + 1> kept{};
+  uint32_t kept_count = 0;
+  auto listed = [&](uint64_t block_start) {
+    return std::find(kept.begin(), kept.begin() + kept_count, block_start) != kept.begin() + kept_count;
+  };
+  uint8_t n = 0;
+  for (uint32_t i = 0; i < recent_count_; ++i) {
+    auto it = out_of_order_.upper_bound(recent_[i]);
+    if (it == out_of_order_.begin()) continue;
+    --it;
+    if (recent_[i] >= it->second) continue;
+    if (listed(it->first)) continue;
+    kept[kept_count++] = it->first;
+    if (n < kSackBlocks) {
+      spec.tcp_sack[n++] = {isn_ + static_cast<uint32_t>(it->first), isn_ + static_cast<uint32_t>(it->second)};
+    }
+  }
+  // Older blocks not remembered (more holes than blocks fit): the lowest ones fill the rest.
+  for (auto it = out_of_order_.begin(); it != out_of_order_.end() && n < kSackBlocks; ++it) {
+    if (listed(it->first)) continue;
+    spec.tcp_sack[n++] = {isn_ + static_cast<uint32_t>(it->first), isn_ + static_cast<uint32_t>(it->second)};
+    if (kept_count < kept.size()) kept[kept_count++] = it->first;
+  }
+  recent_ = kept;
+  recent_count_ = std::min<uint32_t>(kept_count, kSackBlocks);
+  return n;
+}
 
 void TcpReceiver::on_segment(const FrameInfo& info) {
   if (info.payload_len == 0) return;
@@ -32,8 +83,7 @@ void TcpReceiver::on_segment(const FrameInfo& info) {
   if (delta > 0) {
     uint64_t start = rcv_nxt_ + static_cast<uint64_t>(delta);
     uint64_t end = start + info.payload_len;
-    auto [it, inserted] = out_of_order_.try_emplace(start, end);
-    if (!inserted) it->second = std::max(it->second, end);
+    insert_out_of_order(start, end);
     send_ack();  // a duplicate ACK at once: the sender counts them
     return;
   }
@@ -66,6 +116,7 @@ void TcpReceiver::send_ack() {
   spec.tcp_ack = isn_ + static_cast<uint32_t>(rcv_nxt_);
   spec.tcp_flags = kTcpAck | (ece_ ? kTcpEce : 0);
   spec.payload_len = 0;
+  if (sack_) spec.tcp_sack_count = fill_sack_blocks(spec);
   sched::build_into(*pkt, spec);
   ++acks_sent_;
   net_.send_reverse(pkt);

@@ -18,7 +18,7 @@ constexpr uint64_t kRetryNs = 1'000'000;  // pool exhausted: try again in 1 ms
 }  // namespace
 
 TcpSender::TcpSender(Network& net, Flow& flow, CongestionControl cc, uint32_t mss, uint64_t bytes, bool ecn,
-                     DelayHistogram& rtt)
+                     bool sack, DelayHistogram& rtt)
     : net_(net),
       flow_(flow),
       cc_(make_congestion_avoidance(cc)),
@@ -26,6 +26,7 @@ TcpSender::TcpSender(Network& net, Flow& flow, CongestionControl cc, uint32_t ms
       mss_(mss),
       limit_(bytes == 0 ? kUnlimited : bytes),
       ecn_(ecn),
+      sack_(sack),
       isn_(flow.id() * 0x9e3779b9u + 1),
       rto_timer_(net.loop(), *this, kRtoTimer),
       hystart_(cc == CongestionControl::Cubic),
@@ -48,6 +49,11 @@ void TcpSender::stop() {
     completed_ = true;
     completed_ns_ = net_.now();
   }
+}
+
+const TcpSender::SentSegment* TcpSender::recorded(uint64_t seq) const {
+  const SentSegment& s = sent_[(seq / mss_) & (sent_.size() - 1)];
+  return s.seq == seq ? &s : nullptr;
 }
 
 TcpSender::SentSegment& TcpSender::slot(uint64_t seq) {
@@ -103,7 +109,15 @@ bool TcpSender::send_segment(uint64_t seq) {
 
 void TcpSender::try_send() {
   if (!started_ || completed_) return;
+  if (sack_ && in_recovery_) {
+    send_in_sack_recovery();
+    return;
+  }
   while (snd_nxt_ < limit_) {
+    if (sack_ && snd_nxt_ < snd_max_ && slot(snd_nxt_).sacked) {
+      snd_nxt_ += segment_len(snd_nxt_);  // go-back-N after an RTO: the receiver has it
+      continue;
+    }
     uint64_t in_flight = segments(snd_nxt_ - snd_una_);
     if (static_cast<double>(in_flight) >= std::floor(cwnd_)) break;
     if (!send_segment(snd_nxt_)) break;
@@ -171,6 +185,9 @@ void TcpSender::on_rto() {
   cwnd_ = 1;
   in_recovery_ = false;
   dupacks_ = 0;
+  // Go-back-N skips what the receiver SACKed (RFC 6675 5.1: keep using the scoreboard after
+  // an RTO; the simulated receiver never reneges). Retransmissions so far count as lost.
+  for (SentSegment& s : sent_) s.recovery_rexmit = false;
   recover_valid_ = true;
   recover_ = snd_max_;
   ecn_reduced_ = true;
@@ -191,6 +208,94 @@ void TcpSender::enter_loss_recovery() {
   in_recovery_ = true;
   send_segment(snd_una_);
   cwnd_ = ssthresh_ + 3;
+}
+
+void TcpSender::mark_sacked(const FrameInfo& info) {
+  uint32_t wire_una = isn_ + static_cast<uint32_t>(snd_una_);
+  for (uint32_t i = 0; i < info.sack_count; ++i) {
+    int64_t left = static_cast<int32_t>(info.sack[i].left - wire_una);
+    int64_t right = static_cast<int32_t>(info.sack[i].right - wire_una);
+    if (right <= 0 || left >= right) continue;  // acknowledged already, or malformed
+    uint64_t end = snd_una_ + static_cast<uint64_t>(right);
+    if (end > snd_max_) continue;  // SACKs what was never sent
+    // Segments start at multiples of the MSS; only those the block covers whole count.
+    uint64_t begin = snd_una_ + static_cast<uint64_t>(std::max<int64_t>(left, 0));
+    for (uint64_t seq = (begin + mss_ - 1) / mss_ * mss_; seq < end && seq + segment_len(seq) <= end; seq += mss_) {
+      if (SentSegment* s = recorded(seq)) s->sacked = true;
+    }
+  }
+}
+
+uint32_t TcpSender::sacked_segments(uint64_t from, uint64_t to) const {
+  uint32_t n = 0;
+  for (uint64_t seq = from; seq < to; seq += mss_) {
+    const SentSegment* s = recorded(seq);
+    if (s && s->sacked) ++n;
+  }
+  return n;
+}
+
+TcpSender::Scoreboard TcpSender::scan_scoreboard() {
+  // From the highest segment down: a segment with DupThresh SACKed segments above it is lost
+  // (IsLost, DupThresh * MSS > 2 MSS of SACKed bytes); the pipe counts the segments neither
+  // SACKed nor lost, and once more those retransmitted in this recovery (SetPipe).
+  Scoreboard b;
+  b.lost_below = snd_una_;
+  uint32_t sacked_above = 0;
+  uint64_t top = snd_una_ < snd_max_ ? (snd_max_ - 1) / mss_ * mss_ + mss_ : snd_una_;
+  for (uint64_t seq = top; seq > snd_una_;) {
+    seq -= mss_;
+    const SentSegment* s = recorded(seq);
+    if (s && s->sacked) {
+      if (b.sacked_end == 0) b.sacked_end = seq + segment_len(seq);
+      if (++sacked_above == kDupThresh) b.lost_below = seq;
+      continue;
+    }
+    if (sacked_above < kDupThresh) ++b.pipe;
+    if (s && s->recovery_rexmit) ++b.pipe;
+  }
+  return b;
+}
+
+void TcpSender::enter_sack_recovery() {
+  ++counters_.fast_retransmits;
+  ssthresh_ = cc_->on_congestion(cwnd_);
+  recover_valid_ = true;
+  recover_ = snd_max_;  // RecoveryPoint
+  ecn_reduced_ = true;
+  ecn_recover_ = snd_max_;
+  in_recovery_ = true;
+  cwnd_ = ssthresh_;  // one reduction for the whole episode; no inflation, the pipe counts
+  if (send_segment(snd_una_)) slot(snd_una_).recovery_rexmit = true;
+  send_in_sack_recovery();
+}
+
+void TcpSender::send_in_sack_recovery() {
+  Scoreboard b = scan_scoreboard();
+  uint64_t hole = snd_una_;  // walks up over segments SACKed or already retransmitted
+  while (static_cast<double>(b.pipe) + 1 <= cwnd_) {
+    while (hole < b.sacked_end) {
+      const SentSegment* s = recorded(hole);
+      if (!s || (!s->sacked && !s->recovery_rexmit)) break;
+      hole += mss_;
+    }
+    bool below_sacked = hole < b.sacked_end;
+    uint64_t seq;
+    if (below_sacked && hole < b.lost_below) seq = hole;  // NextSeg rule 1: a lost segment
+    else if (snd_nxt_ < limit_) seq = snd_nxt_;           // rule 2: new data
+    else if (below_sacked) seq = hole;                    // rule 3: a hole not yet deemed lost
+    else break;
+    if (!send_segment(seq)) break;
+    if (seq == snd_nxt_) {
+      snd_nxt_ += segment_len(seq);
+      snd_max_ = std::max(snd_max_, snd_nxt_);
+    } else {
+      slot(seq).recovery_rexmit = true;
+      hole += mss_;
+    }
+    ++b.pipe;
+  }
+  if (snd_una_ < snd_max_ && !rto_timer_.armed()) arm_rto();
 }
 
 void TcpSender::ecn_reduce() {
@@ -214,13 +319,24 @@ void TcpSender::on_ack(const FrameInfo& info) {
   if (ack > snd_una_) {
     uint64_t acked_bytes = ack - snd_una_;
     auto acked_segments = static_cast<uint32_t>(segments(acked_bytes));
+    // Window growth counts what this ACK delivered: segments SACKed earlier arrived before.
+    // (After an RTO a filled hole can acknowledge hundreds of SACKed segments at once.)
+    if (sack_) acked_segments -= sacked_segments(snd_una_, ack);
     uint64_t last_seq = ((ack - 1) / mss_) * mss_;
     uint64_t rtt_sample = take_rtt_sample(last_seq);
     snd_una_ = ack;
     if (hystart_ && cwnd_ < ssthresh_ && !in_recovery_) hystart_on_rtt(rtt_sample);
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     dupacks_ = 0;
-    if (in_recovery_) {
+    if (sack_) mark_sacked(info);
+    if (in_recovery_ && sack_) {
+      if (ack < recover_) {
+        arm_rto();  // a partial ACK: the holes keep being repaired by NextSeg
+        try_send();
+        return;
+      }
+      in_recovery_ = false;  // RecoveryPoint acknowledged; cwnd stays at ssthresh (RFC 6675)
+    } else if (in_recovery_) {
       if (ack > recover_) {
         in_recovery_ = false;  // full ACK: deflate to ssthresh (RFC 6582 3.2 step 3)
         double flight = static_cast<double>(segments(snd_max_ - snd_una_));
@@ -252,8 +368,14 @@ void TcpSender::on_ack(const FrameInfo& info) {
     if (snd_una_ < snd_max_) arm_rto();
   } else if (snd_una_ < snd_max_) {
     ++dupacks_;
+    if (sack_) mark_sacked(info);
     if (in_recovery_) {
-      cwnd_ += 1;  // each duplicate means a segment left the network
+      if (!sack_) cwnd_ += 1;  // each duplicate means a segment left the network
+    } else if (sack_ && (!recover_valid_ || ack >= recover_) &&
+               (dupacks_ >= kDupThresh || scan_scoreboard().lost_below > snd_una_)) {
+      // RFC 6675 section 5: DupThresh duplicates, or IsLost(HighACK + 1), start recovery
+      // (not for duplicates of data sent before the last recovery or RTO began).
+      enter_sack_recovery();
     } else if (dupacks_ < 3) {
       // Limited transmit (RFC 3042): a new segment per early duplicate keeps the ACK clock
       // going, so that small windows still reach three duplicates instead of an RTO.
@@ -261,7 +383,7 @@ void TcpSender::on_ack(const FrameInfo& info) {
         snd_nxt_ += segment_len(snd_nxt_);
         snd_max_ = snd_nxt_;
       }
-    } else if (dupacks_ == 3 && (!recover_valid_ || ack > recover_)) {
+    } else if (!sack_ && dupacks_ == 3 && (!recover_valid_ || ack > recover_)) {
       // RFC 6582 4.1: duplicates of data sent before the last recovery start no new one.
       enter_loss_recovery();
     }

@@ -1,11 +1,13 @@
 #pragma once
 // The sending half of a simulated TCP connection, segment by segment: slow start, congestion
-// avoidance (NewReno or CUBIC), fast retransmit and NewReno fast recovery (RFC 6582), the RTO of
-// RFC 6298 with exponential backoff and go-back-N after it, and the ECN response (RFC 3168:
-// one reduction per window on ECE, CWR on the next new segment). No SACK, no timestamps, no
-// receive-window limit. CUBIC flows leave slow start with HyStart, as Linux's do. Frames are real IPv4/TCP; ACKs are read back from their bytes.
+// avoidance (NewReno or CUBIC), fast retransmit and loss recovery, the RTO of RFC 6298 with
+// exponential backoff and go-back-N after it, and the ECN response (RFC 3168: one reduction per
+// window on ECE, CWR on the next new segment). Loss recovery is SACK-based (RFC 6675: a
+// scoreboard of SACKed segments, pipe, NextSeg) or, with SACK off, NewReno's (RFC 6582).
+// No timestamps, no receive-window limit. CUBIC flows leave slow start with HyStart, as Linux's do. Frames are real IPv4/TCP; ACKs are read back from their bytes.
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <bpfq/io/sim/event_loop.hpp>
@@ -36,7 +38,9 @@ class TcpSender final : public EventTarget {
   static constexpr uint64_t kMaxRto = 60'000'000'000;
 
   // bytes == 0: unlimited (bulk) until stop().
-  TcpSender(Network& net, Flow& flow, CongestionControl cc, uint32_t mss, uint64_t bytes, bool ecn,
+  static constexpr uint32_t kDupThresh = 3;
+
+  TcpSender(Network& net, Flow& flow, CongestionControl cc, uint32_t mss, uint64_t bytes, bool ecn, bool sack,
             DelayHistogram& rtt);
 
   void start();
@@ -60,7 +64,15 @@ class TcpSender final : public EventTarget {
   struct SentSegment {
     uint64_t seq = UINT64_MAX;  // which segment the slot holds
     uint64_t sent_ns = 0;
-    bool retransmitted = false;
+    bool retransmitted = false;  // ever: no RTT sample from it (Karn)
+    bool sacked = false;         // the scoreboard (RFC 6675)
+    bool recovery_rexmit = false;  // retransmitted in this loss recovery: in the pipe once more
+  };
+  // What RFC 6675's SetPipe and IsLost say about the outstanding segments.
+  struct Scoreboard {
+    uint64_t pipe = 0;       // segments
+    uint64_t lost_below = 0; // unSACKed segments starting below this are lost (IsLost)
+    uint64_t sacked_end = 0; // the end of the highest SACKed segment (0: none above snd_una)
   };
 
   uint32_t segment_len(uint64_t seq) const;
@@ -69,12 +81,24 @@ class TcpSender final : public EventTarget {
   void try_send();
   bool send_segment(uint64_t seq);  // false if the pool is exhausted
   SentSegment& slot(uint64_t seq);
+  // The record of the segment at seq if the ring still holds it (no growth, unlike slot()).
+  const SentSegment* recorded(uint64_t seq) const;
+  SentSegment* recorded(uint64_t seq) {
+    return const_cast<SentSegment*>(std::as_const(*this).recorded(seq));
+  }
   void note_sent(uint64_t seq, bool retransmission);
   // The RTT sample for the segment at seq, or 0 if Karn's algorithm forbids one.
   uint64_t take_rtt_sample(uint64_t seq_of_last_acked);
   void arm_rto();  // the retransmission timer, rto_ns_ from now
   void on_rto();
   void enter_loss_recovery();
+  // SACK: marks the segments the ACK's blocks cover.
+  void mark_sacked(const FrameInfo& info);
+  Scoreboard scan_scoreboard();
+  uint32_t sacked_segments(uint64_t from, uint64_t to) const;  // SACKed segments starting in [from, to)
+  void enter_sack_recovery();
+  // Sends by NextSeg (RFC 6675 rules 1-3) while the pipe is below cwnd.
+  void send_in_sack_recovery();
   void ecn_reduce();
   void hystart_on_rtt(uint64_t rtt_ns);
 
@@ -85,6 +109,7 @@ class TcpSender final : public EventTarget {
   uint32_t mss_;
   uint64_t limit_;  // bytes to send; UINT64_MAX while a bulk flow is writing
   bool ecn_;
+  bool sack_;
   uint32_t isn_;
 
   uint64_t snd_una_ = 0;

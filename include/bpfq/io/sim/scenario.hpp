@@ -25,6 +25,7 @@ struct TcpFlowSpec {
   uint64_t stop_ns = 0;  // bulk flows stop offering data here; 0 = end of the run
   uint64_t bytes = 0;    // 0 = bulk
   bool ecn = false;      // ECT(0) on data, react to ECE
+  bool sack = true;      // SACK blocks and RFC 6675 loss recovery; false: NewReno recovery (RFC 6582)
 };
 
 enum class UdpPattern : uint8_t { Cbr, Poisson, OnOff };
@@ -67,6 +68,7 @@ struct ShortFlowSpec {
   SizeDistribution size;
   CongestionControl cc = CongestionControl::Cubic;
   bool ecn = false;
+  bool sack = true;
   uint64_t start_ns = 0;
   uint64_t stop_ns = 0;  // no arrivals after this; 0 = end of the run
 };
