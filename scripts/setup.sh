@@ -11,6 +11,8 @@ packages=(
   linux-libc-dev                     # uapi linux/bpf.h for programs
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libtoml11-dev
+  libpcap-dev                        # pcap replay and capture in the simulator
+  libns3-dev libgsl-dev              # ns-3 as the differential oracle for the qdisc library
   iproute2
 )
 

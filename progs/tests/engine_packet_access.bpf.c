@@ -1,5 +1,7 @@
 /* Engine test: direct packet access through data/data_end (an IPv4 DSCP classifier writing
- * skb->priority and skb->cb), and a write to a read-only field when asked to. */
+ * skb->priority and skb->cb), and a write to a read-only field when asked to: through an offset
+ * known only at run time, which the load-time check (it rejects constant offsets, see
+ * engine_bad_skb_write.bpf.c) cannot follow, so the checked interpreter must stop it. */
 #include <bpfq/bpf/sch_bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -7,7 +9,8 @@
 
 BPFQ_SKB_QUEUE(queue, 256, 64);
 
-__u32 write_len; /* 1: write skb->len, which is read-only */
+__u32 write_len;    /* 1: write skb->len, which is read-only */
+__u32 len_offset;   /* offsetof(struct __sk_buff, len), as a variable */
 __u32 seen_dscp;
 __u32 seen_hash;
 
@@ -21,7 +24,7 @@ int enqueue(struct sch_bpf_ctx *ctx)
 	struct iphdr *ip = data + sizeof(*eth);
 
 	if (write_len)
-		skb->len = 1;
+		*(__u32 *)((void *)skb + len_offset) = 1;
 	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return SCH_BPF_DROP;
 	seen_dscp = ip->tos >> 2;

@@ -5,6 +5,7 @@
 #include <bpfq/sched/bpf_qdisc.hpp>
 
 #include "qdisc_run.hpp"
+#include <bpfq/sched/skb_write_check.hpp>
 
 namespace bpfq::sched {
 
@@ -22,9 +23,10 @@ TcProgram::TcProgram(std::unique_ptr<runtime::Object> owned, runtime::Object* ob
                      std::string_view section)
     : owned_(std::move(owned)), object_(object), qdisc_(qdisc), prog_(&object->program(section)), section_(section) {
   // `section` may name the entry function: keep the section, which faults are reported by.
-  for (const runtime::ProgramInfo& p : object_->programs())
+  for (const loader::ProgramSpec& p : object_->spec().programs)
     if (p.section == section || p.name == section) {
       section_ = p.section;
+      check_skb_writes(p, ContextKind::SkBuff, object_->spec().path);
       break;
     }
 }

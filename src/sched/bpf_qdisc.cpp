@@ -1,10 +1,12 @@
 #include <bpfq/sched/bpf_qdisc.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 #include <bpfq/error.hpp>
 
 #include "qdisc_run.hpp"
+#include <bpfq/sched/skb_write_check.hpp>
 
 namespace bpfq::sched {
 
@@ -38,6 +40,8 @@ BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env
       if (p.section == section) return &object_.program(section);
     return nullptr;
   };
+  for (const loader::ProgramSpec& p : object_.spec().programs)
+    if (p.section.starts_with("qdisc/")) check_skb_writes(p, ContextKind::QdiscCtx, path_);
   enqueue_prog_ = find("qdisc/enqueue");
   dequeue_prog_ = find("qdisc/dequeue");
   init_prog_ = find("qdisc/init");
@@ -129,12 +133,23 @@ bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx
   exec::MemRegion regions[kPacketRegions];
   const size_t n = ctx_pkt ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
   ++counters_.runs;
+  ProgramRunStats& stats = run_stats_of(prog);
+  ++stats.runs;
+  const auto start = run_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const exec::RunResult r = prog.run(&ctx, sizeof ctx, runtime::run_options(env, {regions, n}));
+  if (run_timing_)
+    stats.run_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   r0 = r.r0;
   if (r.ok()) return true;
   ++counters_.faults;
   counters_.last_fault = describe_fault(object_, section, r);
   return false;
+}
+
+ProgramRunStats& BpfQdisc::run_stats_of(const exec::Program& prog) {
+  if (&prog == enqueue_prog_) return counters_.enqueue;
+  if (&prog == dequeue_prog_) return counters_.dequeue;
+  return &prog == reset_prog_ ? counters_.reset : counters_.init;
 }
 
 bool BpfQdisc::run_control(const exec::Program& prog, const char* section, uint64_t& r0) {

@@ -7,6 +7,7 @@
 #include <bpfq/exec/program.hpp>
 #include <bpfq/maps/pifo_map.hpp>
 #include <bpfq/runtime/helpers.hpp>
+#include <bpfq/sched/ecn.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 
 #include "qdisc_run.hpp"
@@ -16,6 +17,7 @@ namespace bpfq::sched {
 namespace {
 
 constexpr int32_t kFuncSkbTcClassify = 1000;  // BPFQ_FUNC_skb_tc_classify in sch_bpf.h
+constexpr int32_t kFuncSkbEcnSetCe = 97;      // BPF_FUNC_skb_ecn_set_ce in linux/bpf.h
 static_assert(QdiscRun::kMaxHeld == 32, "the kfuncs' messages say 32");
 
 exec::RunContext& rc() { return *exec::RunContext::current(); }
@@ -168,6 +170,16 @@ uint64_t skb_tc_classify(uint64_t p, uint64_t ifindex, uint64_t handle, uint64_t
   return run->qdisc->classify(*pkt, static_cast<int>(ifindex), static_cast<uint32_t>(handle));
 }
 
+// bpf_skb_ecn_set_ce(skb): marks CE in an ECN-capable IPv4/IPv6 packet (fixing the IPv4
+// checksum); 1 if the packet now carries CE, 0 if it is not ECN-capable (the AQM drops instead).
+uint64_t skb_ecn_set_ce(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return fail("bpf_skb_ecn_set_ce: only qdisc programs may call it");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt) return fail("bpf_skb_ecn_set_ce: argument is not a packet");
+  return ecn_set_ce(*pkt) ? 1 : 0;
+}
+
 }  // namespace
 
 const exec::HelperRegistry& qdisc_helpers() {
@@ -175,6 +187,7 @@ const exec::HelperRegistry& qdisc_helpers() {
     exec::HelperRegistry r = runtime::standard_helpers();
     r.add_helper(runtime::helper_id::kKptrXchg, "bpf_kptr_xchg", kptr_xchg);
     r.add_helper(kFuncSkbTcClassify, "bpf_skb_tc_classify", skb_tc_classify);
+    r.add_helper(kFuncSkbEcnSetCe, "bpf_skb_ecn_set_ce", skb_ecn_set_ce);
     r.add_kfunc("bpf_skb_acquire", skb_acquire);
     r.add_kfunc("bpf_skb_kptr_get", skb_kptr_get);
     r.add_kfunc("bpf_skb_release", skb_release);

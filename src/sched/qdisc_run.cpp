@@ -16,19 +16,24 @@ QdiscRun* current_qdisc_run() {
   return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
 }
 
+std::span<const SkbFieldRange> skb_writable_fields() {
+  static constexpr SkbFieldRange kWritable[] = {
+      {offsetof(__sk_buff, mark), offsetof(__sk_buff, protocol)},  // mark, queue_mapping
+      {offsetof(__sk_buff, priority), offsetof(__sk_buff, ingress_ifindex)},
+      {offsetof(__sk_buff, tc_index), offsetof(__sk_buff, hash)},  // tc_index, cb[5]
+      {offsetof(__sk_buff, tc_classid), offsetof(__sk_buff, data)},
+      {offsetof(__sk_buff, tstamp), offsetof(__sk_buff, tstamp) + 8},
+  };
+  return kWritable;
+}
+
 int packet_regions(const Packet& pkt, exec::MemRegion* out) {
   const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
-  auto field = [&](size_t begin, size_t end, bool writable) {
-    return exec::MemRegion{base + begin, base + end, writable};
-  };
   int n = 0;
-  out[n++] = field(0, sizeof(struct __sk_buff), false);
-  out[n++] = field(offsetof(__sk_buff, mark), offsetof(__sk_buff, protocol), true);  // mark, queue_mapping
-  out[n++] = field(offsetof(__sk_buff, priority), offsetof(__sk_buff, ingress_ifindex), true);
-  out[n++] = field(offsetof(__sk_buff, tc_index), offsetof(__sk_buff, hash), true);  // tc_index, cb[5]
-  out[n++] = field(offsetof(__sk_buff, tc_classid), offsetof(__sk_buff, data), true);
+  out[n++] = {base, base + sizeof(struct __sk_buff), false};
+  for (const SkbFieldRange& f : skb_writable_fields())
+    out[n++] = {base + static_cast<uint64_t>(f.begin), base + static_cast<uint64_t>(f.end), true};
   out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
-  out[n++] = field(offsetof(__sk_buff, tstamp), offsetof(__sk_buff, tstamp) + 8, true);
   static_assert(kPacketRegions == 7);
   return n;
 }

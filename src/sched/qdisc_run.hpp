@@ -2,6 +2,7 @@
 // The per-run state of a BpfQdisc program: the runtime's environment plus the packet
 // references the program holds, which the qdisc kfuncs maintain.
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include <bpfq/exec/program.hpp>
@@ -48,6 +49,14 @@ struct QdiscRun : runtime::RunEnv {
 
 // The run in progress on this thread, or null outside a BpfQdisc run.
 QdiscRun* current_qdisc_run();
+
+// The __sk_buff fields a qdisc or tc program may write, as byte ranges: mark, queue_mapping,
+// priority, tc_index, cb[5], tc_classid and tstamp (what Linux lets tc programs write).
+struct SkbFieldRange {
+  int64_t begin;
+  int64_t end;
+};
+std::span<const SkbFieldRange> skb_writable_fields();
 
 // Checked mode: the memory of a packet a program may touch. Its __sk_buff is readable, the
 // fields Linux lets tc programs write are writable, and the frame bytes are writable.

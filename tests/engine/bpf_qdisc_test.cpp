@@ -2,6 +2,8 @@
 // clang-built programs.
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 #include <bpfq/error.hpp>
 #include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/fifo_qdisc.hpp>
@@ -166,6 +168,7 @@ TEST_F(PacketAccess, ProgramsReadHeadersThroughDataAndWriteWritableFields) {
 
 TEST_F(PacketAccess, AWriteToAReadOnlyFieldFaultsAndDropsThePacketWithAClearMessage) {
   q->object().set_global("write_len", uint32_t{1});
+  q->object().set_global("len_offset", uint32_t{offsetof(__sk_buff, len)});
   Packet* pkt = packet(200, 1);
   EXPECT_EQ(q->enqueue(pkt, 0), EnqueueResult::dropped(DropReason::ProgramFault));
   EXPECT_EQ(q->counters().faults, 1u);

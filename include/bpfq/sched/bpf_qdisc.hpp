@@ -34,9 +34,17 @@ struct BpfQdiscEnv {
   runtime::TraceSink* trace = nullptr;    // bpf_trace_printk; null: stderr
 };
 
+// One program's runs, as the kernel's bpf_prog_info run_cnt/run_time_ns (run_ns is measured
+// only while BpfQdisc::set_run_timing(true), as the kernel does only with bpf_stats_enabled).
+struct ProgramRunStats {
+  uint64_t runs = 0;
+  uint64_t run_ns = 0;
+};
+
 // Program misbehaviour the engine caught (none of it loses a packet uncounted).
 struct BpfQdiscCounters {
   uint64_t runs = 0;            // program runs (enqueue, dequeue, init, reset)
+  ProgramRunStats enqueue, dequeue, init, reset;  // the same runs per program
   uint64_t faults = 0;          // runs ended by a checked-mode fault or a helper refusing
   uint64_t leaked_refs = 0;     // references a program held at exit, released by the runtime
   uint64_t bad_dequeues = 0;    // dequeue handed out a packet not queued here (ignored)
@@ -75,6 +83,8 @@ class BpfQdisc final : public Qdisc {
   }
 
   const BpfQdiscCounters& counters() const { return counters_; }
+  // Measures each program run's wall time into counters() (two clock reads per run).
+  void set_run_timing(bool on) { run_timing_ = on; }
   // When the watchdog fires next (0: not armed): the earliest time a THROTTLE asked for.
   uint64_t watchdog_ns() const { return watchdog_ns_; }
   PacketPool& pool() const { return *env_.pool; }
@@ -106,6 +116,7 @@ class BpfQdisc final : public Qdisc {
   // expects out of run.held, then calls release_leaks().
   bool run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
            QdiscRun& run, uint64_t& r0);
+  ProgramRunStats& run_stats_of(const exec::Program& prog);
   // Runs a program that handles no packet (init, reset) and releases what it left behind.
   bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
   runtime::RunEnv run_env() const { return {env_.clock, env_.prng, env_.trace}; }
@@ -132,6 +143,7 @@ class BpfQdisc final : public Qdisc {
   BpfQdiscCounters counters_;
   uint64_t watchdog_ns_ = 0;
   bool resetting_ = false;  // packets freed now count as DropReason::Reset
+  bool run_timing_ = false;
 };
 
 }  // namespace bpfq::sched
