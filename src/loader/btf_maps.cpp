@@ -1,6 +1,7 @@
 #include "btf_maps.hpp"
 
 #include <bpf/btf.h>
+#include <linux/bpf.h>
 
 #include <optional>
 #include <set>
@@ -14,6 +15,9 @@ namespace bpfq::loader {
 
 namespace {
 
+// libbpf's enum libbpf_pin_type.
+constexpr uint32_t kPinNone = 0, kPinByName = 1;
+
 constexpr const char* kKnownFields =
     "type, max_entries, key, value, key_size, value_size, map_flags, map_extra, numa_node, "
     "pinning, values";
@@ -24,7 +28,8 @@ class MapDefinitionReader {
  public:
   MapDefinitionReader(const BtfTypes& btf, std::string where) : btf_(btf), where_(std::move(where)) {}
 
-  maps::MapSpec read(uint32_t struct_id, const std::string& name, bool is_inner) {
+  // pinning: set to the definition's `pinning` value (kPinNone if absent).
+  maps::MapSpec read(uint32_t struct_id, const std::string& name, bool is_inner, uint32_t& pinning) {
     const btf_type* def = btf_.type(struct_id);
     if (!btf_is_struct(def))
       fail(name, "definition is not a struct",
@@ -49,10 +54,18 @@ class MapDefinitionReader {
         spec.max_entries = integer_field(name, field, member_type);
       } else if (field == "map_flags") {
         spec.flags = integer_field(name, field, member_type);
+        spec.read_only = (spec.flags & BPF_F_RDONLY_PROG) != 0;  // a configuration map user space fills
       } else if (field == "map_extra") {
         spec.extra = integer_field(name, field, member_type);
-      } else if (field == "numa_node" || field == "pinning") {
+      } else if (field == "numa_node") {
         integer_field(name, field, member_type);  // accepted for source compatibility; unused
+      } else if (field == "pinning") {
+        pinning = integer_field(name, field, member_type);
+        if (pinning != kPinNone && pinning != kPinByName)
+          fail(name, "has pinning " + std::to_string(pinning),
+               "use LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1)");
+        if (is_inner && pinning != kPinNone)
+          fail(name, "is an inner map definition with pinning", "only top-level maps can be pinned");
       } else if (field == "key_size") {
         key_size = agree(name, "key", key_size, integer_field(name, field, member_type));
       } else if (field == "value_size") {
@@ -66,8 +79,9 @@ class MapDefinitionReader {
         if (is_inner)
           fail(name, "an inner map definition cannot have its own 'values'",
                "only one level of map-in-map is supported");
+        uint32_t inner_pinning = kPinNone;
         inner = std::make_shared<maps::MapSpec>(
-            read(inner_definition(name, member_type), name + ".inner", true));
+            read(inner_definition(name, member_type), name + ".inner", true, inner_pinning));
       } else {
         fail(name, "unknown field '" + field + "'", std::string("known fields: ") + kKnownFields);
       }
@@ -183,7 +197,9 @@ std::vector<DeclaredMap> read_btf_maps(const BtfTypes& btf, const ElfFile& elf,
     if (!offsets.insert(offset).second)
       throw Error("map '" + name + "' overlaps another map at offset " + std::to_string(offset), where,
                   "the file is corrupted");
-    out.push_back({reader.read(def, name, false), offset});
+    uint32_t pinning = kPinNone;
+    maps::MapSpec spec = reader.read(def, name, false, pinning);
+    out.push_back({std::move(spec), offset, pinning == kPinByName});
   }
   return out;
 }

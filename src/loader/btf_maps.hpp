@@ -14,6 +14,7 @@ namespace bpfq::loader {
 struct DeclaredMap {
   maps::MapSpec spec;
   uint64_t offset = 0;  // where its definition starts in the .maps section (relocations name it)
+  bool pin_by_name = false;  // __uint(pinning, LIBBPF_PIN_BY_NAME)
 };
 
 // In DATASEC order (libbpf's order). maps_section is the ELF .maps section.

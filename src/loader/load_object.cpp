@@ -110,6 +110,7 @@ ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& na
                   at_section(name, ".maps"), "compile with -g");
     for (DeclaredMap& m : read_btf_maps(*btf, elf, *maps_section)) {
       targets.map_at_offset[m.offset] = static_cast<uint32_t>(spec.maps.size());
+      if (m.pin_by_name) spec.pinned_by_name.push_back(m.spec.name);
       spec.maps.push_back(std::move(m.spec));
     }
     targets.maps_section = maps_section->index;

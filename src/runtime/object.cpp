@@ -1,4 +1,4 @@
-// Object: loads the spec, creates the maps, links the programs against them.
+// Object: loads the spec, creates (or reuses pinned) maps, links the programs against them.
 #include <bpfq/runtime/object.hpp>
 
 #include <bpfq/ebpf/insn.hpp>
@@ -14,6 +14,7 @@ struct Object::Impl {
   std::string where;
   std::vector<std::shared_ptr<maps::Map>> maps;  // parallel to spec.maps
   std::vector<exec::Program> programs;           // parallel to spec.programs
+  std::vector<size_t> to_pin;                    // maps created here to pin once open succeeds
 
   ~Impl() {
     for (const auto& m : maps) forget_map(m.get());
@@ -61,13 +62,60 @@ struct Object::Impl {
   static std::unique_ptr<Impl> create(loader::ObjectSpec spec, const std::string& name,
                                       const ObjectOptions& opts);
   void create_maps();
+  // The pinned map `s` names, if its definition matches s; bpfq::Error naming both objects if not.
+  std::shared_ptr<maps::Map> reuse_pinned(const maps::MapSpec& s) const;
   void link_programs();
   uint64_t resolve_lddw(uint8_t kind, int32_t imm, int32_t next_imm) const;
 };
 
+namespace {
+
+// Where two definitions of a shared map differ ("value_size 16 here, 8 there"), or "".
+std::string difference(const maps::MapSpec& here, const maps::MapSpec& there) {
+  auto field = [](const char* name, uint64_t a, uint64_t b) {
+    return a == b ? std::string() : std::string(name) + " " + std::to_string(a) + " here, " + std::to_string(b) + " there";
+  };
+  for (std::string d : {field("type", here.type, there.type), field("key_size", here.key_size, there.key_size),
+                        field("value_size", here.value_size, there.value_size),
+                        field("max_entries", here.max_entries, there.max_entries),
+                        field("map_flags", here.flags, there.flags), field("map_extra", here.extra, there.extra)})
+    if (!d.empty()) return d;
+  if (here.kptr_offsets != there.kptr_offsets) return "packet-reference fields differ";
+  if (static_cast<bool>(here.inner) != static_cast<bool>(there.inner)) return "one has inner maps, the other not";
+  if (here.inner) {
+    const std::string inner = difference(*here.inner, *there.inner);
+    if (!inner.empty()) return "inner map " + inner;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<maps::Map> Object::Impl::reuse_pinned(const maps::MapSpec& s) const {
+  std::shared_ptr<maps::Map> m = opts.pins->find(s.name);
+  if (!m) return nullptr;
+  const std::string d = difference(s, m->spec());
+  if (!d.empty())
+    throw Error("map '" + s.name + "' (LIBBPF_PIN_BY_NAME) does not match the map of that name pinned by " +
+                    opts.pins->pinned_by(s.name) + ": " + d,
+                where,
+                "objects sharing a map by name must declare it alike (type, key, value, max_entries, "
+                "flags), or give it another name");
+  return m;
+}
+
 void Object::Impl::create_maps() {
   maps.reserve(spec.maps.size());
   for (const maps::MapSpec& s : spec.maps) {
+    const bool pinned = opts.pins && spec.is_pinned_by_name(s.name);
+    if (std::shared_ptr<maps::Map> shared = pinned ? reuse_pinned(s) : nullptr) {
+      // A map created by an object without a packet-reference destructor takes ours.
+      if (!shared->kptr_dtor()) shared->set_kptr_dtor(opts.kptr_dtor);
+      register_map(shared.get());
+      maps.push_back(std::move(shared));
+      continue;
+    }
+    if (pinned) to_pin.push_back(maps.size());
     std::shared_ptr<maps::Map> m;
     try {
       m = maps::create_map(s);  // initial_value fills global data
@@ -134,6 +182,8 @@ std::unique_ptr<Object::Impl> Object::Impl::create(loader::ObjectSpec spec, cons
   impl->where = opts.where.empty() ? name : opts.where;
   impl->create_maps();
   impl->link_programs();
+  // Pinned only now: an object that failed to open leaves no pins behind (as libbpf unpins).
+  for (size_t index : impl->to_pin) impl->opts.pins->pin(impl->spec.maps[index].name, impl->maps[index], impl->where);
   return impl;
 }
 
@@ -208,6 +258,38 @@ void Object::set_global(std::string_view var, std::span<const uint8_t> bytes) {
 
 void Object::get_global(std::string_view var, std::span<uint8_t> out) const {
   std::memcpy(out.data(), impl_->global_bytes(global(var), out.size(), "asked for"), out.size());
+}
+
+// ---- PinnedMaps ----
+
+std::shared_ptr<maps::Map> PinnedMaps::find(std::string_view name) const {
+  const auto it = pins_.find(name);
+  return it == pins_.end() ? nullptr : it->second.map;
+}
+
+std::string PinnedMaps::pinned_by(std::string_view name) const {
+  const auto it = pins_.find(name);
+  return it == pins_.end() ? std::string() : it->second.owner;
+}
+
+void PinnedMaps::pin(const std::string& name, std::shared_ptr<maps::Map> map, const std::string& owner) {
+  if (pins_.count(name) != 0)
+    throw Error("a map named '" + name + "' is already pinned by " + pinned_by(name), owner,
+                "unpin it first, or open the object so that it reuses the pinned map");
+  pins_.emplace(name, Pin{std::move(map), owner});
+}
+
+bool PinnedMaps::unpin(std::string_view name) {
+  const auto it = pins_.find(name);
+  if (it == pins_.end()) return false;
+  pins_.erase(it);
+  return true;
+}
+
+std::vector<std::string> PinnedMaps::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, pin] : pins_) out.push_back(name);
+  return out;
 }
 
 }  // namespace bpfq::runtime

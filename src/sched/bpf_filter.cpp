@@ -9,8 +9,10 @@
 
 namespace bpfq::sched {
 
-TcProgram TcProgram::open(const std::string& path, std::string_view section) {
-  auto object = std::make_unique<runtime::Object>(runtime::Object::open(path));
+TcProgram TcProgram::open(const std::string& path, std::string_view section, runtime::PinnedMaps* pins) {
+  runtime::ObjectOptions options;
+  options.pins = pins;
+  auto object = std::make_unique<runtime::Object>(runtime::Object::open(path, options));
   runtime::Object* raw = object.get();
   return TcProgram(std::move(object), raw, nullptr, section);
 }

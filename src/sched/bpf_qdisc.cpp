@@ -19,17 +19,18 @@ void release_kptr(void* pkt) {
   BpfQdisc::release_reference(static_cast<Packet*>(pkt), DropReason::ReleasedByMap);
 }
 
-runtime::ObjectOptions object_options() {
+runtime::ObjectOptions object_options(runtime::PinnedMaps* pins) {
   runtime::ObjectOptions o;
   o.helpers = &qdisc_helpers();
   o.kptr_dtor = release_kptr;
+  o.pins = pins;
   return o;
 }
 
 }  // namespace
 
 std::unique_ptr<BpfQdisc> BpfQdisc::open(const std::string& path, Handle handle, const BpfQdiscEnv& env) {
-  return std::make_unique<BpfQdisc>(runtime::Object::open(path, object_options()), handle, env);
+  return std::make_unique<BpfQdisc>(runtime::Object::open(path, object_options(env.pins)), handle, env);
 }
 
 BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env)
@@ -63,7 +64,7 @@ void BpfQdisc::init() {
   uint64_t r0 = 0;
   if (!run_control(*init_prog_, "qdisc/init", r0)) throw Error("qdisc/init failed: " + counters_.last_fault, path_);
   if (r0 != 0)
-    throw Error("qdisc/init returned " + std::to_string(static_cast<int64_t>(r0)), path_,
+    throw Error("qdisc/init returned " + std::to_string(static_cast<int32_t>(r0)), path_,
                 "the init program must return 0");
 }
 
@@ -299,10 +300,14 @@ void BpfQdisc::do_reset() {
     while (queue->pop(&p) == 0)
       if (Packet* pkt = env_.pool->packet_at(reinterpret_cast<const void*>(p))) release_reference(pkt, DropReason::Reset);
   }
-  // Every map but .rodata (the parameters) goes back to its initial state, releasing the
-  // references it holds; then init runs again, as after creation.
-  for (const maps::MapSpec& spec : object_.spec().maps)
-    if (!spec.read_only) object_.map(spec.name).clear();
+  // Every map the program may write goes back to its initial state, releasing the references it
+  // holds; then init runs again, as after creation. Kept: what the program cannot write
+  // (.rodata parameters, BPF_F_RDONLY_PROG configuration maps) and maps shared with other
+  // objects (pinned) that hold no packets — their other users' state.
+  for (const maps::MapSpec& spec : object_.spec().maps) {
+    const bool shared = object_.spec().is_pinned_by_name(spec.name) && spec.kptr_offsets.empty();
+    if (!spec.read_only && !shared) object_.map(spec.name).clear();
+  }
   object_.release_retired();
   for (Class& c : classes_) {
     c.child->reset();

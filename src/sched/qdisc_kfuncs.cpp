@@ -170,6 +170,16 @@ uint64_t skb_tc_classify(uint64_t p, uint64_t ifindex, uint64_t handle, uint64_t
   return run->qdisc->classify(*pkt, static_cast<int>(ifindex), static_cast<uint32_t>(handle));
 }
 
+// bpf_qdisc_class_qlen(classid): packets queued in the child qdisc of one of this qdisc's
+// classes, 0 without such a class. What a classful program needs to pick a non-empty child at
+// dequeue, as Linux's prio asks each band's child.
+uint64_t qdisc_class_qlen(uint64_t classid, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run || !run->qdisc) return fail("bpf_qdisc_class_qlen: only qdisc programs may call it");
+  const Qdisc* child = run->qdisc->class_child(Handle(static_cast<uint32_t>(classid)));
+  return child ? child->qlen() : 0;
+}
+
 // bpf_skb_ecn_set_ce(skb): marks CE in an ECN-capable IPv4/IPv6 packet (fixing the IPv4
 // checksum); 1 if the packet now carries CE, 0 if it is not ECN-capable (the AQM drops instead).
 uint64_t skb_ecn_set_ce(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -196,6 +206,7 @@ const exec::HelperRegistry& qdisc_helpers() {
     r.add_kfunc("bpf_skb_queue_push", skb_queue_push);
     r.add_kfunc("bpf_skb_queue_pop", skb_queue_pop);
     r.add_kfunc("bpf_skb_queue_len", skb_queue_len);
+    r.add_kfunc("bpf_qdisc_class_qlen", qdisc_class_qlen);
     return r;
   }();
   return registry;

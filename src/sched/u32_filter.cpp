@@ -63,6 +63,7 @@ bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132
 
 std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& tokens) {
   std::vector<Match> matches;
+  std::optional<MarkMatch> mark;
   std::optional<uint32_t> classid;
   size_t i = 0;
   auto next = [&](const char* expected) -> const std::string& {
@@ -81,8 +82,18 @@ std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& toke
       continue;
     }
     if (word != "match") bad("unexpected " + quoted(word), "expected `match`, `classid` or `flowid`");
-    const std::string& family = next("`ip` or `ip6`");
-    if (family != "ip" && family != "ip6") bad("unsupported selector " + quoted(family) + " after `match`", "expected `ip` or `ip6`");
+    const std::string& family = next("`ip`, `ip6` or `mark`");
+    if (family == "mark") {
+      if (mark) bad("a second `match mark`", "u32 takes one mark match; combine them into one VALUE MASK");
+      const std::string& value = next("a value");
+      const uint32_t v = number(value, 0xFFFFFFFFu, "value for mark");
+      const uint32_t m = number(next("a mask"), 0xFFFFFFFFu, "mask for mark");
+      if ((v & m) != v)
+        bad("bad value for mark " + quoted(value) + ": bits outside the mask", "no packet could match it; widen the mask or drop those bits");
+      mark = MarkMatch{v, m};
+      continue;
+    }
+    if (family != "ip" && family != "ip6") bad("unsupported selector " + quoted(family) + " after `match`", "expected `ip`, `ip6` or `mark`");
     Match m;
     m.ipv6 = family == "ip6";
     const std::string& field = next("a field");
@@ -112,14 +123,20 @@ std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& toke
     m.value &= m.mask;
     matches.push_back(m);
   }
-  if (matches.empty()) bad("no match", "expected at least one `match ip|ip6 FIELD ...`");
+  if (matches.empty() && !mark) bad("no match", "expected at least one `match ip|ip6 FIELD ...` or `match mark VALUE MASK`");
   if (!classid) bad("no class id", "add `classid MAJOR:MINOR` (or `flowid`), e.g. classid 1:10");
-  return std::make_unique<U32Filter>(std::move(matches), *classid);
+  return std::make_unique<U32Filter>(std::move(matches), *classid, mark);
 }
 
-U32Filter::U32Filter(std::vector<Match> matches, uint32_t classid) : matches_(std::move(matches)), classid_(classid) {}
+U32Filter::U32Filter(std::vector<Match> matches, uint32_t classid, std::optional<MarkMatch> mark)
+    : matches_(std::move(matches)), classid_(classid), mark_(mark) {}
 
 int U32Filter::classify(Packet& pkt, uint32_t& classid) {
+  if (mark_ && (pkt.skb.mark & mark_->mask) != mark_->value) return kTcActUnspec;
+  if (matches_.empty()) {  // only a mark: no need to parse the headers
+    classid = classid_;
+    return kTcActOk;
+  }
   DissectOptions opts;
   opts.parse_first_fragment = true;
   const FlowKeys k = dissect(pkt.bytes(), opts);

@@ -147,13 +147,13 @@ TEST(U32Parse, ErrorsNameTheTokenAndWhatWasExpected) {
   EXPECT_EQ(parse_error({"match", "ip", "ttl", "1", "0xff", "classid", "1:1"}),
             "u32 filter: unknown field `ttl` after `ip` (hint: expected src, dst, sport, dport, protocol, tos or dsfield)");
   EXPECT_EQ(parse_error({"match", "tcp", "dport", "22", "0xffff"}),
-            "u32 filter: unsupported selector `tcp` after `match` (hint: expected `ip` or `ip6`)");
+            "u32 filter: unsupported selector `tcp` after `match` (hint: expected `ip`, `ip6` or `mark`)");
   EXPECT_EQ(parse_error({"match", "ip", "dport", "22", "0xffff"}),
             "u32 filter: no class id (hint: add `classid MAJOR:MINOR` (or `flowid`), e.g. classid 1:10)");
   EXPECT_EQ(parse_error({"match", "ip", "dport", "22", "0xffff", "classid", "x:y"}),
             "u32 filter: bad class id `x:y` after `classid` (hint: expected MAJOR:MINOR in hex, e.g. 1:10)");
   EXPECT_EQ(parse_error({"match", "ip", "dport"}), "u32 filter: missing a value after `dport` (hint: expected a value)");
-  EXPECT_EQ(parse_error({"classid", "1:1"}), "u32 filter: no match (hint: expected at least one `match ip|ip6 FIELD ...`)");
+  EXPECT_EQ(parse_error({"classid", "1:1"}), "u32 filter: no match (hint: expected at least one `match ip|ip6 FIELD ...` or `match mark VALUE MASK`)");
   EXPECT_EQ(parse_error({"police", "rate", "1mbit"}),
             "u32 filter: unexpected `police` (hint: expected `match`, `classid` or `flowid`)");
 }

@@ -86,6 +86,13 @@ static __always_inline struct __sk_buff *skb_view(struct sk_buff *skb)
 	return (struct __sk_buff *)skb;
 }
 
+/* ---- classes ---- */
+
+/* Packets queued in the child qdisc of class `classid` of this qdisc (0 if there is no such
+ * class): lets a classful program PASS a dequeue only to a child that has something, as Linux's
+ * prio asks each band. A bpfq kfunc; the seed's programs kept their own counts. */
+extern __u32 bpf_qdisc_class_qlen(__u32 classid) __ksym;
+
 /* ---- classification (seed patch 5/5) ---- */
 
 /* Runs the filters attached to qdisc or class `handle` of device `ifindex` on the packet and

@@ -71,12 +71,21 @@ struct ObjectSpec {
   std::vector<maps::MapSpec> maps;
   std::vector<ProgramSpec> programs;  // in ELF section order, then by offset in the section
   std::vector<GlobalVariable> globals;  // in section order, then as BTF lists them
+  // Names of the maps declared with __uint(pinning, LIBBPF_PIN_BY_NAME): objects opened with
+  // the same runtime::PinnedMaps share them by name, as libbpf does under one pin_root_path.
+  std::vector<std::string> pinned_by_name;
 
   // The program whose section (first match) or entry function name is section_or_name.
   const ProgramSpec* program(std::string_view section_or_name) const;
   // Index of the map named name, or of the global data map of ELF section name (".bss");
   // -1 if absent.
   int map_index(std::string_view name) const;
+  // Whether map `name` is declared with LIBBPF_PIN_BY_NAME.
+  bool is_pinned_by_name(std::string_view name) const {
+    for (const std::string& pinned : pinned_by_name)
+      if (pinned == name) return true;
+    return false;
+  }
 };
 
 }  // namespace bpfq::loader

@@ -47,7 +47,7 @@ struct MapSpec {
   std::shared_ptr<MapSpec> inner;
   // Global data (.data/.rodata/.bss): the initial bytes of element 0; empty otherwise.
   std::vector<uint8_t> initial_value;
-  bool read_only = false;  // .rodata: the program may not write
+  bool read_only = false;  // .rodata or BPF_F_RDONLY_PROG: the program may not write
   // ELF section the spec was declared in (".maps", ".bss", ".rodata.str1.1", …); empty for
   // specs built in code.
   std::string section;

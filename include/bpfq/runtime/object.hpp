@@ -9,8 +9,19 @@
 //   obj.map("stats").lookup_copy(&key, &value);
 //
 // The Object owns its maps and programs: keep it alive while any of them runs.
+//
+// Map sharing: a map declared with __uint(pinning, LIBBPF_PIN_BY_NAME) is shared by name among
+// the objects opened with the same PinnedMaps (ObjectOptions::pins), as libbpf shares pinned
+// maps under one pin_root_path:
+//
+//   runtime::PinnedMaps pins;
+//   runtime::ObjectOptions opts;
+//   opts.pins = &pins;
+//   auto cls = runtime::Object::open("edt_cls.bpf.o", opts);   // creates the map and pins it
+//   auto qd = runtime::Object::open("edt_qdisc.bpf.o", opts);  // reuses it
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -26,6 +37,8 @@
 
 namespace bpfq::runtime {
 
+class PinnedMaps;
+
 struct ObjectOptions {
   // There is no verifier yet, so programs from files run checked (bounds, budget) by default.
   bool checked = true;
@@ -37,6 +50,9 @@ struct ObjectOptions {
   maps::KptrDtor kptr_dtor = nullptr;
   // Shown in errors instead of the path, e.g. "tc qdisc add … (prog.bpf.o)".
   std::string where;
+  // Where LIBBPF_PIN_BY_NAME maps are shared; null: every map is the object's own. Used only
+  // while the object opens.
+  PinnedMaps* pins = nullptr;
 };
 
 struct ProgramInfo {
@@ -97,6 +113,34 @@ class Object {
  private:
   explicit Object(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// libbpf's pin_root_path in memory. The first object to open with a LIBBPF_PIN_BY_NAME map pins
+// the map it created; later objects reuse it when their definition matches (type, key and value
+// sizes, max_entries, flags, map_extra and packet-reference fields, as libbpf's
+// map_is_reuse_compat checks), else their open fails naming both objects. A pinned map lives as
+// long as the registry holds it, as a bpffs pin outlives the programs: unpin() it or destroy the
+// registry after the objects (and, if it holds packet references, before their packet pool).
+// Not thread-safe: open objects that share a registry from one thread.
+class PinnedMaps {
+ public:
+  // The map pinned as `name`, or null.
+  std::shared_ptr<maps::Map> find(std::string_view name) const;
+  // Which object pinned `name` (its path, or ObjectOptions::where); "" if none.
+  std::string pinned_by(std::string_view name) const;
+  // Pins map as name; bpfq::Error if the name is taken.
+  void pin(const std::string& name, std::shared_ptr<maps::Map> map, const std::string& owner);
+  // Forgets the pin (objects using the map keep it); false if there was none.
+  bool unpin(std::string_view name);
+  std::vector<std::string> names() const;
+  size_t size() const { return pins_.size(); }
+
+ private:
+  struct Pin {
+    std::shared_ptr<maps::Map> map;
+    std::string owner;
+  };
+  std::map<std::string, Pin, std::less<>> pins_;
 };
 
 }  // namespace bpfq::runtime

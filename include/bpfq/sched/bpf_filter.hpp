@@ -4,10 +4,10 @@
 // lets tc programs write and the frame bytes, as for qdisc programs), BpfFilter makes it a
 // filter (`tc filter add ... bpf obj cls.o [sec S] [classid C] [da]`).
 //
-// Maps: runtime::Object cannot adopt another object's map, so a tc program shares maps with a
-// qdisc program by living in the qdisc's object: TcProgram::of_qdisc runs a section of the
-// BpfQdisc's own object (with its helpers and kfuncs). TcProgram::open gives a program its own
-// object with the standard helpers.
+// Maps: a tc program shares maps with a qdisc program either by living in the qdisc's object
+// (TcProgram::of_qdisc runs a section of the BpfQdisc's own object, with its helpers and
+// kfuncs) or, in an object of its own (TcProgram::open, standard helpers), through maps pinned
+// by name (runtime::PinnedMaps), as libbpf shares them.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,9 +24,12 @@ class BpfQdisc;
 
 class TcProgram {
  public:
-  // Opens path with the standard helpers and picks `section` (or an entry function name).
-  // Throws bpfq::Error (naming the file and listing the programs) if either fails.
-  static TcProgram open(const std::string& path, std::string_view section = "tc");
+  // Opens path with the standard helpers and picks `section` (or an entry function name);
+  // maps declared LIBBPF_PIN_BY_NAME are shared through `pins` (e.g. with a BpfQdisc opened
+  // with the same BpfQdiscEnv::pins). Throws bpfq::Error (naming the file and listing the
+  // programs) if either fails.
+  static TcProgram open(const std::string& path, std::string_view section = "tc",
+                        runtime::PinnedMaps* pins = nullptr);
   // A program of the qdisc's object: it shares the qdisc's maps and may call its kfuncs
   // (references it leaks are released and counted as the qdisc's leaks). The qdisc must
   // outlive the TcProgram.

@@ -32,6 +32,7 @@ struct BpfQdiscEnv {
   const runtime::Clock* clock = nullptr;  // bpf_ktime_get_ns; null: monotonic
   runtime::Prng* prng = nullptr;          // bpf_get_prandom_u32; null: seeded with 0
   runtime::TraceSink* trace = nullptr;    // bpf_trace_printk; null: stderr
+  runtime::PinnedMaps* pins = nullptr;    // maps shared by name (LIBBPF_PIN_BY_NAME); null: none
 };
 
 // One program's runs, as the kernel's bpf_prog_info run_cnt/run_time_ns (run_ns is measured

@@ -1,0 +1,75 @@
+// Per-packet cost of fq_codel: one enqueue + one dequeue with one packet standing in each of
+// `flows` active flows, for progs/fq_codel.bpf.c against the native FqCodelQdisc, in the same run.
+//
+// Steady state: packets go to the flows round robin (skb->priority names the flow, so neither
+// side hashes), and the virtual clock stands still, so every sojourn time is 0: CoDel runs its
+// checks on every packet but never drops or marks, and the queue keeps exactly `flows` packets.
+// Each flow holds one packet, so DRR sees sparse flows: a flow sends, is found empty on the next
+// visit and leaves the lists, and comes back as a new flow with its next packet.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bpfq/runtime/clock.hpp>
+#include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/fq_codel_qdisc.hpp>
+#include <bpfq/sched/packet_builder.hpp>
+
+#include "../support/ratio_reporter.hpp"
+
+namespace {
+
+using namespace bpfq::sched;
+
+constexpr Handle kHandle = Handle::make(1, 0);
+
+std::unique_ptr<Qdisc> make(bool native, uint32_t flows, PacketPool& pool, bpfq::runtime::Clock& clock) {
+  if (native) return std::make_unique<FqCodelQdisc>(FqCodelParams{.flows = flows}, kHandle);
+  auto q = BpfQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/fq_codel.bpf.o", kHandle,
+                          BpfQdiscEnv{&pool, &clock});
+  q->object().set_global("flows", flows);
+  q->init();
+  return q;
+}
+
+void BM_FqCodel(benchmark::State& state, bool native) {
+  const auto flows = static_cast<uint32_t>(state.range(0));
+  PacketPool pool(PacketPoolConfig{.packets = flows + 16});
+  bpfq::runtime::ManualClock clock(1'000'000);
+  auto q = make(native, flows, pool, clock);
+  FrameSpec spec;
+  spec.payload_len = 64;
+  const std::vector<uint8_t> frame = build_frame(spec);  // built once: the loop measures the qdisc
+  uint32_t next_flow = 0;
+  auto offer = [&] {
+    Packet* pkt = pool.alloc();
+    pkt->assign(frame);
+    pkt->skb.priority = kHandle.value | (next_flow + 1);  // class 1:n is flow n-1
+    next_flow = next_flow + 1 == flows ? 0 : next_flow + 1;
+    q->enqueue(pkt, clock.now_ns());
+  };
+  for (uint32_t i = 0; i < flows; ++i) offer();
+  for (auto _ : state) {
+    offer();
+    DequeueResult r = q->dequeue(clock.now_ns());
+    PacketPool::release(r.packet);
+  }
+  if (q->stats().sent_packets != static_cast<uint64_t>(state.iterations()) || q->qlen() != flows ||
+      q->stats().dropped != 0)
+    state.SkipWithError("the qdisc did not forward every packet");
+  q->reset();
+}
+
+BENCHMARK_CAPTURE(BM_FqCodel, native, true)->Name("Native/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, ebpf, false)->Name("Ebpf/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const char* n : {"1", "100", "10000"})
+    pairs.push_back({std::string("Ebpf/fq_codel/") + n, std::string("Native/fq_codel/") + n});
+  return bpfq::bench::run_with_ratios(argc, argv, pairs);
+}

@@ -1,0 +1,411 @@
+/* fq_codel: Linux's sch_fq_codel as a bpfq program. Packets are hashed into `flows` buckets;
+ * each bucket is a FIFO with its own CoDel state (bpfq/bpf/codel.h); a deficit round robin
+ * serves new flows before old ones. When the qdisc holds more than `limit` packets or
+ * `memory_limit` bytes, up to `drop_batch` packets (at least half its bytes) are dropped from the
+ * head of the flow with the largest backlog.
+ *
+ * Parameters (tc names; times in ns): limit (packets, 10240), flows (1024, at most 65536),
+ * target (5 ms), interval (100 ms), quantum (bytes, 1514; at least 256), ecn (0/1, 1),
+ * ce_threshold (ns, 0 = off), memory_limit (bytes, 32 MiB; counted as packet lengths),
+ * drop_batch (packets, 64), mtu (bytes, 1514: CoDel's backlog floor, psched_mtu).
+ * Statistics (tc -s xstats): maxpacket, drop_overlimit, ecn_mark, new_flow_count, ce_mark,
+ * memory_usage, drop_overmemory, new_flows_len, old_flows_len; plus codel_drops (packets CoDel
+ * dropped at dequeue) and xmit_cn (enqueues for which Linux returns NET_XMIT_CN, see
+ * docs/qdiscs/fq_codel.md).
+ *
+ * Layout: a packet sits in a slot (an ARRAY element holding its reference, length, enqueue time
+ * and the next slot of its flow); a flow (an element of a .bss array) holds its FIFO's head and tail slot,
+ * its list link, deficit, backlog and CoDel state. Links are index + 1, so 0 means none and the
+ * zeroed memory needs no initialisation. No path scans the flows except the overlimit drop, which
+ * searches for the fattest flow as Linux does. */
+#include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/codel.h>
+
+#define MAX_FLOWS 65536   /* Linux's limit for `flows` */
+#define MAX_SLOTS 65536   /* packets held at once: limit + the one being enqueued */
+#define MAX_DEQUEUE_ROUNDS (4 * MAX_FLOWS) /* bound of the flow selection loop */
+#define EINVAL 22
+
+const volatile __u32 limit = 10240;
+const volatile __u32 flows = 1024;
+const volatile __u64 target = 5000000ULL;
+const volatile __u64 interval = 100000000ULL;
+const volatile __u32 quantum = 1514;
+const volatile __u32 ecn = 1;
+const volatile __u64 ce_threshold = 0;
+const volatile __u32 memory_limit = 32U << 20;
+const volatile __u32 drop_batch = 64;
+const volatile __u32 mtu = 1514;
+
+struct slot {
+	struct sk_buff __kptr_ref *skb;
+	__u64 enqueue_ns;
+	__u32 len;
+	__u32 next; /* next slot of the same flow, + 1 */
+};
+
+enum { LIST_NONE, LIST_NEW, LIST_OLD };
+
+struct flow {
+	__u32 head;    /* first slot + 1; 0: empty */
+	__u32 tail;    /* last slot + 1 */
+	__u32 next;    /* next flow of its list + 1 */
+	__u32 list;    /* LIST_NONE / LIST_NEW / LIST_OLD */
+	__s32 deficit; /* bytes it may still send this round */
+	__u32 backlog; /* bytes queued */
+	struct codel_vars cvars;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct slot);
+} slots SEC(".maps");
+
+/* Flows live in .bss rather than in a map: reached without a helper call, and a pointer to one
+ * stays valid however many map values a run looks up (the checked interpreter keeps only the
+ * most recent 64 lookups accessible). */
+struct flow flow_table[MAX_FLOWS];
+
+/* Derived from the parameters by qdisc/init (Linux clamps them the same way). */
+struct codel_params cparams;
+__u32 quantum_bytes;   /* max(256, quantum) */
+__u32 batch;           /* max(1, drop_batch) */
+__u32 memory_cap;      /* min(2^31, memory_limit) */
+
+/* The round robin lists (flow index + 1). */
+__u32 new_head, new_tail, old_head, old_tail;
+
+/* Slot allocation: a free list (slot + 1), then never-used slots. */
+__u32 free_head;
+__u32 slots_used;
+
+__u32 qlen;    /* packets queued */
+__u32 backlog; /* bytes queued (Linux sch->qstats.backlog, CoDel's mtu check) */
+
+/* tc -s xstats */
+__u32 maxpacket;
+__u32 drop_overlimit;
+__u32 ecn_mark;
+__u32 new_flow_count;
+__u32 ce_mark;
+__u32 memory_usage;
+__u32 drop_overmemory;
+__u32 new_flows_len;
+__u32 old_flows_len;
+__u32 codel_drops;
+__u32 xmit_cn;
+
+SEC("qdisc/init")
+int fq_codel_init(struct sch_bpf_ctx *ctx)
+{
+	if (flows == 0 || flows > MAX_FLOWS || limit >= MAX_SLOTS || quantum > (1U << 20))
+		return -EINVAL;
+	codel_params_set(&cparams, target, interval, ce_threshold, mtu, ecn);
+	quantum_bytes = quantum < 256 ? 256 : quantum;
+	batch = drop_batch ? drop_batch : 1;
+	memory_cap = memory_limit > (1U << 31) ? (1U << 31) : memory_limit;
+	return 0;
+}
+
+/* ---- slots ---- */
+
+static __always_inline struct slot *slot_get(__u32 link)
+{
+	__u32 idx = link - 1;
+
+	return bpf_map_lookup_elem(&slots, &idx);
+}
+
+/* A free slot's link (index + 1), or 0 when all are in use. */
+static __always_inline __u32 slot_alloc(void)
+{
+	__u32 link = free_head;
+	struct slot *s;
+
+	if (link) {
+		s = slot_get(link);
+		if (!s)
+			return 0;
+		free_head = s->next;
+		return link;
+	}
+	if (slots_used >= MAX_SLOTS)
+		return 0;
+	return ++slots_used;
+}
+
+static __always_inline void slot_free(__u32 link, struct slot *s)
+{
+	s->next = free_head;
+	free_head = link;
+}
+
+/* ---- flow lists ---- */
+
+static __always_inline struct flow *flow_get(__u32 idx)
+{
+	return &flow_table[idx & (MAX_FLOWS - 1)]; /* idx < flows <= MAX_FLOWS, a power of two */
+}
+
+static __always_inline void list_append(__u32 which, __u32 idx, struct flow *f)
+{
+	__u32 *head = which == LIST_NEW ? &new_head : &old_head;
+	__u32 *tail = which == LIST_NEW ? &new_tail : &old_tail;
+	struct flow *last;
+
+	f->next = 0;
+	f->list = which;
+	if (*tail) {
+		last = flow_get(*tail - 1);
+		last->next = idx + 1;
+	} else {
+		*head = idx + 1;
+	}
+	*tail = idx + 1;
+	if (which == LIST_NEW)
+		new_flows_len++;
+	else
+		old_flows_len++;
+}
+
+/* Unlinks f, the head of list `which`. */
+static __always_inline void list_pop_head(__u32 which, struct flow *f)
+{
+	if (which == LIST_NEW) {
+		new_head = f->next;
+		if (!new_head)
+			new_tail = 0;
+		new_flows_len--;
+	} else {
+		old_head = f->next;
+		if (!old_head)
+			old_tail = 0;
+		old_flows_len--;
+	}
+	f->next = 0;
+	f->list = LIST_NONE;
+}
+
+/* ---- enqueue ---- */
+
+/* Linux fq_codel_classify without filters: skb->priority naming this qdisc's major and a minor
+ * in 1..flows picks flow minor - 1; otherwise reciprocal_scale(skb hash, flows). */
+static __always_inline __u32 classify(struct sch_bpf_ctx *ctx)
+{
+	__u32 prio = ctx->skb->priority;
+	__u32 minor = prio & 0xffff;
+
+	if ((prio & 0xffff0000) == (ctx->classid & 0xffff0000) && minor > 0 && minor <= flows)
+		return minor - 1;
+	return ((__u64)bpf_skb_get_hash(skb_ref(ctx->skb)) * flows) >> 32;
+}
+
+/* Linux fq_codel_drop(): drops from the head of the flow with the largest backlog until half of
+ * that backlog or max_packets packets are gone; returns the flow's index. *offered_dropped says
+ * whether the packet in slot `offered` (the one being enqueued) was among them. */
+static __always_inline __u32 drop_from_fattest(__u32 max_packets, __u32 offered, int *offered_dropped)
+{
+	__u32 maxbacklog = 0, fat = 0, threshold, len = 0, i = 0, k;
+	struct flow *f;
+
+	/* The first flow with the largest backlog, as Linux's linear search. */
+	for (k = 0; k < MAX_FLOWS && k < flows; k++) {
+		if (flow_table[k].backlog > maxbacklog) {
+			maxbacklog = flow_table[k].backlog;
+			fat = k;
+		}
+	}
+	threshold = maxbacklog >> 1;
+	f = flow_get(fat);
+	for (k = 0; k < MAX_SLOTS; k++) {
+		__u32 link = f->head;
+		struct sk_buff *skb;
+		struct slot *s;
+
+		if (!link)
+			break;
+		s = slot_get(link);
+		if (!s)
+			break;
+		f->head = s->next;
+		if (!f->head)
+			f->tail = 0;
+		len += s->len;
+		if (link == offered)
+			*offered_dropped = 1;
+		skb = bpf_kptr_xchg(&s->skb, NULL);
+		slot_free(link, s);
+		if (skb)
+			bpf_skb_release(skb);
+		if (!(++i < max_packets && len < threshold))
+			break;
+	}
+	f->cvars.count += i; /* as Linux: a stronger CoDel signal for a flow that overflowed */
+	f->backlog -= len;
+	backlog -= len;
+	memory_usage -= len;
+	qlen -= i;
+	return fat;
+}
+
+SEC("qdisc/enqueue")
+int fq_codel_enqueue(struct sch_bpf_ctx *ctx)
+{
+	__u32 idx = classify(ctx);
+	__u32 len = ctx->skb->wire_len;
+	__u32 link, prev_qlen, dropped, fat;
+	int memory_limited, offered_dropped = 0;
+	struct sk_buff *skb;
+	struct flow *f;
+	struct slot *s, *last;
+
+	f = flow_get(idx);
+	link = slot_alloc();
+	if (!link)
+		return SCH_BPF_DROP;
+	s = slot_get(link);
+	if (!s)
+		return SCH_BPF_DROP;
+	skb = bpf_skb_acquire(skb_ref(ctx->skb));
+	if (!skb) {
+		slot_free(link, s);
+		return SCH_BPF_DROP;
+	}
+	skb = bpf_kptr_xchg(&s->skb, skb);
+	if (skb)
+		bpf_skb_release(skb);
+	s->enqueue_ns = bpf_ktime_get_ns();
+	s->len = len;
+	s->next = 0;
+
+	/* flow_queue_add */
+	if (f->tail) {
+		last = slot_get(f->tail);
+		if (last)
+			last->next = link;
+	} else {
+		f->head = link;
+	}
+	f->tail = link;
+	f->backlog += len;
+	backlog += len;
+	if (f->list == LIST_NONE) {
+		list_append(LIST_NEW, idx, f);
+		new_flow_count++;
+		f->deficit = quantum_bytes;
+	}
+	memory_usage += len;
+	memory_limited = memory_usage > memory_cap;
+	if (++qlen <= limit && !memory_limited)
+		return SCH_BPF_QUEUED;
+
+	prev_qlen = qlen;
+	fat = drop_from_fattest(batch, link, &offered_dropped);
+	dropped = prev_qlen - qlen;
+	drop_overlimit += dropped;
+	if (memory_limited)
+		drop_overmemory += dropped;
+	if (fat != idx)
+		return SCH_BPF_QUEUED; /* Linux: NET_XMIT_SUCCESS */
+	/* Linux: NET_XMIT_CN. bpfq's CN means "the offered packet was dropped", so it is only
+	 * returned when that is true; a head drop from the packet's own flow leaves it queued. */
+	xmit_cn++;
+	return offered_dropped ? SCH_BPF_CN : SCH_BPF_QUEUED;
+}
+
+/* ---- dequeue ---- */
+
+struct pop_ctx {
+	struct flow *flow;
+	__u32 len; /* length of the last packet popped */
+};
+
+static __always_inline struct sk_buff *pop_head(void *arg, __u32 *len, __u64 *enqueue_ns)
+{
+	struct pop_ctx *c = arg;
+	struct flow *f = c->flow;
+	__u32 link = f->head;
+	struct sk_buff *skb;
+	struct slot *s;
+
+	if (!link)
+		return NULL;
+	s = slot_get(link);
+	if (!s)
+		return NULL;
+	skb = bpf_kptr_xchg(&s->skb, NULL);
+	f->head = s->next;
+	if (!f->head)
+		f->tail = 0;
+	*len = s->len;
+	*enqueue_ns = s->enqueue_ns;
+	c->len = s->len;
+	f->backlog -= s->len;
+	backlog -= s->len;
+	memory_usage -= s->len;
+	qlen--;
+	slot_free(link, s);
+	return skb;
+}
+
+static __always_inline void drop_packet(void *arg, struct sk_buff *skb)
+{
+	bpf_skb_release(skb); /* counted by the engine as dropped by the program */
+	codel_drops++;
+}
+
+SEC("qdisc/dequeue")
+int fq_codel_dequeue(struct sch_bpf_ctx *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 round;
+
+	ctx->skb = NULL;
+	for (round = 0; round < MAX_DEQUEUE_ROUNDS; round++) {
+		struct codel_stats st = {};
+		struct pop_ctx pc = {};
+		struct sk_buff *skb;
+		__u32 which, idx;
+		struct flow *f;
+
+		if (new_head) {
+			which = LIST_NEW;
+			idx = new_head - 1;
+		} else if (old_head) {
+			which = LIST_OLD;
+			idx = old_head - 1;
+		} else {
+			break; /* empty */
+		}
+		f = flow_get(idx);
+		if (f->deficit <= 0) {
+			/* Round used up: a new quantum, to the back of the old flows. */
+			f->deficit += quantum_bytes;
+			list_pop_head(which, f);
+			list_append(LIST_OLD, idx, f);
+			continue;
+		}
+		pc.flow = f;
+		skb = codel_dequeue(&pc, &backlog, &cparams, &f->cvars, &st, now, pop_head, drop_packet);
+		if (st.maxpacket > maxpacket)
+			maxpacket = st.maxpacket;
+		ecn_mark += st.ecn_mark;
+		ce_mark += st.ce_mark;
+		if (!skb) {
+			/* An empty new flow passes through the old list once, so that a flow
+			 * sending one packet at a time cannot starve the old flows. */
+			list_pop_head(which, f);
+			if (which == LIST_NEW && old_head)
+				list_append(LIST_OLD, idx, f);
+			continue;
+		}
+		f->deficit -= pc.len;
+		ctx->skb = skb_view(skb);
+		break;
+	}
+	return SCH_BPF_DEQUEUED;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,101 @@
+/* Device-down test: packets held three ways at once. skb->priority picks where a packet waits:
+ *   0  a reference in an rbtree map value (the seed's kptr), keyed by big-endian arrival
+ *   1  a BPFQ_SKB_QUEUE (the seed's earlier skb-map API)
+ *   2  PASSed to child class MAJ:1 (a native pfifo)
+ * Dequeue serves them in that order (rbtree, then queue, then the child). A reset must release
+ * every one of them and count it; none may leak. */
+#include <bpfq/bpf/sch_bpf.h>
+#include <bpf/bpf_endian.h>
+
+struct slot {
+	struct sk_buff __kptr_ref *skb;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RBTREE);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, struct slot);
+} held SEC(".maps");
+
+BPFQ_SKB_QUEUE(fifo, 256, 16);
+
+__u64 seq;
+__u64 in_child; /* packets PASSed to MAJ:1 and not yet dequeued */
+
+static __always_inline int hold_in_rbtree(struct __sk_buff *skb)
+{
+	__u64 key = bpf_cpu_to_be64(seq);
+	struct slot empty = {}, *s;
+	struct sk_buff *ref;
+
+	if (bpf_map_update_elem(&held, &key, &empty, BPF_NOEXIST))
+		return SCH_BPF_DROP;
+	s = bpf_map_lookup_elem(&held, &key);
+	if (!s)
+		return SCH_BPF_DROP;
+	ref = bpf_skb_acquire(skb_ref(skb));
+	if (!ref) {
+		bpf_map_delete_elem(&held, &key);
+		return SCH_BPF_DROP;
+	}
+	ref = bpf_kptr_xchg(&s->skb, ref);
+	if (ref)
+		bpf_skb_release(ref);
+	seq++;
+	return SCH_BPF_QUEUED;
+}
+
+SEC("qdisc/enqueue")
+int hold_enqueue(struct sch_bpf_ctx *ctx)
+{
+	switch (ctx->skb->priority) {
+	case 0:
+		return hold_in_rbtree(ctx->skb);
+	case 1:
+		return bpf_skb_queue_push(&fifo, skb_ref(ctx->skb), 0) ? SCH_BPF_DROP : SCH_BPF_QUEUED;
+	case 2:
+		in_child++;
+		ctx->classid = (ctx->classid & 0xffff0000) | 1;
+		return SCH_BPF_PASS;
+	default:
+		return SCH_BPF_DROP;
+	}
+}
+
+struct head {
+	__u64 key;
+	struct sk_buff *skb;
+};
+
+static long take_head(void *map, __u64 *key, struct slot *s, struct head *out)
+{
+	out->key = *key;
+	out->skb = bpf_kptr_xchg(&s->skb, NULL);
+	return 1;
+}
+
+SEC("qdisc/dequeue")
+int hold_dequeue(struct sch_bpf_ctx *ctx)
+{
+	struct head h = {};
+
+	ctx->skb = NULL;
+	if (bpf_for_each_map_elem(&held, take_head, &h, 0) > 0) {
+		bpf_map_delete_elem(&held, &h.key);
+		ctx->skb = skb_view(h.skb);
+		return SCH_BPF_DEQUEUED;
+	}
+	if (bpf_skb_queue_len(&fifo)) {
+		ctx->skb = skb_view(bpf_skb_queue_pop(&fifo));
+		return SCH_BPF_DEQUEUED;
+	}
+	if (in_child) {
+		in_child--;
+		ctx->classid = (ctx->classid & 0xffff0000) | 1;
+		return SCH_BPF_PASS;
+	}
+	return SCH_BPF_DEQUEUED;
+}
+
+char LICENSE[] SEC("license") = "GPL";
