@@ -53,14 +53,23 @@ bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
     if (ok(r)) return true;
   for (const MemRegion& r : extra_)
     if (ok(r)) return true;
-  for (int i = 0; i < n_grants_; ++i)
-    if (ok(grants_[i])) return true;
+  for (int i = 0, k = next_grant_; i < n_grants_; ++i) {  // newest first: the likeliest
+    k = (k + kMaxGrants - 1) % kMaxGrants;
+    if (ok(grants_[k])) return true;
+  }
   return false;
 }
 
 void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
   if (!checked_) return;
-  // A bounded table: the oldest grant is recycled (programs rarely hold many map values).
+  // The same map value looked up again soon after needs no new slot (a short look back keeps
+  // this cheap: it runs on every map lookup).
+  for (int i = 0, k = next_grant_; i < n_grants_ && i < 8; ++i) {
+    k = (k + kMaxGrants - 1) % kMaxGrants;
+    if (grants_[k].begin == p && grants_[k].end == p + len && (grants_[k].writable || !writable)) return;
+  }
+  // A bounded table: the oldest grant is recycled. A program keeping a map value's pointer
+  // across more than kMaxGrants lookups of other values would lose it (a false fault).
   grants_[next_grant_] = {p, p + len, writable};
   next_grant_ = (next_grant_ + 1) % kMaxGrants;
   if (n_grants_ < kMaxGrants) ++n_grants_;

@@ -137,7 +137,7 @@ class RunContext {
   MemRegion ctx_{};
   MemRegion stacks_[8];  // stacks of the runs in progress (a callback may use its caller's)
   int n_stacks_ = 0;
-  static constexpr int kMaxGrants = 64;
+  static constexpr int kMaxGrants = 256;
   MemRegion grants_[kMaxGrants];
   int n_grants_ = 0, next_grant_ = 0;
   uint64_t budget_ = 0;
