@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -22,20 +23,25 @@ namespace {
 
 constexpr uint32_t kNoNode = ~uint32_t{0};
 
-// A bucket is a circular singly linked list reached through its tail (tail->next is the head),
-// so one index is enough; count is what lookup() exposes (the RFC's u32 elem_count).
+// A bucket is a FIFO of nodes linked head to tail; count is what lookup() exposes (the RFC's u32
+// elem_count) and says whether head and tail mean anything. All-zero is the empty bucket, so a
+// large range's buckets come from calloc and cost no memory until a rank is used.
 struct Bucket {
-  uint32_t tail = kNoNode;
-  uint32_t count = 0;
+  uint32_t head;
+  uint32_t tail;
+  uint32_t count;
+  uint32_t unused;  // 16 bytes: a bucket never straddles a cache line
 };
 
-// One window of `range` consecutive ranks.
-struct Window {
-  explicit Window(uint32_t range) : buckets(new Bucket[range]), occupied(range) {}
-  std::unique_ptr<Bucket[]> buckets;
-  HierarchicalBitmap occupied;  // bit i: buckets[i] is non-empty
+struct FreeDelete {
+  void operator()(void* memory) const { std::free(memory); }
+};
+struct AlignedDelete {
+  void operator()(std::byte* memory) const { ::operator delete(memory, std::align_val_t{64}); }
 };
 
+// Levels: the bitmap depth range_ needs (bitmap_levels(range_)), fixed so bitmap walks unroll.
+template <int Levels>
 class PifoMapImpl final : public PifoMap {
  public:
   explicit PifoMapImpl(const MapSpec& spec)
@@ -45,7 +51,10 @@ class PifoMapImpl final : public PifoMap {
         value_size_(spec.value_size),
         stride_(8 + round_up8(spec.value_size)),
         nodes_(static_cast<std::byte*>(::operator new(size_t{capacity_} * stride_, std::align_val_t{64}))),
-        windows_{Window(range_), Window(range_)} {}
+        buckets_(static_cast<Bucket*>(std::calloc(2 * size_t{range_}, sizeof(Bucket)))),
+        occupied_{HierarchicalBitmap<Levels>(range_), HierarchicalBitmap<Levels>(range_)} {
+    if (buckets_ == nullptr) throw std::bad_alloc();
+  }
 
   // key: a rank's low 32 bits (ranks in the windows span less than 2^32, so they are unique).
   // The element count of that rank's bucket, or nullptr when it holds nothing.
@@ -65,7 +74,7 @@ class PifoMapImpl final : public PifoMap {
     uint64_t offset;
     if (key != nullptr && offset_of_key(key, &offset)) from = offset + 1;
     const uint64_t next = next_occupied(from);
-    if (next == HierarchicalBitmap::kNone) return -ENOENT;
+    if (next == kNoBit) return -ENOENT;
     const auto low_bits = static_cast<uint32_t>(min_rank_ + next);
     std::memcpy(next_key, &low_bits, sizeof low_bits);
     return 0;
@@ -76,19 +85,18 @@ class PifoMapImpl final : public PifoMap {
     const uint64_t rank = flags;
     if (size_ >= capacity_) return -EOVERFLOW;
     if (rank < min_rank_) return -ERANGE;
-    uint64_t offset = rank - min_rank_;
-    if (offset >= 2 * uint64_t{range_}) offset = 2 * uint64_t{range_} - 1;  // clamp into the last bucket
+    const uint64_t offset = std::min(rank - min_rank_, 2 * uint64_t{range_} - 1);  // clamp into the last bucket
 
     const uint32_t node = allocate_node();
     copy_value(value_of(node), value);
-    Window& window = offset < range_ ? *primary_ : *secondary_;
+    const unsigned window = primary_ ^ static_cast<unsigned>(offset >= range_);
     const auto index = static_cast<uint32_t>(offset & (range_ - 1));
-    Bucket& bucket = window.buckets[index];
-    if (bucket.tail == kNoNode) {
-      next_of(node) = node;
-      window.occupied.set(index);
+    Bucket& bucket = buckets_[size_t{window} * range_ + index];
+    if (bucket.count == 0) {
+      bucket.head = node;
+      occupied_[window].set(index);
+      if (window == primary_ && index < lowest_) lowest_ = index;
     } else {
-      next_of(node) = next_of(bucket.tail);
       next_of(bucket.tail) = node;
     }
     bucket.tail = node;
@@ -101,21 +109,27 @@ class PifoMapImpl final : public PifoMap {
 
   int pop_with_rank(void* value_out, uint64_t* rank_out) override {
     if (size_ == 0) return -ENOENT;
-    if (primary_->occupied.empty()) rotate();  // everything is in the secondary
-    Window& window = *primary_;
-    const auto index = static_cast<uint32_t>(window.occupied.first());
-    Bucket& bucket = window.buckets[index];
-    const uint32_t head = next_of(bucket.tail);
-    if (head == bucket.tail) {
-      bucket.tail = kNoNode;
-      window.occupied.clear(index);
-    } else {
-      next_of(bucket.tail) = next_of(head);
+    // Runs of equal ranks pop from the bucket the last pop used, without reading the bitmap.
+    Bucket* bucket = &buckets_[primary_base() + lowest_];
+    if (bucket->count == 0) {
+      uint64_t lowest = occupied_[primary_].first();
+      if (lowest == kNoBit) {  // everything is in the secondary
+        rotate();
+        lowest = occupied_[primary_].first();
+      }
+      lowest_ = static_cast<uint32_t>(lowest);
+      bucket = &buckets_[primary_base() + lowest_];
     }
-    --bucket.count;
+    const uint32_t head = bucket->head;
+    if (--bucket->count == 0) {
+      occupied_[primary_].clear(lowest_);
+    } else {
+      bucket->head = next_of(head);
+      __builtin_prefetch(value_of(bucket->head));  // most likely the next pop's node
+    }
     --size_;
     if (value_out != nullptr) copy_value(value_out, value_of(head));
-    if (rank_out != nullptr) *rank_out = min_rank_ + index;
+    if (rank_out != nullptr) *rank_out = min_rank_ + lowest_;
     free_node(head);
     return 0;
   }
@@ -123,9 +137,7 @@ class PifoMapImpl final : public PifoMap {
   // An RFC departure: the RFC's PIFO has no peek; bpfq's returns what pop() would.
   int peek(void* value) override {
     if (size_ == 0) return -ENOENT;
-    const uint64_t offset = next_occupied(0);
-    const Bucket& bucket = bucket_at(offset);
-    copy_value(value, value_of(next_of(bucket.tail)));
+    copy_value(value, value_of(bucket_at(next_occupied(0)).head));
     return 0;
   }
 
@@ -140,11 +152,11 @@ class PifoMapImpl final : public PifoMap {
   // no delete).
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
     long visited = 0;
-    for (uint64_t offset = next_occupied(0); offset != HierarchicalBitmap::kNone;
+    for (uint64_t offset = next_occupied(0); offset != kNoBit;
          offset = next_occupied(offset + 1)) {
       const auto key = static_cast<uint32_t>(min_rank_ + offset);
       const Bucket& bucket = bucket_at(offset);
-      uint32_t node = next_of(bucket.tail);
+      uint32_t node = bucket.head;
       for (uint32_t i = 0; i < bucket.count; ++i, node = next_of(node)) {
         ++visited;
         if (visit(&key, value_of(node)) != 0) return visited;
@@ -154,12 +166,17 @@ class PifoMapImpl final : public PifoMap {
   }
 
   void clear() override {
-    for (Window& window : windows_) {
-      window.occupied.reset();
-      std::fill(window.buckets.get(), window.buckets.get() + range_, Bucket{});
+    // Only non-empty buckets need zeroing (an empty one's head and tail mean nothing), so a
+    // large range's untouched zero pages stay untouched.
+    for (unsigned window = 0; window < 2; ++window) {
+      HierarchicalBitmap<Levels>& bitmap = occupied_[window];
+      for (uint64_t index = bitmap.next_set(0); index != kNoBit; index = bitmap.next_set(index + 1)) {
+        buckets_[size_t{window} * range_ + index] = Bucket{};
+      }
+      bitmap.reset();
     }
-    primary_ = &windows_[0];
-    secondary_ = &windows_[1];
+    primary_ = 0;
+    lowest_ = 0;
     min_rank_ = 0;
     free_list_ = kNoNode;
     never_used_ = 0;
@@ -172,9 +189,13 @@ class PifoMapImpl final : public PifoMap {
   // The primary window has drained: the secondary becomes the primary and the empty old
   // primary becomes the new secondary, one range higher.
   void rotate() {
-    std::swap(primary_, secondary_);
+    primary_ ^= 1;
+    lowest_ = 0;
     min_rank_ += range_;
   }
+
+  // The windows are the two halves of buckets_; the primary is either.
+  size_t primary_base() const { return size_t{primary_} * range_; }
 
   // Offset of a rank from min_rank_ for a u32 key, if the rank lies in the two windows.
   bool offset_of_key(const void* key, uint64_t* offset) const {
@@ -186,20 +207,20 @@ class PifoMapImpl final : public PifoMap {
     return true;
   }
 
-  Bucket& bucket_at(uint64_t offset) {
-    return (offset < range_ ? primary_ : secondary_)->buckets[offset & (range_ - 1)];
+  // offset < 2 * range_: the secondary follows the primary circularly.
+  Bucket& bucket_at(uint64_t offset) const {
+    return buckets_[(primary_base() + offset) & (2 * size_t{range_} - 1)];
   }
-  const Bucket& bucket_at(uint64_t offset) const { return const_cast<PifoMapImpl*>(this)->bucket_at(offset); }
 
-  // Lowest non-empty bucket at or after `from` (an offset from min_rank_), or kNone.
+  // Lowest non-empty bucket at or after `from` (an offset from min_rank_), or kNoBit.
   uint64_t next_occupied(uint64_t from) const {
     if (from < range_) {
-      const uint64_t in_primary = primary_->occupied.next_set(from);
-      if (in_primary != HierarchicalBitmap::kNone) return in_primary;
+      const uint64_t in_primary = occupied_[primary_].next_set(from);
+      if (in_primary != kNoBit) return in_primary;
       from = range_;
     }
-    const uint64_t in_secondary = secondary_->occupied.next_set(from - range_);
-    return in_secondary == HierarchicalBitmap::kNone ? in_secondary : range_ + in_secondary;
+    const uint64_t in_secondary = occupied_[primary_ ^ 1].next_set(from - range_);
+    return in_secondary == kNoBit ? in_secondary : range_ + in_secondary;
   }
 
   void copy_value(void* dst, const void* src) const {
@@ -218,7 +239,8 @@ class PifoMapImpl final : public PifoMap {
   }
   void* value_of(uint32_t node) const { return nodes_.get() + size_t{node} * stride_ + 8; }
 
-  // Callers have checked size_ < capacity_, so a node is always available.
+  // Callers have checked size_ < capacity_, so a node is always available. The free list is
+  // last in, first out: a push reuses the node the last pop left in the cache.
   uint32_t allocate_node() {
     if (free_list_ != kNoNode) {
       const uint32_t node = free_list_;
@@ -232,18 +254,15 @@ class PifoMapImpl final : public PifoMap {
     free_list_ = node;
   }
 
-  struct AlignedDelete {
-    void operator()(std::byte* memory) const { ::operator delete(memory, std::align_val_t{64}); }
-  };
-
   uint32_t range_;
   uint32_t capacity_;
   uint32_t value_size_;
   size_t stride_;
   std::unique_ptr<std::byte, AlignedDelete> nodes_;
-  Window windows_[2];
-  Window* primary_ = &windows_[0];  // ranks [min_rank_, min_rank_ + range_)
-  Window* secondary_ = &windows_[1];  // the next range_ ranks
+  std::unique_ptr<Bucket[], FreeDelete> buckets_;  // 2 * range_: window w is [w * range_, (w + 1) * range_)
+  HierarchicalBitmap<Levels> occupied_[2];  // bit i of window w: buckets_[w * range_ + i] is non-empty
+  unsigned primary_ = 0;  // the window holding ranks [min_rank_, min_rank_ + range_)
+  uint32_t lowest_ = 0;  // no non-empty primary bucket lies below this one
   uint64_t min_rank_ = 0;  // first rank of the primary window
   uint32_t free_list_ = kNoNode;
   uint32_t never_used_ = 0;
@@ -251,6 +270,13 @@ class PifoMapImpl final : public PifoMap {
 
 }  // namespace
 
-std::shared_ptr<Map> make_pifo_map(const MapSpec& spec) { return std::make_shared<PifoMapImpl>(spec); }
+std::shared_ptr<Map> make_pifo_map(const MapSpec& spec) {
+  switch (bitmap_levels(static_cast<uint32_t>(spec.extra))) {  // create_map allows ranges up to 2^24
+    case 1: return std::make_shared<PifoMapImpl<1>>(spec);
+    case 2: return std::make_shared<PifoMapImpl<2>>(spec);
+    case 3: return std::make_shared<PifoMapImpl<3>>(spec);
+    default: return std::make_shared<PifoMapImpl<4>>(spec);
+  }
+}
 
 }  // namespace bpfq::maps::detail
