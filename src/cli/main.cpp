@@ -7,18 +7,32 @@
 
 #include <bpfq/error.hpp>
 
+#include "global_flags.hpp"
 #include "prog_commands.hpp"
+#include "setup_commands.hpp"
 #include "sim_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bpfq: eBPF-programmable queueing disciplines (sch_bpf) in user space"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   bpfq::cli::GlobalFlags flags;
   app.add_flag("-j,--json", flags.json, "print JSON");
+  app.add_flag("-s,--stats", flags.stats, "show statistics (qdisc/class show)");
+  CLI::Option* batch = app.add_option("-b,--batch", flags.batch, "run the tc lines of FILE (docs/cli.md)");
   bpfq::cli::add_prog_commands(app, flags);
   bpfq::cli::add_sim_command(app, flags);
+  bpfq::cli::add_tc_commands(app);
+  for (const char* name : {"prog", "sim"}) app.get_subcommand(name)->excludes(batch);
   try {
     app.parse(argc, argv);
+    const std::vector<std::string> words = bpfq::cli::parsed_tc_words(app);
+    if (!words.empty() || !flags.batch.empty()) {
+      bpfq::cli::run_tc(words, flags);
+    } else if (app.get_subcommands().empty()) {
+      fmt::print(stderr, "bpfq: a command (prog, sim, qdisc, class, filter, link) or -b FILE is required\n"
+                         "Run with --help for more information.\n");
+      return 2;
+    }
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

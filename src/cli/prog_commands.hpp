@@ -2,11 +2,9 @@
 // `bpfq prog show|dump`: what an eBPF object holds, the way bpftool shows it.
 #include <CLI/CLI.hpp>
 
-namespace bpfq::cli {
+#include "global_flags.hpp"
 
-struct GlobalFlags {
-  bool json = false;
-};
+namespace bpfq::cli {
 
 void add_prog_commands(CLI::App& app, const GlobalFlags& flags);
 

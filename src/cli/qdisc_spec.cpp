@@ -1,8 +1,6 @@
 #include "qdisc_spec.hpp"
 
 #include <charconv>
-#include <cstring>
-#include <sstream>
 
 #include <bpfq/error.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
@@ -13,92 +11,126 @@ namespace bpfq::cli {
 
 namespace {
 
-bool ends_with(const std::string& s, const char* suffix) {
-  const size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+constexpr const char* kKinds = "pfifo, bfifo, pfifo_head_drop, pfifo_fast or bpf";
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-uint64_t parse_unsigned(const std::string& token, const std::string& where) {
+// `limit N` of the fifos: packets (pfifo) or bytes (bfifo, which also takes sizes: 64kb).
+uint32_t parse_limit(TcLine& line, bool bytes) {
+  const std::string word = line.take(bytes ? "a limit in bytes" : "a limit in packets");
   uint64_t v = 0;
-  auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
-  if (ec != std::errc() || p != token.data() + token.size())
-    throw Error("expected a number, got '" + token + "'", where);
-  return v;
-}
-
-// An integer, or a time with a unit, in nanoseconds.
-uint64_t parse_value(const std::string& token, const std::string& where) {
-  static const std::pair<const char*, uint64_t> units[] = {
-      {"ns", 1}, {"us", 1'000}, {"ms", 1'000'000}, {"s", 1'000'000'000}};
-  for (const auto& [unit, scale] : units) {
-    if (ends_with(token, unit) && token.size() > std::strlen(unit)) {
-      const std::string digits = token.substr(0, token.size() - std::strlen(unit));
-      if (digits.find_first_not_of("0123456789") == std::string::npos) return parse_unsigned(digits, where) * scale;
-    }
+  auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && p == word.data() + word.size())) {
+    if (ec != std::errc() || v > UINT32_MAX) line.fail("limit " + word + " is too large", "at most 4294967295");
+    return static_cast<uint32_t>(v);
   }
-  return parse_unsigned(token, where);
+  if (!bytes) line.fail("expected a number, got '" + word + "'", "pfifo limit PACKETS");
+  const ParamValue size = parse_param_value(word, line.where());
+  if (size.kind != ValueKind::Size) line.bad_previous("a size (1514b, 64kb, 1mb)");
+  if (size.value > UINT32_MAX) line.fail("limit " + word + " is too large", "at most 4294967295 bytes");
+  return static_cast<uint32_t>(size.value);
 }
 
-void set_parameter(runtime::Object& obj, const std::string& name, const std::string& token,
-                   const std::string& where) {
-  const uint64_t value = parse_value(token, where);
-  const loader::GlobalVariable& var = obj.global(name);  // bpfq::Error names the variable
-  if (var.size != 1 && var.size != 2 && var.size != 4 && var.size != 8)
-    throw Error("parameter '" + name + "' is a " + std::to_string(var.size) + "-byte variable", where,
+void parse_program_params(TcLine& line, QdiscSpec& spec) {
+  while (!line.done()) {
+    const std::string name = line.take("a parameter name");
+    if (looks_like_value(name)) line.bad_previous("a parameter name (a global variable of the program)");
+    ProgramParam p{name, {}, ParamValue{1, ValueKind::Integer}};
+    if (const std::string* next = line.peek(); next && looks_like_value(*next)) {
+      p.token = line.take("a value");
+      p.value = parse_param_value(p.token, line.where());
+    }
+    spec.params.push_back(std::move(p));
+  }
+}
+
+const loader::GlobalVariable* find_global(const runtime::Object& obj, const std::string& name) {
+  for (const loader::GlobalVariable& g : obj.spec().globals)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+std::string global_names(const runtime::Object& obj) {
+  std::string s;
+  for (const loader::GlobalVariable& g : obj.spec().globals) s += (s.empty() ? "" : ", ") + g.name;
+  return s.empty() ? "the program has no global variables" : "its globals are " + s;
+}
+
+void set_parameter(runtime::Object& obj, const ProgramParam& p, const std::string& where) {
+  const loader::GlobalVariable* var = param_global(obj, p);
+  const uint64_t value = var && var->name != p.name ? 0 : p.value.value;  // `noecn`: ecn = 0
+  if (!var) throw Error("unknown parameter '" + p.name + "'", where, global_names(obj));
+  const std::string& name = var->name;
+  if (var->size != 1 && var->size != 2 && var->size != 4 && var->size != 8)
+    throw Error("parameter '" + name + "' is a " + std::to_string(var->size) + "-byte variable", where,
                 "only integer parameters (1, 2, 4 or 8 bytes) can be set from the command line");
-  if (var.size < 8 && value >> (8 * var.size) != 0)
-    throw Error("value " + token + " does not fit parameter '" + name + "' (" + std::to_string(var.size) + " bytes)", where);
-  obj.set_global(name, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&value), var.size));
+  if (var->size < 8 && value >> (8 * var->size) != 0)
+    throw Error("value " + p.token + " (" + std::string(value_kind_name(p.value.kind)) + " " + std::to_string(value) +
+                    ") does not fit parameter '" + name + "' (" + std::to_string(var->size) + " bytes)",
+                where);
+  obj.set_global(name, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&value), var->size));
 }
 
 }  // namespace
 
-QdiscSpec parse_qdisc_spec(const std::string& text) {
-  QdiscSpec spec{text, {}, {}};
-  std::istringstream in(text);
-  for (std::string t; in >> t;) spec.tokens.push_back(t);
-  const std::string where = "qdisc '" + text + "'";
-  if (spec.tokens.empty()) throw Error("empty qdisc", where, "e.g. pfifo limit 100, or bpf obj progs/fifo.bpf.o");
-  const std::string& kind = spec.tokens[0];
-  if (kind == "bpf") {
-    if (spec.tokens.size() < 3 || spec.tokens[1] != "obj")
-      throw Error("expected 'obj FILE' after 'bpf'", where, "bpf obj progs/fifo.bpf.o [NAME VALUE]...");
-    spec.tokens.erase(spec.tokens.begin(), spec.tokens.begin() + 2);
-    spec.tokens.insert(spec.tokens.begin(), "bpf");
-  } else if (ends_with(kind, ".o")) {
-    spec.tokens.insert(spec.tokens.begin(), "bpf");
-  } else if (kind == "pfifo" || kind == "bfifo") {
-    if (spec.tokens.size() != 1 && (spec.tokens.size() != 3 || spec.tokens[1] != "limit"))
-      throw Error("unexpected '" + spec.tokens[1] + "'", where, kind + " [limit N]");
-    if (spec.tokens.size() == 3) {
-      const uint64_t limit = parse_unsigned(spec.tokens[2], where);
-      if (limit > UINT32_MAX) throw Error("limit " + spec.tokens[2] + " is too large", where, "at most 4294967295");
-      spec.limit = static_cast<uint32_t>(limit);
+const loader::GlobalVariable* param_global(const runtime::Object& obj, const ProgramParam& p) {
+  if (const loader::GlobalVariable* var = find_global(obj, p.name)) return var;
+  if (p.token.empty() && p.name.size() > 2 && p.name.compare(0, 2, "no") == 0) return find_global(obj, p.name.substr(2));
+  return nullptr;
+}
+
+QdiscSpec parse_qdisc_spec(TcLine& line) {
+  QdiscSpec spec;
+  spec.where = line.where();
+  spec.text = line.remaining_text();
+  spec.kind = line.take("a qdisc kind: " + std::string(kKinds));
+  if (spec.kind == "bpf") {
+    line.expect("obj");
+    spec.object = line.take("an eBPF object file (FILE.bpf.o)");
+    parse_program_params(line, spec);
+  } else if (ends_with(spec.kind, ".o")) {
+    spec.object = spec.kind;
+    spec.kind = "bpf";
+    parse_program_params(line, spec);
+  } else if (spec.kind == "pfifo" || spec.kind == "bfifo" || spec.kind == "pfifo_head_drop") {
+    if (line.accept("limit")) {
+      spec.limit = parse_limit(line, spec.kind == "bfifo");
+      line.expect_end("the end of the line");
     }
-    return spec;
-  } else if (kind == "pfifo_fast") {
-    if (spec.tokens.size() != 1) throw Error("unexpected '" + spec.tokens[1] + "'", where, "pfifo_fast takes no options");
-    return spec;
+    line.expect_end("limit or the end of the line");
+  } else if (spec.kind == "pfifo_fast") {
+    line.expect_end("the end of the line (pfifo_fast takes no options)");
   } else {
-    throw Error("unknown qdisc '" + kind + "'", where, "pfifo, bfifo, pfifo_fast, or bpf obj FILE.bpf.o");
+    line.fail("unknown qdisc '" + spec.kind + "': expected " + kKinds, "bpf obj FILE.bpf.o runs an eBPF qdisc");
   }
-  if ((spec.tokens.size() - 2) % 2 != 0)
-    throw Error("parameter '" + spec.tokens.back() + "' has no value", where, "parameters come as NAME VALUE pairs");
   return spec;
 }
 
-std::unique_ptr<sched::Qdisc> make_qdisc(const QdiscSpec& spec, const QdiscSite& site) {
-  const std::string& kind = spec.tokens[0];
-  const sched::Handle root = sched::Handle::make(1, 0);
-  if (kind == "pfifo") return std::make_unique<sched::PfifoQdisc>(spec.limit, root, site.device);
-  if (kind == "bfifo") return std::make_unique<sched::BfifoQdisc>(spec.limit, root, site.device);
-  if (kind == "pfifo_fast") return std::make_unique<sched::PfifoFastQdisc>(root, site.device);
-  const std::string where = "qdisc '" + spec.text + "'";
-  sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr};
-  auto q = sched::BpfQdisc::open(spec.tokens[1], root, env);
-  for (size_t i = 2; i + 1 < spec.tokens.size(); i += 2) set_parameter(q->object(), spec.tokens[i], spec.tokens[i + 1], where);
-  q->init();
-  return q;
+QdiscSpec parse_qdisc_spec(const std::string& text) {
+  TcLine line = TcLine::split(text, "qdisc '" + text + "'");
+  return parse_qdisc_spec(line);
+}
+
+std::unique_ptr<sched::Qdisc> make_qdisc(const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle,
+                                         const BeforeInit& before_init) {
+  if (spec.kind == "pfifo") return std::make_unique<sched::PfifoQdisc>(spec.limit, handle, site.device);
+  if (spec.kind == "bfifo") return std::make_unique<sched::BfifoQdisc>(spec.limit, handle, site.device);
+  if (spec.kind == "pfifo_head_drop")
+    return std::make_unique<sched::PfifoHeadDropQdisc>(spec.limit, handle, site.device);
+  try {
+    if (spec.kind == "pfifo_fast") return std::make_unique<sched::PfifoFastQdisc>(handle, site.device);
+    sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr};
+    auto q = sched::BpfQdisc::open(spec.object, handle, env);
+    for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);
+    if (before_init) before_init(*q);
+    q->init();
+    return q;
+  } catch (const Error& e) {
+    // Name the line the qdisc was written on, then what the engine said.
+    throw Error(e.reason(), e.where().empty() ? spec.where : spec.where + ": " + e.where(), e.hint());
+  }
 }
 
 }  // namespace bpfq::cli

@@ -2,15 +2,21 @@
 
 #include <unistd.h>
 
+#include <fstream>
+
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
 
 #include <bpfq/error.hpp>
+#include <bpfq/io/sim/plot.hpp>
 #include <bpfq/io/sim/scenario_file.hpp>
 #include <bpfq/io/sim/simulation.hpp>
 
+#include "built_setup.hpp"
 #include "qdisc_spec.hpp"
+#include "setup_plan.hpp"
+#include "setup_show.hpp"
 
 namespace bpfq::cli {
 
@@ -20,10 +26,25 @@ struct SimOptions {
   std::string preset = "bufferbloat";
   std::string scenario_file;
   std::vector<std::string> qdiscs;
+  std::vector<std::string> setups;
+  std::string dev;
   std::string compare;
   uint64_t seed = 0;
   double duration_s = 0;
+  std::string pcap;  // capture of the bottleneck's output
+  std::string plot;  // SVG of the time series
+  bool ipv6 = false;
 };
+
+// With several runs each writes its own capture: out.pcap -> out.1.pcap, out.2.pcap, ...
+std::string capture_path(const std::string& path, size_t index, size_t runs) {
+  if (runs == 1) return path;
+  const size_t slash = path.rfind('/');
+  const size_t dot = path.rfind('.');
+  const std::string n = "." + std::to_string(index + 1);
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + n;
+  return path.substr(0, dot) + n + path.substr(dot);
+}
 
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> parts;
@@ -39,6 +60,70 @@ std::vector<std::string> split_commas(const std::string& text) {
 }
 
 double ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+bool is_setup_file(const std::string& name) { return name.size() > 3 && name.compare(name.size() - 3, 3, ".tc") == 0; }
+
+// One column of the comparison: a qdisc in tc syntax (-q), or a setup file (--setup) whose
+// bottleneck device's root qdisc (with its classes and filters) goes on the bottleneck.
+struct SimEntry {
+  std::string name;
+  std::optional<QdiscSpec> spec;
+  std::unique_ptr<SetupPlan> plan;
+  std::string dev;
+};
+
+struct SimResult {
+  io::sim::Report report;
+  std::optional<SetupSnapshot> setup;  // the setup's qdiscs and classes at the last sample
+  std::string dev;
+};
+
+// Reads and checks the setup; picks the device (--dev, or the only one) and checks its root.
+SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu) {
+  SimEntry e{path, std::nullopt, std::make_unique<SetupPlan>(), dev};
+  for (TcLine& line : read_batch_file(path)) e.plan->apply(line);  // show lines print nothing here
+  std::string names;
+  for (const LinkNode& l : e.plan->links()) names += (names.empty() ? "" : ", ") + l.name;
+  if (e.dev.empty()) {
+    if (e.plan->links().size() != 1)
+      throw Error(e.plan->links().empty() ? "the setup has no device" : "the setup has devices " + names, path,
+                  "pick the bottleneck device with --dev NAME");
+    e.dev = e.plan->links().front().name;
+  }
+  const LinkNode* link = e.plan->find_link(e.dev);
+  if (!link) throw Error("no device " + e.dev + " in the setup", path, names.empty() ? "add a qdisc to it" : "its devices: " + names);
+  if (link->mtu_set && link->params.mtu != mtu)
+    throw Error("device " + e.dev + " has mtu " + std::to_string(link->params.mtu) + " (" + link->where +
+                    ") but the scenario's link has mtu " + std::to_string(mtu),
+                path, "drop `mtu` from the link line or change the scenario");
+  bool has_root = false;
+  for (const QdiscNode& q : e.plan->qdiscs()) has_root |= q.dev == e.dev && q.parent.is_root();
+  if (!has_root) throw Error("device " + e.dev + " has no root qdisc", path, "qdisc add dev " + e.dev + " root ...");
+  return e;
+}
+
+SimResult run_entry(const SimEntry& e, const io::sim::Scenario& scenario, const io::sim::ProgressCallback& progress) {
+  if (e.spec) {
+    SimResult r{io::sim::simulate(
+                    scenario,
+                    [&](const io::sim::SimContext& ctx) {
+                      return make_qdisc(*e.spec, QdiscSite{ctx.clock, ctx.pool, ctx.device});
+                    },
+                    progress),
+                std::nullopt, {}};
+    return r;
+  }
+  io::sim::Simulation sim(scenario);  // before the setup: its qdiscs hold the pool's packets
+  BuiltSetup built(*e.plan, sim.clock(), sim.pool(), e.dev, scenario.mtu);
+  SimResult r{{}, built.snapshot(), e.dev};
+  // The simulator drains the qdiscs after the run; keep what they held at the last sample.
+  sim.set_progress([&](const io::sim::Progress& p) {
+    r.setup = built.snapshot();
+    if (progress) progress(p);
+  });
+  r.report = sim.run(*built.device(e.dev).root());
+  return r;
+}
 
 // The latency a user feels: the ping probes' RTT if there are any, else the flows' RTT.
 const io::sim::DelaySummary* probe_rtt(const io::sim::Report& r) {
@@ -65,7 +150,7 @@ double tcp_goodput_mbps(const io::sim::Report& r) {
 }
 
 void print_table(const io::sim::Scenario& scenario, const std::vector<std::string>& names,
-                 const std::vector<io::sim::Report>& reports) {
+                 const std::vector<io::sim::Report>& reports, const std::vector<SimResult>& results) {
   fmt::print("scenario {}: {} Mbit/s, {} ms base RTT, {} s, seed {}\n\n", scenario.name,
              scenario.rate_bps / 1e6, ms(scenario.rtt_ns), scenario.duration_ns / 1e9, scenario.seed);
   fmt::print("{:<34} {:>10} {:>6} {:>6} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8}\n", "qdisc", "tcp Mbit/s",
@@ -82,8 +167,16 @@ void print_table(const io::sim::Scenario& scenario, const std::vector<std::strin
                r.qdisc.stats.tc_dropped(), marks);
   }
   fmt::print("\n");
-  for (size_t i = 0; i < reports.size(); ++i)
-    fmt::print("qdisc {}:\n{}\n", names[i], reports[i].qdisc.tc);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (const auto& setup = results[i].setup) {
+      // The whole tree, as `bpfq -s qdisc show dev D` and `class show` print it.
+      fmt::print("setup {} (dev {}, at {:.3f} s):\n{}{}\n", names[i], results[i].dev, setup->at_ns / 1e9,
+                 show_text(*setup, ShowCommand{ShowCommand::What::Qdisc, results[i].dev}, true),
+                 show_text(*setup, ShowCommand{ShowCommand::What::Class, results[i].dev}, true));
+    } else {
+      fmt::print("qdisc {}:\n{}\n", names[i], reports[i].qdisc.tc);
+    }
+  }
 }
 
 void run_sim(const SimOptions& o, const GlobalFlags& flags) {
@@ -91,16 +184,28 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
       o.scenario_file.empty() ? io::sim::preset(o.preset) : io::sim::load_scenario_file(o.scenario_file);
   if (o.seed != 0) scenario.seed = o.seed;
   if (o.duration_s > 0) scenario.duration_ns = static_cast<uint64_t>(o.duration_s * 1e9);
+  if (o.ipv6) scenario.set_ip_version(6);
+  if (!o.plot.empty() && !std::ofstream(o.plot))  // before the runs, not after them
+    throw Error("cannot write the plot", o.plot, "check that the folder exists and is writable");
 
-  std::vector<std::string> names = o.qdiscs;
-  for (const std::string& c : split_commas(o.compare)) names.push_back(c);
-  if (names.empty()) names.push_back("pfifo");
-  std::vector<QdiscSpec> specs;
-  for (const std::string& n : names) specs.push_back(parse_qdisc_spec(n));  // all errors before any run
+  std::vector<std::string> items = o.qdiscs;
+  for (const std::string& f : o.setups) items.push_back(f);
+  for (const std::string& c : split_commas(o.compare)) items.push_back(c);
+  if (items.empty()) items.push_back("pfifo");
+  std::vector<SimEntry> entries;  // all errors before any run
+  for (const std::string& item : items) {
+    if (is_setup_file(item))
+      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu));
+    else
+      entries.push_back(SimEntry{item, parse_qdisc_spec(item), nullptr, {}});
+  }
+  std::vector<std::string> names;
+  for (const SimEntry& e : entries) names.push_back(e.name);
 
   const bool tty = isatty(STDERR_FILENO) != 0 && !flags.json;
   std::vector<io::sim::Report> reports;
-  for (size_t i = 0; i < specs.size(); ++i) {
+  std::vector<SimResult> results;
+  for (size_t i = 0; i < entries.size(); ++i) {
     io::sim::ProgressCallback progress;
     if (tty) {
       progress = [&, i](const io::sim::Progress& p) {
@@ -110,23 +215,35 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
                    p.duration_ns ? 100 * p.now_ns / p.duration_ns : 100);
       };
     }
-    reports.push_back(io::sim::simulate(
-        scenario,
-        [&](const io::sim::SimContext& ctx) {
-          return make_qdisc(specs[i], QdiscSite{ctx.clock, ctx.pool, ctx.device});
-        },
-        progress));
+    io::sim::Scenario run_scenario = scenario;
+    if (!o.pcap.empty()) run_scenario.pcap_output = capture_path(o.pcap, i, entries.size());
+    results.push_back(run_entry(entries[i], run_scenario, progress));
+    reports.push_back(results.back().report);
     if (tty) fmt::print(stderr, "\r{:<80}\r", "");
+  }
+
+  if (!o.plot.empty()) {
+    std::vector<io::sim::PlotRun> runs;
+    for (size_t i = 0; i < reports.size(); ++i) runs.push_back({names[i], &reports[i]});
+    io::sim::write_plot(o.plot, runs);
   }
 
   if (flags.json) {
     nlohmann::json j = nlohmann::json::array();
-    for (size_t i = 0; i < reports.size(); ++i)
-      j.push_back({{"qdisc", names[i]}, {"report", nlohmann::json::parse(io::sim::report_to_json(reports[i], 2, false))}});
+    for (size_t i = 0; i < reports.size(); ++i) {
+      nlohmann::json entry{{"qdisc", names[i]}, {"report", nlohmann::json::parse(io::sim::report_to_json(reports[i], 2, false))}};
+      if (const auto& setup = results[i].setup) {
+        const ShowCommand qdiscs{ShowCommand::What::Qdisc, results[i].dev};
+        const ShowCommand classes{ShowCommand::What::Class, results[i].dev};
+        entry["setup"] = {{"dev", results[i].dev}, {"at_ns", setup->at_ns},
+                          {"qdiscs", show_json(*setup, qdiscs, true)}, {"classes", show_json(*setup, classes, true)}};
+      }
+      j.push_back(std::move(entry));
+    }
     fmt::print("{}\n", j.dump(2));
     return;
   }
-  print_table(scenario, names, reports);
+  print_table(scenario, names, reports, results);
 }
 
 }  // namespace
@@ -137,9 +254,14 @@ void add_sim_command(CLI::App& app, const GlobalFlags& flags) {
   sim->add_option("--preset", o.preset, "built-in scenario: bufferbloat, mixed, incast")->capture_default_str();
   sim->add_option("--scenario", o.scenario_file, "scenario file (TOML, docs/simulator.md)");
   sim->add_option("--qdisc,-q", o.qdiscs, "qdisc in tc syntax, e.g. 'pfifo limit 100' or 'bpf obj progs/fifo.bpf.o limit 50' (repeatable)");
-  sim->add_option("--compare", o.compare, "comma-separated qdiscs run on the same scenario, side by side");
+  sim->add_option("--setup", o.setups, "tc setup file (bpfq -b syntax): its device's root qdisc, classes and filters go on the bottleneck (repeatable)");
+  sim->add_option("--dev", o.dev, "the setup's device to put on the bottleneck (default: its only device)");
+  sim->add_option("--compare", o.compare, "comma-separated qdiscs (or FILE.tc setups) run on the same scenario, side by side");
   sim->add_option("--seed", o.seed, "random seed (default: the scenario's)");
   sim->add_option("--duration", o.duration_s, "simulated seconds (default: the scenario's)");
+  sim->add_option("--pcap", o.pcap, "write the frames the bottleneck sends to this pcap (several runs: FILE.1.pcap, FILE.2.pcap, ...)");
+  sim->add_option("--plot", o.plot, "draw queueing delay and per-flow goodput over time into this SVG");
+  sim->add_flag("--ipv6", o.ipv6, "make every flow of the scenario IPv6");
   sim->callback([&flags] { run_sim(o, flags); });
 }
 

@@ -1,36 +1,14 @@
 // Runs the bpfq binary and checks what a user sees: output, error messages and exit codes
 // (0 success, 1 a bpfq error, 2 bad usage).
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <fstream>
-#include <string>
-
 #include <gtest/gtest.h>
 
+#include "cli/run_bpfq.hpp"
 #include "support/test_objects.hpp"
 
 namespace bpfq::test {
 namespace {
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Outcome bpfq(const std::string& args) {
-  const std::string command = std::string(BPFQ_CLI) + " " + args + " 2>&1";
-  Outcome o;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return o;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) o.output.append(buf, n);
-  const int status = pclose(pipe);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+Outcome bpfq(const std::string& args) { return run_bpfq(args); }
 
 TEST(Cli, ProgShowListsProgramsAndMaps) {
   const Outcome o = bpfq("prog show " + library_object("pfifo"));

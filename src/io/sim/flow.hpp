@@ -24,9 +24,10 @@ struct FlowCounters {
 
 class Flow : public EventTarget {
  public:
-  explicit Flow(uint32_t id) : id_(id) {}
+  explicit Flow(uint32_t id, bool ipv6 = false) : id_(id), ipv6_(ipv6) {}
   virtual ~Flow() = default;
   uint32_t id() const { return id_; }
+  bool ipv6() const { return ipv6_; }  // its frames are IPv6 (else IPv4)
 
   // Called by the network, which releases pkt afterwards.
   virtual void on_forward(const FrameInfo& info, sched::Packet& pkt) = 0;
@@ -37,6 +38,7 @@ class Flow : public EventTarget {
 
  private:
   uint32_t id_;
+  bool ipv6_;
 };
 
 }  // namespace bpfq::io::sim

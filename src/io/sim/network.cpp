@@ -2,6 +2,8 @@
 
 #include <cassert>
 
+#include <bpfq/sched/ecn.hpp>
+
 namespace bpfq::io::sim {
 
 Network::Network(const Scenario& scenario, EventLoop& loop, sched::PacketPool& pool, sched::Qdisc& qdisc)
@@ -13,9 +15,11 @@ Network::Network(const Scenario& scenario, EventLoop& loop, sched::PacketPool& p
       forward_delay_ns_(scenario.rtt_ns / 2),
       reverse_delay_ns_(scenario.rtt_ns - scenario.rtt_ns / 2) {}
 
-void Network::add_flow(Flow& flow) {
+void Network::add_flow(Flow& flow, bool by_packet) {
   assert(flow.id() == flows_.size());
   flows_.push_back(&flow);
+  by_packet_.push_back(by_packet);
+  if (by_packet && !owners_) owners_ = std::make_unique<PacketOwners>(pool_.capacity());
 }
 
 sched::Packet* Network::alloc() {
@@ -31,6 +35,7 @@ sched::Packet* Network::alloc() {
 
 void Network::send_forward(Flow& flow, sched::Packet* pkt) {
   ++flow.counters.packets_sent;
+  if (owners_) owners_->set(pkt, flow.id());
   // Every verdict is final here: drops surface to TCP as missing ACKs, as on a real host
   // (Linux's local CN handling, entering CWR at once, is not modelled).
   (void)bottleneck_.enqueue(pkt);
@@ -42,19 +47,32 @@ Flow* Network::flow_of(const FrameInfo& info) const {
   return info.valid && info.flow < flows_.size() ? flows_[info.flow] : nullptr;
 }
 
+Flow* Network::forward_flow_of(const sched::Packet& pkt, const FrameInfo& info) const {
+  if (owners_) {
+    uint32_t owner = owners_->get(&pkt);
+    if (owner != PacketOwners::kNone && by_packet_[owner]) return flows_[owner];
+  }
+  Flow* flow = flow_of(info);
+  return flow && !by_packet_[flow->id()] ? flow : nullptr;
+}
+
 void Network::on_dequeued(sched::Packet& pkt, uint64_t sojourn_ns) {
   interval_delay_sum_ += sojourn_ns;
   ++interval_delay_count_;
   if (sojourn_ns > interval_delay_max_) interval_delay_max_ = sojourn_ns;
   interval_link_bytes_ += pkt.len();
   FrameInfo info = read_frame(pkt.bytes());
-  if (Flow* flow = flow_of(info)) {
+  if (Flow* flow = forward_flow_of(pkt, info)) {
     ++flow->counters.packets_dequeued;
     if (flow->queue_delay) flow->queue_delay->record(sojourn_ns);
   }
 }
 
-void Network::on_transmitted(sched::Packet* pkt) { loop_.schedule_in(forward_delay_ns_, *this, kForwardArrival, pkt); }
+void Network::on_transmitted(sched::Packet* pkt) {
+  // Its first bit left when serialisation began: what a capture on the egress device shows.
+  if (tap_ && tap_->departed) tap_->departed(loop_.now() - bottleneck_.serialisation_ns(pkt->len()), pkt->bytes());
+  loop_.schedule_in(forward_delay_ns_, *this, kForwardArrival, pkt);
+}
 
 void Network::on_event(uint32_t tag, sched::Packet* pkt) {
   if (tag == kSample) {
@@ -62,10 +80,16 @@ void Network::on_event(uint32_t tag, sched::Packet* pkt) {
     return;
   }
   FrameInfo info = read_frame(pkt->bytes());
-  Flow* flow = flow_of(info);
-  if (!flow || info.forward != (tag == kForwardArrival)) {
+  const bool forward = tag == kForwardArrival;
+  Flow* flow = forward ? forward_flow_of(*pkt, info) : flow_of(info);
+  if (forward && tap_ && tap_->arrived) tap_->arrived(loop_.now(), flow ? flow->id() : UINT32_MAX, pkt->bytes());
+  if (flow && by_packet_[flow->id()]) {
+    ++flow->counters.packets_delivered;
+    if (sched::ecn_codepoint(pkt->bytes()) == 3) ++flow->counters.ecn_marks;
+    flow->on_forward(info, *pkt);
+  } else if (!flow || info.forward != forward) {
     ++unknown_frames_;  // e.g. a qdisc program rewrote the addresses
-  } else if (tag == kForwardArrival) {
+  } else if (forward) {
     ++flow->counters.packets_delivered;
     if (info.ecn == 3) ++flow->counters.ecn_marks;
     flow->on_forward(info, *pkt);
@@ -87,7 +111,7 @@ void Network::drain_qdisc() {
       continue;
     }
     FrameInfo info = read_frame(r.packet->bytes());
-    if (Flow* flow = flow_of(info)) ++flow->counters.packets_queued_at_end;
+    if (Flow* flow = forward_flow_of(*r.packet, info)) ++flow->counters.packets_queued_at_end;
     sched::PacketPool::release(r.packet);
   }
   qdisc_.reset();

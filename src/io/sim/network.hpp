@@ -4,6 +4,7 @@
 // frames from the pool, demultiplexes arrivals to flows by the addresses in their bytes and
 // keeps the link-wide time series.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <bpfq/io/sim/event_loop.hpp>
@@ -16,6 +17,7 @@
 #include "bottleneck.hpp"
 #include "delay_histogram.hpp"
 #include "flow.hpp"
+#include "packet_owners.hpp"
 
 namespace bpfq::io::sim {
 
@@ -29,8 +31,10 @@ class Network final : public EventTarget, public BottleneckListener {
   // When a source given stop_ns (0: none) stops offering traffic: then, or at the end of the run.
   uint64_t stop_time(uint64_t stop_ns) const { return stop_ns ? stop_ns : scenario_.duration_ns; }
 
-  // Registers flow under its id (ids are dense, starting at 0).
-  void add_flow(Flow& flow);
+  // Registers flow under its id (ids are dense, starting at 0). A flow whose frames do not name
+  // it in their bytes (replay) is identified by the packets it sends: by_packet = true.
+  void add_flow(Flow& flow, bool by_packet = false);
+  void set_frame_tap(const FrameTap* tap) { tap_ = tap && (tap->departed || tap->arrived) ? tap : nullptr; }
   uint32_t next_flow_id() const { return static_cast<uint32_t>(flows_.size()); }
 
   // A packet from the pool, or nullptr (counted) when it is exhausted.
@@ -59,6 +63,8 @@ class Network final : public EventTarget, public BottleneckListener {
  private:
   enum Tag : uint32_t { kForwardArrival, kReverseArrival, kSample };
   Flow* flow_of(const FrameInfo& info) const;
+  // On the forward path: a by-packet flow's packet, else the flow the bytes name.
+  Flow* forward_flow_of(const sched::Packet& pkt, const FrameInfo& info) const;
   void sample();
 
   const Scenario& scenario_;
@@ -69,6 +75,9 @@ class Network final : public EventTarget, public BottleneckListener {
   uint64_t forward_delay_ns_;
   uint64_t reverse_delay_ns_;
   std::vector<Flow*> flows_;
+  std::vector<bool> by_packet_;        // per flow id
+  std::unique_ptr<PacketOwners> owners_;  // only once a by-packet flow exists
+  const FrameTap* tap_ = nullptr;
   uint64_t packets_built_ = 0;
   uint64_t pool_exhausted_ = 0;
   uint64_t unknown_frames_ = 0;

@@ -5,8 +5,15 @@
 #include "network.hpp"
 
 namespace bpfq::io::sim {
+namespace {
 
-PingFlow::PingFlow(Network& net, uint32_t id, const PingSpec& spec) : Flow(id), net_(net), spec_(spec) {
+bool is_echo(const FrameInfo& info, uint8_t type) {
+  return info.proto == (info.ipv6 ? kIpProtoIcmpv6 : kIpProtoIcmp) && info.icmp_type == type;
+}
+
+}  // namespace
+
+PingFlow::PingFlow(Network& net, uint32_t id, const PingSpec& spec) : Flow(id, spec.ipv6), net_(net), spec_(spec) {
   queue_delay = &own_queue_delay;
 }
 
@@ -17,8 +24,8 @@ void PingFlow::schedule() { net_.loop().schedule_at(spec_.start_ns, *this, 0); }
 void PingFlow::on_event(uint32_t, sched::Packet*) {
   if (net_.now() >= end_ns()) return;
   if (sched::Packet* pkt = net_.alloc()) {
-    sched::FrameSpec spec = frame_spec(id(), true, sched::L4::Icmp);
-    spec.icmp_type = 8;
+    sched::FrameSpec spec = frame_spec(id(), true, sched::L4::Icmp, ipv6());
+    spec.icmp_type = ipv6() ? kEchoRequest6 : kEchoRequest;
     spec.icmp_seq = next_seq_;
     spec.payload_len = spec_.payload_bytes;
     sched::build_into(*pkt, spec);
@@ -30,12 +37,12 @@ void PingFlow::on_event(uint32_t, sched::Packet*) {
 }
 
 void PingFlow::on_forward(const FrameInfo& info, sched::Packet&) {
-  if (info.proto != kIpProtoIcmp || info.icmp_type != 8) return;
+  if (!is_echo(info, ipv6() ? kEchoRequest6 : kEchoRequest)) return;
   counters.bytes_delivered += info.payload_len;
   sched::Packet* reply = net_.alloc();
   if (!reply) return;
-  sched::FrameSpec spec = frame_spec(id(), false, sched::L4::Icmp);
-  spec.icmp_type = 0;
+  sched::FrameSpec spec = frame_spec(id(), false, sched::L4::Icmp, ipv6());
+  spec.icmp_type = ipv6() ? kEchoReply6 : kEchoReply;
   spec.icmp_seq = info.icmp_seq;
   spec.payload_len = info.payload_len;
   sched::build_into(*reply, spec);
@@ -43,7 +50,7 @@ void PingFlow::on_forward(const FrameInfo& info, sched::Packet&) {
 }
 
 void PingFlow::on_reverse(const FrameInfo& info, sched::Packet&) {
-  if (info.proto != kIpProtoIcmp || info.icmp_type != 0) return;
+  if (!is_echo(info, ipv6() ? kEchoReply6 : kEchoReply)) return;
   ++replies_;
   rtt.record(net_.now() - sent_ns_[info.icmp_seq % kOutstanding]);
 }

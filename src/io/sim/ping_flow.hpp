@@ -1,5 +1,5 @@
 #pragma once
-// ICMP echo probes, as ping sends them: a request every interval through the bottleneck, an
+// ICMP (ICMPv6 over IPv6) echo probes, as ping sends them: a request every interval through the bottleneck, an
 // echo reply from the receiver on the reverse path, the RTT measured at the sender.
 #include <array>
 

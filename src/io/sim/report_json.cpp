@@ -61,7 +61,8 @@ ordered_json flow_json(const FlowReport& f) {
     j["completed"] = f.completed;
     if (f.fct_ns) j["fct_ms"] = static_cast<double>(*f.fct_ns) / 1e6;
   }
-  if (f.kind != "udp") j["rtt"] = delay_json(f.rtt);
+  if (f.kind == "pcap") j["frames_skipped"] = f.frames_skipped;
+  if (f.kind == "tcp" || f.kind == "ping") j["rtt"] = delay_json(f.rtt);
   if (f.kind == "udp") j["one_way_delay"] = delay_json(f.one_way_delay);
   j["queue_delay"] = delay_json(f.queue_delay);
   return j;

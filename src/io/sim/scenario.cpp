@@ -35,20 +35,24 @@ void Scenario::validate() const {
   require(pool_packets >= 64, "pool_packets", "must be at least 64");
   require(mtu + 14 <= 2048, "mtu", "frames above 2048 bytes do not fit the packet pool's buffers");
   for (size_t i = 0; i < tcp.size(); ++i) {
-    // mtu >= 68 above leaves every flow an MSS (mtu - 40) of at least 28 bytes.
+    // mtu >= 68 above leaves every flow an MSS (mtu - 40, IPv6 mtu - 60) of at least 8 bytes.
     std::string at = "tcp[" + std::to_string(i) + "]";
     require(tcp[i].stop_ns == 0 || tcp[i].stop_ns > tcp[i].start_ns, at + ".stop", "must be after start");
   }
   for (size_t i = 0; i < udp.size(); ++i) {
     std::string at = "udp[" + std::to_string(i) + "]";
     require(udp[i].rate_bps > 0, at + ".rate", "must be positive");
-    require(udp[i].payload_bytes + 28 <= mtu, at + ".size", "exceeds the MTU (payload + 28 header bytes)");
+    const uint32_t headers = udp[i].ipv6 ? 48 : 28;
+    require(udp[i].payload_bytes + headers <= mtu, at + ".size",
+            "exceeds the MTU (payload + " + std::to_string(headers) + " header bytes)");
     require(udp[i].on_ns > 0 && udp[i].off_ns > 0, at + ".on/off", "must be positive");
   }
   for (size_t i = 0; i < pings.size(); ++i) {
     std::string at = "ping[" + std::to_string(i) + "]";
     require(pings[i].interval_ns > 0, at + ".interval", "must be positive");
-    require(pings[i].payload_bytes + 28 <= mtu, at + ".size", "exceeds the MTU (payload + 28 header bytes)");
+    const uint32_t headers = pings[i].ipv6 ? 48 : 28;
+    require(pings[i].payload_bytes + headers <= mtu, at + ".size",
+            "exceeds the MTU (payload + " + std::to_string(headers) + " header bytes)");
   }
   for (size_t i = 0; i < short_flows.size(); ++i) {
     std::string at = "short_flows[" + std::to_string(i) + "]";
@@ -57,6 +61,19 @@ void Scenario::validate() const {
     require(short_flows[i].size.kind != SizeDistribution::Kind::Pareto || short_flows[i].size.shape > 1,
             at + ".size.shape", "must be above 1 for a finite mean");
   }
+  for (size_t i = 0; i < pcap_replays.size(); ++i) {
+    std::string at = "pcap[" + std::to_string(i) + "]";
+    require(!pcap_replays[i].file.empty(), at + ".file", "must name a capture file");
+    require(pcap_replays[i].speed > 0, at + ".speed", "must be positive");
+  }
+}
+
+void Scenario::set_ip_version(int version) {
+  const bool v6 = version == 6;
+  for (TcpFlowSpec& f : tcp) f.ipv6 = v6;
+  for (UdpFlowSpec& f : udp) f.ipv6 = v6;
+  for (PingSpec& f : pings) f.ipv6 = v6;
+  for (ShortFlowSpec& f : short_flows) f.ipv6 = v6;
 }
 
 std::vector<std::string_view> preset_names() { return {"bufferbloat", "mixed", "incast"}; }

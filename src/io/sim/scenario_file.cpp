@@ -45,6 +45,7 @@ class Table {
   }
   const std::string& file() const { return file_; }
   const std::string& path() const { return path_; }
+  const toml::value& value() const { return value_; }
 
  private:
   const toml::value& value_;
@@ -175,6 +176,13 @@ void each_table(Table& root, const std::string& key, std::vector<T>& list, F rea
   }
 }
 
+// A path named in the scenario file: relative ones are relative to the file's folder.
+std::string beside(const std::string& scenario_file, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  const size_t slash = scenario_file.rfind('/');
+  return slash == std::string::npos ? path : scenario_file.substr(0, slash + 1) + path;
+}
+
 Scenario from_toml(const toml::value& doc, const std::string& file) {
   Table root(doc, "", file);
   Scenario s;
@@ -186,7 +194,15 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
       root.fail(*v, "preset", e.reason(), e.hint());
     }
   }
+  // ip = 6 makes every flow IPv6 (the preset's too); a flow's own `ipv6` overrides it.
+  bool ipv6 = false;
+  if (const toml::value* v = root.find("ip")) {
+    if (!v->is_integer() || (v->as_integer() != 4 && v->as_integer() != 6)) root.fail(*v, "ip", "expected 4 or 6");
+    ipv6 = v->as_integer() == 6;
+    s.set_ip_version(ipv6 ? 6 : 4);
+  }
   read_string(root, "name", s.name);
+  read_string(root, "pcap_output", s.pcap_output);
   read_time(root, "duration", s.duration_ns);
   read_count(root, "seed", s.seed);
   read_time(root, "sample_interval", s.sample_interval_ns);
@@ -203,6 +219,8 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
   }
   each_table(root, "tcp", s.tcp, [&](Table& t) {
     TcpFlowSpec f;
+    f.ipv6 = ipv6;
+    read_bool(t, "ipv6", f.ipv6);
     uint64_t count = 1;
     read_string(t, "name", f.name);
     read_cc(t, "cc", f.cc);
@@ -222,6 +240,8 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
   });
   each_table(root, "udp", s.udp, [&](Table& t) {
     UdpFlowSpec f;
+    f.ipv6 = ipv6;
+    read_bool(t, "ipv6", f.ipv6);
     read_string(t, "name", f.name);
     read_choice(t, "pattern", f.pattern,
                 {{"cbr", UdpPattern::Cbr}, {"poisson", UdpPattern::Poisson}, {"onoff", UdpPattern::OnOff}}, "pattern",
@@ -240,6 +260,8 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
   });
   each_table(root, "ping", s.pings, [&](Table& t) {
     PingSpec f;
+    f.ipv6 = ipv6;
+    read_bool(t, "ipv6", f.ipv6);
     read_string(t, "name", f.name);
     read_time(t, "interval", f.interval_ns);
     read_size(t, "size", f.payload_bytes);
@@ -249,6 +271,8 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
   });
   each_table(root, "short_flows", s.short_flows, [&](Table& t) {
     ShortFlowSpec f;
+    f.ipv6 = ipv6;
+    read_bool(t, "ipv6", f.ipv6);
     read_string(t, "name", f.name);
     read_number(t, "rate", f.arrivals_per_s);
     read_cc(t, "cc", f.cc);
@@ -269,6 +293,18 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
       d.reject_unknown();
     }
     s.short_flows.push_back(f);
+  });
+  each_table(root, "pcap", s.pcap_replays, [&](Table& t) {
+    PcapReplaySpec f;
+    read_string(t, "name", f.name);
+    const toml::value* v = t.find("file");
+    if (!v) t.fail(t.value(), "file", "missing", "file = \"trace.pcap\" (relative to the scenario file)");
+    read_string(t, "file", f.file);
+    f.file = beside(file, f.file);
+    read_time(t, "start", f.start_ns);
+    read_number(t, "speed", f.speed);
+    if (f.speed <= 0) t.fail(*t.find("speed"), "speed", "must be positive", "e.g. speed = 2 replays twice as fast");
+    s.pcap_replays.push_back(f);
   });
   root.reject_unknown();
   try {

@@ -29,7 +29,7 @@ uint64_t ShortFlowGroup::draw_size() {
 void ShortFlowGroup::on_event(uint32_t, sched::Packet*) {
   if (net_.now() >= end_ns()) return;
   if (net_.next_flow_id() < kMaxFlows) {
-    auto flow = std::make_unique<TcpFlow>(net_, net_.next_flow_id(), spec_.cc, draw_size(), spec_.ecn, spec_.sack, rtt_,
+    auto flow = std::make_unique<TcpFlow>(net_, net_.next_flow_id(), spec_.cc, draw_size(), spec_.ecn, spec_.sack, spec_.ipv6, rtt_,
                                           queue_delay_);
     net_.add_flow(*flow);
     flow->schedule(net_.now(), 0);

@@ -6,6 +6,8 @@
 #include <bpfq/io/sim/event_loop.hpp>
 
 #include "network.hpp"
+#include "pcap_replay_flow.hpp"
+#include "pcap_writer.hpp"
 #include "ping_flow.hpp"
 #include "short_flow_group.hpp"
 #include "tcp_flow.hpp"
@@ -34,6 +36,7 @@ struct Flows {
   std::vector<std::unique_ptr<DelayHistogram>> tcp_rtt, tcp_queue_delay;
   std::vector<std::unique_ptr<UdpFlow>> udp;
   std::vector<std::unique_ptr<PingFlow>> pings;
+  std::vector<std::unique_ptr<PcapReplayFlow>> replays;
   std::vector<std::unique_ptr<ShortFlowGroup>> short_groups;
 };
 
@@ -70,7 +73,7 @@ Report Simulation::run(sched::Qdisc& qdisc) {
   for (const TcpFlowSpec& spec : sc.tcp) {
     flows.tcp_rtt.push_back(std::make_unique<DelayHistogram>());
     flows.tcp_queue_delay.push_back(std::make_unique<DelayHistogram>());
-    auto flow = std::make_unique<TcpFlow>(net, net.next_flow_id(), spec.cc, spec.bytes, spec.ecn, spec.sack,
+    auto flow = std::make_unique<TcpFlow>(net, net.next_flow_id(), spec.cc, spec.bytes, spec.ecn, spec.sack, spec.ipv6,
                                           *flows.tcp_rtt.back(), *flows.tcp_queue_delay.back());
     net.add_flow(*flow);
     flow->schedule(spec.start_ns, spec.bytes == 0 ? spec.stop_ns : 0);
@@ -90,6 +93,23 @@ Report Simulation::run(sched::Qdisc& qdisc) {
     flow->schedule();
     flows.pings.push_back(std::move(flow));
   }
+  for (const PcapReplaySpec& spec : sc.pcap_replays) {
+    auto flow = std::make_unique<PcapReplayFlow>(net, net.next_flow_id(), spec);
+    net.add_flow(*flow, true);
+    flow->schedule();
+    series_flows.push_back(flow.get());
+    flows.replays.push_back(std::move(flow));
+  }
+  std::unique_ptr<PcapWriter> capture;
+  FrameTap tap = tap_;
+  if (!sc.pcap_output.empty()) {
+    capture = std::make_unique<PcapWriter>(sc.pcap_output);
+    tap.departed = [&capture, user = tap_.departed](uint64_t t, std::span<const uint8_t> frame) {
+      capture->write(t, frame);
+      if (user) user(t, frame);
+    };
+  }
+  net.set_frame_tap(&tap);
   for (size_t i = 0; i < sc.short_flows.size(); ++i) {
     flows.short_groups.push_back(std::make_unique<ShortFlowGroup>(net, static_cast<uint32_t>(i), sc.short_flows[i]));
     flows.short_groups.back()->schedule();
@@ -164,6 +184,17 @@ Report Simulation::run(sched::Qdisc& qdisc) {
     r.end_ns = std::min(flow.end_ns(), sc.duration_ns);
     r.goodput_bps = goodput(r.bytes_delivered, r.start_ns, r.end_ns);
     r.rtt = flow.rtt.summary();
+    report.flows.push_back(std::move(r));
+  }
+  for (const auto& flow : flows.replays) {
+    FlowReport r;
+    fill_common(r, *flow);
+    r.name = flow->spec().name;
+    r.kind = "pcap";
+    r.start_ns = std::min(flow->first_ns(), sc.duration_ns);
+    r.end_ns = std::min(flow->last_ns(), sc.duration_ns);
+    r.goodput_bps = goodput(r.bytes_delivered, r.start_ns, r.end_ns);
+    r.frames_skipped = flow->skipped();
     report.flows.push_back(std::move(r));
   }
   for (const auto& group : flows.short_groups) report.short_flows.push_back(group->report());

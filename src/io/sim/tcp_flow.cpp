@@ -4,11 +4,11 @@
 
 namespace bpfq::io::sim {
 
-TcpFlow::TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, bool sack,
+TcpFlow::TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, bool sack, bool ipv6,
                  DelayHistogram& rtt, DelayHistogram& queue_delay)
-    : Flow(id),
+    : Flow(id, ipv6),
       net_(net),
-      sender_(net, *this, cc, net.scenario().mtu - kIpv4TcpHeaders, bytes, ecn, sack, rtt),
+      sender_(net, *this, cc, net.scenario().mtu - (ipv6 ? kIpv6TcpHeaders : kIpv4TcpHeaders), bytes, ecn, sack, rtt),
       receiver_(net, *this, sender_.isn(), sack) {
   this->queue_delay = &queue_delay;
 }

@@ -12,8 +12,8 @@ namespace bpfq::io::sim {
 class TcpFlow final : public Flow {
  public:
   // rtt and queue_delay may be shared by a group of flows.
-  TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, bool sack, DelayHistogram& rtt,
-          DelayHistogram& queue_delay);
+  TcpFlow(Network& net, uint32_t id, CongestionControl cc, uint64_t bytes, bool ecn, bool sack, bool ipv6,
+          DelayHistogram& rtt, DelayHistogram& queue_delay);
 
   // Schedules the start (and, with stop_ns != 0, the end of writing).
   void schedule(uint64_t start_ns, uint64_t stop_ns);

@@ -111,7 +111,7 @@ void TcpReceiver::send_ack() {
   delayed_ack_.cancel();
   sched::Packet* pkt = net_.alloc();
   if (!pkt) return;  // the sender's RTO covers a lost ACK
-  sched::FrameSpec spec = frame_spec(flow_.id(), false, sched::L4::Tcp);
+  sched::FrameSpec spec = frame_spec(flow_.id(), false, sched::L4::Tcp, flow_.ipv6());
   spec.tcp_seq = 1;
   spec.tcp_ack = isn_ + static_cast<uint32_t>(rcv_nxt_);
   spec.tcp_flags = kTcpAck | (ece_ ? kTcpEce : 0);

@@ -88,7 +88,7 @@ bool TcpSender::send_segment(uint64_t seq) {
   }
   uint32_t len = segment_len(seq);
   bool retransmission = seq < snd_max_;
-  sched::FrameSpec spec = frame_spec(flow_.id(), true, sched::L4::Tcp);
+  sched::FrameSpec spec = frame_spec(flow_.id(), true, sched::L4::Tcp, flow_.ipv6());
   spec.tcp_seq = isn_ + static_cast<uint32_t>(seq);
   spec.tcp_ack = 1;
   spec.tcp_flags = kTcpAck;

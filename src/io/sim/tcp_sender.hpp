@@ -4,7 +4,7 @@
 // exponential backoff and go-back-N after it, and the ECN response (RFC 3168: one reduction per
 // window on ECE, CWR on the next new segment). Loss recovery is SACK-based (RFC 6675: a
 // scoreboard of SACKed segments, pipe, NextSeg) or, with SACK off, NewReno's (RFC 6582).
-// No timestamps, no receive-window limit. CUBIC flows leave slow start with HyStart, as Linux's do. Frames are real IPv4/TCP; ACKs are read back from their bytes.
+// No timestamps, no receive-window limit. CUBIC flows leave slow start with HyStart, as Linux's do. Frames are real IPv4 or IPv6 TCP; ACKs are read back from their bytes.
 #include <cstdint>
 #include <memory>
 #include <utility>

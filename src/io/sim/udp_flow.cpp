@@ -7,10 +7,10 @@
 namespace bpfq::io::sim {
 
 UdpFlow::UdpFlow(Network& net, uint32_t id, const UdpFlowSpec& spec)
-    : Flow(id), net_(net), spec_(spec), rng_(net.scenario().seed, id) {
+    : Flow(id, spec.ipv6), net_(net), spec_(spec), rng_(net.scenario().seed, id) {
   queue_delay = &own_queue_delay;
-  // The rate counts whole frames (Ethernet + IPv4 + UDP + payload), as the link does.
-  double frame_bits = (spec.payload_bytes + kEthernetHeader + 28) * 8.0;
+  // The rate counts whole frames (Ethernet + IP + UDP + payload), as the link does.
+  double frame_bits = (spec.payload_bytes + kEthernetHeader + (spec.ipv6 ? kIpv6Header : kIpv4Header) + 8) * 8.0;
   mean_gap_ns_ = frame_bits * 1e9 / static_cast<double>(spec.rate_bps);
 }
 
@@ -50,7 +50,7 @@ void UdpFlow::on_event(uint32_t, sched::Packet*) {
 void UdpFlow::send_one() {
   sched::Packet* pkt = net_.alloc();
   if (!pkt) return;  // a datagram lost in the sender's host
-  sched::FrameSpec spec = frame_spec(id(), true, sched::L4::Udp);
+  sched::FrameSpec spec = frame_spec(id(), true, sched::L4::Udp, ipv6());
   spec.payload_len = spec_.payload_bytes;
   spec.dscp = spec_.dscp;
   spec.ecn = spec_.ecn ? 2 : 0;

@@ -26,11 +26,11 @@ struct DelaySummary {
 struct FlowReport {
   uint32_t id = 0;
   std::string name;
-  std::string kind;  // "tcp", "udp", "ping"
+  std::string kind;  // "tcp", "udp", "ping", "pcap" (replay)
   std::string cc;    // tcp: "cubic" / "newreno"
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;             // completion (finite tcp) or when it stopped offering data
-  uint64_t bytes_delivered = 0;    // application bytes received (tcp: in order)
+  uint64_t bytes_delivered = 0;    // application bytes received (tcp: in order; pcap: whole frames)
   double goodput_bps = 0;          // bytes_delivered * 8 / (end - start)
   uint64_t packets_sent = 0;       // handed to the bottleneck (data, probes)
   uint64_t packets_delivered = 0;  // arrived at the receiver
@@ -44,6 +44,8 @@ struct FlowReport {
   double final_cwnd = 0;           // segments
   bool completed = false;          // finite tcp: every byte acknowledged
   std::optional<uint64_t> fct_ns;  // finite tcp: start -> last byte acknowledged
+  // pcap
+  uint64_t frames_skipped = 0;     // not Ethernet, cut short by the snaplen, or longer than the MTU allows
   DelaySummary rtt;                // tcp: per-ACK samples (Karn); ping: echo RTT
   DelaySummary one_way_delay;      // udp: send -> arrival
   DelaySummary queue_delay;        // sojourn in the qdisc of this flow's packets
@@ -79,7 +81,8 @@ struct LinkReport {
   double utilisation = 0;     // bytes_sent * 8 / (rate * duration)
 };
 
-// One row per sample interval; flow_bps[i][k] is flows[k]'s goodput in interval i.
+// One row per sample interval; flow_bps[i][k] is the goodput in interval i of the k-th flow of
+// kind tcp, udp or pcap in Report::flows (pings have no column).
 struct TimeSeries {
   uint64_t interval_ns = 0;
   std::vector<uint64_t> time_ns;          // end of each interval

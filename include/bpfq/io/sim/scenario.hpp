@@ -26,6 +26,7 @@ struct TcpFlowSpec {
   uint64_t bytes = 0;    // 0 = bulk
   bool ecn = false;      // ECT(0) on data, react to ECE
   bool sack = true;      // SACK blocks and RFC 6675 loss recovery; false: NewReno recovery (RFC 6582)
+  bool ipv6 = false;     // IPv6 frames (MSS = mtu - 60), else IPv4
 };
 
 enum class UdpPattern : uint8_t { Cbr, Poisson, OnOff };
@@ -42,6 +43,7 @@ struct UdpFlowSpec {
   uint64_t off_ns = kSecond;      // OnOff: mean off period (exponential)
   uint8_t dscp = 0;
   bool ecn = false;               // send ECT(0)
+  bool ipv6 = false;
 };
 
 // ICMP echo probes (ping): their RTT is the latency a new interactive flow would see.
@@ -51,6 +53,7 @@ struct PingSpec {
   uint32_t payload_bytes = 56;
   uint64_t start_ns = 0;
   uint64_t stop_ns = 0;
+  bool ipv6 = false;  // ICMPv6 echo
 };
 
 struct SizeDistribution {
@@ -69,8 +72,20 @@ struct ShortFlowSpec {
   CongestionControl cc = CongestionControl::Cubic;
   bool ecn = false;
   bool sack = true;
+  bool ipv6 = false;
   uint64_t start_ns = 0;
   uint64_t stop_ns = 0;  // no arrivals after this; 0 = end of the run
+};
+
+// Replay of a capture (libpcap: pcap or pcapng): its Ethernet frames enter the bottleneck at
+// their timestamps, shifted so that the first frame is sent at start_ns, divided by speed.
+// Frames of other link types, cut short by the capture's snaplen or longer than the MTU allows
+// are skipped and counted.
+struct PcapReplaySpec {
+  std::string name = "pcap";
+  std::string file;
+  uint64_t start_ns = 0;  // when the capture's first frame is sent
+  double speed = 1.0;     // 2 = twice as fast (gaps halved)
 };
 
 struct Scenario {
@@ -86,6 +101,12 @@ struct Scenario {
   std::vector<UdpFlowSpec> udp;
   std::vector<PingSpec> pings;
   std::vector<ShortFlowSpec> short_flows;
+  std::vector<PcapReplaySpec> pcap_replays;
+  // If set, every frame the bottleneck sends is written here (pcap, nanosecond timestamps).
+  std::string pcap_output;
+
+  // Every TCP, UDP, ping and short-flow source speaks IPv6 (version 6) or IPv4 (4).
+  void set_ip_version(int version);
 
   // Throws bpfq::Error naming the first bad field.
   void validate() const;

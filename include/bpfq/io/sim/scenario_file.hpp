@@ -4,12 +4,15 @@
 //
 //   name = "two-flows"        duration = "30s"     seed = 7     sample_interval = "100ms"
 //   preset = "bufferbloat"    # optional: start from a preset, then override
+//   ip = 6                    pcap_output = "out.pcap"
 //   [link]   rate = "10mbit"  rtt = "40ms"  mtu = 1500
 //   [[tcp]]  cc = "cubic" | "newreno"  start = "0s"  stop = "20s"  bytes = "1MB" | "bulk"
 //            ecn = true  count = 2  name = "bulk"
 //   [[udp]]  pattern = "cbr" | "poisson" | "onoff"  rate = "2mbit"  size = 1000  on = "1s" ...
 //   [[ping]] interval = "100ms"  size = 56
 //   [[short_flows]] rate = 20  size = { dist = "pareto", mean = "100KB", shape = 1.2, max = "10MB" }
+//   [[pcap]] file = "trace.pcap" (relative to the scenario file)  start = "1s"  speed = 2
+//   every flow table: ipv6 = true
 #include <string>
 #include <string_view>
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include <bpfq/io/sim/report.hpp>
 #include <bpfq/io/sim/scenario.hpp>
@@ -29,6 +30,15 @@ struct Progress {
 };
 // Called once per sample interval of virtual time.
 using ProgressCallback = std::function<void(const Progress&)>;
+
+// Observes the frames crossing the bottleneck (captures, tests). departed: the qdisc released
+// the frame and its first bit went onto the wire (called once it is fully serialised, so every
+// frame reported counts in link.packets_sent). arrived: it reached the receiver; flow is the
+// id of the flow it belongs to (report order), UINT32_MAX if none.
+struct FrameTap {
+  std::function<void(uint64_t departure_ns, std::span<const uint8_t> frame)> departed;
+  std::function<void(uint64_t arrival_ns, uint32_t flow, std::span<const uint8_t> frame)> arrived;
+};
 
 // What a qdisc factory may need to build a qdisc for this simulation.
 struct SimContext {
@@ -54,6 +64,8 @@ class Simulation {
   SimContext context();
 
   void set_progress(ProgressCallback callback) { progress_ = std::move(callback); }
+  // Besides Scenario::pcap_output, which the run writes itself.
+  void set_frame_tap(FrameTap tap) { tap_ = std::move(tap); }
 
   // Runs the scenario once from time 0 with qdisc on the bottleneck. A Simulation runs once;
   // a second call throws bpfq::Error.
@@ -64,6 +76,7 @@ class Simulation {
   runtime::ManualClock clock_;
   std::unique_ptr<sched::PacketPool> pool_;
   ProgressCallback progress_;
+  FrameTap tap_;
   bool ran_ = false;
 };
 

@@ -1,0 +1,84 @@
+#include "setup_commands.hpp"
+
+#include <fmt/core.h>
+
+#include <bpfq/runtime/clock.hpp>
+#include <bpfq/sched/packet_pool.hpp>
+
+#include "built_setup.hpp"
+#include "setup_plan.hpp"
+#include "setup_show.hpp"
+
+namespace bpfq::cli {
+
+namespace {
+
+constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link"};
+
+// What --help shows under each subcommand: its tc lines (docs/cli.md has the details).
+std::string grammar(std::string_view object) {
+  if (object == "qdisc")
+    return "qdisc add dev D (root | parent X:Y) [handle H:] KIND ARGS...\n"
+           "  KIND: pfifo [limit N] | bfifo [limit BYTES] | pfifo_head_drop [limit N] | pfifo_fast\n"
+           "        | bpf obj FILE.bpf.o [NAME [VALUE]]...   (VALUE: 100, 10ms, 10mbit, 64kb, 1%)\n"
+           "qdisc show [dev D]";
+  if (object == "class") return "class add dev D parent H: classid H:M\nclass show [dev D]";
+  if (object == "filter")
+    return "filter add dev D parent H:[M] [protocol ip|ipv6|all] [prio P] [chain C] [handle X] KIND ARGS...\n"
+           "  KIND: u32 match ... classid X:Y | fw [handle MARK[/MASK]] classid X:Y\n"
+           "        | bpf obj FILE.bpf.o [sec S] [classid X:Y] [da]\n"
+           "filter show [dev D]";
+  return "link add dev D [mtu N] [txqueuelen N]";
+}
+
+}  // namespace
+
+void add_tc_commands(CLI::App& app) {
+  for (const char* name : kObjects) {
+    CLI::App* sub = app.add_subcommand(name, fmt::format("tc-style setup: {} add|show ... (docs/cli.md)", name));
+    sub->prefix_command();  // every word after it is the tc line's
+    sub->footer(grammar(name));
+  }
+}
+
+std::vector<std::string> parsed_tc_words(const CLI::App& app) {
+  for (const char* name : kObjects) {
+    const CLI::App* sub = app.get_subcommand(name);
+    if (sub->parsed()) {
+      std::vector<std::string> words{name};
+      for (const std::string& w : sub->remaining()) words.push_back(w);
+      return words;
+    }
+  }
+  return {};
+}
+
+void run_tc(const std::vector<std::string>& words, const GlobalFlags& flags) {
+  SetupPlan plan;
+  // Nothing flows through a batch: its qdiscs run against a clock at 0 and a small pool.
+  runtime::ManualClock clock;
+  sched::PacketPool pool(sched::PacketPoolConfig{64});
+  std::unique_ptr<BuiltSetup> built;
+
+  auto run_line = [&](TcLine& line) {
+    const std::optional<ShowCommand> show = plan.apply(line);
+    if (!show) return;
+    if (!built || built->plan_version() != plan.version()) {
+      built.reset();
+      built = std::make_unique<BuiltSetup>(plan, clock, pool);
+    }
+    const SetupSnapshot snapshot = built->snapshot();
+    if (flags.json)
+      fmt::print("{}\n", show_json(snapshot, *show, flags.stats).dump());
+    else
+      fmt::print("{}", show_text(snapshot, *show, flags.stats));
+  };
+  if (!flags.batch.empty())
+    for (TcLine& line : read_batch_file(flags.batch)) run_line(line);
+  if (!words.empty()) {
+    TcLine line(words, "command line");
+    run_line(line);
+  }
+}
+
+}  // namespace bpfq::cli
