@@ -5,13 +5,14 @@
 #include <bpfq/error.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/fifo_qdisc.hpp>
+#include <bpfq/sched/fq_codel_qdisc.hpp>
 #include <bpfq/sched/pfifo_fast_qdisc.hpp>
 
 namespace bpfq::cli {
 
 namespace {
 
-constexpr const char* kKinds = "pfifo, bfifo, pfifo_head_drop, pfifo_fast or bpf";
+constexpr const char* kKinds = "pfifo, bfifo, pfifo_head_drop, pfifo_fast, fq_codel or bpf";
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -73,6 +74,32 @@ void set_parameter(runtime::Object& obj, const ProgramParam& p, const std::strin
   obj.set_global(name, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&value), var->size));
 }
 
+// The native fq_codel's parameters, named and scaled as progs/fq_codel.bpf.c's globals.
+sched::FqCodelParams fq_codel_params(const QdiscSpec& spec, const sched::DeviceParams& device) {
+  sched::FqCodelParams f = sched::FqCodelParams::for_device(device);
+  for (const ProgramParam& p : spec.params) {
+    const uint64_t v = p.value.value;
+    auto u32 = [&] {
+      if (v > UINT32_MAX) throw Error("value " + p.token + " does not fit fq_codel's " + p.name, spec.where);
+      return static_cast<uint32_t>(v);
+    };
+    if (p.name == "limit") f.limit = u32();
+    else if (p.name == "flows") f.flows = u32();
+    else if (p.name == "target") f.target_ns = v;
+    else if (p.name == "interval") f.interval_ns = v;
+    else if (p.name == "quantum") f.quantum = u32();
+    else if (p.name == "ecn") f.ecn = v != 0;
+    else if (p.name == "noecn" && p.token.empty()) f.ecn = false;
+    else if (p.name == "ce_threshold") f.ce_threshold_ns = v == 0 ? sched::FqCodelParams::kCeThresholdOff : v;
+    else if (p.name == "memory_limit") f.memory_limit = u32();
+    else if (p.name == "drop_batch") f.drop_batch = u32();
+    else
+      throw Error("unknown fq_codel parameter '" + p.name + "'", spec.where,
+                  "limit, flows, target, interval, quantum, ecn|noecn, ce_threshold, memory_limit, drop_batch");
+  }
+  return f;
+}
+
 }  // namespace
 
 const loader::GlobalVariable* param_global(const runtime::Object& obj, const ProgramParam& p) {
@@ -102,6 +129,8 @@ QdiscSpec parse_qdisc_spec(TcLine& line) {
     line.expect_end("limit or the end of the line");
   } else if (spec.kind == "pfifo_fast") {
     line.expect_end("the end of the line (pfifo_fast takes no options)");
+  } else if (spec.kind == "fq_codel") {
+    parse_program_params(line, spec);  // the native twin takes the program's parameters
   } else {
     line.fail("unknown qdisc '" + spec.kind + "': expected " + kKinds, "bpf obj FILE.bpf.o runs an eBPF qdisc");
   }
@@ -121,6 +150,8 @@ std::unique_ptr<sched::Qdisc> make_qdisc(const QdiscSpec& spec, const QdiscSite&
     return std::make_unique<sched::PfifoHeadDropQdisc>(spec.limit, handle, site.device);
   try {
     if (spec.kind == "pfifo_fast") return std::make_unique<sched::PfifoFastQdisc>(handle, site.device);
+    if (spec.kind == "fq_codel")
+      return std::make_unique<sched::FqCodelQdisc>(fq_codel_params(spec, site.device), handle);
     sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr};
     auto q = sched::BpfQdisc::open(spec.object, handle, env);
     for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);

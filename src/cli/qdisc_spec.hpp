@@ -1,6 +1,7 @@
 #pragma once
 // A qdisc described the way tc describes one, after `qdisc add dev D root [handle H:]`:
 //   pfifo [limit PACKETS] | bfifo [limit BYTES] | pfifo_head_drop [limit PACKETS] | pfifo_fast
+//   fq_codel [NAME [VALUE]]...                (native; the parameters of progs/fq_codel.bpf.c)
 //   bpf obj FILE.bpf.o [NAME [VALUE]]...     (or just FILE.bpf.o [NAME [VALUE]]... for -q)
 // NAME VALUE pairs set the program's global variables (its parameters, docs/program-model.md);
 // VALUE takes tc's units (param_value.hpp). A NAME not followed by a value is a flag set to 1;
@@ -36,7 +37,7 @@ struct ProgramParam {
 struct QdiscSpec {
   std::string text;    // as written, for messages and report headings
   std::string where;   // where it was written, for errors raised when it is built
-  std::string kind;    // "pfifo", "bfifo", "pfifo_head_drop", "pfifo_fast", "bpf"
+  std::string kind;    // "pfifo", "bfifo", "pfifo_head_drop", "pfifo_fast", "fq_codel", "bpf"
   std::string object;  // bpf: the .bpf.o path
   std::vector<ProgramParam> params;
   std::optional<uint32_t> limit;  // fifos: `limit N`

@@ -149,6 +149,16 @@ double tcp_goodput_mbps(const io::sim::Report& r) {
   return bps / 1e6;
 }
 
+// The table's short form of a qdisc: "bpf obj build/progs/fq_codel.bpf.o target 5ms" reads as
+// "fq_codel.bpf.o target 5ms" (the full text heads the tc blocks below the table).
+std::string table_name(const std::string& name) {
+  std::string s = name.starts_with("bpf obj ") ? name.substr(8) : name;
+  const size_t end = s.find(' ');
+  const size_t slash = s.rfind('/', end);
+  if (slash != std::string::npos) s = s.substr(slash + 1);
+  return s.substr(0, 34);
+}
+
 void print_table(const io::sim::Scenario& scenario, const std::vector<std::string>& names,
                  const std::vector<io::sim::Report>& reports, const std::vector<SimResult>& results) {
   fmt::print("scenario {}: {} Mbit/s, {} ms base RTT, {} s, seed {}\n\n", scenario.name,
@@ -162,7 +172,7 @@ void print_table(const io::sim::Scenario& scenario, const std::vector<std::strin
     uint64_t marks = 0;
     for (const io::sim::FlowReport& f : r.flows) marks += f.ecn_marks;
     fmt::print("{:<34} {:>10.2f} {:>5.1f}% {:>6.3f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>8} {:>8}\n",
-               names[i].substr(0, 34), tcp_goodput_mbps(r), 100 * r.link.utilisation, r.jain_fairness,
+               table_name(names[i]), tcp_goodput_mbps(r), 100 * r.link.utilisation, r.jain_fairness,
                rtt ? ms(rtt->p50_ns) : 0.0, rtt ? ms(rtt->p99_ns) : 0.0, ms(q50), ms(q99),
                r.qdisc.stats.tc_dropped(), marks);
   }

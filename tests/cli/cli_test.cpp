@@ -2,6 +2,10 @@
 // (0 success, 1 a bpfq error, 2 bad usage).
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/run_bpfq.hpp"
 #include "support/test_objects.hpp"
 
@@ -116,6 +120,52 @@ TEST(Cli, SimJsonIsOneReportPerQdisc) {
   EXPECT_EQ(o.output.front(), '[');
   EXPECT_TRUE(contains(o.output, "\"qdisc\": \"pfifo\"")) << o.output.substr(0, 400);
   EXPECT_TRUE(contains(o.output, "\"qdisc\": \"bfifo\"")) << o.output.substr(0, 400);
+}
+
+// The table row of `name` without its name column (34 characters), or "" if it is absent.
+std::string row_numbers(const std::string& output, const std::string& name) {
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);)
+    if (line.size() > 34 && line.compare(0, name.size() + 1, name + " ") == 0) return line.substr(34);
+  return "";
+}
+
+TEST(Cli, NativeAndEbpfFqCodelGiveTheSameSimulation) {
+  // The two are exact twins (tests/qdiscs/fq_codel_twin_test.cpp): under TCP load every drop,
+  // mark and departure is the same, so every number in their rows is.
+  const Outcome o = bpfq("sim --duration 5 --compare 'fq_codel,bpf obj " + library_object("fq_codel") +
+                         ",fq_codel target 10ms,bpf obj " + library_object("fq_codel") + " target 10ms'");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const std::string native = row_numbers(o.output, "fq_codel");
+  ASSERT_FALSE(native.empty()) << o.output;
+  EXPECT_EQ(row_numbers(o.output, "fq_codel.bpf.o"), native) << o.output;
+  const std::string native_10ms = row_numbers(o.output, "fq_codel target 10ms");
+  EXPECT_EQ(row_numbers(o.output, "fq_codel.bpf.o target 10ms"), native_10ms) << o.output;
+  EXPECT_NE(native_10ms, native);  // the parameter reached both
+}
+
+TEST(Cli, TwoIdenticalFlowsShareFqCodelWithinFivePercent) {
+  const std::string scenario = write_temp("two_flows.toml", R"(name = "two"
+duration = "20s"
+[link]
+rate = "10mbit"
+rtt = "40ms"
+[[tcp]]
+name = "a"
+[[tcp]]
+name = "b"
+)");
+  const Outcome o = bpfq("-j sim --scenario " + scenario + " -q 'bpf obj " + library_object("fq_codel") + "'");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const nlohmann::json j = nlohmann::json::parse(o.output);
+  const nlohmann::json& report = j.is_array() ? j.at(0).at("report") : j;
+  std::vector<double> goodput;
+  for (const auto& f : report.at("flows"))
+    if (f.at("kind") == "tcp") goodput.push_back(f.at("goodput_mbps").get<double>());
+  ASSERT_EQ(goodput.size(), 2u) << o.output.substr(0, 600);
+  EXPECT_GT(goodput[0] + goodput[1], 8.5);  // together most of the 9.56 Mbit/s TCP can carry
+  EXPECT_LT(std::abs(goodput[0] - goodput[1]), 0.05 * std::max(goodput[0], goodput[1]))
+      << goodput[0] << " vs " << goodput[1];
 }
 
 }  // namespace

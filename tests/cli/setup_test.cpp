@@ -67,7 +67,7 @@ TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
 
 TEST(CliSetup, AnUnknownQdiscKindListsTheKinds) {
   expect_batch_error("qdisc add dev eth0 root handle 1: fq_nonsense\n",
-                     "1: unknown qdisc 'fq_nonsense': expected pfifo, bfifo, pfifo_head_drop, pfifo_fast or bpf");
+                     "1: unknown qdisc 'fq_nonsense': expected pfifo, bfifo, pfifo_head_drop, pfifo_fast, fq_codel or bpf");
 }
 
 TEST(CliSetup, UnknownParentsAreErrors) {
