@@ -42,12 +42,6 @@ class Drr : public ::testing::Test, public EngineFixture {
   EnqueueVerdict offer(BpfQdisc& q, uint32_t len, uint32_t mark, uint32_t classid) {
     return q.enqueue(packet(len, mark, classid), clock.now_ns()).verdict;
   }
-
-  void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_TRUE(q.stats().conserved());
-  }
 };
 
 TEST_F(Drr, DefaultQuantumIsPschedMtuAndZeroIsRefused) {

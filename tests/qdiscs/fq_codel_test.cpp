@@ -23,13 +23,10 @@ class FqCodel : public ::testing::Test, public EngineFixture {
   // A frame of frame_len bytes for flow `flow` (skb->priority = 1:flow+1, Linux's way to pick a
   // flow of the qdisc with handle 1:), ECN codepoint ecn.
   Packet* flow_packet(uint32_t flow, uint32_t frame_len, uint32_t mark, uint8_t ecn = 0) {
-    Packet* pkt = pool.alloc();
-    EXPECT_NE(pkt, nullptr);
     FrameSpec spec;
     spec.payload_len = frame_len - 42;
     spec.ecn = ecn;
-    EXPECT_TRUE(build_into(*pkt, spec));
-    pkt->skb.mark = mark;
+    Packet* pkt = frame(spec, mark);
     pkt->skb.priority = 0x00010000u | (flow + 1);
     return pkt;
   }
@@ -48,10 +45,7 @@ class FqCodel : public ::testing::Test, public EngineFixture {
   uint32_t global(BpfQdisc& q, const char* name) { return q.object().get_global<uint32_t>(name); }
 
   void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_EQ(q.counters().bad_dequeues, 0u);
-    EXPECT_TRUE(q.stats().conserved());
+    EngineFixture::expect_clean(q);
     EXPECT_EQ(q.qlen(), 0u);
     EXPECT_EQ(global(q, "qlen"), 0u);
     EXPECT_EQ(global(q, "backlog"), 0u);

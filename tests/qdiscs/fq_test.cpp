@@ -23,15 +23,11 @@ class Fq : public ::testing::Test, public EngineFixture {
 
   // A UDP packet of `flow` (its source port), frame_len bytes, tagged by mark.
   Packet* flow_packet(uint32_t flow, uint32_t frame_len, uint32_t mark, uint8_t ecn = 0) {
-    Packet* pkt = pool.alloc();
-    EXPECT_NE(pkt, nullptr);
     FrameSpec spec;
     spec.payload_len = frame_len - 42;
     spec.sport = static_cast<uint16_t>(5000 + flow);
     spec.ecn = ecn;
-    EXPECT_TRUE(build_into(*pkt, spec));
-    pkt->skb.mark = mark;
-    return pkt;
+    return frame(spec, mark);
   }
 
   EnqueueVerdict enqueue(Packet* pkt) { return q->enqueue(pkt, clock.now_ns()).verdict; }

@@ -53,14 +53,10 @@ class Netem : public ::testing::Test, public EngineFixture {
 
   // A frame of frame_len bytes with the given ECN codepoint (0 Not-ECT, 2 ECT(0)).
   Packet* ecn_packet(uint32_t frame_len, uint32_t mark, uint8_t ecn) {
-    Packet* pkt = pool.alloc();
-    EXPECT_NE(pkt, nullptr);
     FrameSpec spec;
     spec.payload_len = frame_len - 42;
     spec.ecn = ecn;
-    EXPECT_TRUE(build_into(*pkt, spec));
-    pkt->skb.mark = mark;
-    return pkt;
+    return frame(spec, mark);
   }
 
   // Dequeues until empty; on THROTTLE moves the clock to the reported time (the watchdog's).
@@ -85,10 +81,7 @@ class Netem : public ::testing::Test, public EngineFixture {
   }
 
   void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_EQ(q.counters().bad_dequeues, 0u);
-    EXPECT_TRUE(q.stats().conserved());
+    EngineFixture::expect_clean(q);
     EXPECT_EQ(q.qlen(), 0u);
     EXPECT_EQ(pool.in_use(), 0u);
   }

@@ -20,13 +20,6 @@ class PfifoFast : public ::testing::Test, public EngineFixture {
     q->init();
     return q;
   }
-
-  void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_EQ(q.counters().bad_dequeues, 0u);
-    EXPECT_TRUE(q.stats().conserved());
-  }
 };
 
 TEST_F(PfifoFast, DefaultLimitIsTxQueueLen) {

@@ -30,12 +30,6 @@ class Prio : public ::testing::Test, public EngineFixture {
   }
 
   uint32_t child_qlen(BpfQdisc& q, uint16_t minor) { return q.class_child(Handle::make(1, minor))->qlen(); }
-
-  void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_TRUE(q.stats().conserved());
-  }
 };
 
 TEST_F(Prio, DefaultsAreThreeBandsAndTheTcPriomap) {

@@ -33,14 +33,10 @@ class Red : public ::testing::Test, public EngineFixture {
   }
 
   Packet* ip_packet(uint32_t len, uint32_t mark, uint8_t ecn = 0) {
-    Packet* pkt = pool.alloc();
-    EXPECT_NE(pkt, nullptr);
     FrameSpec spec;
     spec.payload_len = len - 42;
     spec.ecn = ecn;
-    EXPECT_TRUE(build_into(*pkt, spec));
-    pkt->skb.mark = mark;
-    return pkt;
+    return frame(spec, mark);
   }
 
   template <typename T>

@@ -47,13 +47,6 @@ class Sfq : public ::testing::Test, public EngineFixture {
     pkt->skb.mark = mark;
     return pkt;
   }
-
-  void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_EQ(q.counters().bad_dequeues, 0u);
-    EXPECT_TRUE(q.stats().conserved());
-  }
 };
 
 TEST_F(Sfq, DefaultsAreLinuxs) {

@@ -73,12 +73,6 @@ class Tbf : public ::testing::Test, public EngineFixture {
     return out;
   }
 
-  void expect_clean(BpfQdisc& q) {
-    EXPECT_EQ(q.counters().faults, 0u) << q.counters().last_fault;
-    EXPECT_EQ(q.counters().leaked_refs, 0u);
-    EXPECT_EQ(q.counters().bad_dequeues, 0u);
-    EXPECT_TRUE(q.stats().conserved());
-  }
 
   std::string trace_text() const {
     std::string all;
