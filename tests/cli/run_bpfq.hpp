@@ -1,8 +1,10 @@
 #pragma once
 // Runs the built bpfq binary as a user would and captures what they see.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -29,9 +31,12 @@ inline Outcome run_bpfq(const std::string& args, bool with_stderr = true) {
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// Writes text to a file in the test temp dir and returns its path.
+// Writes text to a file in a folder of this test process (ctest runs tests in parallel, so a
+// shared name in the temp dir would be overwritten by another test) and returns its path.
 inline std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + name;
+  const std::string dir = ::testing::TempDir() + "bpfq-cli-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/" + name;
   std::ofstream(path) << text;
   return path;
 }
