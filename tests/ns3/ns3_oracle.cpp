@@ -62,7 +62,7 @@ bool carries_ce(const ns3::QueueDiscItem& item) {
 
 class Ns3Player {
  public:
-  explicit Ns3Player(const Ns3QdiscSpec& spec) {
+  explicit Ns3Player(const Ns3QdiscSpec& spec) : stop_ns_(spec.stop_ns) {
     ns3::ObjectFactory factory;
     ns3::TypeId tid;
     if (!ns3::TypeId::LookupByNameFailSafe(spec.type, &tid))
@@ -102,6 +102,7 @@ class Ns3Player {
     for (const Op& op : script) {
       ns3::Simulator::Schedule(ns3::NanoSeconds(op.time_ns), [this, &op] { apply(op); });
     }
+    if (stop_ns_ != 0) ns3::Simulator::Stop(ns3::NanoSeconds(stop_ns_));
     ns3::Simulator::Run();
     const ns3::QueueDisc::Stats& s = qd_->GetStats();
     trace_.totals = Totals{s.nTotalReceivedPackets, s.nTotalSentPackets, s.nTotalSentBytes,
@@ -147,6 +148,7 @@ class Ns3Player {
 
   void on_drop(ns3::Ptr<const ns3::QueueDiscItem> item) { dropped_.insert(item->GetPacket()->GetUid()); }
 
+  uint64_t stop_ns_ = 0;
   ns3::Ptr<ns3::QueueDisc> qd_;
   std::unordered_map<uint64_t, uint32_t> ids_;  // ns-3 packet uid -> script id
   std::unordered_set<uint64_t> dropped_;       // uids of dropped packets

@@ -23,6 +23,9 @@ struct Ns3QdiscSpec {
   uint32_t band_limit = 0;
   // PrioQueueDisc: one class per entry holding a FifoQueueDisc of that MaxSize (e.g. "5p").
   std::vector<std::string> prio_children;
+  // Simulator::Stop at this time (0: run until no event is left). A queue disc with a periodic
+  // timer (PieQueueDisc's CalculateP) never runs out of events.
+  uint64_t stop_ns = 0;
 };
 
 // A spec with only a type and attributes.
