@@ -10,6 +10,7 @@
 #include <bpfq/maps/map.hpp>
 #include <bpfq/runtime/object.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/skb_write_check.hpp>
 
 namespace bpfq::cli {
 
@@ -81,12 +82,18 @@ void dump(const std::string& path, const std::string& section) {
   }
 }
 
-// Loads, creates the maps and links every program against the qdisc helpers and kfuncs: what
-// `tc qdisc add … bpf obj` would do, without running anything.
+// Loads, creates the maps, links every program against the qdisc helpers and kfuncs and checks
+// which packet fields qdisc and tc programs write: what `tc qdisc add … bpf obj` would do,
+// without running anything.
 void check(const std::string& path) {
   runtime::ObjectOptions opts;
   opts.helpers = &sched::qdisc_helpers();
   const runtime::Object obj = runtime::Object::open(path, opts);
+  for (const loader::ProgramSpec& p : obj.spec().programs) {
+    if (p.section.starts_with("qdisc/")) sched::check_skb_writes(p, sched::ContextKind::QdiscCtx, path);
+    if (p.section == "tc" || p.section.starts_with("tc/") || p.section.starts_with("classifier"))
+      sched::check_skb_writes(p, sched::ContextKind::SkBuff, path);
+  }
   for (const runtime::ProgramInfo& p : obj.programs())
     fmt::print("{}: {} ({}): {} insns, ok\n", path, p.section, p.name, p.insn_count);
 }

@@ -37,6 +37,16 @@ TEST(Cli, ProgCheckNamesTheUnknownHelperAndItsInstruction) {
   EXPECT_TRUE(contains(o.output, "insn ")) << o.output;
 }
 
+TEST(Cli, ProgCheckRefusesAWriteToAReadOnlyPacketField) {
+  const Outcome q = bpfq("prog check " + test_object("engine_bad_skb_write"));
+  EXPECT_EQ(q.exit_code, 1) << q.output;
+  EXPECT_TRUE(contains(q.output, "engine_bad_skb_write.bpf.c:10): writes 4 bytes to __sk_buff.len, which is read-only"))
+      << q.output;
+  const Outcome tc = bpfq("prog check " + test_object("engine_bad_skb_write_tc"));
+  EXPECT_EQ(tc.exit_code, 1) << tc.output;
+  EXPECT_TRUE(contains(tc.output, "__sk_buff.data_end, which is read-only")) << tc.output;
+}
+
 TEST(Cli, AMissingFileIsAnErrorNamingIt) {
   const Outcome o = bpfq("prog show /nonexistent/x.bpf.o");
   EXPECT_EQ(o.exit_code, 1) << o.output;
