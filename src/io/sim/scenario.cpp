@@ -34,6 +34,12 @@ void Scenario::validate() const {
   require(sample_interval_ns > 0, "sample_interval", "must be positive");
   require(pool_packets >= 64, "pool_packets", "must be at least 64");
   require(mtu + 14 <= 2048, "mtu", "frames above 2048 bytes do not fit the packet pool's buffers");
+  // A datagram (UDP or ICMP echo: IP + 8 header bytes + payload) within the MTU.
+  auto require_fits_mtu = [&](uint32_t payload_bytes, bool ipv6, const std::string& at) {
+    const uint32_t headers = ipv6 ? 48 : 28;
+    require(payload_bytes + headers <= mtu, at + ".size",
+            "exceeds the MTU (payload + " + std::to_string(headers) + " header bytes)");
+  };
   for (size_t i = 0; i < tcp.size(); ++i) {
     // mtu >= 68 above leaves every flow an MSS (mtu - 40, IPv6 mtu - 60) of at least 8 bytes.
     std::string at = "tcp[" + std::to_string(i) + "]";
@@ -42,17 +48,13 @@ void Scenario::validate() const {
   for (size_t i = 0; i < udp.size(); ++i) {
     std::string at = "udp[" + std::to_string(i) + "]";
     require(udp[i].rate_bps > 0, at + ".rate", "must be positive");
-    const uint32_t headers = udp[i].ipv6 ? 48 : 28;
-    require(udp[i].payload_bytes + headers <= mtu, at + ".size",
-            "exceeds the MTU (payload + " + std::to_string(headers) + " header bytes)");
+    require_fits_mtu(udp[i].payload_bytes, udp[i].ipv6, at);
     require(udp[i].on_ns > 0 && udp[i].off_ns > 0, at + ".on/off", "must be positive");
   }
   for (size_t i = 0; i < pings.size(); ++i) {
     std::string at = "ping[" + std::to_string(i) + "]";
     require(pings[i].interval_ns > 0, at + ".interval", "must be positive");
-    const uint32_t headers = pings[i].ipv6 ? 48 : 28;
-    require(pings[i].payload_bytes + headers <= mtu, at + ".size",
-            "exceeds the MTU (payload + " + std::to_string(headers) + " header bytes)");
+    require_fits_mtu(pings[i].payload_bytes, pings[i].ipv6, at);
   }
   for (size_t i = 0; i < short_flows.size(); ++i) {
     std::string at = "short_flows[" + std::to_string(i) + "]";

@@ -176,6 +176,17 @@ void each_table(Table& root, const std::string& key, std::vector<T>& list, F rea
   }
 }
 
+// A flow table's spec with what every flow kind reads first: `ipv6` (defaulting to the file's
+// `ip`) and `name`.
+template <typename Spec>
+Spec flow_spec(Table& t, bool ipv6) {
+  Spec f;
+  f.ipv6 = ipv6;
+  read_bool(t, "ipv6", f.ipv6);
+  read_string(t, "name", f.name);
+  return f;
+}
+
 // A path named in the scenario file: relative ones are relative to the file's folder.
 std::string beside(const std::string& scenario_file, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -218,11 +229,8 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     link.reject_unknown();
   }
   each_table(root, "tcp", s.tcp, [&](Table& t) {
-    TcpFlowSpec f;
-    f.ipv6 = ipv6;
-    read_bool(t, "ipv6", f.ipv6);
+    TcpFlowSpec f = flow_spec<TcpFlowSpec>(t, ipv6);
     uint64_t count = 1;
-    read_string(t, "name", f.name);
     read_cc(t, "cc", f.cc);
     read_time(t, "start", f.start_ns);
     read_time(t, "stop", f.stop_ns);
@@ -239,10 +247,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     }
   });
   each_table(root, "udp", s.udp, [&](Table& t) {
-    UdpFlowSpec f;
-    f.ipv6 = ipv6;
-    read_bool(t, "ipv6", f.ipv6);
-    read_string(t, "name", f.name);
+    UdpFlowSpec f = flow_spec<UdpFlowSpec>(t, ipv6);
     read_choice(t, "pattern", f.pattern,
                 {{"cbr", UdpPattern::Cbr}, {"poisson", UdpPattern::Poisson}, {"onoff", UdpPattern::OnOff}}, "pattern",
                 "\"cbr\", \"poisson\" or \"onoff\"");
@@ -259,10 +264,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     s.udp.push_back(f);
   });
   each_table(root, "ping", s.pings, [&](Table& t) {
-    PingSpec f;
-    f.ipv6 = ipv6;
-    read_bool(t, "ipv6", f.ipv6);
-    read_string(t, "name", f.name);
+    PingSpec f = flow_spec<PingSpec>(t, ipv6);
     read_time(t, "interval", f.interval_ns);
     read_size(t, "size", f.payload_bytes);
     read_time(t, "start", f.start_ns);
@@ -270,10 +272,7 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     s.pings.push_back(f);
   });
   each_table(root, "short_flows", s.short_flows, [&](Table& t) {
-    ShortFlowSpec f;
-    f.ipv6 = ipv6;
-    read_bool(t, "ipv6", f.ipv6);
-    read_string(t, "name", f.name);
+    ShortFlowSpec f = flow_spec<ShortFlowSpec>(t, ipv6);
     read_number(t, "rate", f.arrivals_per_s);
     read_cc(t, "cc", f.cc);
     read_bool(t, "ecn", f.ecn);

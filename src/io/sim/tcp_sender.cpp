@@ -188,24 +188,29 @@ void TcpSender::on_rto() {
   // Go-back-N skips what the receiver SACKed (RFC 6675 5.1: keep using the scoreboard after
   // an RTO; the simulated receiver never reneges). Retransmissions so far count as lost.
   for (SentSegment& s : sent_) s.recovery_rexmit = false;
-  recover_valid_ = true;
-  recover_ = snd_max_;
-  ecn_reduced_ = true;
-  ecn_recover_ = snd_max_;
+  begin_episode();
   rto_ns_ = std::min(rto_ns_ * 2, kMaxRto);  // backoff until a new RTT sample
   snd_nxt_ = snd_una_;                       // go-back-N
   try_send();
   arm_rto();
 }
 
-void TcpSender::enter_loss_recovery() {
-  ++counters_.fast_retransmits;
-  ssthresh_ = cc_->on_congestion(cwnd_);
+void TcpSender::begin_episode() {
   recover_valid_ = true;
   recover_ = snd_max_;
   ecn_reduced_ = true;
   ecn_recover_ = snd_max_;
+}
+
+void TcpSender::enter_fast_recovery() {
+  ++counters_.fast_retransmits;
+  ssthresh_ = cc_->on_congestion(cwnd_);
+  begin_episode();
   in_recovery_ = true;
+}
+
+void TcpSender::enter_loss_recovery() {
+  enter_fast_recovery();
   send_segment(snd_una_);
   cwnd_ = ssthresh_ + 3;
 }
@@ -258,13 +263,7 @@ TcpSender::Scoreboard TcpSender::scan_scoreboard() {
 }
 
 void TcpSender::enter_sack_recovery() {
-  ++counters_.fast_retransmits;
-  ssthresh_ = cc_->on_congestion(cwnd_);
-  recover_valid_ = true;
-  recover_ = snd_max_;  // RecoveryPoint
-  ecn_reduced_ = true;
-  ecn_recover_ = snd_max_;
-  in_recovery_ = true;
+  enter_fast_recovery();  // recover_ = snd_max_: the RecoveryPoint
   cwnd_ = ssthresh_;  // one reduction for the whole episode; no inflation, the pipe counts
   if (send_segment(snd_una_)) slot(snd_una_).recovery_rexmit = true;
   send_in_sack_recovery();

@@ -91,6 +91,11 @@ class TcpSender final : public EventTarget {
   uint64_t take_rtt_sample(uint64_t seq_of_last_acked);
   void arm_rto();  // the retransmission timer, rto_ns_ from now
   void on_rto();
+  // A congestion episode (fast recovery or an RTO) begins at snd_max: sets recover_ and
+  // suppresses ECN reductions for the window.
+  void begin_episode();
+  // What both fast recoveries share: one reduction, begin_episode, in_recovery_.
+  void enter_fast_recovery();
   void enter_loss_recovery();
   // SACK: marks the segments the ACK's blocks cover.
   void mark_sacked(const FrameInfo& info);
