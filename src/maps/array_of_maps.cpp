@@ -68,7 +68,6 @@ class ArrayOfMaps final : public MapOfMaps {
   }
 
  private:
-
   std::vector<std::shared_ptr<Map>> slots_;
 };
 

@@ -20,7 +20,6 @@ class HashOfMaps final : public MapOfMaps {
   explicit HashOfMaps(const MapSpec& spec)
       : MapOfMaps(spec),
         max_entries_(spec.max_entries),
-        key_size_(spec.key_size),
         table_(spec.key_size, sizeof(InnerSlot), spec.max_entries, false) {}
 
   ~HashOfMaps() override { destroy_all_slots(); }
@@ -84,7 +83,6 @@ class HashOfMaps final : public MapOfMaps {
   }
 
   uint32_t max_entries_;
-  uint32_t key_size_;
   HashTable table_;
 };
 

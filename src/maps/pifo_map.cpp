@@ -48,7 +48,6 @@ class PifoMapImpl final : public PifoMap {
       : PifoMap(spec),
         range_(static_cast<uint32_t>(spec.extra)),
         capacity_(spec.max_entries),
-        value_size_(spec.value_size),
         stride_(8 + round_up8(spec.value_size)),
         nodes_(static_cast<std::byte*>(::operator new(size_t{capacity_} * stride_, std::align_val_t{64}))),
         buckets_(static_cast<Bucket*>(std::calloc(2 * size_t{range_}, sizeof(Bucket)))),
@@ -88,7 +87,7 @@ class PifoMapImpl final : public PifoMap {
     const uint64_t offset = std::min(rank - min_rank_, 2 * uint64_t{range_} - 1);  // clamp into the last bucket
 
     const uint32_t node = allocate_node();
-    copy_value(value_of(node), value);
+    copy_without_kptrs(value_of(node), value);  // a plain copy: PIFO values hold no kptrs
     const unsigned window = primary_ ^ static_cast<unsigned>(offset >= range_);
     const auto index = static_cast<uint32_t>(offset & (range_ - 1));
     Bucket& bucket = buckets_[size_t{window} * range_ + index];
@@ -128,7 +127,7 @@ class PifoMapImpl final : public PifoMap {
       __builtin_prefetch(value_of(bucket->head));  // most likely the next pop's node
     }
     --size_;
-    if (value_out != nullptr) copy_value(value_out, value_of(head));
+    if (value_out != nullptr) copy_without_kptrs(value_out, value_of(head));
     if (rank_out != nullptr) *rank_out = min_rank_ + lowest_;
     free_node(head);
     return 0;
@@ -137,7 +136,7 @@ class PifoMapImpl final : public PifoMap {
   // An RFC departure: the RFC's PIFO has no peek; bpfq's returns what pop() would.
   int peek(void* value) override {
     if (size_ == 0) return -ENOENT;
-    copy_value(value, value_of(bucket_at(next_occupied(0)).head));
+    copy_without_kptrs(value, value_of(bucket_at(next_occupied(0)).head));
     return 0;
   }
 
@@ -223,16 +222,6 @@ class PifoMapImpl final : public PifoMap {
     return in_secondary == kNoBit ? in_secondary : range_ + in_secondary;
   }
 
-  void copy_value(void* dst, const void* src) const {
-    if (value_size_ == 8) {  // the common case (a u64 or a pointer): no call
-      uint64_t word;
-      std::memcpy(&word, src, sizeof word);
-      std::memcpy(dst, &word, sizeof word);
-    } else {
-      std::memcpy(dst, src, value_size_);
-    }
-  }
-
   // Node layout: [u32 next][u32 unused][value, padded to 8].
   uint32_t& next_of(uint32_t node) const {
     return *reinterpret_cast<uint32_t*>(nodes_.get() + size_t{node} * stride_);
@@ -256,7 +245,6 @@ class PifoMapImpl final : public PifoMap {
 
   uint32_t range_;
   uint32_t capacity_;
-  uint32_t value_size_;
   size_t stride_;
   std::unique_ptr<std::byte, AlignedDelete> nodes_;
   std::unique_ptr<Bucket[], FreeDelete> buckets_;  // 2 * range_: window w is [w * range_, (w + 1) * range_)

@@ -108,21 +108,19 @@ void Object::Impl::create_maps() {
   maps.reserve(spec.maps.size());
   for (const maps::MapSpec& s : spec.maps) {
     const bool pinned = opts.pins && spec.is_pinned_by_name(s.name);
-    if (std::shared_ptr<maps::Map> shared = pinned ? reuse_pinned(s) : nullptr) {
+    std::shared_ptr<maps::Map> m = pinned ? reuse_pinned(s) : nullptr;
+    if (m) {
       // A map created by an object without a packet-reference destructor takes ours.
-      if (!shared->kptr_dtor()) shared->set_kptr_dtor(opts.kptr_dtor);
-      register_map(shared.get());
-      maps.push_back(std::move(shared));
-      continue;
+      if (!m->kptr_dtor()) m->set_kptr_dtor(opts.kptr_dtor);
+    } else {
+      if (pinned) to_pin.push_back(maps.size());
+      try {
+        m = maps::create_map(s);  // initial_value fills global data
+      } catch (const Error& e) {
+        throw Error(e.reason(), where, e.hint());
+      }
+      m->set_kptr_dtor(opts.kptr_dtor);
     }
-    if (pinned) to_pin.push_back(maps.size());
-    std::shared_ptr<maps::Map> m;
-    try {
-      m = maps::create_map(s);  // initial_value fills global data
-    } catch (const Error& e) {
-      throw Error(e.reason(), where, e.hint());
-    }
-    m->set_kptr_dtor(opts.kptr_dtor);
     register_map(m.get());
     maps.push_back(std::move(m));
   }
