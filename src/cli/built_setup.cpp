@@ -58,8 +58,8 @@ BuiltSetup::BuiltSetup(const SetupPlan& plan, runtime::Clock& clock, sched::Pack
     sched::DeviceParams params = link.params;
     if (link.name == bottleneck && !link.mtu_set) params.mtu = bottleneck_mtu;
     sched::Device& dev = devices_.add(link.name, params);
-    for (const QdiscNode& q : plan.qdiscs())
-      if (q.dev == link.name && q.parent.is_root()) dev.set_root(build(link.name, &q, q.parent));
+    if (const QdiscNode* root = plan.child_of(link.name, sched::Handle::root()))
+      dev.set_root(build(link.name, root, root->parent));
   }
   for (const FilterNode& f : plan.filters()) {
     std::unique_ptr<sched::Filter> filter = make_filter(f.spec, clock_);
@@ -102,8 +102,7 @@ std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const Qd
 
 sched::Device& BuiltSetup::device(const std::string& name) {
   if (sched::Device* d = devices_.find(name)) return *d;
-  std::string names;
-  for (const LinkNode& l : plan_.links()) names += (names.empty() ? "" : ", ") + l.name;
+  const std::string names = plan_.link_names();
   throw Error("cannot find device " + name, "setup", names.empty() ? "the setup has no devices" : "the setup has " + names);
 }
 

@@ -16,16 +16,6 @@ namespace bpfq::cli {
 
 namespace {
 
-// The engine's parser names the token; the line is ours to add.
-template <class F>
-auto on_line(const FilterSpec& spec, F&& build) {
-  try {
-    return build();
-  } catch (const Error& e) {
-    throw Error(e.reason(), e.where().empty() ? spec.where : spec.where + ": " + e.where(), e.hint());
-  }
-}
-
 void parse_bpf(TcLine& line, FilterSpec& spec) {
   const char* options = "obj, sec, classid, da or the end of the line";
   while (!line.done()) {
@@ -72,7 +62,7 @@ FilterSpec parse_filter_spec(TcLine& line, sched::Handle parent, std::optional<s
 }
 
 std::unique_ptr<sched::Filter> make_filter(const FilterSpec& spec, const runtime::Clock& clock) {
-  return on_line(spec, [&]() -> std::unique_ptr<sched::Filter> {
+  try {  // the engine's parser names the token; the line is ours to add
     if (spec.kind == "u32") return sched::U32Filter::parse(spec.args);
 #if BPFQ_CLI_HAS_FW
     if (spec.kind == "fw") {
@@ -85,7 +75,9 @@ std::unique_ptr<sched::Filter> make_filter(const FilterSpec& spec, const runtime
     program.set_env(runtime::RunEnv{&clock, nullptr, nullptr});
     return std::make_unique<sched::BpfFilter>(std::move(program), spec.classid ? spec.classid->value : 0,
                                               spec.direct_action);
-  });
+  } catch (const Error& e) {
+    throw on_line(e, spec.where);
+  }
 }
 
 }  // namespace bpfq::cli

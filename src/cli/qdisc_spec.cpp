@@ -14,10 +14,6 @@ namespace {
 
 constexpr const char* kKinds = "pfifo, bfifo, pfifo_head_drop, pfifo_fast, fq_codel or bpf";
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // `limit N` of the fifos: packets (pfifo) or bytes (bfifo, which also takes sizes: 64kb).
 uint32_t parse_limit(TcLine& line, bool bytes) {
   const std::string word = line.take(bytes ? "a limit in bytes" : "a limit in packets");
@@ -117,7 +113,7 @@ QdiscSpec parse_qdisc_spec(TcLine& line) {
     line.expect("obj");
     spec.object = line.take("an eBPF object file (FILE.bpf.o)");
     parse_program_params(line, spec);
-  } else if (ends_with(spec.kind, ".o")) {
+  } else if (spec.kind.ends_with(".o")) {
     spec.object = spec.kind;
     spec.kind = "bpf";
     parse_program_params(line, spec);
@@ -125,8 +121,9 @@ QdiscSpec parse_qdisc_spec(TcLine& line) {
     if (line.accept("limit")) {
       spec.limit = parse_limit(line, spec.kind == "bfifo");
       line.expect_end("the end of the line");
+    } else {
+      line.expect_end("limit or the end of the line");
     }
-    line.expect_end("limit or the end of the line");
   } else if (spec.kind == "pfifo_fast") {
     line.expect_end("the end of the line (pfifo_fast takes no options)");
   } else if (spec.kind == "fq_codel") {
@@ -159,8 +156,7 @@ std::unique_ptr<sched::Qdisc> make_qdisc(const QdiscSpec& spec, const QdiscSite&
     q->init();
     return q;
   } catch (const Error& e) {
-    // Name the line the qdisc was written on, then what the engine said.
-    throw Error(e.reason(), e.where().empty() ? spec.where : spec.where + ": " + e.where(), e.hint());
+    throw on_line(e, spec.where);
   }
 }
 

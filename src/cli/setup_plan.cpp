@@ -73,6 +73,12 @@ LinkNode& SetupPlan::link(const std::string& dev) {
   return const_cast<LinkNode&>(*find_link(dev));
 }
 
+std::string SetupPlan::link_names() const {
+  std::string names;
+  for (const LinkNode& l : links_) names += (names.empty() ? "" : ", ") + l.name;
+  return names;
+}
+
 const QdiscNode* SetupPlan::find_qdisc(const std::string& dev, sched::Handle handle) const {
   for (const QdiscNode& q : qdiscs_)
     if (q.dev == dev && q.handle == handle) return &q;
@@ -129,9 +135,7 @@ void SetupPlan::qdisc_add(TcLine& line) {
   const std::string dev = line.take("a device name");
   sched::Handle parent = sched::Handle::root();
   if (!line.accept("root")) {
-    const std::string* next = line.peek();
-    if (!next || *next != "parent") line.unexpected("root or parent X:Y");
-    line.take("parent");
+    if (!line.accept("parent")) line.unexpected("root or parent X:Y");
     parent = line.take_handle("a class id (1:10)");
     if (parent.minor() == 0) line.bad_previous("a class id with a minor (1:10); a qdisc goes under a class");
   }
@@ -148,10 +152,9 @@ void SetupPlan::qdisc_add(TcLine& line) {
                     declared(taken->spec.where),
                 "every qdisc of a device needs its own handle");
   if (parent.is_root()) {
-    for (const QdiscNode& q : qdiscs_)
-      if (q.dev == dev && q.parent.is_root())
-        line.fail(dev + " already has a root qdisc " + q.handle.to_string() + declared(q.spec.where),
-                  "one root qdisc per device");
+    if (const QdiscNode* q = child_of(dev, parent))
+      line.fail(dev + " already has a root qdisc " + q->handle.to_string() + declared(q->spec.where),
+                "one root qdisc per device");
   } else {
     const QdiscNode* owner = find_qdisc(dev, sched::Handle::make(parent.major(), 0));
     if (!owner)

@@ -81,7 +81,10 @@ class SetupPlan {
   const std::vector<FilterNode>& filters() const { return filters_; }
   const LinkNode* find_link(const std::string& dev) const;
   const QdiscNode* find_qdisc(const std::string& dev, sched::Handle handle) const;
+  // The qdisc under classid, or with Handle::root() the device's root qdisc.
   const QdiscNode* child_of(const std::string& dev, sched::Handle classid) const;
+  // "eth0, eth1": the devices, for messages.
+  std::string link_names() const;
   // Counts changes, so that a BuiltSetup knows when it is out of date.
   uint64_t version() const { return version_; }
 

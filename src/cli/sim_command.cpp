@@ -61,7 +61,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 double ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-bool is_setup_file(const std::string& name) { return name.size() > 3 && name.compare(name.size() - 3, 3, ".tc") == 0; }
+bool is_setup_file(const std::string& name) { return name.size() > 3 && name.ends_with(".tc"); }
 
 // One column of the comparison: a qdisc in tc syntax (-q), or a setup file (--setup) whose
 // bottleneck device's root qdisc (with its classes and filters) goes on the bottleneck.
@@ -82,8 +82,7 @@ struct SimResult {
 SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu) {
   SimEntry e{path, std::nullopt, std::make_unique<SetupPlan>(), dev};
   for (TcLine& line : read_batch_file(path)) e.plan->apply(line);  // show lines print nothing here
-  std::string names;
-  for (const LinkNode& l : e.plan->links()) names += (names.empty() ? "" : ", ") + l.name;
+  const std::string names = e.plan->link_names();
   if (e.dev.empty()) {
     if (e.plan->links().size() != 1)
       throw Error(e.plan->links().empty() ? "the setup has no device" : "the setup has devices " + names, path,
@@ -96,9 +95,7 @@ SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint3
     throw Error("device " + e.dev + " has mtu " + std::to_string(link->params.mtu) + " (" + link->where +
                     ") but the scenario's link has mtu " + std::to_string(mtu),
                 path, "drop `mtu` from the link line or change the scenario");
-  bool has_root = false;
-  for (const QdiscNode& q : e.plan->qdiscs()) has_root |= q.dev == e.dev && q.parent.is_root();
-  if (!has_root) throw Error("device " + e.dev + " has no root qdisc", path, "qdisc add dev " + e.dev + " root ...");
+  if (!e.plan->child_of(e.dev, sched::Handle::root())) throw Error("device " + e.dev + " has no root qdisc", path, "qdisc add dev " + e.dev + " root ...");
   return e;
 }
 
@@ -160,13 +157,13 @@ std::string table_name(const std::string& name) {
 }
 
 void print_table(const io::sim::Scenario& scenario, const std::vector<std::string>& names,
-                 const std::vector<io::sim::Report>& reports, const std::vector<SimResult>& results) {
+                 const std::vector<SimResult>& results) {
   fmt::print("scenario {}: {} Mbit/s, {} ms base RTT, {} s, seed {}\n\n", scenario.name,
              scenario.rate_bps / 1e6, ms(scenario.rtt_ns), scenario.duration_ns / 1e9, scenario.seed);
   fmt::print("{:<34} {:>10} {:>6} {:>6} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8}\n", "qdisc", "tcp Mbit/s",
              "util", "Jain", "RTT p50 ms", "RTT p99 ms", "qdelay p50", "qdelay p99", "drops", "marks");
-  for (size_t i = 0; i < reports.size(); ++i) {
-    const io::sim::Report& r = reports[i];
+  for (size_t i = 0; i < results.size(); ++i) {
+    const io::sim::Report& r = results[i].report;
     const io::sim::DelaySummary* rtt = probe_rtt(r);
     const auto [q50, q99] = queue_delay(r);
     uint64_t marks = 0;
@@ -177,14 +174,14 @@ void print_table(const io::sim::Scenario& scenario, const std::vector<std::strin
                r.qdisc.stats.tc_dropped(), marks);
   }
   fmt::print("\n");
-  for (size_t i = 0; i < reports.size(); ++i) {
+  for (size_t i = 0; i < results.size(); ++i) {
     if (const auto& setup = results[i].setup) {
       // The whole tree, as `bpfq -s qdisc show dev D` and `class show` print it.
       fmt::print("setup {} (dev {}, at {:.3f} s):\n{}{}\n", names[i], results[i].dev, setup->at_ns / 1e9,
                  show_text(*setup, ShowCommand{ShowCommand::What::Qdisc, results[i].dev}, true),
                  show_text(*setup, ShowCommand{ShowCommand::What::Class, results[i].dev}, true));
     } else {
-      fmt::print("qdisc {}:\n{}\n", names[i], reports[i].qdisc.tc);
+      fmt::print("qdisc {}:\n{}\n", names[i], results[i].report.qdisc.tc);
     }
   }
 }
@@ -213,7 +210,6 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
   for (const SimEntry& e : entries) names.push_back(e.name);
 
   const bool tty = isatty(STDERR_FILENO) != 0 && !flags.json;
-  std::vector<io::sim::Report> reports;
   std::vector<SimResult> results;
   for (size_t i = 0; i < entries.size(); ++i) {
     io::sim::ProgressCallback progress;
@@ -228,20 +224,19 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
     io::sim::Scenario run_scenario = scenario;
     if (!o.pcap.empty()) run_scenario.pcap_output = capture_path(o.pcap, i, entries.size());
     results.push_back(run_entry(entries[i], run_scenario, progress));
-    reports.push_back(results.back().report);
     if (tty) fmt::print(stderr, "\r{:<80}\r", "");
   }
 
   if (!o.plot.empty()) {
     std::vector<io::sim::PlotRun> runs;
-    for (size_t i = 0; i < reports.size(); ++i) runs.push_back({names[i], &reports[i]});
+    for (size_t i = 0; i < results.size(); ++i) runs.push_back({names[i], &results[i].report});
     io::sim::write_plot(o.plot, runs);
   }
 
   if (flags.json) {
     nlohmann::json j = nlohmann::json::array();
-    for (size_t i = 0; i < reports.size(); ++i) {
-      nlohmann::json entry{{"qdisc", names[i]}, {"report", nlohmann::json::parse(io::sim::report_to_json(reports[i], 2, false))}};
+    for (size_t i = 0; i < results.size(); ++i) {
+      nlohmann::json entry{{"qdisc", names[i]}, {"report", nlohmann::json::parse(io::sim::report_to_json(results[i].report, 2, false))}};
       if (const auto& setup = results[i].setup) {
         const ShowCommand qdiscs{ShowCommand::What::Qdisc, results[i].dev};
         const ShowCommand classes{ShowCommand::What::Class, results[i].dev};
@@ -253,7 +248,7 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
     fmt::print("{}\n", j.dump(2));
     return;
   }
-  print_table(scenario, names, reports, results);
+  print_table(scenario, names, results);
 }
 
 }  // namespace

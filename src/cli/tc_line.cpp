@@ -7,6 +7,10 @@
 
 namespace bpfq::cli {
 
+Error on_line(const Error& e, const std::string& where) {
+  return Error(e.reason(), e.where().empty() ? where : where + ": " + e.where(), e.hint());
+}
+
 TcLine::TcLine(std::vector<std::string> words, std::string where)
     : words_(std::move(words)), where_(std::move(where)) {}
 

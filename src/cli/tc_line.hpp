@@ -8,9 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include <bpfq/error.hpp>
 #include <bpfq/sched/handle.hpp>
 
 namespace bpfq::cli {
+
+// An engine's error raised for what a line wrote: the line (where) first, then the engine's where.
+Error on_line(const Error& e, const std::string& where);
 
 class TcLine {
  public:

@@ -54,8 +54,7 @@ TEST(Cli, AMissingFileIsAnErrorNamingIt) {
 }
 
 TEST(Cli, ANonElfFileIsRejected) {
-  const std::string path = ::testing::TempDir() + "bpfq_cli_not_elf.o";
-  std::ofstream(path) << "this is not an ELF object\n";
+  const std::string path = write_temp("not_elf.o", "this is not an ELF object\n");
   const Outcome o = bpfq("prog show " + path);
   EXPECT_EQ(o.exit_code, 1) << o.output;
   EXPECT_TRUE(contains(o.output, path)) << o.output;
@@ -100,8 +99,7 @@ TEST(Cli, AnObjectWithoutQdiscProgramsCannotBeAQdisc) {
 }
 
 TEST(Cli, ABadScenarioFileNamesFileLineAndKey) {
-  const std::string path = ::testing::TempDir() + "bpfq_cli_bad.toml";
-  std::ofstream(path) << "[link]\nrate = \"10 parsecs\"\n";
+  const std::string path = write_temp("bad.toml", "[link]\nrate = \"10 parsecs\"\n");
   const Outcome o = bpfq("sim --scenario " + path);
   EXPECT_EQ(o.exit_code, 1) << o.output;
   EXPECT_TRUE(contains(o.output, path + ":2")) << o.output;
