@@ -2,34 +2,30 @@
 
 #include <arpa/inet.h>
 
-#include <cerrno>
 #include <algorithm>
-#include <cstdlib>
 #include <optional>
 
-#include <bpfq/error.hpp>
 #include <bpfq/sched/flow_dissector.hpp>
-#include <bpfq/sched/handle.hpp>
+
+#include "filter_words.hpp"
 
 namespace bpfq::sched {
 
 namespace {
 
+using detail::quoted;
+
 constexpr const char* kWhere = "u32 filter";
 
 [[noreturn]] void bad(const std::string& what, const std::string& hint) { throw Error(what, kWhere, hint); }
 
-std::string quoted(const std::string& token) { return "`" + token + "`"; }
-
 // A number tc accepts: decimal, 0x hex or 0 octal, no larger than max.
 uint32_t number(const std::string& token, uint32_t max, const char* what) {
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long v = std::strtoul(token.c_str(), &end, 0);
-  if (token.empty() || token[0] == '-' || *end != '\0' || errno != 0 || v > max)
+  const auto v = detail::parse_number(token, max);
+  if (!v)
     bad("bad " + std::string(what) + " " + quoted(token),
         "expected a number from 0 to " + std::to_string(max) + " (decimal or 0x hex)");
-  return static_cast<uint32_t>(v);
+  return *v;
 }
 
 // "10.0.0.0/8" or "2001:db8::/32": the address masked to its prefix.
@@ -65,29 +61,20 @@ std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& toke
   std::vector<Match> matches;
   std::optional<MarkMatch> mark;
   std::optional<uint32_t> classid;
-  size_t i = 0;
-  auto next = [&](const char* expected) -> const std::string& {
-    if (i >= tokens.size()) bad("missing " + std::string(expected) + " after " + quoted(tokens[i - 1]), "expected " + std::string(expected));
-    return tokens[i++];
-  };
-  while (i < tokens.size()) {
-    const std::string& word = tokens[i++];
+  detail::FilterWords words(tokens, kWhere);
+  while (!words.done()) {
+    const std::string& word = words.word();
     if (word == "classid" || word == "flowid") {
-      const std::string& id = next("a class id");
-      try {
-        classid = Handle::parse(id).value;
-      } catch (const Error&) {
-        bad("bad class id " + quoted(id) + " after " + quoted(word), "expected MAJOR:MINOR in hex, e.g. 1:10");
-      }
+      classid = words.class_id(word);
       continue;
     }
     if (word != "match") bad("unexpected " + quoted(word), "expected `match`, `classid` or `flowid`");
-    const std::string& family = next("`ip`, `ip6` or `mark`");
+    const std::string& family = words.next("`ip`, `ip6` or `mark`");
     if (family == "mark") {
       if (mark) bad("a second `match mark`", "u32 takes one mark match; combine them into one VALUE MASK");
-      const std::string& value = next("a value");
+      const std::string& value = words.next("a value");
       const uint32_t v = number(value, 0xFFFFFFFFu, "value for mark");
-      const uint32_t m = number(next("a mask"), 0xFFFFFFFFu, "mask for mark");
+      const uint32_t m = number(words.next("a mask"), 0xFFFFFFFFu, "mask for mark");
       if ((v & m) != v)
         bad("bad value for mark " + quoted(value) + ": bits outside the mask", "no packet could match it; widen the mask or drop those bits");
       mark = MarkMatch{v, m};
@@ -96,11 +83,11 @@ std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& toke
     if (family != "ip" && family != "ip6") bad("unsupported selector " + quoted(family) + " after `match`", "expected `ip`, `ip6` or `mark`");
     Match m;
     m.ipv6 = family == "ip6";
-    const std::string& field = next("a field");
+    const std::string& field = words.next("a field");
     uint32_t max = 0;
     if (field == "src" || field == "dst") {
       m.field = field == "src" ? Field::Src : Field::Dst;
-      prefix(next("an address"), m.ipv6, m);
+      prefix(words.next("an address"), m.ipv6, m);
       matches.push_back(m);
       continue;
     }
@@ -118,8 +105,8 @@ std::unique_ptr<U32Filter> U32Filter::parse(const std::vector<std::string>& toke
           m.ipv6 ? "expected src, dst, sport, dport, protocol, priority or tclass"
                  : "expected src, dst, sport, dport, protocol, tos or dsfield");
     }
-    m.value = number(next("a value"), max, ("value for " + field).c_str());
-    m.mask = number(next("a mask"), max, ("mask for " + field).c_str());
+    m.value = number(words.next("a value"), max, ("value for " + field).c_str());
+    m.mask = number(words.next("a mask"), max, ("mask for " + field).c_str());
     m.value &= m.mask;
     matches.push_back(m);
   }
