@@ -292,17 +292,7 @@ class PrioDevice : public ::testing::Test, public EngineFixture {
     return pkt;
   }
 
-  std::vector<uint32_t> drain_device() {
-    std::vector<uint32_t> marks;
-    for (;;) {
-      DequeueResult r = eth0.dequeue(clock.now_ns());
-      EXPECT_TRUE(q->stats().conserved());
-      if (r.kind != DequeueResult::Kind::Packet) break;
-      marks.push_back(r.packet->skb.mark);
-      PacketPool::release(r.packet);
-    }
-    return marks;
-  }
+  std::vector<uint32_t> drain_device() { return drain_marks(eth0, clock.now_ns(), q); }
 
   uint64_t egress_map(uint32_t key) {
     uint64_t v = 0;

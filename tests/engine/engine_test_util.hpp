@@ -2,8 +2,11 @@
 // Shared by the engine tests: object paths, packets tagged by mark, a qdisc on a virtual clock.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <bpfq/runtime/clock.hpp>
@@ -18,6 +21,34 @@ namespace bpfq::sched::test {
 using bpfq::test::library_object;
 using bpfq::test::test_object;
 
+// A packet that left a qdisc: its mark and the time it was dequeued.
+struct Departure {
+  uint32_t mark;
+  uint64_t at_ns;
+  bool operator==(const Departure&) const = default;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Departure& d) {
+  return os << "{mark " << d.mark << " at " << d.at_ns << "}";
+}
+
+// Dequeues from `from` (a Qdisc or a Device) at now_ns until it has nothing, returning the marks
+// in order; if `conserved` is given, its stats must stay conserved after every dequeue.
+template <class Source>
+std::vector<uint32_t> drain_marks(Source& from, uint64_t now_ns, const Qdisc* conserved = nullptr) {
+  std::vector<uint32_t> marks;
+  for (;;) {
+    const DequeueResult r = from.dequeue(now_ns);
+    if (conserved) {
+      EXPECT_TRUE(conserved->stats().conserved());
+    }
+    if (r.kind != DequeueResult::Kind::Packet) break;
+    marks.push_back(r.packet->skb.mark);
+    PacketPool::release(r.packet);
+  }
+  return marks;
+}
+
 struct EngineFixture {
   PacketPool pool{PacketPoolConfig{.packets = 512}};
   runtime::ManualClock clock{1'000'000};
@@ -26,6 +57,16 @@ struct EngineFixture {
 
   std::unique_ptr<BpfQdisc> open(const std::string& path) {
     auto q = BpfQdisc::open(path, Handle::make(1, 0), env);
+    return q;
+  }
+
+  // open(), the globals set, then init().
+  template <class T>
+  std::unique_ptr<BpfQdisc> open_init(const std::string& path,
+                                      std::initializer_list<std::pair<const char*, T>> globals) {
+    auto q = open(path);
+    for (const auto& [name, value] : globals) q->object().set_global(name, value);
+    q->init();
     return q;
   }
 
@@ -49,6 +90,25 @@ struct EngineFixture {
     return pkt;
   }
 
+  // A UDP/IPv4 frame of frame_len bytes with the given ECN codepoint (0 Not-ECT, 2 ECT(0)).
+  Packet* ecn_packet(uint32_t frame_len, uint32_t mark, uint8_t ecn) {
+    FrameSpec spec;
+    spec.payload_len = frame_len - 42;
+    spec.ecn = ecn;
+    return frame(spec, mark);
+  }
+
+  // A 100-byte TCP/IPv4 frame to dport, tagged by mark and priority.
+  Packet* tcp_packet(uint16_t dport, uint32_t mark, uint32_t priority) {
+    FrameSpec spec;
+    spec.l4 = L4::Tcp;
+    spec.dport = dport;
+    spec.payload_len = 46;
+    Packet* pkt = frame(spec, mark);
+    pkt->skb.priority = priority;
+    return pkt;
+  }
+
   // What every test of a bpf qdisc expects at its end: the programs never faulted, leaked a
   // reference or handed out a packet not queued here, and every packet is accounted for.
   static void expect_clean(const BpfQdisc& q) {
@@ -59,16 +119,36 @@ struct EngineFixture {
   }
 
   // Dequeues until the qdisc has nothing, returning the marks in order.
-  std::vector<uint32_t> drain(Qdisc& q) {
-    std::vector<uint32_t> marks;
-    for (;;) {
-      DequeueResult r = q.dequeue(clock.now_ns());
+  std::vector<uint32_t> drain(Qdisc& q) { return drain_marks(q, clock.now_ns(), &q); }
+
+  // Dequeues until empty (at most max_steps dequeues); on THROTTLE moves the clock to the
+  // reported time (the watchdog's), counting it in *throttles when given.
+  std::vector<Departure> run_until_empty(BpfQdisc& q, int max_steps, uint64_t* throttles = nullptr) {
+    std::vector<Departure> out;
+    for (int guard = 0; guard < max_steps; ++guard) {
+      const uint64_t now = clock.now_ns();
+      DequeueResult r = q.dequeue(now);
       EXPECT_TRUE(q.stats().conserved());
-      if (r.kind != DequeueResult::Kind::Packet) break;
-      marks.push_back(r.packet->skb.mark);
-      PacketPool::release(r.packet);
+      if (r.kind == DequeueResult::Kind::Packet) {
+        out.push_back({r.packet->skb.mark, now});
+        PacketPool::release(r.packet);
+      } else if (r.kind == DequeueResult::Kind::Throttled) {
+        EXPECT_GT(r.throttled_until_ns, now);
+        EXPECT_EQ(q.watchdog_ns(), r.throttled_until_ns);
+        if (throttles) ++*throttles;
+        clock.set(r.throttled_until_ns);
+      } else {
+        break;
+      }
     }
-    return marks;
+    return out;
+  }
+
+  // Every line the programs traced, concatenated.
+  std::string trace_text() const {
+    std::string all;
+    for (const std::string& line : trace.lines()) all += line;
+    return all;
   }
 };
 

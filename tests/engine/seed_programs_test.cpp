@@ -197,15 +197,10 @@ class AnyDevicePrio : public ::testing::Test, public EngineFixture {
     EXPECT_EQ(q->object().map("band_backlog").lookup_copy(&index, &v), 0);
     return v;
   }
+  // The packets' numbers (mark >> 8), in dequeue order.
   std::vector<uint32_t> drain_device() {
-    std::vector<uint32_t> order;
-    for (;;) {
-      const DequeueResult r = eth0.dequeue(clock.now_ns());
-      EXPECT_TRUE(q->stats().conserved());
-      if (r.kind != DequeueResult::Kind::Packet) break;
-      order.push_back(r.packet->skb.mark >> 8);
-      PacketPool::release(r.packet);
-    }
+    std::vector<uint32_t> order = drain_marks(eth0, clock.now_ns(), q);
+    for (uint32_t& mark : order) mark >>= 8;
     return order;
   }
 };
@@ -236,14 +231,7 @@ TEST_F(AnyDevicePrio, FwWithoutAHandleUsesTheMarkAsTheClassid) {
   eth0.transmit(packet(100, 0x90001), 0);  // 9:1: no match -> default band 3
   eth0.transmit(packet(100, 0x00002), 0);  // :2 (major 0) -> band 2
   EXPECT_EQ(backlog_slot(3), 1u);
-  std::vector<uint32_t> marks;
-  for (;;) {
-    const DequeueResult r = eth0.dequeue(0);
-    if (r.kind != DequeueResult::Kind::Packet) break;
-    marks.push_back(r.packet->skb.mark);
-    PacketPool::release(r.packet);
-  }
-  EXPECT_EQ(marks, (std::vector<uint32_t>{0x80001, 0x00002, 0x80003, 0x90001}));
+  EXPECT_EQ(drain_marks(eth0, 0), (std::vector<uint32_t>{0x80001, 0x00002, 0x80003, 0x90001}));
   EXPECT_EQ(pool.in_use(), 0u);
 }
 
@@ -266,16 +254,7 @@ class DownWithPacketsEverywhere : public ::testing::Test, public EngineFixture {
   }
   // priority: 0 rbtree, 1 packet queue, 2 child class.
   void send(uint32_t mark, uint32_t where) { EXPECT_EQ(eth0.transmit(packet(100, mark, where), 0).verdict, EnqueueVerdict::Queued); }
-  std::vector<uint32_t> drain_device() {
-    std::vector<uint32_t> marks;
-    for (;;) {
-      const DequeueResult r = eth0.dequeue(0);
-      if (r.kind != DequeueResult::Kind::Packet) break;
-      marks.push_back(r.packet->skb.mark);
-      PacketPool::release(r.packet);
-    }
-    return marks;
-  }
+  std::vector<uint32_t> drain_device() { return drain_marks(eth0, 0); }
 };
 
 TEST_F(DownWithPacketsEverywhere, EveryPacketIsReleasedAndCountedNoneLeaked) {

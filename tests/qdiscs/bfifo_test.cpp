@@ -14,10 +14,7 @@ namespace {
 class Bfifo : public ::testing::Test, public EngineFixture {
  protected:
   std::unique_ptr<BpfQdisc> open_bfifo(uint32_t limit) {
-    auto q = open(library_object("bfifo"));
-    q->object().set_global("limit", limit);
-    q->init();
-    return q;
+    return open_init<uint32_t>(library_object("bfifo"), {{"limit", limit}});
   }
 };
 

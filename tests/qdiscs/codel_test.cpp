@@ -35,14 +35,6 @@ static_assert(sizeof(CodelVars) == 40);
 
 class Codel : public ::testing::Test, public EngineFixture {
  protected:
-  // A UDP/IPv4 frame of frame_len bytes with the given ECN codepoint (0 Not-ECT, 2 ECT(0)).
-  Packet* ecn_packet(uint32_t frame_len, uint32_t mark, uint8_t ecn) {
-    FrameSpec spec;
-    spec.payload_len = frame_len - 42;
-    spec.ecn = ecn;
-    return frame(spec, mark);
-  }
-
   EnqueueVerdict enqueue(BpfQdisc& q, Packet* pkt) { return q.enqueue(pkt, clock.now_ns()).verdict; }
 
   // One dequeue at `at_ns`: the mark sent (0: nothing); ce says whether it carried CE.

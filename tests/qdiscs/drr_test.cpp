@@ -115,24 +115,13 @@ TEST_F(Drr, ClassifiesByPriorityThenFiltersAndDropsTheRest) {
   };
   eth0.add_filter(Handle::make(1, 0), 1, dport("22", "1:2"));
   eth0.add_filter(Handle::make(1, 0), 2, dport("25", "1:9"));  // not a drr class
-  auto tcp = [&](uint16_t port, uint32_t mark, uint32_t priority) {
-    Packet* pkt = pool.alloc();
-    FrameSpec s;
-    s.l4 = L4::Tcp;
-    s.dport = port;
-    s.payload_len = 46;  // 100-byte frames
-    EXPECT_TRUE(build_into(*pkt, s));
-    pkt->skb.mark = mark;
-    pkt->skb.priority = priority;
-    return pkt;
-  };
   using V = EnqueueVerdict;
-  EXPECT_EQ(eth0.transmit(tcp(22, 1, k1_1), 0).verdict, V::Queued);   // priority 1:1 beats the filter
-  EXPECT_EQ(eth0.transmit(tcp(22, 2, 0), 0).verdict, V::Queued);      // filter: 1:2
-  EXPECT_EQ(eth0.transmit(tcp(22, 3, 0x10007), 0).verdict, V::Queued);  // 1:7 no class: filter 1:2
-  EXPECT_EQ(eth0.transmit(tcp(25, 4, 0), 0).verdict, V::Dropped);     // filter names no class
-  EXPECT_EQ(eth0.transmit(tcp(80, 5, 0), 0).verdict, V::Dropped);     // no match
-  EXPECT_EQ(eth0.transmit(tcp(80, 6, 0x20001), 0).verdict, V::Dropped);  // 2:1 is not ours
+  EXPECT_EQ(eth0.transmit(tcp_packet(22, 1, k1_1), 0).verdict, V::Queued);   // priority 1:1 beats the filter
+  EXPECT_EQ(eth0.transmit(tcp_packet(22, 2, 0), 0).verdict, V::Queued);      // filter: 1:2
+  EXPECT_EQ(eth0.transmit(tcp_packet(22, 3, 0x10007), 0).verdict, V::Queued);  // 1:7 no class: filter 1:2
+  EXPECT_EQ(eth0.transmit(tcp_packet(25, 4, 0), 0).verdict, V::Dropped);     // filter names no class
+  EXPECT_EQ(eth0.transmit(tcp_packet(80, 5, 0), 0).verdict, V::Dropped);     // no match
+  EXPECT_EQ(eth0.transmit(tcp_packet(80, 6, 0x20001), 0).verdict, V::Dropped);  // 2:1 is not ours
   EXPECT_EQ(q->class_child(Handle(k1_1))->qlen(), 1u);
   EXPECT_EQ(q->class_child(Handle(k1_2))->qlen(), 2u);
   EXPECT_EQ(q->stats().drops(DropReason::ProgramVerdict), 3u);

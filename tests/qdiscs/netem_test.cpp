@@ -25,16 +25,6 @@ namespace {
 constexpr uint64_t kMs = 1'000'000;
 constexpr uint32_t kAlways = 0xffffffff;  // 100% on netem's u32 probability scale
 
-struct Departure {
-  uint32_t mark;
-  uint64_t at_ns;
-  bool operator==(const Departure&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const Departure& d) {
-  return os << "{mark " << d.mark << " at " << d.at_ns << "}";
-}
-
 class Netem : public ::testing::Test, public EngineFixture {
  protected:
   runtime::Prng prng{42};
@@ -45,51 +35,15 @@ class Netem : public ::testing::Test, public EngineFixture {
 
   template <class T>
   std::unique_ptr<BpfQdisc> open_netem(std::initializer_list<std::pair<const char*, T>> params) {
-    auto q = open_netem();
-    for (const auto& [name, value] : params) q->object().set_global(name, value);
-    q->init();
-    return q;
+    return open_init(library_object("netem"), params);
   }
 
-  // A frame of frame_len bytes with the given ECN codepoint (0 Not-ECT, 2 ECT(0)).
-  Packet* ecn_packet(uint32_t frame_len, uint32_t mark, uint8_t ecn) {
-    FrameSpec spec;
-    spec.payload_len = frame_len - 42;
-    spec.ecn = ecn;
-    return frame(spec, mark);
-  }
-
-  // Dequeues until empty; on THROTTLE moves the clock to the reported time (the watchdog's).
-  std::vector<Departure> run_until_empty(BpfQdisc& q) {
-    std::vector<Departure> out;
-    for (int guard = 0; guard < 100'000; ++guard) {
-      const uint64_t now = clock.now_ns();
-      DequeueResult r = q.dequeue(now);
-      EXPECT_TRUE(q.stats().conserved());
-      if (r.kind == DequeueResult::Kind::Packet) {
-        out.push_back({r.packet->skb.mark, now});
-        PacketPool::release(r.packet);
-      } else if (r.kind == DequeueResult::Kind::Throttled) {
-        EXPECT_GT(r.throttled_until_ns, now);
-        EXPECT_EQ(q.watchdog_ns(), r.throttled_until_ns);
-        clock.set(r.throttled_until_ns);
-      } else {
-        break;
-      }
-    }
-    return out;
-  }
+  std::vector<Departure> run_until_empty(BpfQdisc& q) { return EngineFixture::run_until_empty(q, 100'000); }
 
   void expect_clean(BpfQdisc& q) {
     EngineFixture::expect_clean(q);
     EXPECT_EQ(q.qlen(), 0u);
     EXPECT_EQ(pool.in_use(), 0u);
-  }
-
-  std::string trace_text() const {
-    std::string all;
-    for (const std::string& line : trace.lines()) all += line;
-    return all;
   }
 };
 

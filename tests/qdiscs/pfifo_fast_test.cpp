@@ -15,10 +15,7 @@ namespace {
 class PfifoFast : public ::testing::Test, public EngineFixture {
  protected:
   std::unique_ptr<BpfQdisc> open_pfifo_fast(uint32_t limit) {
-    auto q = open(library_object("pfifo_fast"));
-    q->object().set_global("limit", limit);
-    q->init();
-    return q;
+    return open_init<uint32_t>(library_object("pfifo_fast"), {{"limit", limit}});
   }
 };
 

@@ -104,24 +104,13 @@ TEST_F(Prio, FiltersOfTheQdiscClassifyOnItsDevice) {
   eth0.add_filter(Handle::make(1, 0), 1, dport("22", "1:1"));
   eth0.add_filter(Handle::make(1, 0), 2, dport("80", "1:3"));
   eth0.add_filter(Handle::make(1, 0), 3, dport("25", "1:7"));  // no band 7: priomap[0] = 1
-  auto tcp = [&](uint16_t port, uint32_t mark, uint32_t priority) {
-    Packet* pkt = pool.alloc();
-    FrameSpec s;
-    s.l4 = L4::Tcp;
-    s.dport = port;
-    s.payload_len = 46;  // 100-byte frames
-    EXPECT_TRUE(build_into(*pkt, s));
-    pkt->skb.mark = mark;
-    pkt->skb.priority = priority;
-    return pkt;
-  };
   // A filter match overrides the priomap (priority 6 would be band 0); no match falls back to
   // it; a priority naming 1:2 bypasses the filters.
-  EXPECT_EQ(eth0.transmit(tcp(80, 1, 6), 0).verdict, EnqueueVerdict::Queued);        // band 2
-  EXPECT_EQ(eth0.transmit(tcp(443, 2, 6), 0).verdict, EnqueueVerdict::Queued);       // band 0
-  EXPECT_EQ(eth0.transmit(tcp(25, 3, 6), 0).verdict, EnqueueVerdict::Queued);        // band 1
-  EXPECT_EQ(eth0.transmit(tcp(22, 4, 0x10002), 0).verdict, EnqueueVerdict::Queued);  // band 1
-  EXPECT_EQ(eth0.transmit(tcp(22, 5, 2), 0).verdict, EnqueueVerdict::Queued);        // band 0
+  EXPECT_EQ(eth0.transmit(tcp_packet(80, 1, 6), 0).verdict, EnqueueVerdict::Queued);        // band 2
+  EXPECT_EQ(eth0.transmit(tcp_packet(443, 2, 6), 0).verdict, EnqueueVerdict::Queued);       // band 0
+  EXPECT_EQ(eth0.transmit(tcp_packet(25, 3, 6), 0).verdict, EnqueueVerdict::Queued);        // band 1
+  EXPECT_EQ(eth0.transmit(tcp_packet(22, 4, 0x10002), 0).verdict, EnqueueVerdict::Queued);  // band 1
+  EXPECT_EQ(eth0.transmit(tcp_packet(22, 5, 2), 0).verdict, EnqueueVerdict::Queued);        // band 0
   EXPECT_EQ(child_qlen(*q, 1), 2u);
   EXPECT_EQ(child_qlen(*q, 2), 2u);
   EXPECT_EQ(child_qlen(*q, 3), 1u);

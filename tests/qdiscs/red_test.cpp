@@ -32,12 +32,7 @@ class Red : public ::testing::Test, public EngineFixture {
     q->object().set_global("burst", burst);
   }
 
-  Packet* ip_packet(uint32_t len, uint32_t mark, uint8_t ecn = 0) {
-    FrameSpec spec;
-    spec.payload_len = len - 42;
-    spec.ecn = ecn;
-    return frame(spec, mark);
-  }
+  Packet* ip_packet(uint32_t len, uint32_t mark, uint8_t ecn = 0) { return ecn_packet(len, mark, ecn); }
 
   template <typename T>
   T global(const char* name) { return q->object().get_global<T>(name); }

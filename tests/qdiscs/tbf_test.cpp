@@ -17,16 +17,6 @@ namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 
-struct Departure {
-  uint32_t mark;
-  uint64_t at_ns;
-  bool operator==(const Departure&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const Departure& d) {
-  return os << "{mark " << d.mark << " at " << d.at_ns << "}";
-}
-
 class Tbf : public ::testing::Test, public EngineFixture {
  protected:
   struct Params {
@@ -51,34 +41,10 @@ class Tbf : public ::testing::Test, public EngineFixture {
     return q;
   }
 
-  // Dequeues until empty; on THROTTLE moves the clock to the reported time (the watchdog's).
   std::vector<Departure> run_until_empty(BpfQdisc& q, uint64_t* throttles = nullptr) {
-    std::vector<Departure> out;
-    for (int guard = 0; guard < 10'000; ++guard) {
-      const uint64_t now = clock.now_ns();
-      DequeueResult r = q.dequeue(now);
-      EXPECT_TRUE(q.stats().conserved());
-      if (r.kind == DequeueResult::Kind::Packet) {
-        out.push_back({r.packet->skb.mark, now});
-        PacketPool::release(r.packet);
-      } else if (r.kind == DequeueResult::Kind::Throttled) {
-        EXPECT_GT(r.throttled_until_ns, now);
-        EXPECT_EQ(q.watchdog_ns(), r.throttled_until_ns);
-        if (throttles) ++*throttles;
-        clock.set(r.throttled_until_ns);
-      } else {
-        break;
-      }
-    }
-    return out;
+    return EngineFixture::run_until_empty(q, 10'000, throttles);
   }
 
-
-  std::string trace_text() const {
-    std::string all;
-    for (const std::string& line : trace.lines()) all += line;
-    return all;
-  }
 };
 
 TEST_F(Tbf, PassesTheBurstAtOnceThenPacesAtExactlyRate) {
