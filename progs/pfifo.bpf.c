@@ -2,6 +2,7 @@
  * an rbtree map keyed by a big-endian sequence number, so the minimum key is the oldest packet.
  * Parameter: limit (packets, default 1000 = Linux's tx_queue_len default). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/rbtree_head.h>
 #include <bpf/bpf_endian.h>
 
 const volatile __u32 limit = 1000;
@@ -48,29 +49,17 @@ int pfifo_enqueue(struct sch_bpf_ctx *ctx)
 	return SCH_BPF_QUEUED;
 }
 
-struct first {
-	__u64 key;
-	struct sk_buff *skb;
-};
-
-static long take_first(void *map, __u64 *key, struct slot *s, struct first *out)
-{
-	out->key = *key;
-	out->skb = bpf_kptr_xchg(&s->skb, NULL);
-	return 1; /* stop after the minimum */
-}
-
 SEC("qdisc/dequeue")
 int pfifo_dequeue(struct sch_bpf_ctx *ctx)
 {
-	struct first f = {};
+	struct rbtree_head h;
 
 	ctx->skb = NULL;
-	if (bpf_for_each_map_elem(&queue, take_first, &f, 0) <= 0)
+	if (!rbtree_take_head(&queue, &h))
 		return SCH_BPF_DEQUEUED; /* empty */
-	bpf_map_delete_elem(&queue, &f.key);
+	bpf_map_delete_elem(&queue, &h.key);
 	qlen--;
-	ctx->skb = skb_view(f.skb);
+	ctx->skb = skb_view(h.skb);
 	return SCH_BPF_DEQUEUED;
 }
 

@@ -10,6 +10,7 @@
  * a packet is skb->mark >> 16 (tests tag flows that way); NFLOWS flows.
  * Parameter: limit (packets per flow, default 100). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/rbtree_head.h>
 #include <bpf/bpf_endian.h>
 
 #define NFLOWS 4
@@ -106,22 +107,10 @@ int rr_enqueue(struct sch_bpf_ctx *ctx)
 	return SCH_BPF_QUEUED;
 }
 
-struct head {
-	__u64 key;
-	struct sk_buff *skb;
-};
-
-static long take_head(void *map, __u64 *key, struct slot *s, struct head *out)
-{
-	out->key = *key;
-	out->skb = bpf_kptr_xchg(&s->skb, NULL);
-	return 1;
-}
-
 SEC("qdisc/dequeue")
 int rr_dequeue(struct sch_bpf_ctx *ctx)
 {
-	struct head h = {};
+	struct rbtree_head h;
 	void *q = NULL;
 	__u32 flow, *qlen;
 	__u64 turn;
@@ -129,7 +118,7 @@ int rr_dequeue(struct sch_bpf_ctx *ctx)
 	ctx->skb = NULL;
 	if (bpf_map_pop_elem(&active_flows, &q) || !q)
 		return SCH_BPF_DEQUEUED; /* no active flow */
-	if (bpf_for_each_map_elem(q, take_head, &h, 0) <= 0)
+	if (!rbtree_take_head(q, &h))
 		return SCH_BPF_DEQUEUED;
 	bpf_map_delete_elem(q, &h.key);
 	if (!h.skb)

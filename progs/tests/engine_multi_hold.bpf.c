@@ -5,6 +5,7 @@
  * Dequeue serves them in that order (rbtree, then queue, then the child). A reset must release
  * every one of them and count it; none may leak. */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/rbtree_head.h>
 #include <bpf/bpf_endian.h>
 
 struct slot {
@@ -63,25 +64,13 @@ int hold_enqueue(struct sch_bpf_ctx *ctx)
 	}
 }
 
-struct head {
-	__u64 key;
-	struct sk_buff *skb;
-};
-
-static long take_head(void *map, __u64 *key, struct slot *s, struct head *out)
-{
-	out->key = *key;
-	out->skb = bpf_kptr_xchg(&s->skb, NULL);
-	return 1;
-}
-
 SEC("qdisc/dequeue")
 int hold_dequeue(struct sch_bpf_ctx *ctx)
 {
-	struct head h = {};
+	struct rbtree_head h;
 
 	ctx->skb = NULL;
-	if (bpf_for_each_map_elem(&held, take_head, &h, 0) > 0) {
+	if (rbtree_take_head(&held, &h)) {
 		bpf_map_delete_elem(&held, &h.key);
 		ctx->skb = skb_view(h.skb);
 		return SCH_BPF_DEQUEUED;

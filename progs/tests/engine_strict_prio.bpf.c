@@ -9,6 +9,7 @@
  *   bands  priorities 0 .. bands-1 (default 8, at most 16)
  * Stats for user space: the `stats` map, per band {enqueued, dropped, dequeued}. */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/rbtree_head.h>
 #include <bpf/bpf_endian.h>
 
 const volatile __u32 limit = 1000;
@@ -86,28 +87,15 @@ int prio_enqueue(struct sch_bpf_ctx *ctx)
 	return SCH_BPF_QUEUED;
 }
 
-struct head {
-	__u64 key;
-	struct sk_buff *skb;
-};
-
-/* bpf_for_each_map_elem visits keys in order: the first one is the minimum. */
-static long take_head(void *map, __u64 *key, struct slot *s, struct head *out)
-{
-	out->key = *key;
-	out->skb = bpf_kptr_xchg(&s->skb, NULL);
-	return 1; /* stop */
-}
-
 SEC("qdisc/dequeue")
 int prio_dequeue(struct sch_bpf_ctx *ctx)
 {
-	struct head h = {};
+	struct rbtree_head h;
 	struct band_stats *st;
 	__u32 band;
 
 	ctx->skb = NULL;
-	if (bpf_for_each_map_elem(&queue, take_head, &h, 0) <= 0)
+	if (!rbtree_take_head(&queue, &h))
 		return SCH_BPF_DEQUEUED; /* empty */
 	bpf_map_delete_elem(&queue, &h.key);
 	qlen--;

@@ -178,10 +178,8 @@ void BpfQdisc::arm_watchdog(uint64_t at_ns) {
 // ---- enqueue ----
 
 EnqueueResult BpfQdisc::keep(Packet* pkt) {
-  if (pkt->refcount == 1) {  // only our reference: the program kept nothing
-    drop(pkt, DropReason::NotStored);
-    return EnqueueResult::dropped(DropReason::NotStored);
-  }
+  // Only our reference left: the program kept nothing.
+  if (pkt->refcount == 1) return drop_and_report(pkt, DropReason::NotStored);
   pkt->queued_in = this;
   note_queued(pkt);
   PacketPool::release(pkt);  // ours; the program's maps hold theirs
@@ -190,10 +188,7 @@ EnqueueResult BpfQdisc::keep(Packet* pkt) {
 
 EnqueueResult BpfQdisc::pass(Packet* pkt, uint32_t classid, uint64_t now_ns) {
   Class* c = find_class(classid);
-  if (!c) {
-    drop(pkt, DropReason::NoClass);
-    return EnqueueResult::dropped(DropReason::NoClass);
-  }
+  if (!c) return drop_and_report(pkt, DropReason::NoClass);
   const EnqueueResult r = c->child->enqueue(pkt, now_ns);
   sync_class(*c);
   return r;
@@ -207,10 +202,7 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
   uint64_t verdict = 0;
   const bool ok = run(*enqueue_prog_, "qdisc/enqueue", ctx, pkt, env, verdict);
   release_leaks(env);
-  if (!ok) {
-    drop(pkt, DropReason::ProgramFault);
-    return EnqueueResult::dropped(DropReason::ProgramFault);
-  }
+  if (!ok) return drop_and_report(pkt, DropReason::ProgramFault);
   switch (verdict) {
     case kQueued:
       return keep(pkt);
@@ -218,8 +210,7 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
       arm_watchdog(now_ns + ctx.delay);
       return keep(pkt);
     case kDrop:
-      drop(pkt, DropReason::ProgramVerdict);
-      return EnqueueResult::dropped(DropReason::ProgramVerdict);
+      return drop_and_report(pkt, DropReason::ProgramVerdict);
     case kCn:
       drop(pkt, DropReason::Congestion);
       return EnqueueResult::congested(DropReason::Congestion);
@@ -232,8 +223,7 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
       drop(pkt, DropReason::Stolen);
       return EnqueueResult::stolen();
     default:
-      drop(pkt, DropReason::OutOfRangeVerdict);
-      return EnqueueResult::dropped(DropReason::OutOfRangeVerdict);
+      return drop_and_report(pkt, DropReason::OutOfRangeVerdict);
   }
 }
 

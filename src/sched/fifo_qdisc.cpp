@@ -28,8 +28,7 @@ PfifoQdisc::PfifoQdisc(std::optional<uint32_t> limit, Handle handle, const Devic
 
 EnqueueResult PfifoQdisc::do_enqueue(Packet* pkt, uint64_t) {
   if (queue_.size() < limit_) return enqueue_tail(pkt);
-  drop(pkt, DropReason::QueueFull);
-  return EnqueueResult::dropped(DropReason::QueueFull);
+  return drop_and_report(pkt, DropReason::QueueFull);
 }
 
 BfifoQdisc::BfifoQdisc(std::optional<uint32_t> limit, Handle handle, const DeviceParams& device)
@@ -37,8 +36,7 @@ BfifoQdisc::BfifoQdisc(std::optional<uint32_t> limit, Handle handle, const Devic
 
 EnqueueResult BfifoQdisc::do_enqueue(Packet* pkt, uint64_t) {
   if (queue_.bytes() + pkt->qdisc_len() <= limit_) return enqueue_tail(pkt);
-  drop(pkt, DropReason::QueueFull);
-  return EnqueueResult::dropped(DropReason::QueueFull);
+  return drop_and_report(pkt, DropReason::QueueFull);
 }
 
 PfifoHeadDropQdisc::PfifoHeadDropQdisc(std::optional<uint32_t> limit, Handle handle,
@@ -47,10 +45,7 @@ PfifoHeadDropQdisc::PfifoHeadDropQdisc(std::optional<uint32_t> limit, Handle han
 
 EnqueueResult PfifoHeadDropQdisc::do_enqueue(Packet* pkt, uint64_t) {
   if (queue_.size() < limit_) return enqueue_tail(pkt);
-  if (limit_ == 0) {  // nothing to make room with
-    drop(pkt, DropReason::QueueFull);
-    return EnqueueResult::dropped(DropReason::QueueFull);
-  }
+  if (limit_ == 0) return drop_and_report(pkt, DropReason::QueueFull);  // nothing to make room with
   drop(unqueue_head(queue_), DropReason::Congestion);
   enqueue_tail(pkt);
   return EnqueueResult::congested(DropReason::Congestion);

@@ -15,10 +15,7 @@ PfifoFastQdisc::~PfifoFastQdisc() { reset(); }
 
 EnqueueResult PfifoFastQdisc::do_enqueue(Packet* pkt, uint64_t) {
   PacketQueue& band = bands_[band_of(*pkt)];
-  if (band.size() >= band_limit_) {
-    drop(pkt, DropReason::QueueFull);
-    return EnqueueResult::dropped(DropReason::QueueFull);
-  }
+  if (band.size() >= band_limit_) return drop_and_report(pkt, DropReason::QueueFull);
   queue_tail(band, pkt);
   return EnqueueResult::queued();
 }

@@ -117,7 +117,9 @@ TEST_P(PieEarly, AccumulatedProbabilityThenSeededDraws) {
   uint64_t accu = 0;
   for (uint32_t k = 1; k <= 60; ++k) {
     EnqueueResult r = q->enqueue(ect_packet(100 + k), clock.now_ns());
-    if (k == 1) EXPECT_EQ(global<uint64_t>("prob"), prob);
+    if (k == 1) {
+      EXPECT_EQ(global<uint64_t>("prob"), prob);
+    }
     accu += prob;
     bool drop = false;
     if (accu >= low) {
@@ -134,8 +136,12 @@ TEST_P(PieEarly, AccumulatedProbabilityThenSeededDraws) {
     } else {
       EXPECT_EQ(r.verdict, EnqueueVerdict::Queued) << "packet " << k;
     }
-    if (k == 41) EXPECT_EQ(global<uint64_t>("accu_prob"), 41 * prob);
-    if (k == 43) EXPECT_TRUE(drop);
+    if (k == 41) {
+      EXPECT_EQ(global<uint64_t>("accu_prob"), 41 * prob);
+    }
+    if (k == 43) {
+      EXPECT_TRUE(drop);
+    }
   }
   EXPECT_EQ(early, 1u);  // seed 14: the second draw (packet 43) is below prob
   EXPECT_EQ(global<uint32_t>("ecn_mark"), ecn ? early : 0u);

@@ -201,7 +201,9 @@ TEST_F(Sfq, RandomScriptKeepsEveryFlowInOrderAndEveryPacketAccounted) {
       DequeueResult r = q->dequeue(clock.now_ns());
       if (r.kind == DequeueResult::Kind::Packet) {
         const uint32_t flow = r.packet->skb.mark / 100000, seq = r.packet->skb.mark % 100000;
-        if (last_sent.count(flow)) EXPECT_GT(seq, last_sent[flow]) << "flow " << flow << " step " << step;
+        if (last_sent.count(flow)) {
+          EXPECT_GT(seq, last_sent[flow]) << "flow " << flow << " step " << step;
+        }
         last_sent[flow] = seq;
         PacketPool::release(r.packet);
       }

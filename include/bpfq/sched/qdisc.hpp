@@ -7,7 +7,8 @@
 // Accounting lives here, in the non-virtual entry points, so that conservation holds for every
 // implementation: enqueued == sent + dropped + qlen (packets and bytes). Implementations call
 // note_queued/note_unqueued as packets enter and leave their queues (queue_tail/unqueue_head/
-// drop_queue for PacketQueues) and drop() to free one.
+// drop_queue for PacketQueues) and drop() to free one (drop_and_report() to refuse the offered
+// packet).
 // Hot paths never throw or allocate.
 #include <cstdint>
 #include <string_view>
@@ -132,6 +133,12 @@ class Qdisc {
   }
   // Counts pkt as dropped for reason and releases the qdisc's reference.
   void drop(Packet* pkt, DropReason reason);
+  // Drops the offered packet and reports it, as Linux's qdisc_drop() (frees, counts, returns
+  // NET_XMIT_DROP): `return drop_and_report(pkt, reason);` from do_enqueue.
+  EnqueueResult drop_and_report(Packet* pkt, DropReason reason) {
+    drop(pkt, reason);
+    return EnqueueResult::dropped(reason);
+  }
   QdiscStats& mutable_stats() { return stats_; }
 
  private:
