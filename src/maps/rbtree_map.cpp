@@ -1,5 +1,5 @@
-// RBTREE (the seed's BPF_MAP_TYPE_RBTREE): unique keys in memcmp order, values inline in the
-// tree node. Departures from the seed: max_entries is enforced (-E2BIG), get_next_key at the last
+// RBTREE (the seed's BPF_MAP_TYPE_RBTREE): unique keys in memcmp order, values in the ordered
+// store's elements. Departures from the seed: max_entries is enforced (-E2BIG), get_next_key at the last
 // key returns -ENOENT, and an overwriting update releases the old value's kptrs.
 #include <bpfq/maps/rbtree_map.hpp>
 
@@ -24,13 +24,13 @@ class RbtreeMapImpl final : public RbtreeMap {
   ~RbtreeMapImpl() override { release_all_kptrs(); }
 
   void* lookup(const void* key) override {
-    RbNode* node = store_.find(key);
-    return node != nullptr ? store_.value_of(node) : nullptr;
+    Element* element = store_.find(key);
+    return element != nullptr ? store_.value_of(element) : nullptr;
   }
 
   int update(const void* key, const void* value, uint64_t flags) override {
     if (flags > kBpfExist) return -EINVAL;
-    const RbTree::Position position = store_.locate(key);
+    auto position = store_.locate(key);
     if (position.found != nullptr) {
       if (flags == kBpfNoExist) return -EEXIST;
       void* slot = store_.value_of(position.found);
@@ -40,17 +40,17 @@ class RbtreeMapImpl final : public RbtreeMap {
     }
     if (flags == kBpfExist) return -ENOENT;
     if (size_ >= max_entries_) return -E2BIG;
-    RbNode* node = store_.insert_at(position, key);
-    if (node == nullptr) return -ENOMEM;
-    copy_without_kptrs(store_.value_of(node), value);
+    Element* element = store_.insert_at(position, key);
+    if (element == nullptr) return -ENOMEM;
+    copy_without_kptrs(store_.value_of(element), value);
     ++size_;
     return 0;
   }
 
   int erase(const void* key) override {
-    RbNode* node = store_.find(key);
-    if (node == nullptr) return -ENOENT;
-    remove(node);
+    auto position = store_.locate(key);
+    if (position.found == nullptr) return -ENOENT;
+    remove(position);
     return 0;
   }
 
@@ -61,23 +61,24 @@ class RbtreeMapImpl final : public RbtreeMap {
   int pop(void* value) override { return pop_with_key(nullptr, value); }
 
   int pop_with_key(void* key_out, void* value_out) override {
-    RbNode* minimum = store_.first();
-    if (minimum == nullptr) return -ENOENT;
-    if (key_out != nullptr) std::memcpy(key_out, store_.key_of(minimum), store_.key_size());
-    if (value_out != nullptr) copy_without_kptrs(value_out, store_.value_of(minimum));
+    auto minimum = store_.first_position();
+    if (minimum.found == nullptr) return -ENOENT;
+    if (key_out != nullptr) store_.copy_key_out(key_out, minimum.found);
+    if (value_out != nullptr) copy_without_kptrs(value_out, store_.value_of(minimum.found));
     remove(minimum);
     return 0;
   }
 
   int peek(void* value) override {
-    RbNode* minimum = store_.first();
+    Element* minimum = store_.first();
     if (minimum == nullptr) return -ENOENT;
     copy_without_kptrs(value, store_.value_of(minimum));
     return 0;
   }
 
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
-    return store_.for_each_node([&](RbNode* node) { return visit(store_.key_of(node), store_.value_of(node)); });
+    return store_.for_each_element(
+        [&](Element* element) { return visit(store_.key_of(element), store_.value_of(element)); });
   }
 
   void clear() override {
@@ -87,17 +88,15 @@ class RbtreeMapImpl final : public RbtreeMap {
   }
 
  private:
-  void remove(RbNode* node) {
-    release_kptrs(store_.value_of(node));
-    store_.remove(node);
+  void remove(typename OrderedStore<Order>::Position& position) {
+    release_kptrs(store_.value_of(position.found));
+    store_.remove_at(position);
     --size_;
   }
 
   void release_all_kptrs() {
     if (!has_kptrs()) return;
-    for (RbNode* node = store_.first(); node != nullptr; node = store_.next(node)) {
-      release_kptrs(store_.value_of(node));
-    }
+    store_.each([&](Element* element) { release_kptrs(store_.value_of(element)); });
   }
 
   uint32_t max_entries_;

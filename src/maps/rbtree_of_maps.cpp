@@ -29,14 +29,14 @@ class RbtreeOfMaps final : public MapOfMaps {
   ~RbtreeOfMaps() override { destroy_all_slots(); }
 
   void* lookup(const void* key) override {
-    RbNode* node = store_.find(key);
-    return node != nullptr ? slot_of(node).get() : nullptr;
+    Element* element = store_.find(key);
+    return element != nullptr ? slot_of(element).get() : nullptr;
   }
 
   int erase(const void* key) override {
-    RbNode* node = store_.find(key);
-    if (node == nullptr) return -ENOENT;
-    remove(node);
+    auto position = store_.locate(key);
+    if (position.found == nullptr) return -ENOENT;
+    remove(position);
     return 0;
   }
 
@@ -45,15 +45,15 @@ class RbtreeOfMaps final : public MapOfMaps {
 
   // Writes the minimum key's inner Map* (8 bytes) and removes it.
   int pop(void* value) override {
-    RbNode* minimum = store_.first();
-    if (minimum == nullptr) return -ENOENT;
-    if (value != nullptr) write_map_pointer(value, slot_of(minimum).get());
+    auto minimum = store_.first_position();
+    if (minimum.found == nullptr) return -ENOENT;
+    if (value != nullptr) write_map_pointer(value, slot_of(minimum.found).get());
     remove(minimum);
     return 0;
   }
 
   int peek(void* value) override {
-    RbNode* minimum = store_.first();
+    Element* minimum = store_.first();
     if (minimum == nullptr) return -ENOENT;
     write_map_pointer(value, slot_of(minimum).get());
     return 0;
@@ -61,7 +61,7 @@ class RbtreeOfMaps final : public MapOfMaps {
 
   // Key order; the value is the inner Map*, as lookup() returns it.
   long for_each(FunctionRef<int(const void*, void*)> visit) override {
-    return store_.for_each_node([&](RbNode* node) { return visit(store_.key_of(node), slot_of(node).get()); });
+    return store_.for_each_element([&](Element* element) { return visit(store_.key_of(element), slot_of(element).get()); });
   }
 
   void clear() override {
@@ -73,7 +73,7 @@ class RbtreeOfMaps final : public MapOfMaps {
 
  protected:
   int store(const void* key, std::shared_ptr<Map>&& inner, uint64_t flags) override {
-    const RbTree::Position position = store_.locate(key);
+    auto position = store_.locate(key);
     if (position.found != nullptr) {
       if (flags == kBpfNoExist) return -EEXIST;
       retire(std::exchange(slot_of(position.found), std::move(inner)));
@@ -81,28 +81,28 @@ class RbtreeOfMaps final : public MapOfMaps {
     }
     if (flags == kBpfExist) return -ENOENT;
     if (size_ >= max_entries_) return -E2BIG;
-    RbNode* node = store_.insert_at(position, key);
-    if (node == nullptr) return -ENOMEM;
-    new (store_.value_of(node)) InnerSlot(std::move(inner));
+    Element* element = store_.insert_at(position, key);
+    if (element == nullptr) return -ENOMEM;
+    new (store_.value_of(element)) InnerSlot(std::move(inner));
     ++size_;
     return 0;
   }
 
  private:
-  InnerSlot& slot_of(const RbNode* node) const {
-    return *std::launder(static_cast<InnerSlot*>(store_.value_of(node)));
+  InnerSlot& slot_of(const Element* element) const {
+    return *std::launder(static_cast<InnerSlot*>(store_.value_of(element)));
   }
 
-  void remove(RbNode* node) {
-    InnerSlot& slot = slot_of(node);
+  void remove(typename OrderedStore<Order>::Position& position) {
+    InnerSlot& slot = slot_of(position.found);
     retire(std::move(slot));
     slot.~InnerSlot();
-    store_.remove(node);
+    store_.remove_at(position);
     --size_;
   }
 
   void destroy_all_slots() {
-    for (RbNode* node = store_.first(); node != nullptr; node = store_.next(node)) slot_of(node).~InnerSlot();
+    store_.each([&](Element* element) { slot_of(element).~InnerSlot(); });
   }
 
   uint32_t max_entries_;
