@@ -12,15 +12,8 @@
 
 const volatile __u32 limit = 1000;
 
-/* Linux's prio2band {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, two bits per priority
- * (priority p's band is bits 2p..2p+1). A constant rather than a static array: clang puts small
- * constant arrays in .rodata.cst16, which the loader does not take yet. */
-#define PRIO2BAND 0x555509a9u
-
-static __always_inline __u32 prio2band(__u32 priority)
-{
-	return (PRIO2BAND >> (2 * (priority & TC_PRIO_MAX))) & 3;
-}
+/* Linux's sch_generic.c prio2band. */
+static const __u8 prio2band[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 
 BPFQ_SKB_QUEUE(bands, 3 * 65536, 4);
 
@@ -29,7 +22,7 @@ __u32 band_qlen[BANDS];
 SEC("qdisc/enqueue")
 int pfifo_fast_enqueue(struct sch_bpf_ctx *ctx)
 {
-	__u32 band = prio2band(ctx->skb->priority);
+	__u32 band = prio2band[ctx->skb->priority & TC_PRIO_MAX];
 
 	if (band >= BANDS || band_qlen[band] >= limit)
 		return SCH_BPF_DROP;

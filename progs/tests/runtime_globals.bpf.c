@@ -70,4 +70,18 @@ SEC("globals/time") int time(struct io *io) {
   return 0;
 }
 
+/* Constant tables clang places in merge sections: 16 bytes in .rodata.cst16, 8 in .rodata.cst8,
+ * and a string literal in .rodata.str1.1. */
+static const __u8 prio2band[16] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+static const __u16 weights[4] = {3, 5, 7, 11};
+
+static __noinline char letter(const char *word, __u64 i) { return word[i & 7]; }
+
+SEC("globals/constant_tables") int constant_tables(struct io *io) {
+  io->out[0] = prio2band[io->a & 15];
+  io->out[1] = weights[io->b & 3];
+  io->out[2] = letter("lettered", io->c);
+  return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

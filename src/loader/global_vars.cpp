@@ -19,7 +19,6 @@ std::vector<GlobalVariable> read_global_variables(
     const std::optional<uint32_t> datasec = btf.find_datasec(section.name);
     if (!datasec) continue;  // string literals (.rodata.str1.1) have no variables
     const std::string where = at_section(elf.file_name(), section.name);
-    const uint64_t value_size = maps[map->second].value_size;
 
     const btf_type* sec = btf.type(*datasec);
     const btf_var_secinfo* vars = btf_var_secinfos(sec);
@@ -32,6 +31,18 @@ std::vector<GlobalVariable> read_global_variables(
       g.size = vars[i].size;
       // clang 14 writes zero offsets into DATASEC (libbpf fixes them up from the symbols).
       const ElfSymbol* sym = elf.find_object(g.name, section.index);
+      if (sym == nullptr) {
+        // clang 14 may put a constant array in a merge section (.rodata.cst16) while its BTF
+        // lists it under .rodata: the symbol says where it is.
+        for (const auto& [other_section, other_map] : data_map_of_section) {
+          sym = elf.find_object(g.name, other_section);
+          if (sym != nullptr) {
+            g.map_index = other_map;
+            break;
+          }
+        }
+      }
+      const uint64_t value_size = maps[g.map_index].value_size;
       const uint64_t offset = sym ? sym->value : vars[i].offset;
       if (offset + g.size > value_size)
         throw Error("global variable '" + g.name + "' (" + std::to_string(g.size) +

@@ -121,5 +121,30 @@ TEST(RuntimeGlobals, SubprogramsAreLinkedIntoTheirCaller) {
   EXPECT_EQ(names, (std::vector<std::string>{"account", "add3", "weigh"}));
 }
 
+// clang puts constant tables and string literals in merge sections (.rodata.cst16, .rodata.cst8,
+// .rodata.str1.1); each is a read-only data map the program reads through.
+TEST(RuntimeGlobals, ConstantTablesInMergeSectionsAreReadable) {
+  const Object obj = Object::open(test_object("runtime_globals"));
+  std::vector<std::string> sections;
+  for (const maps::MapSpec& m : obj.spec().maps) {
+    if (m.section.starts_with(".rodata.")) sections.push_back(m.section);
+  }
+  EXPECT_EQ(sections, (std::vector<std::string>{".rodata.str1.1", ".rodata.cst16", ".rodata.cst8"}));
+  const std::array<uint8_t, 16> prio2band = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+  const std::array<uint16_t, 4> weights = {3, 5, 7, 11};
+  // clang 14's BTF lists the tables under .rodata; user space finds them where they are.
+  EXPECT_EQ((obj.get_global<std::array<uint8_t, 16>>("prio2band")), prio2band);
+  EXPECT_EQ((obj.get_global<std::array<uint16_t, 4>>("weights")), weights);
+  RunEnv env;
+  for (uint64_t i = 0; i < 16; ++i) {
+    Io io{.a = i, .b = i, .c = i};
+    exec::RunResult r = run(obj, "constant_tables", io, env);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(io.out[0], prio2band[i]) << i;
+    EXPECT_EQ(io.out[1], weights[i & 3]) << i;
+    EXPECT_EQ(io.out[2], "lettered"[i & 7]) << i;
+  }
+}
+
 }  // namespace
 }  // namespace bpfq::runtime::test

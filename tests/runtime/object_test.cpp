@@ -46,12 +46,13 @@ TEST(RuntimeObject, MapsAreProgramMapsExactlyWhileTheirObjectLives) {
 TEST(RuntimeObject, ListsProgramsWithSectionsAndSizes) {
   const Object obj = Object::open(test_object("runtime_globals"));
   const std::vector<ProgramInfo> programs = obj.programs();
-  ASSERT_EQ(programs.size(), 6u);
+  ASSERT_EQ(programs.size(), 7u);
   EXPECT_EQ(programs[0].name, "account");
   EXPECT_EQ(programs[0].section, "globals/account");
   EXPECT_EQ(programs[1].section, "globals/printk");
   EXPECT_EQ(programs[2].section, "globals/printk_string");
   EXPECT_EQ(programs[5].name, "time");
+  EXPECT_EQ(programs[6].name, "constant_tables");
   for (const ProgramInfo& p : programs) {
     EXPECT_GT(p.insn_count, 1u) << p.name;
     EXPECT_EQ(obj.program(p.section).size(), p.insn_count);
