@@ -40,4 +40,31 @@ int many_lookups(struct io *io)
 	return 0;
 }
 
+/* The same few values looked up again and again (per-flow state, say): a each time, cycling over
+ * keys 1..3. Re-grants take no slots, so the early pointer outlives any number of them. */
+SEC("runtime/repeated_lookups")
+int repeated_lookups(struct io *io)
+{
+	__u32 first = 0;
+	__u64 *kept = bpf_map_lookup_elem(&values, &first);
+	__s64 sum = 0;
+
+	if (!kept)
+		return 1;
+	for (__u32 i = 0; i < 4096; i++) {
+		__u32 key = i % 3 + 1;
+		__u64 *v;
+
+		if (i >= io->a)
+			break;
+		v = bpf_map_lookup_elem(&values, &key);
+		if (v)
+			sum += *v;
+	}
+	*kept += 1;
+	io->out[0] = sum;
+	io->out[1] = *kept;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

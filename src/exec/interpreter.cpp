@@ -49,28 +49,42 @@ bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
   if (ok(ctx_)) return true;
   for (int i = 0; i < n_stacks_; ++i)
     if (ok(stacks_[i])) return true;
+  // Consecutive accesses mostly stay in one map value or packet field: the region that let the
+  // last one through is tried before the scans.
+  if (ok(last_hit_)) return true;
+  auto remember = [&](const MemRegion& r) {
+    last_hit_ = r;
+    return true;
+  };
   for (const MemRegion& r : prog_.regions)
-    if (ok(r)) return true;
+    if (ok(r)) return remember(r);
   for (const MemRegion& r : extra_)
-    if (ok(r)) return true;
+    if (ok(r)) return remember(r);
   for (int i = 0, k = next_grant_; i < n_grants_; ++i) {  // newest first: the likeliest
     k = (k + kMaxGrants - 1) % kMaxGrants;
-    if (ok(grants_[k])) return true;
+    if (ok(grants_[k])) return remember(grants_[k]);
   }
   return false;
 }
 
 void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
   if (!checked_) return;
-  // The same map value looked up again soon after needs no new slot (a short look back keeps
-  // this cheap: it runs on every map lookup).
-  for (int i = 0, k = next_grant_; i < n_grants_ && i < 8; ++i) {
-    k = (k + kMaxGrants - 1) % kMaxGrants;
-    if (grants_[k].begin == p && grants_[k].end == p + len && (grants_[k].writable || !writable)) return;
+  // A region granted among the last kRecentGrants (a map value looked up on every loop
+  // iteration) needs no new slot. Their addresses are kept in an array of their own, so the
+  // look back is a few compares without branches, not a walk through the slots.
+  int recent = -1;
+  for (int i = 0; i < kRecentGrants; ++i) recent = recent_begin_[i] == p ? i : recent;
+  if (recent >= 0) {
+    const MemRegion& previous = grants_[recent_slot_[recent]];
+    if (previous.begin == p && previous.end == p + len && (previous.writable || !writable)) return;
   }
   // A bounded table: the oldest grant is recycled. A program keeping a map value's pointer
   // across more than kMaxGrants lookups of other values would lose it (a false fault).
+  if (n_grants_ == kMaxGrants) last_hit_ = {};  // it may be the grant recycled
   grants_[next_grant_] = {p, p + len, writable};
+  recent_begin_[next_recent_] = p;
+  recent_slot_[next_recent_] = static_cast<uint8_t>(next_grant_);
+  next_recent_ = (next_recent_ + 1) % kRecentGrants;
   next_grant_ = (next_grant_ + 1) % kMaxGrants;
   if (n_grants_ < kMaxGrants) ++n_grants_;
 }

@@ -1,6 +1,6 @@
 // Checked mode grants each looked-up map value to the run in a bounded table (the newest 256
-// distinct values, re-lookups of a recent one taking no new slot): a pointer kept across 200
-// lookups of other values still works, across more than the table holds it faults, cleanly.
+// distinct values, re-lookups of one of the 8 newest taking no new slot): a pointer kept across
+// 200 lookups of other values still works, across more than the table holds it faults, cleanly.
 #include <gtest/gtest.h>
 
 #include "runtime_test_support.hpp"
@@ -37,6 +37,14 @@ TEST_F(ManyLookups, BeyondTheGrantTableTheKeptPointerFaultsInsteadOfWritingAnywh
   uint64_t v = 99;
   ASSERT_EQ(obj.map("values").lookup_copy(&first, &v), 0);
   EXPECT_EQ(v, 0u);  // the write never happened
+}
+
+TEST_F(ManyLookups, RepeatedLookupsOfTheSameValuesTakeNoNewSlots) {
+  Io io{.a = 3000};  // 3000 lookups of 3 values: 1000 rounds of 1 + 2 + 3
+  const exec::RunResult r = run(obj, "runtime/repeated_lookups", io, env);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(io.out[0], 1000 * 6);
+  EXPECT_EQ(io.out[1], 1);
 }
 
 }  // namespace

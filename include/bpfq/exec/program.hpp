@@ -137,9 +137,14 @@ class RunContext {
   MemRegion ctx_{};
   MemRegion stacks_[8];  // stacks of the runs in progress (a callback may use its caller's)
   int n_stacks_ = 0;
-  static constexpr int kMaxGrants = 256;
+  static constexpr int kMaxGrants = 256;  // slot numbers fit recent_slot_'s bytes
+  static constexpr int kRecentGrants = 8;
   MemRegion grants_[kMaxGrants];
   int n_grants_ = 0, next_grant_ = 0;
+  uint64_t recent_begin_[kRecentGrants] = {};  // the newest grants' addresses (0: none)
+  uint8_t recent_slot_[kRecentGrants] = {};    // and their slots
+  int next_recent_ = 0;
+  mutable MemRegion last_hit_{};  // a prog/extra/grant region may_access matched last
   uint64_t budget_ = 0;
   int nesting_ = 0;  // callbacks in progress
   RunResult result_;
