@@ -1,6 +1,7 @@
 /* Runtime test: a map value's pointer stays usable while the program looks up many other
  * values (checked mode keeps a bounded table of granted values). Input a: how many other
- * lookups; out[0]: their sum; out[1]: the first value after writing through the early pointer. */
+ * lookups, of keys 1, 2, 3, … or, if b is not 0, of keys 1..b again and again; out[0]: their
+ * sum; out[1]: the first value after writing through the early pointer. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -25,34 +26,8 @@ int many_lookups(struct io *io)
 
 	if (!kept)
 		return 1;
-	for (__u32 i = 1; i < 512; i++) {
-		__u64 *v;
-
-		if (i > io->a)
-			break;
-		v = bpf_map_lookup_elem(&values, &i);
-		if (v)
-			sum += *v;
-	}
-	*kept += 1;
-	io->out[0] = sum;
-	io->out[1] = *kept;
-	return 0;
-}
-
-/* The same few values looked up again and again (per-flow state, say): a each time, cycling over
- * keys 1..3. Re-grants take no slots, so the early pointer outlives any number of them. */
-SEC("runtime/repeated_lookups")
-int repeated_lookups(struct io *io)
-{
-	__u32 first = 0;
-	__u64 *kept = bpf_map_lookup_elem(&values, &first);
-	__s64 sum = 0;
-
-	if (!kept)
-		return 1;
 	for (__u32 i = 0; i < 4096; i++) {
-		__u32 key = i % 3 + 1;
+		__u32 key = io->b ? i % io->b + 1 : i + 1;
 		__u64 *v;
 
 		if (i >= io->a)

@@ -40,8 +40,8 @@ TEST_F(ManyLookups, BeyondTheGrantTableTheKeptPointerFaultsInsteadOfWritingAnywh
 }
 
 TEST_F(ManyLookups, RepeatedLookupsOfTheSameValuesTakeNoNewSlots) {
-  Io io{.a = 3000};  // 3000 lookups of 3 values: 1000 rounds of 1 + 2 + 3
-  const exec::RunResult r = run(obj, "runtime/repeated_lookups", io, env);
+  Io io{.a = 3000, .b = 3};  // 3000 lookups of 3 values: 1000 rounds of 1 + 2 + 3
+  const exec::RunResult r = run(obj, "runtime/many_lookups", io, env);
   ASSERT_TRUE(r.ok()) << r.message();
   EXPECT_EQ(io.out[0], 1000 * 6);
   EXPECT_EQ(io.out[1], 1);
