@@ -51,7 +51,7 @@ bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
     if (ok(stacks_[i])) return true;
   // Consecutive accesses mostly stay in one map value or packet field: the region that let the
   // last one through is tried before the scans.
-  if (ok(last_hit_)) return true;
+  if (last_hit_.end != 0 && ok(last_hit_)) return true;  // end 0: nothing cached
   auto remember = [&](const MemRegion& r) {
     last_hit_ = r;
     return true;
@@ -68,13 +68,13 @@ bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
 }
 
 void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
-  if (!checked_) return;
+  if (!checked_ || p + len < p) return;  // a region that wraps would cover everything
   // A region granted among the last kRecentGrants (a map value looked up on every loop
   // iteration) needs no new slot. Their addresses are kept in an array of their own, so the
   // look back is a few compares without branches, not a walk through the slots.
   int recent = -1;
   for (int i = 0; i < kRecentGrants; ++i) recent = recent_begin_[i] == p ? i : recent;
-  if (recent >= 0) {
+  if (recent >= 0 && n_grants_ > 0) {  // before the first grant, the ring's zeros mean nothing
     const MemRegion& previous = grants_[recent_slot_[recent]];
     if (previous.begin == p && previous.end == p + len && (previous.writable || !writable)) return;
   }

@@ -13,7 +13,6 @@ namespace bpfq::maps {
 
 namespace {
 
-constexpr uint32_t kMaxKeySize = 512;                   // the kernel's MAX_BPF_STACK
 constexpr uint32_t kMaxValueSize = uint32_t{64} << 20;  // bpfq's bound on one value
 constexpr uint64_t kMaxPreallocatedBytes = uint64_t{4} << 30;  // arrays, queues, PIFO nodes
 constexpr uint32_t kMaxPifoRange = uint32_t{1} << 24;   // 2 windows x 2^24 16-byte buckets = 512 MiB (calloc: untouched pages cost nothing)

@@ -16,7 +16,6 @@
 #include <memory>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include <bpfq/maps/map.hpp>
 
@@ -169,7 +168,7 @@ class OrderedStore {
   // Returns the number of elements visited, the stopping one included.
   template <class Visit>
   long for_each_element(Visit visit) {
-    std::vector<char> visited_key(key_size_);
+    char visited_key[kMaxKeySize];  // create_map bounds key_size; program runs never allocate
     long visited = 0;
     Leaf* leaf = leftmost_;
     uint32_t index = 0;
@@ -180,14 +179,14 @@ class OrderedStore {
         if (leaf == nullptr) break;
       }
       Element* element = element_at(leaf, index);
-      order_.copy_key(visited_key.data(), key_of(element));
+      order_.copy_key(visited_key, key_of(element));
       const uint64_t version = version_;
       ++visited;
       if (visit(element) != 0) break;
       if (version_ == version) {
         ++index;
       } else {
-        const Position position = locate(visited_key.data());
+        const Position position = locate(visited_key);
         leaf = position.leaf;
         index = position.index + (position.found != nullptr ? 1 : 0);
       }

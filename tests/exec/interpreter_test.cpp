@@ -228,6 +228,35 @@ TEST(CheckedMode, MemoryGrantedByAHelperIsAccessibleForTheRun) {
   EXPECT_EQ(r.r0, 6u);
 }
 
+// What may_access answers for each probe, from inside a run: the cache of the last region that
+// passed must never answer differently from the full scan.
+uint64_t probe_accesses(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  static uint64_t cell[2];
+  auto* rc = exec::RunContext::current();
+  const auto at = reinterpret_cast<uint64_t>(cell);
+  uint64_t answers = 0;
+  answers |= uint64_t{rc->may_access(0, 0, false)} << 0;        // nothing granted at 0
+  rc->grant(at, sizeof cell, true);
+  answers |= uint64_t{rc->may_access(at, 8, true)} << 1;        // granted, and now cached
+  answers |= uint64_t{rc->may_access(0, 0, false)} << 2;        // still nothing at 0
+  answers |= uint64_t{rc->may_access(at + 8, 16, false)} << 3;  // runs past the grant
+  rc->grant(UINT64_MAX - 7, 16, true);                           // would wrap: refused
+  answers |= uint64_t{rc->may_access(0, 8, false)} << 4;
+  answers |= uint64_t{rc->may_access(UINT64_MAX - 7, 8, false)} << 5;
+  return answers;
+}
+
+TEST(CheckedMode, TheLastRegionCacheAnswersAsTheScanDoes) {
+  exec::HelperRegistry h;
+  h.add_helper(1, "probe", probe_accesses);
+  exec::LinkEnv env;
+  env.helpers = &h;
+  uint64_t ctx = 0;  // a context of its own: a null one would be an empty region at 0
+  const auto r = Program::load(ebpf::assemble("call 1\nexit"), env, mode(true)).run(&ctx, sizeof ctx);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r.r0, 0b000010u);  // only the granted access passes
+}
+
 TEST(CheckedMode, RunawayLoopExhaustsTheBudget) {
   const auto p = Program::load(ebpf::assemble("l:\nja l\nexit"), {}, mode(true, 10'000));
   const auto r = p.run(nullptr, 0);

@@ -26,6 +26,9 @@ enum class MapType : uint32_t {
   Pifo = BPF_MAP_TYPE_PIFO,
 };
 
+// The longest key a map may have: the kernel's MAX_BPF_STACK, since keys live on the stack.
+constexpr uint32_t kMaxKeySize = 512;
+
 // ARRAY_OF_MAPS, HASH_OF_MAPS, RBTREE_OF_MAPS: maps whose values are inner maps.
 constexpr bool is_map_of_maps(uint32_t type) {
   return type == static_cast<uint32_t>(MapType::ArrayOfMaps) ||
