@@ -208,7 +208,6 @@ class OrderedStore {
   void* value_of(const Element* element) const {
     return const_cast<char*>(reinterpret_cast<const char*>(element)) + value_offset_;
   }
-  uint32_t key_size() const { return key_size_; }
   void copy_key_out(void* to, const Element* element) const { order_.copy_key(to, key_of(element)); }
   uint32_t height() const { return height_; }
 
@@ -435,8 +434,12 @@ class OrderedStore {
     // The combined sequence: children C[0..kInnerSlots], keys K[0..kInnerSlots-1], where
     // C[index+1] = child and K[index] = separator.
     const uint32_t new_child = index + 1;
-    auto child_at = [&](uint32_t j) { return j < new_child ? inner->children[j] : j == new_child ? child : inner->children[j - 1]; };
-    auto key_at = [&](uint32_t j) { return j < index ? inner_key(inner, j) : j == index ? separator : inner_key(inner, j - 1); };
+    auto child_at = [&](uint32_t j) {
+      return j < new_child ? inner->children[j] : j == new_child ? child : inner->children[j - 1];
+    };
+    auto key_at = [&](uint32_t j) {
+      return j < index ? inner_key(inner, j) : j == index ? separator : inner_key(inner, j - 1);
+    };
 
     copy_key(rising, key_at(kLeft - 1));
     for (uint32_t j = kLeft; j <= kInnerSlots; ++j) right->children[j - kLeft] = child_at(j);
@@ -554,7 +557,8 @@ class OrderedStore {
                   std::string& problem) const {
     if (!problem.empty()) return;
     auto in_range = [&](const char* slot) {
-      return (low == nullptr || compare_slots(low, slot) <= 0) && (high == nullptr || compare_slots(slot, high) < 0);
+      return (low == nullptr || compare_slots(low, slot) <= 0) &&
+             (high == nullptr || compare_slots(slot, high) < 0);
     };
     const bool root = level == 0;
     if (level == height_) {
@@ -565,8 +569,10 @@ class OrderedStore {
       next_leaf = leaf->next;
       for (uint32_t i = 0; problem.empty() && i < leaf->count; ++i) {
         if (!in_range(leaf_key(leaf, i))) problem = "leaf key outside its separators";
-        else if (i > 0 && compare_slots(leaf_key(leaf, i - 1), leaf_key(leaf, i)) >= 0) problem = "leaf keys out of order";
-        else if (order_.compare(order_.probe(key_of(element_at(leaf, i))), leaf_key(leaf, i)) != 0) problem = "slot differs from element key";
+        else if (i > 0 && compare_slots(leaf_key(leaf, i - 1), leaf_key(leaf, i)) >= 0)
+          problem = "leaf keys out of order";
+        else if (order_.compare(order_.probe(key_of(element_at(leaf, i))), leaf_key(leaf, i)) != 0)
+          problem = "slot differs from element key";
       }
       return;
     }
@@ -575,7 +581,8 @@ class OrderedStore {
     if (inner->count > kInnerSlots) problem = "inner node overfull";
     for (uint32_t i = 0; problem.empty() && i + 1 < inner->count; ++i) {
       if (!in_range(inner_key(inner, i))) problem = "separator outside its parent's range";
-      else if (i > 0 && compare_slots(inner_key(inner, i - 1), inner_key(inner, i)) >= 0) problem = "separators out of order";
+      else if (i > 0 && compare_slots(inner_key(inner, i - 1), inner_key(inner, i)) >= 0)
+        problem = "separators out of order";
     }
     for (uint32_t i = 0; problem.empty() && i < inner->count; ++i) {
       check_node(inner->children[i], level + 1, i == 0 ? low : inner_key(inner, i - 1),

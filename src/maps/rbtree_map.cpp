@@ -1,6 +1,7 @@
 // RBTREE (the seed's BPF_MAP_TYPE_RBTREE): unique keys in memcmp order, values in the ordered
-// store's elements. Departures from the seed: max_entries is enforced (-E2BIG), get_next_key at the last
-// key returns -ENOENT, and an overwriting update releases the old value's kptrs.
+// store's elements (a B+ tree, despite the name). Departures from the seed: max_entries is
+// enforced (-E2BIG), get_next_key at the last key returns -ENOENT, and an overwriting update
+// releases the old value's kptrs.
 #include <bpfq/maps/rbtree_map.hpp>
 
 #include <cerrno>
