@@ -77,6 +77,35 @@ SEC("cb/for_each") int for_each(struct io *io) {
   return 0;
 }
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} indexed SEC(".maps");
+
+struct kept_ctx {
+  __u64 key_address;
+  __u64 stop_at;
+};
+
+static long keep_key(void *map, __u32 *key, __u64 *value, struct kept_ctx *ctx) {
+  ctx->key_address = (__u64)key;
+  return *key >= ctx->stop_at;
+}
+
+static int nothing(__u32 index, void *ctx) { return 0; }
+
+/* Keeps the last visited key's pointer past the walk and reads it after other helper calls:
+ * it still holds that key (an ARRAY's keys are not map memory). */
+SEC("cb/kept_key") int kept_key(struct io *io) {
+  struct kept_ctx ctx = {0, io->a};
+  io->out[0] = bpf_for_each_map_elem(&indexed, keep_key, &ctx, 0);
+  bpf_loop(3, nothing, 0, 0);
+  io->out[1] = *(__u32 *)ctx.key_address;
+  return 0;
+}
+
 SEC("cb/spin_lock") int spin_lock(struct io *io) {
   __u32 zero = 0;
   struct locked *l = bpf_map_lookup_elem(&guarded, &zero);

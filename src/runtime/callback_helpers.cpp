@@ -1,13 +1,27 @@
 // bpf_loop and bpf_for_each_map_elem: helpers that call back into the program.
 #include "helper_support.hpp"
 
+#include <cstring>
+
+#include <bpfq/ebpf/insn.hpp>
+
 namespace bpfq::runtime::detail {
 
 using exec::RunContext;
 
 namespace {
 constexpr uint64_t kMaxLoops = uint64_t{1} << 23;  // the kernel's BPF_MAX_LOOPS
-}
+
+// A callback's key stays granted for the rest of the run, so it must point at memory that
+// outlives the visit: ARRAY hands over its C++ loop index, and a visit may delete the element
+// that holds its key. Each visit's key is copied to a per-thread buffer, one per level of nested
+// bpf_for_each_map_elem (callbacks nest less deep than the call-depth limit).
+struct VisitedKeys {
+  alignas(8) uint8_t key[ebpf::kMaxCallDepth][maps::kMaxKeySize];
+  int depth = 0;
+};
+thread_local VisitedKeys visited_keys;
+}  // namespace
 
 uint64_t loop(uint64_t nr_loops, uint64_t fn, uint64_t ctx, uint64_t flags, uint64_t) {
   RunContext* rc = RunContext::current();
@@ -32,8 +46,18 @@ uint64_t for_each_map_elem(uint64_t m, uint64_t fn, uint64_t ctx, uint64_t flags
   const uint32_t key_size = map->spec().key_size;
   const uint32_t value_size = map->spec().value_size;
   const bool value_writable = !map->spec().read_only;
+  if (visited_keys.depth == ebpf::kMaxCallDepth) return fail(rc, "bpf_for_each_map_elem: nested too deep");
+  uint8_t* const key_copy = visited_keys.key[visited_keys.depth++];
+  struct Leave {
+    ~Leave() { --visited_keys.depth; }
+  } leave;
   auto visit = [&](const void* key, void* value) -> int {
-    const auto k = reinterpret_cast<uint64_t>(key), v = reinterpret_cast<uint64_t>(value);
+    uint64_t k = 0;  // QUEUE and STACK have no keys
+    if (key != nullptr) {
+      std::memcpy(key_copy, key, key_size);
+      k = reinterpret_cast<uint64_t>(key_copy);
+    }
+    const auto v = reinterpret_cast<uint64_t>(value);
     rc->grant(k, key_size, false);
     rc->grant(v, value_size, value_writable);
     const uint64_t stop = rc->call(fn, m, k, v, ctx, 0);

@@ -51,6 +51,18 @@ TEST(RuntimeForEach, VisitsEveryElementWithWritableValues) {
   EXPECT_EQ(io.out[0], 2);
 }
 
+TEST(RuntimeForEach, AVisitedKeyStaysReadableAfterTheWalk) {
+  const Object obj = Object::open(test_object("runtime_callbacks"));
+  RunEnv env;
+  for (uint64_t stop : {1u, 3u}) {
+    Io io{.a = stop};
+    const exec::RunResult r = run(obj, "cb/kept_key", io, env);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(io.out[0], static_cast<int64_t>(stop + 1));  // elements visited
+    EXPECT_EQ(io.out[1], static_cast<int64_t>(stop));      // the last key, read after bpf_loop
+  }
+}
+
 struct Locked {
   uint32_t lock;
   uint32_t pad;
