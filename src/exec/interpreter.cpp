@@ -72,11 +72,13 @@ void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
   // A region granted among the last kRecentGrants (a map value looked up on every loop
   // iteration) needs no new slot. Their addresses are kept in an array of their own, so the
   // look back is a few compares without branches, not a walk through the slots.
-  int recent = -1;
-  for (int i = 0; i < kRecentGrants; ++i) recent = recent_begin_[i] == p ? i : recent;
-  if (recent >= 0 && n_grants_ > 0) {  // before the first grant, the ring's zeros mean nothing
-    const MemRegion& previous = grants_[recent_slot_[recent]];
-    if (previous.begin == p && previous.end == p + len && (previous.writable || !writable)) return;
+  if (n_grants_ > 0) {  // before the first grant, the ring's zeros mean nothing
+    unsigned match = 0;  // independent compares, no chain through a running index
+    for (int i = 0; i < kRecentGrants; ++i) match |= unsigned{recent_begin_[i] == p} << i;
+    for (; match != 0; match &= match - 1) {
+      const MemRegion& previous = grants_[recent_slot_[__builtin_ctz(match)]];
+      if (previous.begin == p && previous.end == p + len && (previous.writable || !writable)) return;
+    }
   }
   // A bounded table: the oldest grant is recycled. A program keeping a map value's pointer
   // across more than kMaxGrants lookups of other values would lose it (a false fault).
@@ -84,8 +86,8 @@ void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
   grants_[next_grant_] = {p, p + len, writable};
   recent_begin_[next_recent_] = p;
   recent_slot_[next_recent_] = static_cast<uint8_t>(next_grant_);
-  next_recent_ = (next_recent_ + 1) % kRecentGrants;
-  next_grant_ = (next_grant_ + 1) % kMaxGrants;
+  next_recent_ = (next_recent_ + 1) & (kRecentGrants - 1);
+  next_grant_ = (next_grant_ + 1) & (kMaxGrants - 1);
   if (n_grants_ < kMaxGrants) ++n_grants_;
 }
 

@@ -138,7 +138,7 @@ class RunContext {
   MemRegion stacks_[8];  // stacks of the runs in progress (a callback may use its caller's)
   int n_stacks_ = 0;
   static constexpr int kMaxGrants = 256;  // slot numbers fit recent_slot_'s bytes
-  static constexpr int kRecentGrants = 8;
+  static constexpr int kRecentGrants = 8;  // both powers of two: the rings wrap with a mask
   MemRegion grants_[kMaxGrants];
   int n_grants_ = 0, next_grant_ = 0;
   uint64_t recent_begin_[kRecentGrants] = {};  // the newest grants' addresses (0: none)
