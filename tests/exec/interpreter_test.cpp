@@ -32,6 +32,17 @@ std::string load_error(const std::string& asm_text, const exec::LinkEnv& env = {
   return "";
 }
 
+// A link environment whose registry has one helper.
+struct OneHelper {
+  OneHelper(int32_t id, const char* name, exec::HelperFn fn) {
+    registry.add_helper(id, name, fn);
+    env.helpers = &registry;
+  }
+  OneHelper(const OneHelper&) = delete;
+  exec::HelperRegistry registry;
+  exec::LinkEnv env;
+};
+
 class BothModes : public ::testing::TestWithParam<bool> {
  protected:
   Program load(const std::string& text, const exec::LinkEnv& env = {}) const {
@@ -86,10 +97,8 @@ TEST_P(BothModes, CallDepthBeyondEightFramesFaults) {
 uint64_t add_helper(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) { return a + b + c + d + e; }
 
 TEST_P(BothModes, HelpersReceiveR1ToR5) {
-  exec::HelperRegistry h;
-  h.add_helper(7, "add5", add_helper);
-  exec::LinkEnv env;
-  env.helpers = &h;
+  const OneHelper helper(7, "add5", add_helper);
+  const exec::LinkEnv& env = helper.env;
   const auto r = load("mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 7\nexit", env)
                      .run(nullptr, 0);
   ASSERT_TRUE(r.ok()) << r.message();
@@ -119,10 +128,8 @@ uint64_t loop_helper(uint64_t n, uint64_t fn, uint64_t ctx, uint64_t, uint64_t) 
 }
 
 TEST_P(BothModes, HelpersCallBackIntoTheProgramWithTheCallersStack) {
-  exec::HelperRegistry h;
-  h.add_helper(181, "loop", loop_helper);
-  exec::LinkEnv env;
-  env.helpers = &h;
+  const OneHelper helper(181, "loop", loop_helper);
+  const exec::LinkEnv& env = helper.env;
   // sum of 0..9 accumulated through a pointer to the caller's stack
   std::vector<ebpf::Insn> p = ebpf::assemble(R"(
     stdw [%r10-8], 0
@@ -148,14 +155,12 @@ TEST_P(BothModes, HelpersCallBackIntoTheProgramWithTheCallersStack) {
 }
 
 TEST_P(BothModes, HelperRefusingACallbackValueEndsTheRun) {
-  exec::HelperRegistry h;
-  h.add_helper(181, "loop", [](uint64_t, uint64_t fn, uint64_t, uint64_t, uint64_t) -> uint64_t {
+  const OneHelper helper(181, "loop", [](uint64_t, uint64_t fn, uint64_t, uint64_t, uint64_t) -> uint64_t {
     auto* rc = exec::RunContext::current();
     if (!rc->is_callback(fn)) rc->fail("not a callback");
     return 0;
   });
-  exec::LinkEnv env;
-  env.helpers = &h;
+  const exec::LinkEnv& env = helper.env;
   const auto r = load("mov %r1, 1\nmov %r2, 1234\ncall 181\nmov %r0, 7\nexit", env).run(nullptr, 0);
   EXPECT_EQ(r.fault, Fault::HelperFault);
   EXPECT_EQ(r.pc, 2u);
@@ -217,10 +222,8 @@ uint64_t grant_helper(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 }
 
 TEST(CheckedMode, MemoryGrantedByAHelperIsAccessibleForTheRun) {
-  exec::HelperRegistry h;
-  h.add_helper(1, "lookup", grant_helper);
-  exec::LinkEnv env;
-  env.helpers = &h;
+  const OneHelper helper(1, "lookup", grant_helper);
+  const exec::LinkEnv& env = helper.env;
   const auto r = Program::load(ebpf::assemble("call 1\nldxdw %r1, [%r0+0]\nadd %r1, 1\nstxdw [%r0+0], %r1\nldxdw %r0, [%r0+0]\nexit"),
                                env, mode(true))
                      .run(nullptr, 0);
@@ -247,10 +250,8 @@ uint64_t probe_accesses(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 }
 
 TEST(CheckedMode, TheLastRegionCacheAnswersAsTheScanDoes) {
-  exec::HelperRegistry h;
-  h.add_helper(1, "probe", probe_accesses);
-  exec::LinkEnv env;
-  env.helpers = &h;
+  const OneHelper helper(1, "probe", probe_accesses);
+  const exec::LinkEnv& env = helper.env;
   uint64_t ctx = 0;  // a context of its own: a null one would be an empty region at 0
   const auto r = Program::load(ebpf::assemble("call 1\nexit"), env, mode(true)).run(&ctx, sizeof ctx);
   ASSERT_TRUE(r.ok()) << r.message();
