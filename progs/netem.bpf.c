@@ -23,6 +23,7 @@
  *   rate             bytes/s, 0: none; adds serialization time after the last queued packet
  *   packet_overhead, cell_size, cell_overhead   as tc's `rate RATE OVERHEAD CELLSIZE CELLOVERHEAD` */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -457,23 +458,9 @@ static __always_inline __u64 packet_time_ns(__u32 pkt_len)
 
 static __always_inline int tfifo_insert(struct __sk_buff *skb, struct tfifo_key *key, __u32 is_reordered)
 {
-	struct tfifo_slot empty = { .reordered = is_reordered }, *s;
-	struct sk_buff *ref;
+	struct tfifo_slot empty = { .reordered = is_reordered };
 
-	if (bpf_map_update_elem(&tfifo, key, &empty, BPF_NOEXIST))
-		return -1;
-	s = bpf_map_lookup_elem(&tfifo, key);
-	if (!s)
-		return -1;
-	ref = bpf_skb_acquire(skb_ref(skb));
-	if (!ref) {
-		bpf_map_delete_elem(&tfifo, key);
-		return -1;
-	}
-	ref = bpf_kptr_xchg(&s->skb, ref);
-	if (ref) /* cannot happen: the slot is new */
-		bpf_skb_release(ref);
-	return 0;
+	return map_put_skb(&tfifo, key, &empty, skb);
 }
 
 SEC("qdisc/init")

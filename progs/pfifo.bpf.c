@@ -2,7 +2,7 @@
  * an rbtree map keyed by a big-endian sequence number, so the minimum key is the oldest packet.
  * Parameter: limit (packets, default 1000 = Linux's tx_queue_len default). */
 #include <bpfq/bpf/sch_bpf.h>
-#include <bpfq/bpf/rbtree_head.h>
+#include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
 const volatile __u32 limit = 1000;
@@ -24,26 +24,14 @@ __u32 qlen;
 SEC("qdisc/enqueue")
 int pfifo_enqueue(struct sch_bpf_ctx *ctx)
 {
-	struct slot empty = {}, *s;
-	struct sk_buff *skb;
+	struct slot empty = {};
 	__u64 key;
 
 	if (qlen >= limit)
 		return SCH_BPF_DROP;
 	key = bpf_cpu_to_be64(tail_seq);
-	if (bpf_map_update_elem(&queue, &key, &empty, BPF_NOEXIST))
+	if (map_put_skb(&queue, &key, &empty, ctx->skb))
 		return SCH_BPF_DROP;
-	s = bpf_map_lookup_elem(&queue, &key);
-	if (!s)
-		return SCH_BPF_DROP;
-	skb = bpf_skb_acquire(skb_ref(ctx->skb));
-	if (!skb) {
-		bpf_map_delete_elem(&queue, &key);
-		return SCH_BPF_DROP;
-	}
-	skb = bpf_kptr_xchg(&s->skb, skb);
-	if (skb)
-		bpf_skb_release(skb);
 	tail_seq++;
 	qlen++;
 	return SCH_BPF_QUEUED;

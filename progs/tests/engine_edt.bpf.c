@@ -6,6 +6,7 @@
  * so the flow's next packet is not delayed by one that never left.
  * Parameters: limit (packets, default 100), rate (bytes per second, as the clsact program's). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
 #include "engine_edt.h"
@@ -38,8 +39,7 @@ int edt_enqueue(struct sch_bpf_ctx *ctx)
 {
 	struct __sk_buff *skb = ctx->skb;
 	struct edt_key key;
-	struct slot empty = {}, *s;
-	struct sk_buff *ref;
+	struct slot empty = {};
 
 	if (qlen >= limit) {
 		__u32 flow = edt_flow(skb);
@@ -54,19 +54,8 @@ int edt_enqueue(struct sch_bpf_ctx *ctx)
 	}
 	key.depart = bpf_cpu_to_be64(skb->tstamp);
 	key.seq = bpf_cpu_to_be64(seq);
-	if (bpf_map_update_elem(&departures, &key, &empty, BPF_NOEXIST))
+	if (map_put_skb(&departures, &key, &empty, skb))
 		return SCH_BPF_DROP;
-	s = bpf_map_lookup_elem(&departures, &key);
-	if (!s)
-		return SCH_BPF_DROP;
-	ref = bpf_skb_acquire(skb_ref(skb));
-	if (!ref) {
-		bpf_map_delete_elem(&departures, &key);
-		return SCH_BPF_DROP;
-	}
-	ref = bpf_kptr_xchg(&s->skb, ref);
-	if (ref)
-		bpf_skb_release(ref);
 	seq++;
 	qlen++;
 	return SCH_BPF_QUEUED;

@@ -10,7 +10,7 @@
  * a packet is skb->mark >> 16 (tests tag flows that way); NFLOWS flows.
  * Parameter: limit (packets per flow, default 100). */
 #include <bpfq/bpf/sch_bpf.h>
-#include <bpfq/bpf/rbtree_head.h>
+#include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
 #define NFLOWS 4
@@ -73,8 +73,7 @@ int rr_enqueue(struct sch_bpf_ctx *ctx)
 {
 	struct __sk_buff *skb = ctx->skb;
 	__u32 flow = (skb->mark >> 16) % NFLOWS;
-	struct slot empty = {}, *s;
-	struct sk_buff *ref;
+	struct slot empty = {};
 	__u32 *qlen;
 	void *q;
 	__u64 key;
@@ -84,19 +83,8 @@ int rr_enqueue(struct sch_bpf_ctx *ctx)
 	if (!q || !qlen || *qlen >= limit)
 		return SCH_BPF_DROP;
 	key = bpf_cpu_to_be64(seq);
-	if (bpf_map_update_elem(q, &key, &empty, BPF_NOEXIST))
+	if (map_put_skb(q, &key, &empty, skb))
 		return SCH_BPF_DROP;
-	s = bpf_map_lookup_elem(q, &key);
-	if (!s)
-		return SCH_BPF_DROP;
-	ref = bpf_skb_acquire(skb_ref(skb));
-	if (!ref) {
-		bpf_map_delete_elem(q, &key);
-		return SCH_BPF_DROP;
-	}
-	ref = bpf_kptr_xchg(&s->skb, ref);
-	if (ref)
-		bpf_skb_release(ref);
 	skb->cb[0] = flow; /* dequeue learns the flow from the packet */
 	seq++;
 	*qlen += 1;

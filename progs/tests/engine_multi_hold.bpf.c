@@ -5,7 +5,7 @@
  * Dequeue serves them in that order (rbtree, then queue, then the child). A reset must release
  * every one of them and count it; none may leak. */
 #include <bpfq/bpf/sch_bpf.h>
-#include <bpfq/bpf/rbtree_head.h>
+#include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
 struct slot {
@@ -27,22 +27,10 @@ __u64 in_child; /* packets PASSed to MAJ:1 and not yet dequeued */
 static __always_inline int hold_in_rbtree(struct __sk_buff *skb)
 {
 	__u64 key = bpf_cpu_to_be64(seq);
-	struct slot empty = {}, *s;
-	struct sk_buff *ref;
+	struct slot empty = {};
 
-	if (bpf_map_update_elem(&held, &key, &empty, BPF_NOEXIST))
+	if (map_put_skb(&held, &key, &empty, skb))
 		return SCH_BPF_DROP;
-	s = bpf_map_lookup_elem(&held, &key);
-	if (!s)
-		return SCH_BPF_DROP;
-	ref = bpf_skb_acquire(skb_ref(skb));
-	if (!ref) {
-		bpf_map_delete_elem(&held, &key);
-		return SCH_BPF_DROP;
-	}
-	ref = bpf_kptr_xchg(&s->skb, ref);
-	if (ref)
-		bpf_skb_release(ref);
 	seq++;
 	return SCH_BPF_QUEUED;
 }

@@ -9,7 +9,7 @@
  *   bands  priorities 0 .. bands-1 (default 8, at most 16)
  * Stats for user space: the `stats` map, per band {enqueued, dropped, dequeued}. */
 #include <bpfq/bpf/sch_bpf.h>
-#include <bpfq/bpf/rbtree_head.h>
+#include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
 const volatile __u32 limit = 1000;
@@ -57,8 +57,7 @@ int prio_enqueue(struct sch_bpf_ctx *ctx)
 {
 	__u32 band = band_of(ctx->skb->priority);
 	struct band_stats *st = bpf_map_lookup_elem(&stats, &band);
-	struct slot empty = {}, *s;
-	struct sk_buff *skb;
+	struct slot empty = {};
 	__u64 key;
 
 	if (!st)
@@ -68,19 +67,8 @@ int prio_enqueue(struct sch_bpf_ctx *ctx)
 		return SCH_BPF_DROP;
 	}
 	key = bpf_cpu_to_be64((__u64)band << 32 | seq);
-	if (bpf_map_update_elem(&queue, &key, &empty, BPF_NOEXIST))
+	if (map_put_skb(&queue, &key, &empty, ctx->skb))
 		return SCH_BPF_DROP;
-	s = bpf_map_lookup_elem(&queue, &key);
-	if (!s)
-		return SCH_BPF_DROP;
-	skb = bpf_skb_acquire(skb_ref(ctx->skb));
-	if (!skb) {
-		bpf_map_delete_elem(&queue, &key);
-		return SCH_BPF_DROP;
-	}
-	skb = bpf_kptr_xchg(&s->skb, skb); /* the map now holds our reference */
-	if (skb)
-		bpf_skb_release(skb);
 	seq++;
 	qlen++;
 	st->enqueued++;
