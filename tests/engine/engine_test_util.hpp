@@ -49,6 +49,19 @@ std::vector<uint32_t> drain_marks(Source& from, uint64_t now_ns, const Qdisc* co
   return marks;
 }
 
+// Dequeues once from a qdisc and from its native twin at time 0, which must agree on the
+// outcome; the packets' marks go to sent and sent_by_twin.
+inline void dequeue_twins(Qdisc& q, Qdisc& twin, std::vector<uint32_t>& sent, std::vector<uint32_t>& sent_by_twin) {
+  DequeueResult a = q.dequeue(0), b = twin.dequeue(0);
+  ASSERT_EQ(a.kind, b.kind);
+  if (a.kind == DequeueResult::Kind::Packet) {
+    sent.push_back(a.packet->skb.mark);
+    sent_by_twin.push_back(b.packet->skb.mark);
+    PacketPool::release(a.packet);
+    PacketPool::release(b.packet);
+  }
+}
+
 struct EngineFixture {
   PacketPool pool{PacketPoolConfig{.packets = 512}};
   runtime::ManualClock clock{1'000'000};
@@ -116,6 +129,24 @@ struct EngineFixture {
     EXPECT_EQ(q.counters().leaked_refs, 0u);
     EXPECT_EQ(q.counters().bad_dequeues, 0u);
     EXPECT_TRUE(q.stats().conserved());
+  }
+
+  // The end of a test: expect_clean, then the qdisc destroyed and every packet back in the pool.
+  void expect_clean_end(std::unique_ptr<BpfQdisc>& q) {
+    expect_clean(*q);
+    q.reset();
+    EXPECT_EQ(pool.in_use(), 0u);
+  }
+
+  // Dequeues one packet at the clock's time and returns its mark (fails the test if there is
+  // none, returning ~0u).
+  uint32_t dequeue_mark(Qdisc& q) {
+    DequeueResult r = q.dequeue(clock.now_ns());
+    EXPECT_EQ(r.kind, DequeueResult::Kind::Packet);
+    if (r.kind != DequeueResult::Kind::Packet) return ~0u;
+    const uint32_t mark = r.packet->skb.mark;
+    PacketPool::release(r.packet);
+    return mark;
   }
 
   // Dequeues until the qdisc has nothing, returning the marks in order.

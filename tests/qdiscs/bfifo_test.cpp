@@ -80,14 +80,7 @@ TEST_F(Bfifo, MatchesTheNativeBfifoOnARandomScript) {
       const EnqueueVerdict b = native.enqueue(packet(len, step), 0).verdict;
       ASSERT_EQ(a, b) << "step " << step;
     } else {
-      DequeueResult a = q->dequeue(0), b = native.dequeue(0);
-      ASSERT_EQ(a.kind, b.kind) << "step " << step;
-      if (a.kind == DequeueResult::Kind::Packet) {
-        sent_bpf.push_back(a.packet->skb.mark);
-        sent_native.push_back(b.packet->skb.mark);
-        PacketPool::release(a.packet);
-        PacketPool::release(b.packet);
-      }
+      ASSERT_NO_FATAL_FAILURE(dequeue_twins(*q, native, sent_bpf, sent_native)) << "step " << step;
     }
     ASSERT_EQ(q->backlog(), native.backlog()) << "step " << step;
   }

@@ -76,14 +76,7 @@ class Fq : public ::testing::Test, public EngineFixture {
   DequeueResult dequeue() { return q->dequeue(clock.now_ns()); }
 
   // Dequeues one packet and returns its mark (fails the test if there is none).
-  uint32_t dequeue_mark() {
-    DequeueResult r = dequeue();
-    EXPECT_EQ(r.kind, DequeueResult::Kind::Packet);
-    if (r.kind != DequeueResult::Kind::Packet) return ~0u;
-    uint32_t mark = r.packet->skb.mark;
-    PacketPool::release(r.packet);
-    return mark;
-  }
+  uint32_t dequeue_mark() { return EngineFixture::dequeue_mark(*q); }
 
   template <typename T>
   T global(const char* name) { return q->object().get_global<T>(name); }
@@ -91,11 +84,7 @@ class Fq : public ::testing::Test, public EngineFixture {
   void expect_clean_end() {
     EXPECT_EQ(q->qlen(), 0u);
     EXPECT_EQ(global<uint32_t>("qlen"), 0u);
-    EXPECT_TRUE(q->stats().conserved());
-    EXPECT_EQ(q->counters().faults, 0u) << q->counters().last_fault;
-    EXPECT_EQ(q->counters().leaked_refs, 0u);
-    q.reset();
-    EXPECT_EQ(pool.in_use(), 0u);
+    EngineFixture::expect_clean_end(q);
   }
 };
 

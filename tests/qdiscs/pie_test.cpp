@@ -21,24 +21,11 @@ class Pie : public ::testing::Test, public EngineFixture {
   EnqueueVerdict enqueue(uint32_t len, uint32_t mark) {
     return q->enqueue(packet(len, mark), clock.now_ns()).verdict;
   }
-  uint32_t dequeue_mark() {
-    DequeueResult r = q->dequeue(clock.now_ns());
-    EXPECT_EQ(r.kind, DequeueResult::Kind::Packet);
-    if (r.kind != DequeueResult::Kind::Packet) return ~0u;
-    uint32_t mark = r.packet->skb.mark;
-    PacketPool::release(r.packet);
-    return mark;
-  }
+  uint32_t dequeue_mark() { return EngineFixture::dequeue_mark(*q); }
   template <typename T>
   T global(const char* name) { return q->object().get_global<T>(name); }
 
-  void expect_clean_end() {
-    EXPECT_TRUE(q->stats().conserved());
-    EXPECT_EQ(q->counters().faults, 0u) << q->counters().last_fault;
-    EXPECT_EQ(q->counters().leaked_refs, 0u);
-    q.reset();
-    EXPECT_EQ(pool.in_use(), 0u);
-  }
+  void expect_clean_end() { EngineFixture::expect_clean_end(q); }
 };
 
 TEST_F(Pie, DropProbabilityAfterEachTupdate) {

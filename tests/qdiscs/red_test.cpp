@@ -37,13 +37,7 @@ class Red : public ::testing::Test, public EngineFixture {
   template <typename T>
   T global(const char* name) { return q->object().get_global<T>(name); }
 
-  void expect_clean_end() {
-    EXPECT_TRUE(q->stats().conserved());
-    EXPECT_EQ(q->counters().faults, 0u) << q->counters().last_fault;
-    EXPECT_EQ(q->counters().leaked_refs, 0u);
-    q.reset();
-    EXPECT_EQ(pool.in_use(), 0u);
-  }
+  void expect_clean_end() { EngineFixture::expect_clean_end(q); }
 };
 
 TEST_F(Red, DefaultsFollowTc) {
