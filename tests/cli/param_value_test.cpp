@@ -4,23 +4,17 @@
 #include <bpfq/error.hpp>
 
 #include "param_value.hpp"
+#include "support/error_of.hpp"
 
 namespace bpfq::cli {
 namespace {
 
 ParamValue parse(const std::string& token) { return parse_param_value(token, "test"); }
 
-std::string error_of(const std::string& token) {
-  try {
-    parse(token);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_text(const std::string& token) { return bpfq::test::error_of([&] { parse(token); }).what(); }
 
 void expect_error_starts(const std::string& token, const std::string& prefix) {
-  EXPECT_EQ(error_of(token).substr(0, prefix.size()), prefix);
+  EXPECT_EQ(error_text(token).substr(0, prefix.size()), prefix);
 }
 
 TEST(ParamValue, IntegersStayIntegers) {
@@ -77,7 +71,7 @@ TEST(ParamValue, PercentagesAreU32ProbabilitiesRoundedAsNetem) {
 }
 
 TEST(ParamValue, ErrorsNameTheTokenAndTheForms) {
-  EXPECT_EQ(error_of("10parsecs"),
+  EXPECT_EQ(error_text("10parsecs"),
             "test: bad value '10parsecs' (unknown unit 'parsecs'): expected an integer (100, 0x1f), a time (10ms, "
             "5us, 1s), a rate (10mbit, 1gbit, 1mbps), a size (1514b, 64kb, 1mb) or a percentage (1%)");
   expect_error_starts("101%", "test: bad value '101%' (a percentage is at most 100%): ex");

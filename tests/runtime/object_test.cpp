@@ -8,20 +8,12 @@
 #include <bpfq/runtime/helpers.hpp>
 
 #include "runtime_test_support.hpp"
+#include "support/error_of.hpp"
 
 namespace bpfq::runtime::test {
 namespace {
 
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no bpfq::Error thrown";
-  return Error("none");
-}
+using bpfq::test::error_of;
 
 // Index of the first call instruction with imm (the offending call), as the loader linked it.
 size_t call_index(const loader::ProgramSpec& p, int32_t imm) {

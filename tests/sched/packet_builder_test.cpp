@@ -8,6 +8,7 @@
 #include <bpfq/sched/packet_pool.hpp>
 
 #include "sched_test_util.hpp"
+#include "support/error_of.hpp"
 
 namespace bpfq::sched {
 namespace {
@@ -227,12 +228,7 @@ TEST(PacketBuilder, SmallOutputAndBadAddresses) {
   std::vector<uint8_t> small(frame_length(s) - 1, 0xEE);
   EXPECT_EQ(build_frame(s, small), 0u);
   EXPECT_EQ(small[0], 0xEE);  // untouched
-  try {
-    ipv4_address("10.0.0.300");
-    FAIL() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.reason(), "'10.0.0.300' is not an IPv4 address");
-  }
+  EXPECT_EQ(bpfq::test::error_of([] { ipv4_address("10.0.0.300"); }).reason(), "'10.0.0.300' is not an IPv4 address");
   EXPECT_THROW(ipv6_address("2001:db8:::1"), Error);
 }
 

@@ -7,6 +7,8 @@
 
 #include <bpfq/error.hpp>
 
+#include "support/error_of.hpp"
+
 namespace bpfq::sched {
 namespace {
 
@@ -149,20 +151,12 @@ TEST(PacketPool, PacketAtAcceptsOnlyPacketStarts) {
 }
 
 TEST(PacketPool, InvalidConfigurationsThrow) {
-  try {
-    PacketPool pool({.packets = 0});
-    FAIL() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.reason(), "packet pool with 0 packets");
-    EXPECT_EQ(e.where(), "PacketPool");
-  }
+  const Error empty = bpfq::test::error_of([] { PacketPool pool({.packets = 0}); });
+  EXPECT_EQ(empty.reason(), "packet pool with 0 packets");
+  EXPECT_EQ(empty.where(), "PacketPool");
   EXPECT_THROW(PacketPool({.packets = 4, .data_room = 10}), Error);
-  try {
-    PacketPool pool({.packets = 2'000'000, .data_room = 2048});  // ~4.6 GB
-    FAIL() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot be mapped below 4 GiB"), std::string::npos) << e.what();
-  }
+  const Error huge = bpfq::test::error_of([] { PacketPool pool({.packets = 2'000'000, .data_room = 2048}); });  // ~4.6 GB
+  EXPECT_NE(std::string(huge.what()).find("cannot be mapped below 4 GiB"), std::string::npos) << huge.what();
 }
 
 TEST(PacketRef, OwnsOneReference) {

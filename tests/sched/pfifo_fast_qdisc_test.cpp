@@ -6,7 +6,9 @@
 
 #include <bpfq/error.hpp>
 
+
 #include "sched_test_util.hpp"
+#include "support/error_of.hpp"
 
 namespace bpfq::sched {
 namespace {
@@ -87,12 +89,8 @@ TEST(PfifoFastQdisc, ResetAndZeroTxQueueLen) {
   EXPECT_EQ(q.stats().drops(DropReason::Reset), 6u);
   EXPECT_TRUE(q.stats().conserved());
   EXPECT_EQ(pool.in_use(), 0u);
-  try {
-    PfifoFastQdisc bad({}, {.tx_queue_len = 0});
-    FAIL() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.reason(), "pfifo_fast needs a device tx_queue_len above 0");
-  }
+  EXPECT_EQ(bpfq::test::error_of([] { PfifoFastQdisc bad({}, {.tx_queue_len = 0}); }).reason(),
+            "pfifo_fast needs a device tx_queue_len above 0");
 }
 
 }  // namespace

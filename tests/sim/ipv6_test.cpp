@@ -14,6 +14,7 @@
 
 #include "../../src/io/sim/sim_frame.hpp"
 #include "sim_test_util.hpp"
+#include "support/error_of.hpp"
 
 namespace bpfq::io::sim::test {
 namespace {
@@ -209,20 +210,14 @@ ipv6 = false
   EXPECT_TRUE(per_flow.pings.at(0).ipv6);
   EXPECT_FALSE(per_flow.udp.at(0).ipv6);
 
-  try {
-    parse_scenario("ip = 5\n", "d.toml");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.where(), "d.toml:1");
-    EXPECT_EQ(e.reason(), "key 'ip': expected 4 or 6");
-  }
+  const Error bad_ip = bpfq::test::error_of([] { parse_scenario("ip = 5\n", "d.toml"); });
+  EXPECT_EQ(bad_ip.where(), "d.toml:1");
+  EXPECT_EQ(bad_ip.reason(), "key 'ip': expected 4 or 6");
   // An IPv6 datagram has 20 more header bytes to fit in the MTU.
-  try {
-    parse_scenario("[link]\nmtu = 1000\n[[udp]]\nipv6 = true\nsize = 960\n", "e.toml");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.reason(), "udp[0].size exceeds the MTU (payload + 48 header bytes)");
-  }
+  EXPECT_EQ(bpfq::test::error_of([] {
+              parse_scenario("[link]\nmtu = 1000\n[[udp]]\nipv6 = true\nsize = 960\n", "e.toml");
+            }).reason(),
+            "udp[0].size exceeds the MTU (payload + 48 header bytes)");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <bpfq/sched/packet_builder.hpp>
 
 #include "pcap_test_io.hpp"
+#include "support/error_of.hpp"
 #include "sim_test_util.hpp"
 
 namespace bpfq::io::sim::test {
@@ -95,13 +96,9 @@ TEST(SimPcap, OutputToAnUnwritablePathIsAnErrorNamingIt) {
   s.pcap_output = "/nonexistent-dir/out.pcap";
   Simulation sim(s);
   sched::PfifoQdisc q(100);
-  try {
-    sim.run(q);
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.where(), "/nonexistent-dir/out.pcap");
-    EXPECT_NE(e.reason().find("cannot write the capture"), std::string::npos) << e.reason();
-  }
+  const Error e = bpfq::test::error_of([&] { sim.run(q); });
+  EXPECT_EQ(e.where(), "/nonexistent-dir/out.pcap");
+  EXPECT_NE(e.reason().find("cannot write the capture"), std::string::npos) << e.reason();
 }
 
 TEST(SimPcap, ReplayDeliversEveryEthernetFrameWithItsBytesAtItsScaledTime) {
@@ -216,13 +213,9 @@ TEST(SimPcap, ReplayOfAMissingFileIsAnErrorNamingIt) {
   s.pcap_replays.push_back({"gone", "/nonexistent/trace.pcap", 0, 1.0});
   Simulation sim(s);
   sched::PfifoQdisc q(100);
-  try {
-    sim.run(q);
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.where(), "/nonexistent/trace.pcap");
-    EXPECT_NE(e.reason().find("cannot read the capture"), std::string::npos) << e.reason();
-  }
+  const Error e = bpfq::test::error_of([&] { sim.run(q); });
+  EXPECT_EQ(e.where(), "/nonexistent/trace.pcap");
+  EXPECT_NE(e.reason().find("cannot read the capture"), std::string::npos) << e.reason();
 }
 
 TEST(SimPcap, ScenarioFileNamesCapturesRelativeToItsFolder) {
