@@ -216,10 +216,6 @@ class Classify : public ::testing::Test, public Frames {
   Device& eth0 = devices.add("eth0");
   Device& eth1 = devices.add("eth1", DeviceParams{.tx_queue_len = 100, .mtu = 9000});
   const Handle q1 = Handle::make(1, 0);
-
-  static std::unique_ptr<U32Filter> dport(const char* port, const char* classid) {
-    return U32Filter::parse({"match", "ip", "dport", port, "0xffff", "classid", classid});
-  }
 };
 
 TEST_F(Classify, DevicesHaveIfindexesNamesAndParams) {
@@ -237,15 +233,15 @@ TEST_F(Classify, DevicesHaveIfindexesNamesAndParams) {
 }
 
 TEST_F(Classify, FirstMatchByPriorityWithinAChainLastChainWins) {
-  eth0.add_filter(q1, 20, dport("22", "1:2"));
-  eth0.add_filter(q1, 10, dport("22", "1:1"));
-  eth0.add_filter(q1, 30, dport("80", "1:2"));
+  eth0.add_filter(q1, 20, dport_filter("22", "1:2"));
+  eth0.add_filter(q1, 10, dport_filter("22", "1:1"));
+  eth0.add_filter(q1, 30, dport_filter("80", "1:2"));
   EXPECT_EQ(eth0.filter_count(q1), 3u);
   EXPECT_EQ(eth0.classify(q1, *tcp(22)), k1_1);  // prio 10 before 20
   EXPECT_EQ(eth0.classify(q1, *tcp(80)), k1_2);
   EXPECT_EQ(eth0.classify(q1, *tcp(25)), 0u);
   // A later chain that matches overrides; one that does not leaves the earlier result.
-  eth0.add_filter(q1, 1, dport("80", "1:5"), /*chain=*/1);
+  eth0.add_filter(q1, 1, dport_filter("80", "1:5"), /*chain=*/1);
   EXPECT_EQ(eth0.classify(q1, *tcp(80)), k1_5);
   EXPECT_EQ(eth0.classify(q1, *tcp(22)), k1_1);
   // Through the table, as the helper calls it; unknown devices and handles give 0.
@@ -256,7 +252,7 @@ TEST_F(Classify, FirstMatchByPriorityWithinAChainLastChainWins) {
 }
 
 TEST_F(Classify, ShotInAnyChainGivesZero) {
-  eth0.add_filter(Handle(k1_1), 1, dport("9", "1:2"));
+  eth0.add_filter(Handle(k1_1), 1, dport_filter("9", "1:2"));
   eth0.add_filter(Handle(k1_1), 1, std::make_unique<BpfFilter>(TcProgram::open(test_object("device_cls"), "tc/direct"), k1_5, true), 2);
   EXPECT_EQ(eth0.classify(Handle(k1_1), *tcp(9)), 0u);        // chain 2 says SHOT
   EXPECT_EQ(eth0.classify(Handle(k1_1), *tcp(80)), 0x10020u);  // chain 2's classid

@@ -13,6 +13,7 @@
 #include <bpfq/runtime/trace.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/packet_builder.hpp>
+#include <bpfq/sched/u32_filter.hpp>
 
 #include "support/test_objects.hpp"
 
@@ -47,6 +48,11 @@ std::vector<uint32_t> drain_marks(Source& from, uint64_t now_ns, const Qdisc* co
     PacketPool::release(r.packet);
   }
   return marks;
+}
+
+// A u32 filter sending packets to destination port `port` to class `classid` ("1:2").
+inline std::unique_ptr<U32Filter> dport_filter(const char* port, const char* classid) {
+  return U32Filter::parse({"match", "ip", "dport", port, "0xffff", "classid", classid});
 }
 
 // Dequeues once from a qdisc and from its native twin at time 0, which must agree on the

@@ -45,6 +45,16 @@ Script band_script() {
 }
 const std::vector<uint32_t> kBandOrder = {2, 6, 1, 4, 3};  // band 0, then 1, then 2
 
+// 500 packets of three flows with random TOS values: every band sees traffic.
+Script tos_mix_script(uint64_t seed) {
+  RandomScriptConfig cfg;
+  cfg.seed = seed;
+  cfg.packets = 500;
+  cfg.flow_ports = {1000, 1001, 1002};
+  cfg.dscp_mix = true;
+  return random_script(cfg);
+}
+
 class PfifoFastDiff : public ::testing::TestWithParam<const char*>, public DiffFixture {
  protected:
   std::unique_ptr<sched::Qdisc> make(uint32_t band_limit) {
@@ -70,13 +80,8 @@ TEST_P(PfifoFastDiff, TosPicksTheBandAndEachBandOverflowsAlone) {
 TEST_P(PfifoFastDiff, RandomTosMixAgrees) {
   for (uint64_t seed : {21, 22, 23}) {
     auto q = make(8);
-    RandomScriptConfig cfg;
-    cfg.seed = seed;
-    cfg.packets = 500;
-    cfg.flow_ports = {1000, 1001, 1002};
-    cfg.dscp_mix = true;
     Trace t = expect_agreement(std::string("pfifo_fast/") + GetParam() + "/seed" + std::to_string(seed),
-                               *q, random_script(cfg), ns3_spec(8));
+                               *q, tos_mix_script(seed), ns3_spec(8));
     EXPECT_GT(count_events(t, Event::Kind::Dropped), 0u) << "the script must overflow a band";
   }
 }
@@ -110,12 +115,7 @@ TEST_F(PrioDiff, PriorityPicksTheBandAndChildrenDropAlone) {
 TEST_F(PrioDiff, RandomPriorityMixAgrees) {
   for (uint64_t seed : {31, 32, 33}) {
     auto q = make(8);
-    RandomScriptConfig cfg;
-    cfg.seed = seed;
-    cfg.packets = 500;
-    cfg.flow_ports = {1000, 1001, 1002};
-    cfg.dscp_mix = true;
-    Trace t = expect_agreement("prio/seed" + std::to_string(seed), *q, random_script(cfg), ns3_spec(8));
+    Trace t = expect_agreement("prio/seed" + std::to_string(seed), *q, tos_mix_script(seed), ns3_spec(8));
     EXPECT_GT(count_events(t, Event::Kind::Dropped), 0u) << "the script must overflow a child";
   }
 }

@@ -110,11 +110,8 @@ TEST_F(Drr, ClassifiesByPriorityThenFiltersAndDropsTheRest) {
   root->set_classifier(devices.classifier());
   BpfQdisc* q = root.get();
   eth0.set_root(std::move(root));
-  auto dport = [](const char* port, const char* classid) {
-    return U32Filter::parse({"match", "ip", "dport", port, "0xffff", "classid", classid});
-  };
-  eth0.add_filter(Handle::make(1, 0), 1, dport("22", "1:2"));
-  eth0.add_filter(Handle::make(1, 0), 2, dport("25", "1:9"));  // not a drr class
+  eth0.add_filter(Handle::make(1, 0), 1, dport_filter("22", "1:2"));
+  eth0.add_filter(Handle::make(1, 0), 2, dport_filter("25", "1:9"));  // not a drr class
   using V = EnqueueVerdict;
   EXPECT_EQ(eth0.transmit(tcp_packet(22, 1, k1_1), 0).verdict, V::Queued);   // priority 1:1 beats the filter
   EXPECT_EQ(eth0.transmit(tcp_packet(22, 2, 0), 0).verdict, V::Queued);      // filter: 1:2

@@ -98,12 +98,9 @@ TEST_F(Prio, FiltersOfTheQdiscClassifyOnItsDevice) {
   root->set_classifier(devices.classifier());
   BpfQdisc* q = root.get();
   eth0.set_root(std::move(root));
-  auto dport = [](const char* port, const char* classid) {
-    return U32Filter::parse({"match", "ip", "dport", port, "0xffff", "classid", classid});
-  };
-  eth0.add_filter(Handle::make(1, 0), 1, dport("22", "1:1"));
-  eth0.add_filter(Handle::make(1, 0), 2, dport("80", "1:3"));
-  eth0.add_filter(Handle::make(1, 0), 3, dport("25", "1:7"));  // no band 7: priomap[0] = 1
+  eth0.add_filter(Handle::make(1, 0), 1, dport_filter("22", "1:1"));
+  eth0.add_filter(Handle::make(1, 0), 2, dport_filter("80", "1:3"));
+  eth0.add_filter(Handle::make(1, 0), 3, dport_filter("25", "1:7"));  // no band 7: priomap[0] = 1
   // A filter match overrides the priomap (priority 6 would be band 0); no match falls back to
   // it; a priority naming 1:2 bypasses the filters.
   EXPECT_EQ(eth0.transmit(tcp_packet(80, 1, 6), 0).verdict, EnqueueVerdict::Queued);        // band 2
