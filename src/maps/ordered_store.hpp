@@ -76,7 +76,6 @@ class OrderedStore {
 
   OrderedStore(Order order, uint32_t key_size, uint32_t value_bytes, uint32_t max_entries)
       : order_(order),
-        key_size_(key_size),
         value_offset_((key_size + size_t{7}) & ~size_t{7}),
         elements_(cache_friendly(value_offset_ + value_bytes), max_entries),
         leaves_(sizeof(Leaf) + kLeafSlots * entry_bytes(), node_capacity(max_entries)),
@@ -601,7 +600,6 @@ class OrderedStore {
   }
 
   Order order_;
-  uint32_t key_size_;
   size_t value_offset_;
   NodePool elements_;
   NodePool leaves_;
