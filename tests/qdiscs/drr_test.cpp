@@ -122,14 +122,7 @@ TEST_F(Drr, ClassifiesByPriorityThenFiltersAndDropsTheRest) {
   EXPECT_EQ(q->class_child(Handle(k1_1))->qlen(), 1u);
   EXPECT_EQ(q->class_child(Handle(k1_2))->qlen(), 2u);
   EXPECT_EQ(q->stats().drops(DropReason::ProgramVerdict), 3u);
-  std::vector<uint32_t> marks;
-  for (;;) {
-    DequeueResult r = eth0.dequeue(0);
-    if (r.kind != DequeueResult::Kind::Packet) break;
-    marks.push_back(r.packet->skb.mark);
-    PacketPool::release(r.packet);
-  }
-  EXPECT_EQ(marks, (std::vector<uint32_t>{1, 2, 3}));
+  EXPECT_EQ(drain_marks(eth0, 0), (std::vector<uint32_t>{1, 2, 3}));
   expect_clean(*q);
   EXPECT_EQ(pool.in_use(), 0u);
 }

@@ -111,14 +111,7 @@ TEST_F(Prio, FiltersOfTheQdiscClassifyOnItsDevice) {
   EXPECT_EQ(child_qlen(*q, 1), 2u);
   EXPECT_EQ(child_qlen(*q, 2), 2u);
   EXPECT_EQ(child_qlen(*q, 3), 1u);
-  std::vector<uint32_t> marks;
-  for (;;) {
-    DequeueResult r = eth0.dequeue(0);
-    if (r.kind != DequeueResult::Kind::Packet) break;
-    marks.push_back(r.packet->skb.mark);
-    PacketPool::release(r.packet);
-  }
-  EXPECT_EQ(marks, (std::vector<uint32_t>{2, 5, 3, 4, 1}));
+  EXPECT_EQ(drain_marks(eth0, 0), (std::vector<uint32_t>{2, 5, 3, 4, 1}));
   expect_clean(*q);
   EXPECT_EQ(pool.in_use(), 0u);
 }
