@@ -4,7 +4,7 @@
  * Parameter: limit (bytes). Linux's default is tx_queue_len * psched_mtu = 1000 * (1500 + 14). */
 #include <bpfq/bpf/sch_bpf.h>
 
-const volatile __u32 limit = 1000 * 1514;
+const volatile bpfq_size_bytes limit = 1000 * 1514;
 
 BPFQ_SKB_QUEUE(queue, 65536, 1);
 

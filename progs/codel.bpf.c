@@ -10,12 +10,12 @@
 #include <bpfq/bpf/sch_bpf.h>
 #include <bpfq/bpf/codel.h>
 
-const volatile __u32 limit = 1000;
-const volatile __u64 target = 5000000ULL;
-const volatile __u64 interval = 100000000ULL;
-const volatile __u32 ecn = 0;
-const volatile __u64 ce_threshold = 0;
-const volatile __u32 mtu = 1514;
+const volatile bpfq_count limit = 1000;
+const volatile bpfq_time_ns target = 5000000ULL;
+const volatile bpfq_time_ns interval = 100000000ULL;
+const volatile bpfq_count ecn = 0;
+const volatile bpfq_time_ns ce_threshold = 0;
+const volatile bpfq_size_bytes mtu = 1514;
 
 #define QUEUE_CAPACITY 65536
 

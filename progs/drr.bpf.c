@@ -21,7 +21,7 @@
 #define MAX_PACKETS 65536
 #define NO_CLASS 0 /* classid 0 is never a class: the list's "null" */
 
-const volatile __u32 quantum = 1514;
+const volatile bpfq_size_bytes quantum = 1514;
 
 /* classid -> quantum (bytes); user space fills it. BPF_F_RDONLY_PROG: configuration, which the
  * program only reads and a reset keeps. */

@@ -2,7 +2,7 @@
  * on a PIFO-backed packet queue. Parameter: limit (packets). */
 #include <bpfq/bpf/sch_bpf.h>
 
-const volatile __u32 limit = 1000;
+const volatile bpfq_count limit = 1000;
 
 BPFQ_SKB_QUEUE(queue, 65536, 1024);
 

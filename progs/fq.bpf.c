@@ -30,19 +30,19 @@
 #define TC_PRIO_MASK 15             /* TC_PRIO_MAX */
 
 /* ---- parameters (tc-fq option names; Linux defaults) ---- */
-const volatile __u32 limit = 10000;              /* packets per band */
-const volatile __u32 flow_limit = 100;           /* packets per flow */
-const volatile __u32 quantum = 3028;             /* bytes: 2 * (1500 + 14) */
-const volatile __u32 initial_quantum = 15140;    /* bytes: 10 * (1500 + 14) */
-const volatile __u64 maxrate = ~0ull;            /* bytes/s per flow; ~0: unlimited */
-const volatile __u64 refill_delay = 40000000;    /* ns an idle flow waits for a fresh quantum */
-const volatile __u32 orphan_mask = 1023;         /* flow index = hash & orphan_mask */
-const volatile __u64 low_rate_threshold = 68750; /* bytes/s (550 kbit): below it, no burst */
-const volatile __u64 ce_threshold = 4294967295000ull; /* ns late before CE marking (~off) */
-const volatile __u64 horizon = 10 * NSEC_PER_SEC;    /* ns: tstamp further ahead is refused */
-const volatile __u32 horizon_drop = 1;           /* 1: drop beyond horizon; 0: cap to it */
-const volatile __u32 pacing = 1;                 /* tc pacing / nopacing (rate_enable) */
-const volatile __u64 offload_horizon = 0;        /* ns of pacing the device would do */
+const volatile bpfq_count limit = 10000;              /* packets per band */
+const volatile bpfq_count flow_limit = 100;           /* packets per flow */
+const volatile bpfq_size_bytes quantum = 3028;             /* bytes: 2 * (1500 + 14) */
+const volatile bpfq_size_bytes initial_quantum = 15140;    /* bytes: 10 * (1500 + 14) */
+const volatile bpfq_rate_Bps maxrate = ~0ull;            /* bytes/s per flow; ~0: unlimited */
+const volatile bpfq_time_ns refill_delay = 40000000;    /* ns an idle flow waits for a fresh quantum */
+const volatile bpfq_count orphan_mask = 1023;         /* flow index = hash & orphan_mask */
+const volatile bpfq_rate_Bps low_rate_threshold = 68750; /* bytes/s (550 kbit): below it, no burst */
+const volatile bpfq_time_ns ce_threshold = 4294967295000ull; /* ns late before CE marking (~off) */
+const volatile bpfq_time_ns horizon = 10 * NSEC_PER_SEC;    /* ns: tstamp further ahead is refused */
+const volatile bpfq_count horizon_drop = 1;           /* 1: drop beyond horizon; 0: cap to it */
+const volatile bpfq_count pacing = 1;                 /* tc pacing / nopacing (rate_enable) */
+const volatile bpfq_time_ns offload_horizon = 0;        /* ns of pacing the device would do */
 const volatile __u8 priomap[16] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 const volatile __s32 weights[FQ_BANDS] = {9 << 16, 3 << 16, 1 << 16}; /* band quanta, bytes */
 

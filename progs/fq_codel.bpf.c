@@ -26,16 +26,16 @@
 #define MAX_DEQUEUE_ROUNDS (4 * MAX_FLOWS) /* bound of the flow selection loop */
 #define EINVAL 22
 
-const volatile __u32 limit = 10240;
-const volatile __u32 flows = 1024;
-const volatile __u64 target = 5000000ULL;
-const volatile __u64 interval = 100000000ULL;
-const volatile __u32 quantum = 1514;
-const volatile __u32 ecn = 1;
-const volatile __u64 ce_threshold = 0;
-const volatile __u32 memory_limit = 32U << 20;
-const volatile __u32 drop_batch = 64;
-const volatile __u32 mtu = 1514;
+const volatile bpfq_count limit = 10240;
+const volatile bpfq_count flows = 1024;
+const volatile bpfq_time_ns target = 5000000ULL;
+const volatile bpfq_time_ns interval = 100000000ULL;
+const volatile bpfq_size_bytes quantum = 1514;
+const volatile bpfq_count ecn = 1;
+const volatile bpfq_time_ns ce_threshold = 0;
+const volatile bpfq_size_bytes memory_limit = 32U << 20;
+const volatile bpfq_count drop_batch = 64;
+const volatile bpfq_size_bytes mtu = 1514;
 
 struct slot {
 	struct sk_buff __kptr_ref *skb;

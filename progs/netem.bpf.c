@@ -34,29 +34,29 @@ enum { NETEM_DIST_UNIFORM, NETEM_DIST_TABLE };
 enum { NETEM_LOSS_RANDOM, NETEM_LOSS_GEMODEL };
 enum { GE_GOOD = 1, GE_BAD };
 
-const volatile __u32 limit = 1000;
-const volatile __u64 delay = 0;
-const volatile __u64 jitter = 0;
-const volatile __u32 delay_corr = 0;
-const volatile __u32 distribution = NETEM_DIST_UNIFORM;
-const volatile __u32 dist_size = DIST_TABLE_SIZE;
-const volatile __u32 loss = 0;
-const volatile __u32 loss_corr = 0;
-const volatile __u32 loss_model = NETEM_LOSS_RANDOM;
-const volatile __u32 loss_gemodel_p = 0;
-const volatile __u32 loss_gemodel_r = 0xffffffff;
-const volatile __u32 loss_gemodel_h = 0xffffffff; /* tc's 1-h: loss probability in the bad state */
-const volatile __u32 loss_gemodel_k = 0;          /* tc's 1-k: loss probability in the good state */
-const volatile __u32 ecn = 0;
-const volatile __u32 duplicate = 0;
-const volatile __u32 reorder = 0;
-const volatile __u32 reorder_corr = 0;
-const volatile __u32 gap = 0;
-const volatile __u32 corrupt = 0;
-const volatile __u32 corrupt_corr = 0;
-const volatile __u64 rate = 0;
+const volatile bpfq_count limit = 1000;
+const volatile bpfq_time_ns delay = 0;
+const volatile bpfq_time_ns jitter = 0;
+const volatile bpfq_probability delay_corr = 0;
+const volatile bpfq_count distribution = NETEM_DIST_UNIFORM;
+const volatile bpfq_count dist_size = DIST_TABLE_SIZE;
+const volatile bpfq_probability loss = 0;
+const volatile bpfq_probability loss_corr = 0;
+const volatile bpfq_count loss_model = NETEM_LOSS_RANDOM;
+const volatile bpfq_probability loss_gemodel_p = 0;
+const volatile bpfq_probability loss_gemodel_r = 0xffffffff;
+const volatile bpfq_probability loss_gemodel_h = 0xffffffff; /* tc's 1-h: loss probability in the bad state */
+const volatile bpfq_probability loss_gemodel_k = 0;          /* tc's 1-k: loss probability in the good state */
+const volatile bpfq_count ecn = 0;
+const volatile bpfq_probability duplicate = 0;
+const volatile bpfq_probability reorder = 0;
+const volatile bpfq_probability reorder_corr = 0;
+const volatile bpfq_count gap = 0;
+const volatile bpfq_probability corrupt = 0;
+const volatile bpfq_probability corrupt_corr = 0;
+const volatile bpfq_rate_Bps rate = 0;
 const volatile __s32 packet_overhead = 0;
-const volatile __u32 cell_size = 0;
+const volatile bpfq_size_bytes cell_size = 0;
 const volatile __s32 cell_overhead = 0;
 
 /* Derived in qdisc/init. */

@@ -5,7 +5,7 @@
 #include <bpfq/bpf/skb_slots.h>
 #include <bpf/bpf_endian.h>
 
-const volatile __u32 limit = 1000;
+const volatile bpfq_count limit = 1000;
 
 struct slot {
 	struct sk_buff __kptr_ref *skb;

@@ -10,7 +10,7 @@
 
 #define BANDS 3
 
-const volatile __u32 limit = 1000;
+const volatile bpfq_count limit = 1000;
 
 /* Linux's sch_generic.c prio2band. */
 static const __u8 prio2band[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};

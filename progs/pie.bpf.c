@@ -20,15 +20,15 @@
 #define MAX_CATCH_UP (1 << 20)
 
 /* ---- parameters (tc-pie options; Linux defaults) ---- */
-const volatile __u32 limit = 1000;          /* packets */
-const volatile __u64 target = 15000000;     /* ns */
-const volatile __u64 tupdate = 15000000;    /* ns; 0: update once */
-const volatile __u32 alpha = 2;             /* 1/16 units */
-const volatile __u32 beta = 20;             /* 1/16 units */
-const volatile __u32 ecn = 0;
-const volatile __u32 bytemode = 0;
-const volatile __u32 dq_rate_estimator = 0;
-const volatile __u32 mtu = 1514;            /* psched_mtu of the device: 1500 + 14 */
+const volatile bpfq_count limit = 1000;          /* packets */
+const volatile bpfq_time_ns target = 15000000;     /* ns */
+const volatile bpfq_time_ns tupdate = 15000000;    /* ns; 0: update once */
+const volatile bpfq_count alpha = 2;             /* 1/16 units */
+const volatile bpfq_count beta = 20;             /* 1/16 units */
+const volatile bpfq_count ecn = 0;
+const volatile bpfq_count bytemode = 0;
+const volatile bpfq_count dq_rate_estimator = 0;
+const volatile bpfq_size_bytes mtu = 1514;            /* psched_mtu of the device: 1500 + 14 */
 
 BPFQ_SKB_QUEUE(queue, 65536, 1024);
 

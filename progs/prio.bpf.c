@@ -16,7 +16,7 @@
 
 #define MAX_BANDS 16 /* TCQ_PRIO_BANDS */
 
-const volatile __u32 bands = 3;
+const volatile bpfq_count bands = 3;
 const volatile __u8 priomap[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 
 static __always_inline __u32 major_of(__u32 handle)

@@ -16,17 +16,17 @@
 #define ADAPT_PERIOD_NS 500000000ull /* the adaptive timer: HZ/2 */
 
 /* ---- parameters (tc-red options; tc's defaults) ---- */
-const volatile __u32 limit = 400000;         /* bytes: the child FIFO (tc requires it) */
-const volatile __u32 min = 0;                /* bytes; 0: max / 3 */
-const volatile __u32 max = 0;                /* bytes; 0: 3 * min, or limit / 4 */
-const volatile __u32 avpkt = 1000;           /* bytes */
-const volatile __u32 burst = 0;              /* packets; 0: (2 min + max) / (3 avpkt) */
-const volatile __u32 probability = 85899346; /* max_P, 0xffffffff = 100%; default 2% */
-const volatile __u64 bandwidth = 1250000;    /* bytes/s, for idle damping; default 10 Mbit */
-const volatile __u32 ecn = 0;
-const volatile __u32 harddrop = 0;
-const volatile __u32 nodrop = 0;
-const volatile __u32 adaptive = 0;
+const volatile bpfq_size_bytes limit = 400000;         /* bytes: the child FIFO (tc requires it) */
+const volatile bpfq_size_bytes min = 0;                /* bytes; 0: max / 3 */
+const volatile bpfq_size_bytes max = 0;                /* bytes; 0: 3 * min, or limit / 4 */
+const volatile bpfq_size_bytes avpkt = 1000;           /* bytes */
+const volatile bpfq_count burst = 0;              /* packets; 0: (2 min + max) / (3 avpkt) */
+const volatile bpfq_probability probability = 85899346; /* max_P, 0xffffffff = 100%; default 2% */
+const volatile bpfq_rate_Bps bandwidth = 1250000;    /* bytes/s, for idle damping; default 10 Mbit */
+const volatile bpfq_count ecn = 0;
+const volatile bpfq_count harddrop = 0;
+const volatile bpfq_count nodrop = 0;
+const volatile bpfq_count adaptive = 0;
 
 BPFQ_SKB_QUEUE(queue, 65536, 1024);
 

@@ -24,12 +24,12 @@
 #define MAX_DEPTH 127 /* SFQ_MAX_DEPTH */
 #define NO_SLOT 0xffffffffu
 
-const volatile __u32 limit = MAX_DEPTH;
-const volatile __u32 depth = MAX_DEPTH;
-const volatile __u32 flows = 128;
-const volatile __u32 divisor = 1024;
-const volatile __u32 quantum = 1514;
-const volatile __u64 perturb = 0;
+const volatile bpfq_count limit = MAX_DEPTH;
+const volatile bpfq_count depth = MAX_DEPTH;
+const volatile bpfq_count flows = 128;
+const volatile bpfq_count divisor = 1024;
+const volatile bpfq_size_bytes quantum = 1514;
+const volatile bpfq_time_ns perturb = 0;
 
 struct slot {
 	__u64 head, tail;   /* the slot's packets are seq numbers [head, tail) */

@@ -19,12 +19,12 @@
 
 #define NSEC_PER_SEC 1000000000ULL
 
-const volatile __u64 rate = 0;
-const volatile __u32 burst = 0;
-const volatile __u32 limit = 0;
-const volatile __u64 latency = 0;
-const volatile __u64 peakrate = 0;
-const volatile __u32 mtu = 0;
+const volatile bpfq_rate_Bps rate = 0;
+const volatile bpfq_size_bytes burst = 0;
+const volatile bpfq_size_bytes limit = 0;
+const volatile bpfq_time_ns latency = 0;
+const volatile bpfq_rate_Bps peakrate = 0;
+const volatile bpfq_size_bytes mtu = 0;
 
 /* Derived in qdisc/init. */
 __s64 buffer_ns;   /* depth of the rate bucket: burst at rate */

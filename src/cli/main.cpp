@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
   bpfq::cli::add_prog_commands(app, flags);
   bpfq::cli::add_sim_command(app, flags);
   bpfq::cli::add_tc_commands(app);
-  for (const char* name : {"prog", "sim"}) app.get_subcommand(name)->excludes(batch);
+  for (const char* name : {"prog", "sim"}) {
+    app.get_subcommand(name)->excludes(batch);
+    app.get_subcommand(name)->fallthrough();  // global flags after it too: `bpfq sim ... -j`
+  }
   try {
     app.parse(argc, argv);
     const std::vector<std::string> words = bpfq::cli::parsed_tc_words(app);
@@ -38,6 +41,11 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   } catch (const bpfq::Error& e) {
     fmt::print(stderr, "bpfq: error: {}\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    // Last resort: the documented limits (docs/simulator.md, docs/maps.md) should come first.
+    fmt::print(stderr, "bpfq: error: out of memory (hint: a smaller scenario, fewer flows or smaller maps; "
+                       "see the limits in docs/simulator.md and docs/maps.md)\n");
     return 1;
   }
   return 0;

@@ -1,5 +1,9 @@
 #include "prog_commands.hpp"
 
+#include <algorithm>
+#include <optional>
+#include <string_view>
+
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
@@ -9,10 +13,21 @@
 #include <bpfq/loader/load_object.hpp>
 #include <bpfq/maps/map.hpp>
 #include <bpfq/runtime/object.hpp>
+#include <bpfq/loader/check_object.hpp>
+#include <bpfq/runtime/helpers.hpp>
+#include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/packet_pool.hpp>
 #include <bpfq/sched/skb_write_check.hpp>
+#include <bpfq/tc/program_params.hpp>
+#include <bpfq/tc/qdisc_spec.hpp>
+
+#include <bpfq/tc/program_params.hpp>
+#include <bpfq/tc/qdisc_spec.hpp>
 
 namespace bpfq::cli {
+
+using namespace bpfq::tc;  // the tc model: specs, setups, show
 
 namespace {
 
@@ -82,20 +97,280 @@ void dump(const std::string& path, const std::string& section) {
   }
 }
 
-// Loads, creates the maps, links every program against the qdisc helpers and kfuncs and checks
-// which packet fields qdisc and tc programs write: what `tc qdisc add … bpf obj` would do,
-// without running anything.
-void check(const std::string& path) {
-  runtime::ObjectOptions opts;
-  opts.helpers = &sched::qdisc_helpers();
-  const runtime::Object obj = runtime::Object::open(path, opts);
-  for (const loader::ProgramSpec& p : obj.spec().programs) {
-    if (p.section.starts_with("qdisc/")) sched::check_skb_writes(p, sched::ContextKind::QdiscCtx, path);
-    if (p.section == "tc" || p.section.starts_with("tc/") || p.section.starts_with("classifier"))
-      sched::check_skb_writes(p, sched::ContextKind::SkBuff, path);
+// ---- prog check ----
+
+constexpr const char* kQdiscSections[] = {"qdisc/enqueue", "qdisc/dequeue", "qdisc/init", "qdisc/reset"};
+constexpr const char* kTcSections[] = {"tc", "classifier", "action"};
+constexpr const char* kProgramSections[] = {"qdisc/enqueue", "qdisc/dequeue", "qdisc/init", "qdisc/reset",
+                                            "tc", "classifier", "action"};
+constexpr const char* kDataSections[] = {".maps", "license", ".data", ".rodata", ".bss"};
+
+bool is_qdisc_section(std::string_view s) {
+  for (const char* q : kQdiscSections)
+    if (s == q) return true;
+  return false;
+}
+
+// tc, classifier, action and their libbpf-style "tc/…" forms, as TcProgram runs any of them.
+bool is_tc_section(std::string_view s) {
+  for (std::string_view t : kTcSections)
+    if (s == t || (s.size() > t.size() && s.starts_with(t) && s[t.size()] == '/')) return true;
+  return false;
+}
+
+bool is_struct_ops_section(std::string_view s) {
+  return s == ".struct_ops" || s == ".struct_ops.link" || s.starts_with("struct_ops/") || s.starts_with("struct_ops.s/");
+}
+
+bool is_known_data_section(std::string_view s) {
+  for (std::string_view d : {".data", ".rodata", ".bss"})
+    if (s == d || (s.starts_with(d) && s.size() > d.size() && s[d.size()] == '.')) return true;  // .rodata.str1.1
+  return s == ".maps" || s == "license" || s == "maps";  // legacy maps: the loader's problem
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
   }
-  for (const runtime::ProgramInfo& p : obj.programs())
-    fmt::print("{}: {} ({}): {} insns, ok\n", path, p.section, p.name, p.insn_count);
+  return row[b.size()];
+}
+
+// The known name a misspelt or shortened section most likely meant ("enqueue" ->
+// "qdisc/enqueue"), or "" when none is close.
+template <size_t N>
+std::string nearest(std::string_view name, const char* const (&known)[N]) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (std::string_view k : known) {
+    const size_t slash = k.rfind('/');
+    const bool tail = slash != std::string_view::npos && k.substr(slash + 1) == name;
+    const size_t d = tail ? 1 : edit_distance(name, k);
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+template <size_t N>
+std::string listed(const char* const (&names)[N]) {
+  std::string s;
+  for (const char* n : names) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+
+std::string at_section(const std::string& path, const std::string& section) { return path + " section " + section; }
+
+// Section names bpfq does not know (their programs never run, their data is ignored), and
+// Linux's struct_ops qdiscs, which bpfq cannot run yet.
+void check_sections(const std::string& path, const loader::ObjectCheck& obj, std::vector<Error>& problems) {
+  for (const loader::SectionInfo& s : obj.sections) {
+    if (!s.alloc && !s.code) continue;  // BTF, symbols, relocations, debug info
+    if (is_struct_ops_section(s.name)) {
+      problems.emplace_back(s.code ? "struct_ops programs (Linux's bpf qdisc, Qdisc_ops in BPF) are not supported yet"
+                                   : "struct_ops maps (Linux's bpf qdisc, SEC(\".struct_ops\")) are not supported yet",
+                            at_section(path, s.name),
+                            "write the qdisc as SEC(\"qdisc/enqueue\") and SEC(\"qdisc/dequeue\") programs on struct "
+                            "sch_bpf_ctx (docs/program-model.md)");
+      continue;
+    }
+    if (s.code ? s.name == ".text" || is_qdisc_section(s.name) || is_tc_section(s.name) : is_known_data_section(s.name))
+      continue;
+    const std::string near = s.code ? nearest(s.name, kProgramSections) : nearest(s.name, kDataSections);
+    problems.emplace_back(s.code ? "unknown program section: bpfq never runs its programs"
+                                 : "unknown data section: bpfq ignores it",
+                          at_section(path, s.name),
+                          !near.empty() ? "did you mean " + near + "?"
+                          : s.code      ? "program sections are " + listed(kProgramSections)
+                                        : "data sections are " + listed(kDataSections));
+  }
+  bool has_license = false;
+  for (const loader::SectionInfo& s : obj.sections) has_license = has_license || s.name == "license";
+  if (!obj.sections.empty() && (!has_license || (obj.spec && obj.spec->license.empty())))
+    problems.emplace_back("the object has no license", path,
+                          "add char LICENSE[] SEC(\"license\") = \"GPL\"; (Linux refuses GPL-only helpers without a "
+                          "GPL-compatible license)");
+}
+
+bool has_program(const loader::ObjectSpec& spec, std::string_view section) {
+  for (const loader::ProgramSpec& p : spec.programs)
+    if (p.section == section) return true;
+  return false;
+}
+
+// The programs' calls and packet writes, each program against what it runs with: qdisc
+// programs with the qdisc's helpers and kfuncs, tc programs with a qdisc's object's
+// (TcProgram::of_qdisc) when the object has qdisc programs, else with tc_helpers().
+struct ProgramsChecked {
+  bool calls_resolve = true;
+  bool writes_ok = true;
+};
+
+ProgramsChecked check_programs(const std::string& path, const loader::ObjectSpec& spec, std::vector<Error>& problems) {
+  bool qdisc = false;
+  for (const loader::ProgramSpec& p : spec.programs) qdisc = qdisc || p.section.starts_with("qdisc/");
+  if (qdisc)
+    for (const char* required : {"qdisc/enqueue", "qdisc/dequeue"})
+      if (!has_program(spec, required))
+        problems.emplace_back(std::string("no ") + required + " program", path,
+                              "a bpf qdisc needs SEC(\"qdisc/enqueue\") and SEC(\"qdisc/dequeue\") programs");
+  ProgramsChecked checked;
+  for (const loader::ProgramSpec& p : spec.programs) {
+    if (is_struct_ops_section(p.section)) continue;  // reported with its section
+    const exec::HelperRegistry& helpers =
+        qdisc || p.section.starts_with("qdisc/") ? sched::qdisc_helpers() : sched::tc_helpers();
+    for (Error& e : runtime::unknown_calls(p, helpers, at_section(path, p.section))) {
+      problems.push_back(std::move(e));
+      checked.calls_resolve = false;
+    }
+    try {
+      if (p.section.starts_with("qdisc/")) sched::check_skb_writes(p, sched::ContextKind::QdiscCtx, path);
+      if (is_tc_section(p.section)) sched::check_skb_writes(p, sched::ContextKind::SkBuff, path);
+    } catch (const Error& e) {
+      problems.push_back(e);
+      checked.writes_ok = false;
+    }
+  }
+  return checked;
+}
+
+// `bpf obj FILE NAME VALUE …` as the setup and sim commands parse it.
+std::vector<tc::ProgramParam> parse_params(const std::string& path, const std::vector<std::string>& words) {
+  std::vector<std::string> line{"bpf", "obj", path};
+  line.insert(line.end(), words.begin(), words.end());
+  tc::TcLine tc_line(std::move(line), "bpf obj " + path);
+  return tc::parse_qdisc_spec(tc_line).params;
+}
+
+// What `bpf obj` does with a parameter, reported instead of thrown.
+void set_param(runtime::Object& obj, const tc::ProgramParam& p, const std::string& path, std::vector<Error>& problems) {
+  try {
+    tc::set_parameter(obj, p, path);
+  } catch (const Error& e) {
+    problems.push_back(e);
+  }
+}
+
+// Sets the parameters and runs qdisc/init as `tc qdisc add … bpf obj` would.
+void run_init(const std::string& path, const std::vector<tc::ProgramParam>& params, std::vector<Error>& problems) {
+  sched::PacketPool pool(sched::PacketPoolConfig{64});
+  sched::BpfQdiscEnv env;
+  env.pool = &pool;
+  std::unique_ptr<sched::BpfQdisc> q;
+  try {
+    q = sched::BpfQdisc::open(path, sched::Handle::make(1, 0), env);
+  } catch (const Error& e) {
+    problems.push_back(e);
+    return;
+  }
+  const size_t before = problems.size();
+  for (const tc::ProgramParam& p : params) set_param(q->object(), p, path, problems);
+  if (problems.size() != before) return;  // init would run with other values than asked for
+  try {
+    q->init();
+  } catch (const Error& e) {
+    std::string fault = q->counters().last_fault;
+    if (fault.starts_with("qdisc/init: ")) fault.erase(0, 12);
+    problems.emplace_back(q->counters().faults != 0 ? "qdisc/init faulted: " + fault : e.reason(),
+                          at_section(path, "qdisc/init"),
+                          e.hint().empty() ? "init runs at setup, with the parameters given after the object" : e.hint());
+  }
+}
+
+// Everything `tc qdisc add … bpf obj FILE NAME VALUE …` and `filter add … bpf obj` would
+// refuse, all at once: the sections, the license, the maps, each program's calls and packet
+// writes, linking, the parameters and qdisc/init. Problems go to stderr; any is exit 1.
+void check(const std::string& path, const std::vector<std::string>& param_words) {
+  std::vector<Error> problems;
+  std::vector<tc::ProgramParam> params;
+  bool params_ok = true;
+  try {
+    params = parse_params(path, param_words);
+  } catch (const Error& e) {
+    problems.push_back(e);
+    params_ok = false;
+  }
+  const loader::ObjectCheck obj = loader::check_object(path);
+  check_sections(path, obj, problems);
+  problems.insert(problems.end(), obj.problems.begin(), obj.problems.end());
+
+  std::optional<runtime::Object> linked;
+  const ProgramsChecked checked = obj.spec ? check_programs(path, *obj.spec, problems) : ProgramsChecked{false, false};
+  if (checked.calls_resolve) {
+    try {
+      runtime::ObjectOptions opts;
+      opts.helpers = &sched::qdisc_helpers();  // tc_helpers() and more: the calls were checked above
+      linked = runtime::Object::open(path, opts);
+    } catch (const Error& e) {
+      problems.push_back(e);
+    }
+  }
+  if (linked && params_ok) {
+    const bool qdisc = has_program(linked->spec(), "qdisc/enqueue") && has_program(linked->spec(), "qdisc/dequeue");
+    if (qdisc && checked.writes_ok) {
+      run_init(path, params, problems);
+    } else {
+      for (const tc::ProgramParam& p : params) set_param(*linked, p, path, problems);
+    }
+  }
+
+  if (problems.empty()) {
+    for (const runtime::ProgramInfo& p : linked->programs())
+      fmt::print("{}: {} ({}): {} insns, ok\n", path, p.section, p.name, p.insn_count);
+    return;
+  }
+  for (const Error& e : problems) fmt::print(stderr, "bpfq: error: {}\n", e.what());
+  throw Error(std::to_string(problems.size()) + (problems.size() == 1 ? " problem" : " problems"), path);
+}
+
+// ---- prog helpers ----
+
+struct ProgramType {
+  const char* name;
+  const char* runs;
+  const exec::HelperRegistry& (*registry)();
+};
+
+constexpr ProgramType kProgramTypes[] = {
+    {"qdisc", "qdisc/enqueue, qdisc/dequeue, qdisc/init, qdisc/reset; tc programs of a qdisc's object",
+     sched::qdisc_helpers},
+    {"tc", "tc, classifier, action in an object without qdisc programs (filters, clsact)", sched::tc_helpers},
+};
+
+// What each program type may call, from the registries themselves (docs/helpers.md lists the
+// same, and a test keeps the two equal).
+void helpers(const GlobalFlags& flags) {
+  nlohmann::json j;
+  for (const ProgramType& t : kProgramTypes) {
+    const exec::HelperRegistry& r = t.registry();
+    std::vector<std::pair<int32_t, std::string>> ids;
+    for (const auto& [id, entry] : r.helpers()) ids.emplace_back(id, entry.name);
+    std::sort(ids.begin(), ids.end());
+    std::vector<std::string> kfuncs;
+    for (const auto& [name, entry] : r.kfuncs()) kfuncs.push_back(name);
+    std::sort(kfuncs.begin(), kfuncs.end());
+    if (flags.json) {
+      nlohmann::json& type = j[t.name];
+      type["sections"] = t.runs;
+      type["helpers"] = nlohmann::json::array();
+      for (const auto& [id, name] : ids) type["helpers"].push_back({{"id", id}, {"name", name}});
+      type["kfuncs"] = kfuncs;
+      continue;
+    }
+    fmt::print("{} ({}):\n", t.name, t.runs);
+    for (const auto& [id, name] : ids) fmt::print("  helper {:>4}  {}\n", id, name);
+    for (const std::string& name : kfuncs) fmt::print("  kfunc         {}\n", name);
+  }
+  if (flags.json) fmt::print("{}\n", j.dump(2));
 }
 
 }  // namespace
@@ -116,9 +391,15 @@ void add_prog_commands(CLI::App& app, const GlobalFlags& flags) {
   dump_cmd->callback([] { dump(dump_path, dump_section); });
 
   static std::string check_path;
-  CLI::App* check_cmd = prog->add_subcommand("check", "load and link an object; report what is wrong");
+  static std::vector<std::string> check_params;
+  CLI::App* check_cmd = prog->add_subcommand(
+      "check", "check an object as `bpf obj OBJ NAME VALUE …` would use it; report every problem");
   check_cmd->add_option("OBJ", check_path, "eBPF object file")->required();
-  check_cmd->callback([] { check(check_path); });
+  check_cmd->add_option("PARAMS", check_params, "NAME VALUE … parameters for qdisc/init, as after bpf obj");
+  check_cmd->callback([] { check(check_path, check_params); });
+
+  CLI::App* helpers_cmd = prog->add_subcommand("helpers", "list the helpers and kfuncs each program type may call");
+  helpers_cmd->callback([&flags] { helpers(flags); });
 }
 
 }  // namespace bpfq::cli

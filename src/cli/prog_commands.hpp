@@ -1,5 +1,6 @@
 #pragma once
-// `bpfq prog show|dump`: what an eBPF object holds, the way bpftool shows it.
+// `bpfq prog show|dump|check|helpers`: what an eBPF object holds, the way bpftool shows it,
+// what is wrong with it, and what programs may call.
 #include <CLI/CLI.hpp>
 
 #include "global_flags.hpp"

@@ -5,15 +5,17 @@
 #include <bpfq/runtime/clock.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 
-#include "built_setup.hpp"
-#include "setup_plan.hpp"
-#include "setup_show.hpp"
+#include <bpfq/tc/built_setup.hpp>
+#include <bpfq/tc/setup_plan.hpp>
+#include <bpfq/tc/setup_show.hpp>
 
 namespace bpfq::cli {
 
+using namespace bpfq::tc;  // the tc model: specs, setups, show
+
 namespace {
 
-constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link"};
+constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link", "tc"};
 
 // What --help shows under each subcommand: its tc lines (docs/cli.md has the details).
 std::string grammar(std::string_view object) {
@@ -23,6 +25,7 @@ std::string grammar(std::string_view object) {
            "        | bpf obj FILE.bpf.o [NAME [VALUE]]...   (VALUE: 100, 10ms, 10mbit, 64kb, 1%)\n"
            "qdisc show [dev D]";
   if (object == "class") return "class add dev D parent H: classid H:M\nclass show [dev D]";
+  if (object == "tc") return "tc qdisc|class|filter|link ...: the same lines, as written for tc";
   if (object == "filter")
     return "filter add dev D parent H:[M] [protocol ip|ipv6|all] [prio P] [chain C] [handle X] KIND ARGS...\n"
            "  KIND: u32 match ... classid X:Y | fw [handle MARK[/MASK]] classid X:Y\n"
@@ -53,7 +56,13 @@ std::vector<std::string> parsed_tc_words(const CLI::App& app) {
   return {};
 }
 
-void run_tc(const std::vector<std::string>& words, const GlobalFlags& flags) {
+void run_tc(std::vector<std::string> words, GlobalFlags flags) {
+  // tc's global options where users type them, also after the object: `qdisc show dev D -s`.
+  std::erase_if(words, [&](const std::string& w) {
+    if (w == "-s" || w == "-stats" || w == "--stats") return flags.stats = true;
+    if (w == "-j" || w == "-json" || w == "--json") return flags.json = true;
+    return false;
+  });
   SetupPlan plan;
   // Nothing flows through a batch: its qdiscs run against a clock at 0 and a small pool.
   runtime::ManualClock clock;

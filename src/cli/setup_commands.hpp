@@ -10,11 +10,11 @@
 
 namespace bpfq::cli {
 
-// Adds the qdisc, class, filter and link subcommands; each collects its words.
+// Adds the qdisc, class, filter, link and tc subcommands; each collects its words.
 void add_tc_commands(CLI::App& app);
 // The words of the tc subcommand that was given ("qdisc", "show", "dev", "eth0"), or empty.
 std::vector<std::string> parsed_tc_words(const CLI::App& app);
 // Runs the batch file (if any), then the command-line words (if any).
-void run_tc(const std::vector<std::string>& words, const GlobalFlags& flags);
+void run_tc(std::vector<std::string> words, GlobalFlags flags);
 
 }  // namespace bpfq::cli

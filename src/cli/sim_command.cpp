@@ -13,12 +13,14 @@
 #include <bpfq/io/sim/scenario_file.hpp>
 #include <bpfq/io/sim/simulation.hpp>
 
-#include "built_setup.hpp"
-#include "qdisc_spec.hpp"
-#include "setup_plan.hpp"
-#include "setup_show.hpp"
+#include <bpfq/tc/built_setup.hpp>
+#include <bpfq/tc/qdisc_spec.hpp>
+#include <bpfq/tc/setup_plan.hpp>
+#include <bpfq/tc/setup_show.hpp>
 
 namespace bpfq::cli {
+
+using namespace bpfq::tc;  // the tc model: specs, setups, show
 
 namespace {
 
@@ -34,6 +36,7 @@ struct SimOptions {
   std::string pcap;  // capture of the bottleneck's output
   std::string plot;  // SVG of the time series
   bool ipv6 = false;
+  bool allow_faults = false;
 };
 
 // With several runs each writes its own capture: out.pcap -> out.1.pcap, out.2.pcap, ...
@@ -67,20 +70,79 @@ bool is_setup_file(const std::string& name) { return name.size() > 3 && name.end
 // bottleneck device's root qdisc (with its classes and filters) goes on the bottleneck.
 struct SimEntry {
   std::string name;
-  std::optional<QdiscSpec> spec;
   std::unique_ptr<SetupPlan> plan;
   std::string dev;
+  bool is_setup = false;
+  uint64_t rate_bps = 0;  // the setup's `link add dev D rate R`: the bottleneck's rate; 0: the scenario's
+};
+
+// -q SPEC: a device eth0 with the qdisc as its root.
+SimEntry qdisc_entry(const std::string& text) {
+  SimEntry e{text, std::make_unique<SetupPlan>(), "eth0", false};
+  e.plan->add_root(e.dev, parse_qdisc_spec(text));
+  return e;
+}
+
+// What went wrong in a run, from every program of the tree and the simulator's pool.
+struct RunHealth {
+  uint64_t faults = 0;            // program runs that faulted (qdisc and clsact programs)
+  uint64_t leaked_refs = 0;       // references programs lost, released by the engine
+  uint64_t bad_dequeues = 0;      // dequeue programs handing out packets they did not hold
+  uint64_t bad_verdicts = 0;      // packets dropped for a verdict out of range
+  uint64_t pool_exhausted = 0;    // packets the simulation could not build: the pool was empty
+  std::string last_fault;         // the last fault's message with its source line
+
+  // The programs did nothing wrong (a run that is not makes `bpfq sim` exit 1).
+  bool programs_clean() const { return faults + leaked_refs + bad_dequeues + bad_verdicts == 0; }
+  bool clean() const { return programs_clean() && pool_exhausted == 0; }
 };
 
 struct SimResult {
   io::sim::Report report;
   std::optional<SetupSnapshot> setup;  // the setup's qdiscs and classes at the last sample
   std::string dev;
+  RunHealth health;
+  bool is_setup = false;  // --setup FILE (else -q SPEC)
 };
+
+// end: the setup after the final drain (its counters include what the drain ran).
+RunHealth health_of(const SetupSnapshot& end, const io::sim::Report& report) {
+  RunHealth h;
+  for (const QdiscRow& q : end.qdiscs) {
+    h.faults += q.program_faults.value_or(0);
+    h.leaked_refs += q.leaked_refs.value_or(0);
+    h.bad_dequeues += q.bad_dequeues.value_or(0);
+    h.bad_verdicts += q.stats.drops(sched::DropReason::OutOfRangeVerdict);
+    if (!q.last_fault.empty()) h.last_fault = q.last_fault;
+  }
+  for (const DeviceRow& d : end.devices) h.faults += d.stats.egress_faults;
+  h.pool_exhausted = report.pool_exhausted;
+  return h;
+}
+
+std::string health_text(const RunHealth& h) {
+  std::string s;
+  auto add = [&](uint64_t n, const char* what) {
+    if (n) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, what);
+  };
+  add(h.faults, "program faults");
+  add(h.leaked_refs, "leaked references");
+  add(h.bad_dequeues, "bad dequeues");
+  add(h.bad_verdicts, "out-of-range verdicts");
+  add(h.pool_exhausted, "packets not sent (packet pool exhausted)");
+  if (!h.last_fault.empty()) s += "; last fault: " + h.last_fault;
+  return s;
+}
+
+nlohmann::json health_json(const RunHealth& h) {
+  return {{"clean", h.clean()},         {"program_faults", h.faults},   {"leaked_refs", h.leaked_refs},
+          {"bad_dequeues", h.bad_dequeues}, {"bad_verdicts", h.bad_verdicts}, {"pool_exhausted", h.pool_exhausted},
+          {"last_fault", h.last_fault}};
+}
 
 // Reads and checks the setup; picks the device (--dev, or the only one) and checks its root.
 SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu) {
-  SimEntry e{path, std::nullopt, std::make_unique<SetupPlan>(), dev};
+  SimEntry e{path, std::make_unique<SetupPlan>(), dev, true};
   for (TcLine& line : read_batch_file(path)) e.plan->apply(line);  // show lines print nothing here
   const std::string names = e.plan->link_names();
   if (e.dev.empty()) {
@@ -95,30 +157,22 @@ SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint3
     throw Error("device " + e.dev + " has mtu " + std::to_string(link->params.mtu) + " (" + link->where +
                     ") but the scenario's link has mtu " + std::to_string(mtu),
                 path, "drop `mtu` from the link line or change the scenario");
+  e.rate_bps = link->rate_bps;
   if (!e.plan->child_of(e.dev, sched::Handle::root())) throw Error("device " + e.dev + " has no root qdisc", path, "qdisc add dev " + e.dev + " root ...");
   return e;
 }
 
 SimResult run_entry(const SimEntry& e, const io::sim::Scenario& scenario, const io::sim::ProgressCallback& progress) {
-  if (e.spec) {
-    SimResult r{io::sim::simulate(
-                    scenario,
-                    [&](const io::sim::SimContext& ctx) {
-                      return make_qdisc(*e.spec, QdiscSite{ctx.clock, ctx.pool, ctx.device});
-                    },
-                    progress),
-                std::nullopt, {}};
-    return r;
-  }
   io::sim::Simulation sim(scenario);  // before the setup: its qdiscs hold the pool's packets
-  BuiltSetup built(*e.plan, sim.clock(), sim.pool(), e.dev, scenario.mtu);
-  SimResult r{{}, built.snapshot(), e.dev};
+  BuiltSetup built(*e.plan, sim.clock(), sim.pool(), e.dev, scenario.mtu, scenario.seed);
+  SimResult r{{}, built.snapshot(), e.dev, {}, e.is_setup};
   // The simulator drains the qdiscs after the run; keep what they held at the last sample.
   sim.set_progress([&](const io::sim::Progress& p) {
     r.setup = built.snapshot();
     if (progress) progress(p);
   });
-  r.report = sim.run(*built.device(e.dev).root());
+  r.report = sim.run(built.device(e.dev));  // its clsact egress program runs before the root
+  r.health = health_of(built.snapshot(), r.report);
   return r;
 }
 
@@ -174,10 +228,31 @@ void print_table(const io::sim::Scenario& scenario, const std::vector<std::strin
                r.qdisc.stats.tc_dropped(), marks);
   }
   fmt::print("\n");
+  bool any_short = false;
   for (size_t i = 0; i < results.size(); ++i) {
-    if (const auto& setup = results[i].setup) {
+    for (const io::sim::ShortFlowsReport& g : results[i].report.short_flows) {
+      if (!any_short)
+        fmt::print("{:<34} {:<12} {:>8} {:>9} {:>11} {:>11} {:>11}\n", "short flows", "group", "started",
+                   "completed", "FCT p50 ms", "FCT p99 ms", "FCT max ms");
+      any_short = true;
+      fmt::print("{:<34} {:<12} {:>8} {:>9} {:>11.1f} {:>11.1f} {:>11.1f}\n", table_name(names[i]), g.name.substr(0, 12),
+                 g.started, g.completed, ms(g.fct.p50_ns), ms(g.fct.p99_ns), ms(g.fct.max_ns));
+    }
+  }
+  if (any_short) fmt::print("\n");
+  bool any_problem = false;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].health.clean()) continue;
+    if (!any_problem) fmt::print("problems:\n");
+    any_problem = true;
+    fmt::print("  {}: {}\n", names[i], health_text(results[i].health));
+  }
+  if (any_problem) fmt::print("\n");
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (const auto& setup = results[i].setup; setup && results[i].is_setup) {
       // The whole tree, as `bpfq -s qdisc show dev D` and `class show` print it.
-      fmt::print("setup {} (dev {}, at {:.3f} s):\n{}{}\n", names[i], results[i].dev, setup->at_ns / 1e9,
+      fmt::print("setup {} (dev {}, {} Mbit/s, at {:.3f} s):\n{}{}\n", names[i], results[i].dev,
+                 results[i].report.link.rate_bps / 1e6, setup->at_ns / 1e9,
                  show_text(*setup, ShowCommand{ShowCommand::What::Qdisc, results[i].dev}, true),
                  show_text(*setup, ShowCommand{ShowCommand::What::Class, results[i].dev}, true));
     } else {
@@ -190,7 +265,12 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
   io::sim::Scenario scenario =
       o.scenario_file.empty() ? io::sim::preset(o.preset) : io::sim::load_scenario_file(o.scenario_file);
   if (o.seed != 0) scenario.seed = o.seed;
-  if (o.duration_s > 0) scenario.duration_ns = static_cast<uint64_t>(o.duration_s * 1e9);
+  if (o.duration_s != 0) {
+    // Checked before the cast: a double beyond 2^64 ns has no integer value.
+    if (!(o.duration_s > 0 && o.duration_s <= 86400))
+      throw Error(fmt::format("--duration {} is out of range", o.duration_s), "sim", "at most 86400 seconds, more than 0");
+    scenario.duration_ns = static_cast<uint64_t>(o.duration_s * 1e9);
+  }
   if (o.ipv6) scenario.set_ip_version(6);
   if (!o.plot.empty() && !std::ofstream(o.plot))  // before the runs, not after them
     throw Error("cannot write the plot", o.plot, "check that the folder exists and is writable");
@@ -204,7 +284,7 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
     if (is_setup_file(item))
       entries.push_back(load_setup_entry(item, o.dev, scenario.mtu));
     else
-      entries.push_back(SimEntry{item, parse_qdisc_spec(item), nullptr, {}});
+      entries.push_back(qdisc_entry(item));
   }
   std::vector<std::string> names;
   for (const SimEntry& e : entries) names.push_back(e.name);
@@ -223,6 +303,7 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
     }
     io::sim::Scenario run_scenario = scenario;
     if (!o.pcap.empty()) run_scenario.pcap_output = capture_path(o.pcap, i, entries.size());
+    if (entries[i].rate_bps) run_scenario.rate_bps = entries[i].rate_bps;
     results.push_back(run_entry(entries[i], run_scenario, progress));
     if (tty) fmt::print(stderr, "\r{:<80}\r", "");
   }
@@ -236,8 +317,10 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
   if (flags.json) {
     nlohmann::json j = nlohmann::json::array();
     for (size_t i = 0; i < results.size(); ++i) {
-      nlohmann::json entry{{"qdisc", names[i]}, {"report", nlohmann::json::parse(io::sim::report_to_json(results[i].report, 2, false))}};
-      if (const auto& setup = results[i].setup) {
+      nlohmann::json entry{{"qdisc", names[i]},
+                           {"health", health_json(results[i].health)},
+                           {"report", nlohmann::json::parse(io::sim::report_to_json(results[i].report, 2, false))}};
+      if (const auto& setup = results[i].setup; setup && results[i].is_setup) {
         const ShowCommand qdiscs{ShowCommand::What::Qdisc, results[i].dev};
         const ShowCommand classes{ShowCommand::What::Class, results[i].dev};
         entry["setup"] = {{"dev", results[i].dev}, {"at_ns", setup->at_ns},
@@ -246,9 +329,15 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
       j.push_back(std::move(entry));
     }
     fmt::print("{}\n", j.dump(2));
-    return;
+  } else {
+    print_table(scenario, names, results);
   }
-  print_table(scenario, names, results);
+  size_t unhealthy = 0;
+  for (const SimResult& r : results) unhealthy += r.health.programs_clean() ? 0 : 1;
+  if (unhealthy && !o.allow_faults)
+    throw Error(fmt::format("{} of {} runs did not run cleanly (program faults, leaks or bad verdicts; see {})", unhealthy,
+                            results.size(), flags.json ? "\"health\"" : "the problems above"),
+                "sim", "fix the program, or pass --allow-faults to accept such runs (exit status 0)");
 }
 
 }  // namespace
@@ -267,6 +356,8 @@ void add_sim_command(CLI::App& app, const GlobalFlags& flags) {
   sim->add_option("--pcap", o.pcap, "write the frames the bottleneck sends to this pcap (several runs: FILE.1.pcap, FILE.2.pcap, ...)");
   sim->add_option("--plot", o.plot, "draw queueing delay and per-flow goodput over time into this SVG");
   sim->add_flag("--ipv6", o.ipv6, "make every flow of the scenario IPv6");
+  sim->add_flag("--allow-faults", o.allow_faults,
+                "exit 0 even if a program faulted, leaked references or returned bad verdicts");
   sim->callback([&flags] { run_sim(o, flags); });
 }
 

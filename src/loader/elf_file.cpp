@@ -8,6 +8,7 @@
 #include <limits>
 
 #include <bpfq/error.hpp>
+#include <bpfq/loader/load_object.hpp>
 
 #include "location.hpp"
 
@@ -39,8 +40,12 @@ struct ElfFile::ElfHandle {
   }
 };
 
-ElfFile::ElfFile(std::span<const uint8_t> bytes, std::string file_name)
-    : file_name_(std::move(file_name)), image_(bytes.begin(), bytes.end()) {
+ElfFile::ElfFile(std::span<const uint8_t> bytes, std::string file_name) : file_name_(std::move(file_name)) {
+  if (bytes.size() > kMaxObjectBytes)  // before the copy below
+    throw Error("the object has " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                    std::to_string(kMaxObjectBytes),
+                file_name_, "an eBPF object is at most a few MiB; is this the right file?");
+  image_.assign(bytes.begin(), bytes.end());
   check_header();
   static const bool libelf_ready = elf_version(EV_CURRENT) != EV_NONE;
   if (!libelf_ready) throw Error("libelf is unusable: " + libelf_message(), file_name_);

@@ -29,6 +29,16 @@ std::vector<GlobalVariable> read_global_variables(
       g.name = btf.name(var->name_off);
       g.map_index = map->second;
       g.size = vars[i].size;
+      // The first typedef under const/volatile: the parameter's unit (bpfq/bpf/sch_bpf.h).
+      for (uint32_t t = var->type; t != 0;) {
+        const btf_type* type = btf.type(t);
+        if (btf_is_typedef(type)) {
+          g.type_name = btf.name(type->name_off);
+          break;
+        }
+        if (!btf_is_mod(type)) break;
+        t = type->type;
+      }
       // clang 14 writes zero offsets into DATASEC (libbpf fixes them up from the symbols).
       const ElfSymbol* sym = elf.find_object(g.name, section.index);
       if (sym == nullptr) {

@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 
 #include <bpf/btf.h>
@@ -134,12 +134,32 @@ ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& na
   return spec;
 }
 
-ObjectSpec load_object(const std::string& path) {
+std::vector<uint8_t> read_object_file(const std::string& path) {
+  // Checked before reading: a folder fails midway through the read, a device never ends.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    const int err = ec ? ec.value() : ENOENT;
+    throw Error(std::string("cannot open: ") + std::strerror(err), path);
+  }
+  if (std::filesystem::is_directory(status))
+    throw Error("is a folder, not an object file", path, "name a .bpf.o file built by clang -target bpf");
+  if (!std::filesystem::is_regular_file(status))
+    throw Error("is not a regular file (a device, pipe or socket)", path, "name a .bpf.o file built by clang -target bpf");
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(std::string("cannot read the size: ") + ec.message(), path);
+  if (size > kMaxObjectBytes)
+    throw Error("the object has " + std::to_string(size) + " bytes, over the limit of " + std::to_string(kMaxObjectBytes),
+                path, "an eBPF object is at most a few MiB; is this the right file?");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(std::string("cannot open: ") + std::strerror(errno), path);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (in.bad()) throw Error("read failed", path);
-  return load_object(bytes, path);
+  bytes.resize(static_cast<size_t>(in.gcount()));  // the file may have shrunk meanwhile
+  return bytes;
 }
+
+ObjectSpec load_object(const std::string& path) { return load_object(read_object_file(path), path); }
 
 }  // namespace bpfq::loader

@@ -1,6 +1,8 @@
 // create_map(): checks a MapSpec against each type's rules, then builds the map.
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -14,7 +16,6 @@ namespace bpfq::maps {
 namespace {
 
 constexpr uint32_t kMaxValueSize = uint32_t{64} << 20;  // bpfq's bound on one value
-constexpr uint64_t kMaxPreallocatedBytes = uint64_t{4} << 30;  // arrays, queues, PIFO nodes
 constexpr uint32_t kMaxPifoRange = uint32_t{1} << 24;   // 2 windows x 2^24 16-byte buckets = 512 MiB (calloc: untouched pages cost nothing)
 constexpr uint32_t kRingbufPageSize = 4096;
 
@@ -61,14 +62,67 @@ void require_some_value(const MapSpec& spec) {
   if (spec.value_size == 0) reject(spec, std::string("value_size 0: ") + type_label(spec) + " maps need a value");
 }
 
-void require_preallocation_fits(const MapSpec& spec, uint64_t element_bytes) {
-  const uint64_t total = element_bytes * spec.max_entries;
-  if (total > kMaxPreallocatedBytes) {
+// What a map holds when full: per_element x max_entries + fixed. Approximate (allocator and
+// node headers aside) but never below what the type allocates.
+struct MemoryEstimate {
+  uint64_t per_element = 0;
+  uint64_t fixed = 0;
+  uint64_t total(const MapSpec& spec) const { return per_element * spec.max_entries + fixed; }
+};
+
+MemoryEstimate estimate_memory(const MapSpec& spec) {
+  const uint64_t key = detail::round_up8(spec.key_size), value = detail::round_up8(spec.value_size);
+  const uint64_t inner_slot = sizeof(std::shared_ptr<Map>);
+  // HASH: a node (4 words of links and hash, key, value) per element and up to 2^22 bucket heads.
+  const uint64_t hash_buckets = std::min<uint64_t>(std::bit_ceil(uint64_t{spec.max_entries}), uint64_t{1} << 22) * 8;
+  // RBTREE: the element, and its slot (key + pointer) in leaves that are at least a quarter full.
+  const auto ordered = [&](uint64_t element_value) { return key + element_value + 4 * (key + 8); };
+  switch (static_cast<MapType>(spec.type)) {
+    case MapType::Array:
+    case MapType::PercpuArray: return {value, 0};
+    case MapType::Queue:
+    case MapType::Stack: return {spec.value_size, 0};
+    case MapType::Hash:
+    case MapType::LruHash: return {32 + key + value, hash_buckets};
+    case MapType::HashOfMaps: return {32 + key + inner_slot, hash_buckets};
+    case MapType::ArrayOfMaps: return {inner_slot, 0};
+    case MapType::Rbtree: return {ordered(value), 0};
+    case MapType::RbtreeOfMaps: return {ordered(inner_slot), 0};
+    case MapType::Ringbuf: return {1, 0};  // max_entries is the ring's size in bytes
+    case MapType::Pifo: {
+      // Two windows of 16-byte buckets and their bitmaps (a bit per rank, plus upper levels).
+      const uint64_t range = static_cast<uint32_t>(spec.extra);
+      return {8 + value, 2 * range * 16 + 2 * (range / 8 + range / 256 + 64)};
+    }
+  }
+  return {};
+}
+
+std::atomic<uint64_t> g_map_memory{0};
+
+void require_memory_fits(const MapSpec& spec, const MemoryEstimate& e) {
+  const uint64_t total = e.total(spec);
+  if (total > kMaxMapBytes) {
     reject(spec,
-           "max_entries " + std::to_string(spec.max_entries) + " x " + std::to_string(element_bytes) +
-               " bytes per element needs " + std::to_string(total >> 20) + " MiB, over the 4096 MiB limit",
+           "max_entries " + std::to_string(spec.max_entries) + " x " + std::to_string(e.per_element) +
+               " bytes per element needs " + std::to_string(total >> 20) + " MiB, over the " +
+               std::to_string(kMaxMapBytes >> 20) + " MiB limit",
            "lower max_entries or value_size");
   }
+}
+
+// Adds the map's estimate to the live total, or refuses it. A compare-and-swap loop, so that
+// maps created on several threads cannot overshoot the limit together.
+void charge_memory(const MapSpec& spec, uint64_t bytes) {
+  uint64_t in_use = g_map_memory.load();
+  do {
+    if (in_use + bytes > kMaxTotalMapBytes) {
+      reject(spec,
+             "needs " + std::to_string(bytes >> 20) + " MiB when full, but the live maps already take " +
+                 std::to_string(in_use >> 20) + " of the " + std::to_string(kMaxTotalMapBytes >> 20) + " MiB allowed",
+             "lower max_entries or value_size, or free other maps first");
+    }
+  } while (!g_map_memory.compare_exchange_weak(in_use, in_use + bytes));
 }
 
 void check_kptr_offsets(const MapSpec& spec, MapType type) {
@@ -136,7 +190,6 @@ void validate(const MapSpec& spec) {
     case MapType::PercpuArray:
       require_key_size(spec, 4);
       require_some_value(spec);
-      require_preallocation_fits(spec, detail::round_up8(spec.value_size));
       break;
     case MapType::Hash:
     case MapType::LruHash:
@@ -148,7 +201,6 @@ void validate(const MapSpec& spec) {
     case MapType::Stack:
       require_key_size(spec, 0);
       require_some_value(spec);
-      require_preallocation_fits(spec, spec.value_size);
       break;
     case MapType::Ringbuf:
       if (spec.key_size != 0 || spec.value_size != 0) {
@@ -181,10 +233,10 @@ void validate(const MapSpec& spec) {
         reject(spec, "PIFO priority range " + std::to_string(range) + " exceeds 2^24",
                "ranks beyond the range still queue: they rotate through the secondary window");
       }
-      require_preallocation_fits(spec, 8 + detail::round_up8(spec.value_size));
       break;
     }
   }
+  require_memory_fits(spec, estimate_memory(spec));
 }
 
 }  // namespace
@@ -207,8 +259,17 @@ const char* map_type_name(uint32_t type) {
   return nullptr;
 }
 
-std::shared_ptr<Map> create_map(const MapSpec& spec) {
-  validate(spec);
+namespace detail {
+
+void release_map_memory(uint64_t bytes) noexcept { g_map_memory -= bytes; }
+
+}  // namespace detail
+
+uint64_t map_memory_in_use() { return g_map_memory.load(); }
+
+namespace {
+
+std::shared_ptr<Map> make_map(const MapSpec& spec) {
   switch (static_cast<MapType>(spec.type)) {
     case MapType::Array:
     case MapType::PercpuArray: return detail::make_array_map(spec);
@@ -224,6 +285,27 @@ std::shared_ptr<Map> create_map(const MapSpec& spec) {
     case MapType::Pifo: return detail::make_pifo_map(spec);
   }
   reject(spec, "unknown map type " + std::to_string(spec.type));
+}
+
+}  // namespace
+
+std::shared_ptr<Map> create_map(const MapSpec& spec) {
+  validate(spec);
+  const uint64_t bytes = estimate_memory(spec).total(spec);
+  charge_memory(spec, bytes);
+  std::shared_ptr<Map> map;
+  try {
+    map = make_map(spec);
+  } catch (const std::bad_alloc&) {
+    detail::release_map_memory(bytes);
+    reject(spec, "out of memory creating it (about " + std::to_string(bytes >> 20) + " MiB when full)",
+           "lower max_entries or value_size");
+  } catch (...) {
+    detail::release_map_memory(bytes);
+    throw;
+  }
+  map->memory_charge_ = bytes;  // ~Map() gives it back
+  return map;
 }
 
 }  // namespace bpfq::maps

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "map_factories.hpp"
+
 namespace bpfq::maps {
 
 Map::Map(const MapSpec& spec)
@@ -10,7 +12,7 @@ Map::Map(const MapSpec& spec)
   std::sort(kptr_offsets_.begin(), kptr_offsets_.end());
 }
 
-Map::~Map() = default;
+Map::~Map() { detail::release_map_memory(memory_charge_); }
 
 int Map::push(const void*, uint64_t) { return -EINVAL; }
 int Map::pop(void*) { return -EINVAL; }

@@ -17,6 +17,9 @@ std::shared_ptr<Map> make_rbtree_of_maps(const MapSpec& spec);
 std::shared_ptr<Map> make_rbtree_map(const MapSpec& spec);
 std::shared_ptr<Map> make_pifo_map(const MapSpec& spec);
 
+// Takes a destroyed map's estimate out of map_memory_in_use() (create_map.cpp).
+void release_map_memory(uint64_t bytes) noexcept;
+
 inline constexpr size_t round_up8(size_t n) { return (n + 7) & ~size_t{7}; }
 
 }  // namespace bpfq::maps::detail

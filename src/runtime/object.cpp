@@ -168,6 +168,8 @@ void Object::Impl::link_programs() {
     };
     env.regions = regions;
     env.where = where + " section " + p.section;
+    // Checked here rather than left to Program::load, to name the helper and the source line.
+    if (std::vector<Error> unknown = unknown_calls(p, *helpers, env.where); !unknown.empty()) throw unknown.front();
     programs.push_back(exec::Program::load(p.insns, env, {opts.checked, opts.insn_budget}));
   }
 }

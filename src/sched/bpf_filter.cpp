@@ -11,6 +11,7 @@ namespace bpfq::sched {
 
 TcProgram TcProgram::open(const std::string& path, std::string_view section, runtime::PinnedMaps* pins) {
   runtime::ObjectOptions options;
+  options.helpers = &tc_helpers();
   options.pins = pins;
   auto object = std::make_unique<runtime::Object>(runtime::Object::open(path, options));
   runtime::Object* raw = object.get();
@@ -34,7 +35,7 @@ TcProgram::TcProgram(std::unique_ptr<runtime::Object> owned, runtime::Object* ob
 }
 
 bool TcProgram::run(Packet& pkt, int32_t& ret) {
-  // Always a QdiscRun: the qdisc's kfuncs (of_qdisc) take it for one; with the standard helpers
+  // Always a QdiscRun: the qdisc's kfuncs (of_qdisc) take it for one; with tc_helpers()
   // it is just the RunEnv.
   QdiscRun env(env_, qdisc_);
   exec::MemRegion regions[kPacketRegions];

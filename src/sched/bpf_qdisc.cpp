@@ -34,7 +34,7 @@ std::unique_ptr<BpfQdisc> BpfQdisc::open(const std::string& path, Handle handle,
 }
 
 BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env)
-    : Qdisc("bpf", handle), object_(std::move(object)), path_(object_.spec().path), env_(env) {
+    : Qdisc("bpf", handle), object_(std::move(object)), path_(object_.spec().path), env_(env), prng_(env.prng_seed) {
   if (!env_.pool) throw Error("a bpf qdisc needs a packet pool", path_);
   auto find = [&](const char* section) -> const exec::Program* {
     for (const runtime::ProgramInfo& p : object_.programs())
@@ -70,9 +70,15 @@ void BpfQdisc::init() {
 
 // ---- classes ----
 
+void BpfQdisc::attach_watchdog(Watchdog* watchdog) {
+  Qdisc::attach_watchdog(watchdog);
+  for (Class& c : classes_) c.child->attach_watchdog(watchdog);
+}
+
 void BpfQdisc::add_class(Handle classid, std::unique_ptr<Qdisc> child) {
   if (find_class(classid.value)) throw Error("class " + classid.to_string() + " exists", path_);
   child->set_parent(classid);
+  child->attach_watchdog(watchdog());
   QdiscStats seen = child->stats();
   classes_.push_back(Class{classid, std::move(child), seen});
 }
@@ -173,6 +179,7 @@ void BpfQdisc::release_leaks(QdiscRun& env) {
 void BpfQdisc::arm_watchdog(uint64_t at_ns) {
   watchdog_ns_ = at_ns;
   ++mutable_stats().overlimits;
+  schedule_watchdog(at_ns);
 }
 
 // ---- enqueue ----
@@ -207,7 +214,7 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
     case kQueued:
       return keep(pkt);
     case kThrottle:
-      arm_watchdog(now_ns + ctx.delay);
+      arm_watchdog(saturating_add(now_ns, ctx.delay));
       return keep(pkt);
     case kDrop:
       return drop_and_report(pkt, DropReason::ProgramVerdict);
@@ -261,8 +268,8 @@ DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
         if (ctx.skb != 0) result = DequeueResult::of(take_dequeued(env, ctx.skb));
         break;
       case kThrottle:
-        arm_watchdog(now_ns + ctx.delay);
-        result = DequeueResult::throttled(now_ns + ctx.delay);
+        arm_watchdog(saturating_add(now_ns, ctx.delay));
+        result = DequeueResult::throttled(watchdog_ns_);
         break;
       case kPass:
         if (Class* c = find_class(ctx.classid)) {

@@ -24,7 +24,15 @@ void Device::set_down() {
 void Device::set_root(std::unique_ptr<Qdisc> root) {
   if (root_) root_->reset();
   root_ = std::move(root);
-  if (root_) root_->set_parent(Handle::root());
+  if (root_) {
+    root_->set_parent(Handle::root());
+    root_->attach_watchdog(watchdog_);
+  }
+}
+
+void Device::set_watchdog(Watchdog* watchdog) {
+  watchdog_ = watchdog;
+  if (root_) root_->attach_watchdog(watchdog);
 }
 
 void Device::set_egress_classifier(std::optional<TcProgram> program) { egress_ = std::move(program); }

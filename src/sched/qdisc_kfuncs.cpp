@@ -1,12 +1,17 @@
 // The kfuncs of qdisc programs (seed RFC v6 and its earlier skb-map API), bpf_kptr_xchg with
-// reference tracking, and bpf_skb_tc_classify. Every packet argument is checked to be a live
-// packet of the qdisc's pool; a bad one ends the run with a message naming the kfunc.
+// reference tracking, bpf_skb_tc_classify, and bpf_skb_load_bytes for qdisc and tc programs.
+// Every packet argument is checked to be a live packet of the qdisc's pool; a bad one ends the
+// run with a message naming the kfunc.
+#include <linux/bpf.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include <bpfq/bpf/map_types.h>
 #include <bpfq/exec/program.hpp>
 #include <bpfq/maps/pifo_map.hpp>
 #include <bpfq/runtime/helpers.hpp>
+#include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/ecn.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 
@@ -190,11 +195,43 @@ uint64_t skb_ecn_set_ce(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
   return ecn_set_ce(*pkt) ? 1 : 0;
 }
 
+// bpf_skb_load_bytes(skb, offset, to, len), as Linux: copies len bytes of the frame from offset
+// (0: the Ethernet header) into `to`; 0, or -EFAULT with `to` zeroed when the bytes are not all
+// in the packet. len 0, which the kernel's verifier refuses at load, is -EINVAL. It reads only
+// the __sk_buff (data, len), so it serves tc programs without a qdisc as well; checked mode
+// requires the skb and the bytes to be program memory, which a packet's regions are.
+uint64_t skb_load_bytes(uint64_t skb, uint64_t offset_arg, uint64_t to, uint64_t len_arg, uint64_t) {
+  const auto offset = static_cast<uint32_t>(offset_arg);  // u32 arguments, as BPF_CALL_4 casts them
+  const auto len = static_cast<uint32_t>(len_arg);
+  exec::RunContext& c = rc();
+  if (!c.may_access(skb, sizeof(struct __sk_buff), false)) return fail("bpf_skb_load_bytes: skb is not a packet");
+  if (len == 0) return static_cast<uint64_t>(-EINVAL);
+  if (!c.may_access(to, len, true)) return fail("bpf_skb_load_bytes: buffer outside writable program memory");
+  const auto* view = reinterpret_cast<const struct __sk_buff*>(skb);
+  if (offset > INT32_MAX || len > view->len || offset > view->len - len) {
+    std::memset(reinterpret_cast<void*>(to), 0, len);
+    return static_cast<uint64_t>(-EFAULT);
+  }
+  const uint64_t from = static_cast<uint64_t>(view->data) + offset;
+  if (!c.may_access(from, len, false)) return fail("bpf_skb_load_bytes: the skb's data is not a packet's frame");
+  std::memmove(reinterpret_cast<void*>(to), reinterpret_cast<const void*>(from), len);
+  return 0;
+}
+
 }  // namespace
+
+const exec::HelperRegistry& tc_helpers() {
+  static const exec::HelperRegistry registry = [] {
+    exec::HelperRegistry r = runtime::standard_helpers();
+    r.add_helper(runtime::helper_id::kSkbLoadBytes, "bpf_skb_load_bytes", skb_load_bytes);
+    return r;
+  }();
+  return registry;
+}
 
 const exec::HelperRegistry& qdisc_helpers() {
   static const exec::HelperRegistry registry = [] {
-    exec::HelperRegistry r = runtime::standard_helpers();
+    exec::HelperRegistry r = tc_helpers();
     r.add_helper(runtime::helper_id::kKptrXchg, "bpf_kptr_xchg", kptr_xchg);
     r.add_helper(kFuncSkbTcClassify, "bpf_skb_tc_classify", skb_tc_classify);
     r.add_helper(kFuncSkbEcnSetCe, "bpf_skb_ecn_set_ce", skb_ecn_set_ce);

@@ -75,15 +75,22 @@ TEST(Cli, UnknownQdiscKindIsAnErrorBeforeAnyRun) {
 }
 
 TEST(Cli, BadQdiscOptionsNameTheToken) {
-  Outcome o = bpfq("sim --duration 1 -q 'pfifo limt 5'");
+  Outcome o = bpfq("sim --duration 1 -q 'native_pfifo limt 5'");
   EXPECT_EQ(o.exit_code, 1) << o.output;
   EXPECT_TRUE(contains(o.output, "unexpected 'limt'")) << o.output;
-  o = bpfq("sim --duration 1 -q 'pfifo limit many'");
+  o = bpfq("sim --duration 1 -q 'native_pfifo limit many'");
   EXPECT_EQ(o.exit_code, 1) << o.output;
   EXPECT_TRUE(contains(o.output, "expected a number, got 'many'")) << o.output;
-  o = bpfq("sim --duration 1 -q 'pfifo limit 5000000000'");
+  o = bpfq("sim --duration 1 -q 'native_pfifo limit 5000000000'");
   EXPECT_EQ(o.exit_code, 1) << o.output;
   EXPECT_TRUE(contains(o.output, "limit 5000000000 is too large")) << o.output;
+  // The library's pfifo (a program) names the parameter the same way.
+  o = bpfq("sim --duration 1 -q 'pfifo limt 5'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "unknown parameter 'limt' (hint: its parameters are limit)")) << o.output;
+  o = bpfq("sim --duration 1 -q 'pfifo limit 5000000000'");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "does not fit parameter 'limit' (4 bytes)")) << o.output;
 }
 
 TEST(Cli, AnUnknownProgramParameterIsAnError) {
@@ -113,11 +120,11 @@ TEST(Cli, BadUsageExitsWithTwo) {
 }
 
 TEST(Cli, SimComparesQdiscsSideBySideAndAgreesWithItself) {
-  const std::string args = "sim --duration 3 --compare 'pfifo,bpf obj " + library_object("pfifo") + "'";
+  const std::string args = "sim --duration 3 --compare 'native_pfifo,bpf obj " + library_object("pfifo") + "'";
   const Outcome a = bpfq(args);
   EXPECT_EQ(a.exit_code, 0) << a.output;
   EXPECT_TRUE(contains(a.output, "scenario bufferbloat")) << a.output;
-  EXPECT_TRUE(contains(a.output, "qdisc pfifo:")) << a.output;
+  EXPECT_TRUE(contains(a.output, "qdisc native_pfifo:")) << a.output;
   EXPECT_TRUE(contains(a.output, " Sent ")) << a.output;
   EXPECT_EQ(bpfq(args).output, a.output);  // deterministic
 }
@@ -141,13 +148,13 @@ std::string row_numbers(const std::string& output, const std::string& name) {
 TEST(Cli, NativeAndEbpfFqCodelGiveTheSameSimulation) {
   // The two are exact twins (tests/qdiscs/fq_codel_twin_test.cpp): under TCP load every drop,
   // mark and departure is the same, so every number in their rows is.
-  const Outcome o = bpfq("sim --duration 5 --compare 'fq_codel,bpf obj " + library_object("fq_codel") +
-                         ",fq_codel target 10ms,bpf obj " + library_object("fq_codel") + " target 10ms'");
+  const Outcome o = bpfq("sim --duration 5 --compare 'native_fq_codel,bpf obj " + library_object("fq_codel") +
+                         ",native_fq_codel target 10ms,bpf obj " + library_object("fq_codel") + " target 10ms'");
   ASSERT_EQ(o.exit_code, 0) << o.output;
-  const std::string native = row_numbers(o.output, "fq_codel");
+  const std::string native = row_numbers(o.output, "native_fq_codel");
   ASSERT_FALSE(native.empty()) << o.output;
   EXPECT_EQ(row_numbers(o.output, "fq_codel.bpf.o"), native) << o.output;
-  const std::string native_10ms = row_numbers(o.output, "fq_codel target 10ms");
+  const std::string native_10ms = row_numbers(o.output, "native_fq_codel target 10ms");
   EXPECT_EQ(row_numbers(o.output, "fq_codel.bpf.o target 10ms"), native_10ms) << o.output;
   EXPECT_NE(native_10ms, native);  // the parameter reached both
 }

@@ -28,8 +28,8 @@ Outcome batch(const std::string& text, const std::string& flags = "", const std:
 
 std::string prio_object() { return test_object("device_prio"); }
 
-// A two-band priority qdisc (device_prio: classes 1:1 before 1:2) with pfifo 10: on 1:1, the
-// default pfifo on 1:2, ICMP and (when fw exists) mark 7 to the high band.
+// A two-band priority qdisc (device_prio: classes 1:1 before 1:2) with native_pfifo 10: on 1:1,
+// the default native pfifo on 1:2, ICMP and (when fw exists) mark 7 to the high band.
 std::string prio_setup() {
   std::string s =
       "# a prio-like bpf qdisc\n"
@@ -38,7 +38,7 @@ std::string prio_setup() {
       "qdisc add dev eth0 root handle 1: bpf obj " + prio_object() + "\n"
       "class add dev eth0 parent 1: classid 1:1\n"
       "class add dev eth0 parent 1: classid 1:2\n"
-      "qdisc add dev eth0 parent 1:1 handle 10: pfifo limit 100\n"
+      "qdisc add dev eth0 parent 1:1 handle 10: native_pfifo limit 100\n"
       "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip protocol 1 0xff classid 1:1\n";
   if (HAS_FW) s += "filter add dev eth0 parent 1: protocol ip prio 2 handle 7 fw classid 1:1\n";
   return s;
@@ -52,7 +52,7 @@ void expect_batch_error(const std::string& text, const std::string& message) {
 }
 
 TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
-  expect_batch_error("# comment\n\nqdisc add dev eth0 root pfifo limit 100 foo\n",
+  expect_batch_error("# comment\n\nqdisc add dev eth0 root native_pfifo limit 100 foo\n",
                      "3: unexpected 'foo' after 'limit 100': expected the end of the line");
   expect_batch_error("qdisk add dev eth0 root pfifo\n",
                      "1: unexpected 'qdisk': expected qdisc, class, filter or link");
@@ -67,20 +67,21 @@ TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
 
 TEST(CliSetup, AnUnknownQdiscKindListsTheKinds) {
   expect_batch_error("qdisc add dev eth0 root handle 1: fq_nonsense\n",
-                     "1: unknown qdisc 'fq_nonsense': expected pfifo, bfifo, pfifo_head_drop, pfifo_fast, fq_codel or bpf");
+                     "1: unknown qdisc 'fq_nonsense': not a kind (bpf, native_pfifo, native_bfifo, pfifo_head_drop, "
+                     "native_pfifo_fast, native_fq_codel) and no fq_nonsense.bpf.o in the qdisc library (");
 }
 
 TEST(CliSetup, UnknownParentsAreErrors) {
   expect_batch_error("qdisc add dev eth0 parent 5:1 pfifo\n", "1: unknown parent 5:1: eth0 has no qdisc 5:");
-  expect_batch_error("qdisc add dev eth0 root handle 1: pfifo\nqdisc add dev eth0 parent 1:1 pfifo\n",
-                     "2: unknown parent 1:1: qdisc 1: is pfifo, which has no classes");
+  expect_batch_error("qdisc add dev eth0 root handle 1: native_pfifo\nqdisc add dev eth0 parent 1:1 pfifo\n",
+                     "2: unknown parent 1:1: qdisc 1: is native_pfifo, which has no classes");
   expect_batch_error("class add dev eth0 parent 1: classid 1:1\n", "1: unknown parent 1:: eth0 has no such qdisc");
   expect_batch_error("qdisc add dev eth0 root handle 1: bpf obj " + prio_object() +
                          "\nfilter add dev eth0 parent 1:7 prio 1 u32 match ip dport 22 0xffff classid 1:1\n",
                      "2: unknown parent 1:7 on eth0");
-  expect_batch_error("qdisc add dev eth0 root handle 1: pfifo\n"
+  expect_batch_error("qdisc add dev eth0 root handle 1: native_pfifo\n"
                      "filter add dev eth0 parent 1: prio 1 u32 match ip dport 22 0xffff classid 1:1\n",
-                     "2: qdisc 1: is pfifo, which runs no filters");
+                     "2: qdisc 1: is native_pfifo, which runs no filters");
 }
 
 TEST(CliSetup, DuplicatesAreErrorsNamingTheFirstLine) {
@@ -124,8 +125,8 @@ TEST(CliSetup, BadParameterValuesNameTheTokenAndTheForms) {
                      "1: " + library_object("fifo") +
                          ": value 5000000000 (integer 5000000000) does not fit parameter 'limit' (4 bytes)");
   expect_batch_error(q + " limit 100gbit\n", "1: " + library_object("fifo") +
-                                                 ": value 100gbit (rate 12500000000) does not fit parameter 'limit' (4 bytes)");
-  expect_batch_error(q + " limt 5\n", "1: " + library_object("fifo") + ": unknown parameter 'limt' (hint: its globals are limit)");
+                                                 ": parameter 'limit' takes an integer (bpfq_count), not a rate: '100gbit'");
+  expect_batch_error(q + " limt 5\n", "1: " + library_object("fifo") + ": unknown parameter 'limt' (hint: its parameters are limit)");
   expect_batch_error(q + " limit 100 200\n", "1: unexpected '200' after 'limit 100': expected a parameter name");
   expect_batch_error(q + " limit 101%\n", "1: bad value '101%' (a percentage is at most 100%)");
 }
@@ -154,8 +155,8 @@ TEST(CliSetup, ShowDevicesOfAClassfulSetup) {
   const Outcome q = batch(prio_setup(), "", "qdisc show dev eth0");
   ASSERT_EQ(q.exit_code, 0) << q.output;
   EXPECT_EQ(q.output, "qdisc bpf 1: root obj " + prio_object() + "\n" +
-                          "qdisc pfifo 10: parent 1:1 limit 100p\n"
-                          "qdisc pfifo 0: parent 1:2 limit 500p\n");
+                          "qdisc native_pfifo 10: parent 1:1 limit 100p\n"
+                          "qdisc native_pfifo 0: parent 1:2 limit 500p\n");
 
   const Outcome c = batch(prio_setup(), "", "class show dev eth0");
   ASSERT_EQ(c.exit_code, 0) << c.output;
@@ -168,10 +169,14 @@ TEST(CliSetup, ShowDevicesOfAClassfulSetup) {
   EXPECT_EQ(f.output, filters);
 
   // Without `dev`, every line names its device; show lines inside the batch print in order.
-  const Outcome all = batch(prio_setup() + "qdisc add dev lo root pfifo_fast\nqdisc show\n");
+  const Outcome all = batch(prio_setup() + "qdisc add dev lo root native_pfifo_fast\nqdisc add dev lo2 root pfifo_fast\n"
+                            "qdisc show\n");
   ASSERT_EQ(all.exit_code, 0) << all.output;
-  EXPECT_TRUE(contains(all.output, "qdisc pfifo 10: dev eth0 parent 1:1 limit 100p\n")) << all.output;
-  EXPECT_TRUE(contains(all.output, "qdisc pfifo_fast 8001: dev lo root bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1\n"))
+  EXPECT_TRUE(contains(all.output, "qdisc native_pfifo 10: dev eth0 parent 1:1 limit 100p\n")) << all.output;
+  EXPECT_TRUE(contains(all.output,
+                       "qdisc native_pfifo_fast 8001: dev lo root bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1\n"))
+      << all.output;
+  EXPECT_TRUE(contains(all.output, "qdisc pfifo_fast 8001: dev lo2 root obj " + library_object("pfifo_fast") + "\n"))
       << all.output;
 }
 
@@ -182,22 +187,31 @@ TEST(CliSetup, ACommandLineLineRunsAfterTheBatchOrAlone) {
   const Outcome bad = run_bpfq("qdisc add dev eth0 root bfifo limit 64parsecs");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(contains(bad.output, "bpfq: error: command line: bad value '64parsecs'")) << bad.output;
-  const Outcome shown = batch("qdisc add dev eth0 root bfifo limit 64kb\n", "-s", "qdisc show");
+  const Outcome shown = batch("qdisc add dev eth0 root native_bfifo limit 64kb\n", "-s", "qdisc show");
   EXPECT_EQ(shown.exit_code, 0) << shown.output;
   EXPECT_EQ(shown.output,
-            "qdisc bfifo 8001: dev eth0 root limit 65536b\n"
+            "qdisc native_bfifo 8001: dev eth0 root limit 65536b\n"
             " Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0)\n"
             " backlog 0b 0p requeues 0\n"
             " enqueued 0 bytes 0 pkt\n");
+  // -s after the line, as tc takes it; the library's bfifo shows its limit in bytes.
+  const Outcome program = batch("qdisc add dev eth0 root bfifo limit 64kb\n", "", "qdisc show -s");
+  EXPECT_EQ(program.output,
+            "qdisc bfifo 8001: dev eth0 root obj " + library_object("bfifo") + " limit 64kb\n"
+            " Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0)\n"
+            " backlog 0b 0p requeues 0\n"
+            " enqueued 0 bytes 0 pkt\n"
+            " program runs 0 faults 0 leaked_refs 0 bad_dequeues 0\n");
   const Outcome unknown_dev = batch("qdisc add dev eth0 root pfifo\n", "", "qdisc show dev eth9");
   EXPECT_EQ(unknown_dev.exit_code, 1);
   EXPECT_TRUE(contains(unknown_dev.output, "command line: cannot find device eth9")) << unknown_dev.output;
 }
 
 TEST(CliSetup, ParametersTakeTcUnitsAndFlags) {
-  // fifo.bpf.c's limit is a u32: what the program holds is read back into -j's params.
+  // engine_strict_prio.bpf.c's limit is a plain u32 (no unit type: any unit is taken as its
+  // number): what the program holds is read back into -j's params.
   const auto limit_of = [](const std::string& words) {
-    const Outcome o = batch("qdisc add dev eth0 root bpf obj " + library_object("fifo") + " " + words + "\n", "-j",
+    const Outcome o = batch("qdisc add dev eth0 root bpf obj " + test_object("engine_strict_prio") + " " + words + "\n", "-j",
                             "qdisc show");
     EXPECT_EQ(o.exit_code, 0) << o.output;
     return nlohmann::json::parse(o.output).at(0).at("options").at("params").at("limit").get<uint64_t>();
@@ -234,7 +248,7 @@ TEST(CliSetup, SimWithASetupPrintsConservedCountersForEveryQdiscAndClass) {
   const std::string path = write_temp("sim_setup.tc", prio_setup());
   const Outcome o = run_bpfq("-s sim --duration 2 --setup " + path);
   ASSERT_EQ(o.exit_code, 0) << o.output;
-  EXPECT_TRUE(contains(o.output, "setup " + path + " (dev eth0, at 2.000 s):\nqdisc bpf 1: root obj ")) << o.output;
+  EXPECT_TRUE(contains(o.output, "setup " + path + " (dev eth0, 10 Mbit/s, at 2.000 s):\nqdisc bpf 1: root obj ")) << o.output;
   const std::vector<Counters> blocks = stats_blocks(o.output);
   ASSERT_EQ(blocks.size(), 5u) << o.output;  // 3 qdiscs, then the 2 classes
   for (const Counters& c : blocks) EXPECT_EQ(c.sent + c.dropped + c.qlen, c.enqueued) << o.output;
@@ -265,7 +279,9 @@ TEST(CliSetup, SimSetupErrorsComeBeforeAnyRun) {
   EXPECT_TRUE(contains(o.output, "device eth0 has mtu 9000 (" + jumbo + ":1) but the scenario's link has mtu 1500")) << o.output;
   o = run_bpfq("sim --duration 1 --dev b --compare 'pfifo," + two + "'");
   EXPECT_EQ(o.exit_code, 0) << o.output;
-  EXPECT_TRUE(contains(o.output, "setup " + two + " (dev b, at 1.000 s):\nqdisc pfifo 8001: root limit 1000p\n")) << o.output;
+  EXPECT_TRUE(contains(o.output, "setup " + two + " (dev b, 10 Mbit/s, at 1.000 s):\nqdisc pfifo 8001: root obj " +
+                                     library_object("pfifo") + "\n"))
+      << o.output;
 }
 
 TEST(CliSetup, JsonShowHasTcFields) {
@@ -279,7 +295,7 @@ TEST(CliSetup, JsonShowHasTcFields) {
   EXPECT_EQ(j[0]["options"]["obj"], prio_object());
   EXPECT_EQ(j[0]["packets"], 0);
   EXPECT_EQ(j[0]["program"]["faults"], 0);
-  EXPECT_EQ(j[1]["kind"], "pfifo");
+  EXPECT_EQ(j[1]["kind"], "native_pfifo");
   EXPECT_EQ(j[1]["handle"], "10:");
   EXPECT_EQ(j[1]["parent"], "1:1");
   EXPECT_EQ(j[1]["options"]["limit"], 100);

@@ -81,7 +81,54 @@ TEST(RuntimeObject, UnknownHelperIsALoadErrorNamingIdAndInstruction) {
   ASSERT_NE(at, SIZE_MAX);
   const Error e = error_of([&] { Object::open(path); });
   EXPECT_EQ(e.reason(), "unknown helper id 9999");
-  EXPECT_EQ(e.where(), path + " section tc insn " + std::to_string(at));
+  EXPECT_EQ(e.where(), path + " section tc insn " + std::to_string(at) + " (runtime_bad_helper.bpf.c:10)");
+  EXPECT_EQ(e.hint(), "bpfq's qdisc and tc programs may call what docs/helpers.md lists (bpfq prog helpers)");
+}
+
+TEST(RuntimeObject, AnUnknownHelperThatLinuxHasIsNamed) {
+  // prog_check_many's qdisc/dequeue calls bpf_get_current_pid_tgid (14), which bpfq lacks.
+  const std::string path = test_object("prog_check_many");
+  const loader::ObjectSpec spec = loader::load_object(path);
+  const loader::ProgramSpec& deq = *spec.program("qdisc/dequeue");
+  const size_t at = call_index(deq, 14);
+  ASSERT_NE(at, SIZE_MAX);
+  const std::vector<Error> problems = unknown_calls(deq, standard_helpers(), "q section qdisc/dequeue");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].reason(), "unknown helper bpf_get_current_pid_tgid (id 14)");
+  EXPECT_EQ(problems[0].where(), "q section qdisc/dequeue insn " + std::to_string(at) + " (prog_check_many.bpf.c:28)");
+  // Object::open says the same, with the object's path.
+  const Error e = error_of([&] { Object::open(path); });
+  EXPECT_EQ(e.reason(), "unknown helper bpf_get_current_pid_tgid (id 14)");
+}
+
+TEST(RuntimeObject, UnknownCallsListsEveryOneAndNothingForAKnownRegistry) {
+  const loader::ObjectSpec spec = loader::load_object(test_object("prog_check_many"));
+  const loader::ProgramSpec& tc = *spec.program("tc");
+  const std::vector<Error> problems = unknown_calls(tc, standard_helpers(), "q section tc");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].reason(), "unknown kfunc 'bpf_qdisc_watchdog_schedule'");
+  EXPECT_TRUE(problems[0].where().starts_with("q section tc insn ")) << problems[0].where();
+  EXPECT_TRUE(problems[0].where().ends_with(" (prog_check_many.bpf.c:37)")) << problems[0].where();
+
+  exec::HelperRegistry all = standard_helpers();
+  all.add_helper(14, "bpf_get_current_pid_tgid", [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) -> uint64_t { return 1; });
+  all.add_kfunc("bpf_qdisc_watchdog_schedule", [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) -> uint64_t { return 0; });
+  for (const loader::ProgramSpec& p : spec.programs) EXPECT_TRUE(unknown_calls(p, all, p.section).empty()) << p.section;
+}
+
+TEST(RuntimeHelperNames, ComeFromTheInstalledUapi) {
+  EXPECT_STREQ(uapi_helper_name(1), "bpf_map_lookup_elem");
+  EXPECT_STREQ(uapi_helper_name(9), "bpf_skb_store_bytes");
+  EXPECT_STREQ(uapi_helper_name(26), "bpf_skb_load_bytes");
+  EXPECT_STREQ(uapi_helper_name(194), "bpf_kptr_xchg");
+  EXPECT_EQ(uapi_helper_name(0), nullptr);  // BPF_FUNC_unspec is no helper
+  EXPECT_EQ(uapi_helper_name(-1), nullptr);
+  EXPECT_EQ(uapi_helper_name(9999), nullptr);
+  // Every standard helper is registered under its uapi name.
+  for (const auto& [id, entry] : standard_helpers().helpers()) {
+    ASSERT_NE(uapi_helper_name(id), nullptr) << id;
+    EXPECT_EQ(entry.name, uapi_helper_name(id)) << id;
+  }
 }
 
 TEST(RuntimeObject, UnknownKfuncIsALoadErrorNamingIt) {
@@ -95,7 +142,7 @@ TEST(RuntimeObject, UnknownKfuncIsALoadErrorNamingIt) {
   ASSERT_NE(at, SIZE_MAX);
   const Error e = error_of([&] { Object::open(path); });
   EXPECT_EQ(e.reason(), "unknown kfunc 'bpf_no_such_kfunc'");
-  EXPECT_EQ(e.where(), path + " section tc insn " + std::to_string(at));
+  EXPECT_EQ(e.where(), path + " section tc insn " + std::to_string(at) + " (runtime_bad_kfunc.bpf.c:7)");
 
   // The same object loads once a registry provides the kfunc.
   exec::HelperRegistry helpers = standard_helpers();

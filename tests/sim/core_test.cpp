@@ -168,7 +168,7 @@ TEST(SimScenario, PresetsAndValidation) {
     s.validate();
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.reason(), "udp[0].size exceeds the MTU (payload + 28 header bytes)");
+    EXPECT_EQ(e.reason(), "udp[0].size 1473 exceeds the MTU: at most 1472 bytes (mtu - 28 header bytes)");
   }
 }
 

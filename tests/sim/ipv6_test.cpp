@@ -217,7 +217,7 @@ ipv6 = false
   EXPECT_EQ(bpfq::test::error_of([] {
               parse_scenario("[link]\nmtu = 1000\n[[udp]]\nipv6 = true\nsize = 960\n", "e.toml");
             }).reason(),
-            "udp[0].size exceeds the MTU (payload + 48 header bytes)");
+            "udp[0].size 960 exceeds the MTU: at most 952 bytes (mtu - 48 header bytes)");
 }
 
 }  // namespace

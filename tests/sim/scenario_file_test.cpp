@@ -117,7 +117,7 @@ TEST(SimScenarioFile, ErrorsNameFileLineAndKey) {
                "key 'short_flows[0].size.dist': unknown distribution");
   expect_error("preset = \"huge\"\n", "bad.toml:1", "key 'preset': unknown scenario preset 'huge'");
   expect_error("[link]\nrate = -5\n", "bad.toml:2", "key 'link.rate': must not be negative");
-  expect_error("[[udp]]\nsize = 1600\n", "bad.toml", "udp[0].size exceeds the MTU (payload + 28 header bytes)");
+  expect_error("[[udp]]\nsize = 1600\n", "bad.toml", "udp[0].size 1600 exceeds the MTU: at most 1472 bytes (mtu - 28 header bytes)");
 }
 
 TEST(SimScenarioFile, SyntaxErrorsCarryTheLine) {

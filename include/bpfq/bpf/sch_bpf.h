@@ -37,6 +37,19 @@ enum {
 	SCH_BPF_STOLEN,
 };
 
+/* ---- parameters ----
+ * A program's parameters are its `const volatile` globals, set from tc lines as `NAME VALUE`.
+ * Declared with one of these types, a parameter takes values in its unit and bpfq refuses any
+ * other (`limit 10gbit`); a bare number is always the raw value. `show` prints them in unit.
+ *
+ *     const volatile bpfq_count limit = 1000;
+ *     const volatile bpfq_time_ns target = 5000000;   // target 5ms */
+typedef __u64 bpfq_time_ns;     /* time in ns: 5ms, 100us, 1s */
+typedef __u64 bpfq_rate_Bps;    /* rate in bytes per second: 10mbit, 1gbit */
+typedef __u32 bpfq_size_bytes;  /* a size in bytes: 1514, 64kb, 1mb */
+typedef __u32 bpfq_count;       /* a plain number: packets, flows, a flag */
+typedef __u32 bpfq_probability; /* a probability: 1%, 0.5% (100% = 0xffffffff) */
+
 /* ---- packet references ---- */
 
 #ifndef __kptr_ref

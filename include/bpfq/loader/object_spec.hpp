@@ -61,6 +61,7 @@ struct GlobalVariable {
   uint32_t map_index = 0;  // into ObjectSpec::maps (a global data ARRAY)
   uint32_t offset = 0;     // bytes into the map's value
   uint32_t size = 0;
+  std::string type_name;   // the typedef it is declared with ("bpfq_time_ns"), "" for none
 };
 
 struct ObjectSpec {

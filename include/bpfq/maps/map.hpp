@@ -108,14 +108,25 @@ class Map : public std::enable_shared_from_this<Map> {
   void release_kptr_fields(void* value);
   void null_kptr_fields(void* value) const;
 
+  friend std::shared_ptr<Map> create_map(const MapSpec& spec);
+
   MapSpec spec_;
   uint32_t value_size_;
   std::vector<uint32_t> kptr_offsets_;  // sorted
   KptrDtor kptr_dtor_ = nullptr;
+  uint64_t memory_charge_ = 0;  // create_map's estimate, counted in map_memory_in_use() until destruction
 };
 
+// Memory limits (docs/maps.md): what a map holds when full, estimated before anything is
+// allocated, may not exceed kMaxMapBytes, nor may the live maps of the process together exceed
+// kMaxTotalMapBytes.
+inline constexpr uint64_t kMaxMapBytes = uint64_t{4} << 30;
+inline constexpr uint64_t kMaxTotalMapBytes = uint64_t{8} << 30;
+// The estimates of every live map create_map() built.
+uint64_t map_memory_in_use();
+
 // Builds the map a spec describes. Throws bpfq::Error("map 'NAME': reason", "", hint) for an
-// unknown type or impossible sizes. Maps are shared: map-of-maps hold their inner maps by
+// unknown type, impossible sizes, a memory limit or an allocation that failed. Maps are shared: map-of-maps hold their inner maps by
 // shared_ptr, and a program may re-insert an inner map it holds only as a Map*.
 std::shared_ptr<Map> create_map(const MapSpec& spec);
 

@@ -9,8 +9,12 @@
 // HelperFault whose detail names the helper and the argument. Helpers never throw or allocate
 // (trace output goes to the TraceSink, which may).
 #include <cstdint>
+#include <string>
+#include <vector>
 
+#include <bpfq/error.hpp>
 #include <bpfq/exec/helpers.hpp>
+#include <bpfq/loader/object_spec.hpp>
 #include <bpfq/maps/map.hpp>
 
 namespace bpfq::runtime {
@@ -24,6 +28,7 @@ inline constexpr int32_t kKtimeGetNs = 5;
 inline constexpr int32_t kTracePrintk = 6;
 inline constexpr int32_t kGetPrandomU32 = 7;
 inline constexpr int32_t kGetSmpProcessorId = 8;
+inline constexpr int32_t kSkbLoadBytes = 26;  // qdisc and tc programs only (sched)
 inline constexpr int32_t kMapPushElem = 87;
 inline constexpr int32_t kMapPopElem = 88;
 inline constexpr int32_t kMapPeekElem = 89;
@@ -43,6 +48,17 @@ inline constexpr int32_t kKptrXchg = 194;
 
 // Every helper above; no kfuncs. Copy it and add to it (or replace entries by id) to extend.
 const exec::HelperRegistry& standard_helpers();
+
+// The uapi name of helper `id` as libbpf spells it ("bpf_skb_load_bytes" for 26), from the
+// installed linux/bpf.h, whether bpfq provides it or not; nullptr for an id Linux does not have.
+const char* uapi_helper_name(int32_t id);
+
+// Every call in `prog` that `helpers` does not provide: an unknown helper (named when Linux has
+// it: "unknown helper bpf_skb_store_bytes (id 9)", else "unknown helper id 9999") or kfunc
+// ("unknown kfunc 'bpf_x'"), where "<where> insn <n> (<file>:<line>)" (the line when the object
+// has line info). Empty if everything resolves; Object::open throws the first.
+std::vector<Error> unknown_calls(const loader::ProgramSpec& prog, const exec::HelperRegistry& helpers,
+                                 const std::string& where);
 
 // The map a program passed as a helper argument, or nullptr if `arg` is not a live map the
 // program may hold: a map of a live runtime::Object, or an inner map that a map-of-maps

@@ -6,7 +6,7 @@
 //
 // Maps: a tc program shares maps with a qdisc program either by living in the qdisc's object
 // (TcProgram::of_qdisc runs a section of the BpfQdisc's own object, with its helpers and
-// kfuncs) or, in an object of its own (TcProgram::open, standard helpers), through maps pinned
+// kfuncs) or, in an object of its own (TcProgram::open, tc_helpers()), through maps pinned
 // by name (runtime::PinnedMaps), as libbpf shares them.
 #include <cstdint>
 #include <memory>
@@ -22,9 +22,13 @@ namespace bpfq::sched {
 
 class BpfQdisc;
 
+// What tc programs opened on their own (TcProgram::open) may call: the standard helpers plus
+// bpf_skb_load_bytes. A tc program of a qdisc's object (of_qdisc) has qdisc_helpers().
+const exec::HelperRegistry& tc_helpers();
+
 class TcProgram {
  public:
-  // Opens path with the standard helpers and picks `section` (or an entry function name);
+  // Opens path with tc_helpers() and picks `section` (or an entry function name);
   // maps declared LIBBPF_PIN_BY_NAME are shared through `pins` (e.g. with a BpfQdisc opened
   // with the same BpfQdiscEnv::pins). Throws bpfq::Error (naming the file and listing the
   // programs) if either fails.

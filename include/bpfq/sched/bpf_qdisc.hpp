@@ -30,9 +30,10 @@ struct QdiscRun;
 struct BpfQdiscEnv {
   PacketPool* pool = nullptr;            // the packets this qdisc sees (validates program pointers)
   const runtime::Clock* clock = nullptr;  // bpf_ktime_get_ns; null: monotonic
-  runtime::Prng* prng = nullptr;          // bpf_get_prandom_u32; null: seeded with 0
+  runtime::Prng* prng = nullptr;          // bpf_get_prandom_u32; null: the qdisc's own, seeded with prng_seed
   runtime::TraceSink* trace = nullptr;    // bpf_trace_printk; null: stderr
   runtime::PinnedMaps* pins = nullptr;    // maps shared by name (LIBBPF_PIN_BY_NAME); null: none
+  uint64_t prng_seed = 0;                 // runtime::derive_seed(run seed, place in the tree)
 };
 
 // One program's runs, as the kernel's bpf_prog_info run_cnt/run_time_ns (run_ns is measured
@@ -71,6 +72,8 @@ class BpfQdisc final : public Qdisc {
   // Runs qdisc/init if the object has one; throws bpfq::Error if it faults or returns non-zero.
   void init();
 
+  void attach_watchdog(Watchdog* watchdog) override;
+
   // Classes: PASS with ctx->classid hands packets to the class's child qdisc.
   void add_class(Handle classid, std::unique_ptr<Qdisc> child);
   Qdisc* class_child(Handle classid) const;
@@ -86,7 +89,8 @@ class BpfQdisc final : public Qdisc {
   const BpfQdiscCounters& counters() const { return counters_; }
   // Measures each program run's wall time into counters() (two clock reads per run).
   void set_run_timing(bool on) { run_timing_ = on; }
-  // When the watchdog fires next (0: not armed): the earliest time a THROTTLE asked for.
+  // The time the last THROTTLE asked to be woken at (0: none pending); the request itself goes
+  // to the attached Watchdog.
   uint64_t watchdog_ns() const { return watchdog_ns_; }
   PacketPool& pool() const { return *env_.pool; }
 
@@ -120,7 +124,7 @@ class BpfQdisc final : public Qdisc {
   ProgramRunStats& run_stats_of(const exec::Program& prog);
   // Runs a program that handles no packet (init, reset) and releases what it left behind.
   bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
-  runtime::RunEnv run_env() const { return {env_.clock, env_.prng, env_.trace}; }
+  runtime::RunEnv run_env() { return {env_.clock, env_.prng ? env_.prng : &prng_, env_.trace}; }
   // An enqueue program kept pkt (QUEUED, THROTTLE): queued here until dequeued or freed.
   EnqueueResult keep(Packet* pkt);
   EnqueueResult pass(Packet* pkt, uint32_t classid, uint64_t now_ns);
@@ -134,6 +138,7 @@ class BpfQdisc final : public Qdisc {
   runtime::Object object_;
   std::string path_;
   BpfQdiscEnv env_;
+  runtime::Prng prng_;  // bpf_get_prandom_u32 of this qdisc's programs, unless env_.prng
   const exec::Program* enqueue_prog_;
   const exec::Program* dequeue_prog_;
   const exec::Program* init_prog_ = nullptr;

@@ -61,6 +61,8 @@ class Device {
 
   // Replaces the root qdisc (the old one is reset, counting its packets, and destroyed).
   void set_root(std::unique_ptr<Qdisc> root);
+  // The watchdog of the runner driving this device; the root (present and future) gets it.
+  void set_watchdog(Watchdog* watchdog);
   Qdisc* root() const { return root_.get(); }
 
   // clsact egress; nullopt detaches it. See transmit() for the actions.
@@ -97,6 +99,7 @@ class Device {
   DeviceParams params_;
   bool up_ = true;
   std::unique_ptr<Qdisc> root_;
+  Watchdog* watchdog_ = nullptr;
   std::optional<TcProgram> egress_;
   std::map<uint32_t, Chains> filters_;  // by the handle (value) they are attached to
   DeviceStats stats_;

@@ -17,6 +17,7 @@
 #include <bpfq/sched/packet.hpp>
 #include <bpfq/sched/packet_queue.hpp>
 #include <bpfq/sched/qdisc_stats.hpp>
+#include <bpfq/sched/watchdog.hpp>
 
 namespace bpfq::sched {
 
@@ -93,6 +94,11 @@ class Qdisc {
   // qlen/backlog without counting drops; counting them keeps conservation provable).
   void reset();
 
+  // The watchdog of the runner driving this qdisc's tree (Linux: every qdisc_watchdog wakes
+  // the root); classful qdiscs hand it to their children. Null: not driven (tests, scratch).
+  virtual void attach_watchdog(Watchdog* watchdog) { watchdog_ = watchdog; }
+  Watchdog* watchdog() const { return watchdog_; }
+
   const QdiscStats& stats() const { return stats_; }
   uint32_t qlen() const { return stats_.qlen; }
   uint64_t backlog() const { return stats_.backlog; }
@@ -140,6 +146,10 @@ class Qdisc {
     return EnqueueResult::dropped(reason);
   }
   QdiscStats& mutable_stats() { return stats_; }
+  // qdisc_watchdog_schedule_ns: be dequeued again at at_ns (see Watchdog).
+  void schedule_watchdog(uint64_t at_ns) {
+    if (watchdog_) watchdog_->schedule(at_ns);
+  }
 
  private:
   std::string_view kind_;
@@ -147,6 +157,7 @@ class Qdisc {
   Handle parent_ = Handle::root();
   PacketQueue held_;  // requeued / peeked packets (Linux's gso_skb list)
   QdiscStats stats_;
+  Watchdog* watchdog_ = nullptr;
 };
 
 }  // namespace bpfq::sched

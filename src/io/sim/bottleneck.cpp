@@ -2,41 +2,25 @@
 
 namespace bpfq::io::sim {
 
+Bottleneck::Bottleneck(EventLoop& loop, runtime::ManualClock& clock, Egress egress, uint64_t rate_bps,
+                       BottleneckListener& listener)
+    : loop_(loop), rate_bps_(rate_bps), listener_(listener), timer_(loop, *this, kWatchdog) {
+  if (egress.device)
+    runner_.emplace(*egress.device, clock, *this, *this);
+  else
+    runner_.emplace(*egress.qdisc, clock, *this, *this);
+}
+
 uint64_t Bottleneck::serialisation_ns(uint32_t bytes) const {
   // Rounded to the nearest nanosecond; the error does not accumulate beyond 0.5 ns a packet.
   return (uint64_t{bytes} * 8 * 1'000'000'000 + rate_bps_ / 2) / rate_bps_;
 }
 
-sched::EnqueueResult Bottleneck::enqueue(sched::Packet* pkt) {
-  sched::EnqueueResult r = qdisc_.enqueue(pkt, loop_.now());
-  if (!busy_) try_transmit();
-  return r;
-}
-
-void Bottleneck::try_transmit() {
-  if (busy_) return;
-  uint64_t now = loop_.now();
-  sched::DequeueResult r = qdisc_.dequeue(now);
-  switch (r.kind) {
-    case sched::DequeueResult::Kind::Packet: {
-      sched::Packet* pkt = r.packet;
-      busy_ = true;
-      listener_.on_dequeued(*pkt, now - pkt->enqueue_ns);
-      loop_.schedule_in(serialisation_ns(pkt->len()), *this, kTxDone, pkt);
-      break;
-    }
-    case sched::DequeueResult::Kind::Throttled: {
-      // The watchdog: wake the dequeue side when the qdisc says it has something to send.
-      uint64_t at = r.throttled_until_ns > now ? r.throttled_until_ns : now + 1;
-      if (watchdog_at_ == 0 || at < watchdog_at_) {
-        watchdog_at_ = at;
-        loop_.schedule_at(at, *this, kWatchdog);
-      }
-      break;
-    }
-    case sched::DequeueResult::Kind::Empty:
-      break;
-  }
+bool Bottleneck::transmit(sched::Packet* pkt, uint64_t now_ns) {
+  busy_ = true;
+  listener_.on_dequeued(*pkt, now_ns - pkt->enqueue_ns);
+  loop_.schedule_in(serialisation_ns(pkt->len()), *this, kTxDone, pkt);
+  return true;
 }
 
 void Bottleneck::on_event(uint32_t tag, sched::Packet* pkt) {
@@ -45,15 +29,10 @@ void Bottleneck::on_event(uint32_t tag, sched::Packet* pkt) {
     ++packets_sent_;  // counted when the last bit left: utilisation never exceeds 1
     bytes_sent_ += pkt->len();
     listener_.on_transmitted(pkt);
-    try_transmit();
+    runner_->wake();
     return;
   }
-  // kWatchdog: a stale wake-up (an earlier one was armed since) only retries a dequeue.
-  if (watchdog_at_ != 0 && watchdog_at_ <= loop_.now()) {
-    watchdog_at_ = 0;
-    ++watchdog_wakeups_;
-  }
-  try_transmit();
+  if (timer_.expired()) runner_->on_timer();  // kWatchdog; a superseded event is ignored
 }
 
 }  // namespace bpfq::io::sim

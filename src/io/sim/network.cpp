@@ -6,12 +6,13 @@
 
 namespace bpfq::io::sim {
 
-Network::Network(const Scenario& scenario, EventLoop& loop, sched::PacketPool& pool, sched::Qdisc& qdisc)
+Network::Network(const Scenario& scenario, EventLoop& loop, runtime::ManualClock& clock, sched::PacketPool& pool,
+                 Egress egress)
     : scenario_(scenario),
       loop_(loop),
+      clock_(clock),
       pool_(pool),
-      qdisc_(qdisc),
-      bottleneck_(loop, qdisc, scenario.rate_bps, *this),
+      bottleneck_(loop, clock, egress, scenario.rate_bps, *this),
       forward_delay_ns_(scenario.rtt_ns / 2),
       reverse_delay_ns_(scenario.rtt_ns - scenario.rtt_ns / 2) {}
 
@@ -100,21 +101,13 @@ void Network::on_event(uint32_t tag, sched::Packet* pkt) {
 }
 
 void Network::drain_qdisc() {
-  // Dequeue what is still queued (a throttled qdisc is asked again at its release time).
-  uint64_t at = loop_.now();
-  for (int guard = 0; guard < 1'000'000; ++guard) {
-    sched::DequeueResult r = qdisc_.dequeue(at);
-    if (r.kind == sched::DequeueResult::Kind::Empty) break;
-    if (r.kind == sched::DequeueResult::Kind::Throttled) {
-      if (r.throttled_until_ns <= at) break;
-      at = r.throttled_until_ns;
-      continue;
-    }
-    FrameInfo info = read_frame(r.packet->bytes());
-    if (Flow* flow = forward_flow_of(*r.packet, info)) ++flow->counters.packets_queued_at_end;
-    sched::PacketPool::release(r.packet);
-  }
-  qdisc_.reset();
+  bottleneck_.runner().drain(
+      [&](sched::Packet* pkt) {
+        FrameInfo info = read_frame(pkt->bytes());
+        if (Flow* flow = forward_flow_of(*pkt, info)) ++flow->counters.packets_queued_at_end;
+        sched::PacketPool::release(pkt);
+      },
+      [&](uint64_t t) { clock_.set(t); });
 }
 
 void Network::start_sampling(std::vector<Flow*> flows_in_series, ProgressCallback progress) {
@@ -132,8 +125,9 @@ void Network::sample() {
   series_.queue_delay_mean_ns.push_back(
       interval_delay_count_ ? static_cast<double>(interval_delay_sum_) / static_cast<double>(interval_delay_count_) : 0.0);
   series_.queue_delay_max_ns.push_back(interval_delay_max_);
-  series_.qlen.push_back(qdisc_.qlen());
-  series_.backlog_bytes.push_back(qdisc_.backlog());
+  const sched::Qdisc* qdisc = bottleneck_.qdisc();
+  series_.qlen.push_back(qdisc ? qdisc->qlen() : 0);
+  series_.backlog_bytes.push_back(qdisc ? qdisc->backlog() : 0);
   series_.link_bps.push_back(static_cast<double>(interval_link_bytes_) * 8 / seconds);
   std::vector<double> row(series_flows_.size());
   for (size_t i = 0; i < series_flows_.size(); ++i) {

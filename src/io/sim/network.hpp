@@ -23,7 +23,7 @@ namespace bpfq::io::sim {
 
 class Network final : public EventTarget, public BottleneckListener {
  public:
-  Network(const Scenario& scenario, EventLoop& loop, sched::PacketPool& pool, sched::Qdisc& qdisc);
+  Network(const Scenario& scenario, EventLoop& loop, runtime::ManualClock& clock, sched::PacketPool& pool, Egress egress);
 
   EventLoop& loop() { return loop_; }
   uint64_t now() const { return loop_.now(); }
@@ -48,7 +48,8 @@ class Network final : public EventTarget, public BottleneckListener {
   void on_dequeued(sched::Packet& pkt, uint64_t sojourn_ns) override;
   void on_transmitted(sched::Packet* pkt) override;
 
-  // After the run: dequeues what the qdisc still holds, counting it per flow as queued.
+  // After the run: dequeues what the qdisc still holds (moving the clock through its throttle
+  // times), counting it per flow as queued.
   void drain_qdisc();
 
   // Starts the periodic time-series sample; flows_in_series are the flows with a column.
@@ -69,8 +70,8 @@ class Network final : public EventTarget, public BottleneckListener {
 
   const Scenario& scenario_;
   EventLoop& loop_;
+  runtime::ManualClock& clock_;
   sched::PacketPool& pool_;
-  sched::Qdisc& qdisc_;
   Bottleneck bottleneck_;
   uint64_t forward_delay_ns_;
   uint64_t reverse_delay_ns_;

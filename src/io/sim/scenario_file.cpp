@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <set>
@@ -17,6 +19,8 @@
 
 namespace bpfq::io::sim {
 namespace {
+
+constexpr size_t kMaxTomlNesting = 32;
 
 // Reads one TOML table, remembering which keys were consumed so that typos are errors.
 class Table {
@@ -78,8 +82,19 @@ struct Unit {
   double scale;
 };
 
+// The value as the file wrote it, for messages.
+std::string value_text(const toml::value& v) {
+  if (v.is_string()) return "\"" + v.as_string().str + "\"";
+  if (v.is_integer()) return std::to_string(v.as_integer());
+  std::ostringstream out;
+  if (v.is_floating()) out << v.as_floating();
+  return out.str();
+}
+
+// Above max (given as max_text, in the file's units) is an error rather than a value that
+// overflows or is cut to fit its field.
 uint64_t quantity(Table& t, const std::string& key, const toml::value& v, const std::vector<Unit>& units,
-                  double bare_scale, const char* kind, const char* example) {
+                  double bare_scale, const char* kind, const char* example, uint64_t max, const std::string& max_text) {
   double number = 0;
   double scale = bare_scale;
   if (v.is_integer()) {
@@ -95,8 +110,12 @@ uint64_t quantity(Table& t, const std::string& key, const toml::value& v, const 
   } else {
     t.fail(v, key, std::string("expected a ") + kind, std::string("e.g. ") + example);
   }
-  if (number < 0 || !std::isfinite(number)) t.fail(v, key, "must not be negative");
-  return static_cast<uint64_t>(std::llround(number * scale));
+  if (std::isnan(number)) t.fail(v, key, std::string("not a ") + kind, std::string("e.g. ") + example);
+  if (number < 0) t.fail(v, key, "must not be negative");
+  const double scaled = std::round(number * scale);
+  if (!(scaled <= static_cast<double>(max)))
+    t.fail(v, key, value_text(v) + " is out of range (at most " + max_text + ")");
+  return static_cast<uint64_t>(scaled);
 }
 
 const std::vector<Unit> kTimeUnits{{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"", 1e9}};
@@ -104,19 +123,24 @@ const std::vector<Unit> kRateUnits{{"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"g
 const std::vector<Unit> kSizeUnits{{"b", 1}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"kib", 1024}, {"mib", 1048576}, {"", 1}};
 
 void read_time(Table& t, const std::string& key, uint64_t& out) {
-  if (const toml::value* v = t.find(key)) out = quantity(t, key, *v, kTimeUnits, 1e9, "time", "\"40ms\"");
+  if (const toml::value* v = t.find(key))
+    out = quantity(t, key, *v, kTimeUnits, 1e9, "time", "\"40ms\"", kMaxTimeNs, std::to_string(kMaxTimeNs / kSecond) + "s");
 }
 void read_rate(Table& t, const std::string& key, uint64_t& out) {
-  if (const toml::value* v = t.find(key)) out = quantity(t, key, *v, kRateUnits, 1, "rate", "\"10mbit\"");
+  if (const toml::value* v = t.find(key))
+    out = quantity(t, key, *v, kRateUnits, 1, "rate", "\"10mbit\"", kMaxRateBps, std::to_string(kMaxRateBps / 1'000'000'000) + "gbit");
 }
+// max bounds what the field T may receive: nothing is cut to fit.
 template <typename T>
-void read_size(Table& t, const std::string& key, T& out) {
-  if (const toml::value* v = t.find(key)) out = static_cast<T>(quantity(t, key, *v, kSizeUnits, 1, "size", "\"64KB\""));
+void read_size(Table& t, const std::string& key, T& out, uint64_t max) {
+  if (const toml::value* v = t.find(key))
+    out = static_cast<T>(quantity(t, key, *v, kSizeUnits, 1, "size", "\"64KB\"", max, std::to_string(max) + " bytes"));
 }
-void read_count(Table& t, const std::string& key, uint64_t& out) {
+void read_count(Table& t, const std::string& key, uint64_t& out, uint64_t max = UINT64_MAX) {
   if (const toml::value* v = t.find(key)) {
     if (!v->is_integer() || v->as_integer() < 0) t.fail(*v, key, "expected a non-negative integer");
     out = static_cast<uint64_t>(v->as_integer());
+    if (out > max) t.fail(*v, key, std::to_string(out) + " is out of range (at most " + std::to_string(max) + ")");
   }
 }
 void read_bool(Table& t, const std::string& key, bool& out) {
@@ -136,6 +160,7 @@ void read_number(Table& t, const std::string& key, double& out) {
     if (v->is_integer()) out = static_cast<double>(v->as_integer());
     else if (v->is_floating()) out = v->as_floating();
     else t.fail(*v, key, "expected a number");
+    if (!std::isfinite(out)) t.fail(*v, key, "expected a finite number");
   }
 }
 // A string naming one of choices; anything else is "unknown <what>" with hint.
@@ -218,14 +243,14 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
   read_count(root, "seed", s.seed);
   read_time(root, "sample_interval", s.sample_interval_ns);
   uint64_t pool = s.pool_packets;
-  read_count(root, "pool_packets", pool);
+  read_count(root, "pool_packets", pool, kMaxPoolPackets);
   s.pool_packets = static_cast<uint32_t>(pool);
   if (const toml::value* v = root.find("link")) {
     if (!v->is_table()) root.fail(*v, "link", "expected a table", "write [link]");
     Table link(*v, "link", file);
     read_rate(link, "rate", s.rate_bps);
     read_time(link, "rtt", s.rtt_ns);
-    read_size(link, "mtu", s.mtu);
+    read_size(link, "mtu", s.mtu, kMaxMtu);
     link.reject_unknown();
   }
   each_table(root, "tcp", s.tcp, [&](Table& t) {
@@ -236,11 +261,17 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     read_time(t, "stop", f.stop_ns);
     if (const toml::value* v = t.find("bytes")) {
       if (v->is_string() && v->as_string().str == "bulk") f.bytes = 0;
-      else f.bytes = quantity(t, "bytes", *v, kSizeUnits, 1, "size", "\"1MB\" or \"bulk\"");
+      else f.bytes = quantity(t, "bytes", *v, kSizeUnits, 1, "size", "\"1MB\" or \"bulk\"", kMaxFlowBytes,
+                              std::to_string(kMaxFlowBytes) + " bytes");
     }
     read_bool(t, "ecn", f.ecn);
     read_bool(t, "sack", f.sack);
-    read_count(t, "count", count);
+    read_count(t, "count", count, kMaxScenarioFlows);
+    // Checked before the flows exist: a huge count must not allocate first.
+    if (s.tcp.size() + count > kMaxScenarioFlows)
+      t.fail(t.find("count") ? *t.find("count") : t.value(), "count",
+             std::to_string(s.tcp.size() + count) + " tcp flows are over the limit of " + std::to_string(kMaxScenarioFlows) +
+                 " flows in a scenario");
     for (uint64_t i = 0; i < count; ++i) {
       s.tcp.push_back(f);
       if (count > 1) s.tcp.back().name += std::to_string(i);
@@ -252,21 +283,21 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
                 {{"cbr", UdpPattern::Cbr}, {"poisson", UdpPattern::Poisson}, {"onoff", UdpPattern::OnOff}}, "pattern",
                 "\"cbr\", \"poisson\" or \"onoff\"");
     read_rate(t, "rate", f.rate_bps);
-    read_size(t, "size", f.payload_bytes);
+    read_size(t, "size", f.payload_bytes, kMaxMtu);
     read_time(t, "start", f.start_ns);
     read_time(t, "stop", f.stop_ns);
     read_time(t, "on", f.on_ns);
     read_time(t, "off", f.off_ns);
     uint64_t dscp = f.dscp;
-    read_count(t, "dscp", dscp);
-    f.dscp = static_cast<uint8_t>(dscp & 63);
+    read_count(t, "dscp", dscp, 63);
+    f.dscp = static_cast<uint8_t>(dscp);
     read_bool(t, "ecn", f.ecn);
     s.udp.push_back(f);
   });
   each_table(root, "ping", s.pings, [&](Table& t) {
     PingSpec f = flow_spec<PingSpec>(t, ipv6);
     read_time(t, "interval", f.interval_ns);
-    read_size(t, "size", f.payload_bytes);
+    read_size(t, "size", f.payload_bytes, kMaxMtu);
     read_time(t, "start", f.start_ns);
     read_time(t, "stop", f.stop_ns);
     s.pings.push_back(f);
@@ -286,9 +317,9 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
       read_choice(d, "dist", f.size.kind,
                   {{"fixed", Kind::Fixed}, {"exponential", Kind::Exponential}, {"pareto", Kind::Pareto}}, "distribution",
                   "\"fixed\", \"exponential\" or \"pareto\"");
-      read_size(d, "mean", f.size.mean_bytes);
+      read_size(d, "mean", f.size.mean_bytes, kMaxFlowBytes);
       read_number(d, "shape", f.size.shape);
-      read_size(d, "max", f.size.max_bytes);
+      read_size(d, "max", f.size.max_bytes, kMaxFlowBytes);
       d.reject_unknown();
     }
     s.short_flows.push_back(f);
@@ -314,9 +345,101 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
   return s;
 }
 
+// The offset of the first byte that is not well-formed UTF-8 (Unicode table 3-7), or npos.
+// toml11 3.7 reads past its buffer reporting such a byte inside a string, so none reaches it.
+size_t invalid_utf8(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
+  const auto in = [&](size_t i, uint8_t lo, uint8_t hi) { return i < text.size() && byte(i) >= lo && byte(i) <= hi; };
+  size_t i = 0;
+  while (i < text.size()) {
+    const uint8_t b = byte(i);
+    size_t len = 0;
+    if (b <= 0x7f) len = 1;
+    else if (b >= 0xc2 && b <= 0xdf) len = in(i + 1, 0x80, 0xbf) ? 2 : 0;
+    else if (b >= 0xe0 && b <= 0xef) {
+      const uint8_t lo = b == 0xe0 ? 0xa0 : 0x80, hi = b == 0xed ? 0x9f : 0xbf;
+      len = in(i + 1, lo, hi) && in(i + 2, 0x80, 0xbf) ? 3 : 0;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      const uint8_t lo = b == 0xf0 ? 0x90 : 0x80, hi = b == 0xf4 ? 0x8f : 0xbf;
+      len = in(i + 1, lo, hi) && in(i + 2, 0x80, 0xbf) && in(i + 3, 0x80, 0xbf) ? 4 : 0;
+    }
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// toml11 parses arrays and inline tables recursively: deep enough nesting overflows the stack.
+// Counted before parsing, outside strings and comments.
+void check_nesting(std::string_view text, const std::string& filename) {
+  size_t depth = 0, line = 1, i = 0;
+  const auto at = [&](std::string_view s) { return text.substr(i, s.size()) == s; };
+  // Skips a string opened by quote (one or three quote characters); basic strings have escapes.
+  const auto skip_string = [&](std::string_view quote, bool escapes) {
+    const bool multiline = quote.size() == 3;
+    i += quote.size();
+    while (i < text.size()) {
+      if (escapes && text[i] == '\\') {
+        if (i + 1 < text.size() && text[i + 1] == '\n') ++line;
+        i += 2;
+        continue;
+      }
+      if (at(quote)) {
+        i += quote.size();
+        return;
+      }
+      if (text[i] == '\n') {
+        if (!multiline) return;  // unterminated: toml11 reports it
+        ++line;
+      }
+      ++i;
+    }
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '"') {
+      skip_string(at(R"(""")") ? R"(""")" : R"(")", true);
+    } else if (c == '\'') {
+      skip_string(at("'''") ? "'''" : "'", false);
+    } else {
+      if (c == '\n') ++line;
+      if (c == '[' || c == '{') {
+        if (++depth > kMaxTomlNesting)
+          throw Error("values nested more than " + std::to_string(kMaxTomlNesting) + " deep (arrays and inline tables)",
+                      filename + ":" + std::to_string(line), "a scenario needs at most 2 levels");
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
+      }
+      ++i;
+    }
+  }
+}
+
+// What a file without any flow table (and no preset) is missing.
+constexpr const char* kTrafficHint =
+    "add a [[tcp]], [[udp]], [[ping]], [[short_flows]] or [[pcap]] table, or preset = \"bufferbloat\"";
+
+std::string too_big(uint64_t size) {
+  return "the scenario file has " + std::to_string(size) + " bytes, over the limit of " +
+         std::to_string(kMaxScenarioFileBytes);
+}
+
 }  // namespace
 
 Scenario parse_scenario(std::string_view text, const std::string& filename) {
+  if (text.size() > kMaxScenarioFileBytes) throw Error(too_big(text.size()), filename, "a scenario file is a few lines of TOML");
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    throw Error("the scenario file is empty", filename, kTrafficHint);
+  if (const size_t bad = invalid_utf8(text); bad != std::string_view::npos) {
+    const auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n') + 1;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<uint8_t>(text[bad]));
+    throw Error(std::string("not UTF-8: byte ") + hex + " starts no valid character", filename + ":" + std::to_string(line),
+                "TOML files are UTF-8");
+  }
+  check_nesting(text, filename);
   std::istringstream in{std::string(text)};
   toml::value doc;
   try {
@@ -328,15 +451,30 @@ Scenario parse_scenario(std::string_view text, const std::string& filename) {
     if (first.rfind("[error] ", 0) == 0) first = first.substr(8);
     throw Error("TOML syntax error: " + first, filename + ":" + std::to_string(e.location().line()));
   }
-  return from_toml(doc, filename);
+  Scenario s = from_toml(doc, filename);
+  if (s.tcp.empty() && s.udp.empty() && s.pings.empty() && s.short_flows.empty() && s.pcap_replays.empty())
+    throw Error("the scenario has no traffic", filename, kTrafficHint);
+  return s;
 }
 
 Scenario load_scenario_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) throw Error("cannot open the scenario file", path, "check the path");
+  // Reading a folder fails midway; a device may never end.
+  if (std::filesystem::is_directory(status))
+    throw Error("the scenario path is a folder, not a file", path, "name a .toml file");
+  if (!std::filesystem::is_regular_file(status))
+    throw Error("the scenario path is not a regular file", path, "name a .toml file");
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxScenarioFileBytes) throw Error(too_big(size), path, "a scenario file is a few lines of TOML");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open the scenario file", path, "check the path");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_scenario(buffer.str(), path);
+  std::string text(kMaxScenarioFileBytes + 1, '\0');  // one byte more: a file that grew is refused too
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw Error("cannot read the scenario file", path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  return parse_scenario(text, path);
 }
 
 }  // namespace bpfq::io::sim

@@ -22,6 +22,8 @@ uint64_t ShortFlowGroup::draw_size() {
   double size = mean;
   if (d.kind == SizeDistribution::Kind::Exponential) size = rng_.exponential(mean);
   else if (d.kind == SizeDistribution::Kind::Pareto) size = rng_.pareto(mean, d.shape);
+  // A heavy Pareto tail can exceed what a uint64_t holds; converting that would be undefined.
+  size = std::min(size, static_cast<double>(kMaxFlowBytes));
   auto bytes = std::max<uint64_t>(1, static_cast<uint64_t>(size));
   return d.max_bytes ? std::min(bytes, d.max_bytes) : bytes;
 }

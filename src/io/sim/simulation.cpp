@@ -60,13 +60,22 @@ sched::DeviceParams Simulation::device() const {
 
 SimContext Simulation::context() { return SimContext{clock_, *pool_, device(), scenario_.seed}; }
 
-Report Simulation::run(sched::Qdisc& qdisc) {
+Report Simulation::run(sched::Qdisc& qdisc) { return run(Egress{nullptr, &qdisc}); }
+
+Report Simulation::run(sched::Device& device) {
+  if (!device.root())
+    throw Error("device " + device.name() + " has no root qdisc", "sim::Simulation::run", "set_root() first");
+  return run(Egress{&device, nullptr});
+}
+
+Report Simulation::run(Egress egress) {
   if (ran_) throw Error("a Simulation runs once", "sim::Simulation::run", "create a new Simulation for another run");
   ran_ = true;
   const Scenario& sc = scenario_;
   clock_.set(0);
   EventLoop loop(clock_);
-  Network net(sc, loop, *pool_, qdisc);
+  Network net(sc, loop, clock_, *pool_, egress);
+  sched::Qdisc& qdisc = *net.bottleneck().qdisc();
   Flows flows;
   std::vector<Flow*> series_flows;
 
@@ -129,6 +138,10 @@ Report Simulation::run(sched::Qdisc& qdisc) {
   report.link.rate_bps = sc.rate_bps;
   report.link.rtt_ns = sc.rtt_ns;
   report.link.mtu = sc.mtu;
+  const sched::RunnerStats& runner = net.bottleneck().runner().stats();
+  report.runner.dequeue_calls = runner.dequeue_calls;
+  report.runner.requeues = runner.requeued;
+  report.runner.watchdog_wakeups = net.bottleneck().runner().watchdog().wakeups();
   report.link.packets_sent = net.bottleneck().packets_sent();
   report.link.bytes_sent = net.bottleneck().bytes_sent();
   report.link.utilisation = static_cast<double>(report.link.bytes_sent) * 8 /
@@ -136,8 +149,11 @@ Report Simulation::run(sched::Qdisc& qdisc) {
 
   // Everything still queued counts per flow before the loop's packets go back to the pool.
   net.drain_qdisc();
+  report.runner.drained_at_end = runner.drained;
+  report.runner.reset_at_end = runner.reset_at_end;
   report.events = loop.delivered();
   loop.clear();
+  if (capture) capture->close();  // throws if a write failed (e.g. a full disk)
 
   std::vector<double> tcp_goodputs;
   for (size_t i = 0; i < flows.tcp.size(); ++i) {

@@ -72,6 +72,15 @@ struct QdiscReport {
   bool conserved = false;
 };
 
+// The engine's run loop (sched::QdiscRunner) on the bottleneck.
+struct RunnerReport {
+  uint64_t dequeue_calls = 0;
+  uint64_t requeues = 0;
+  uint64_t watchdog_wakeups = 0;  // THROTTLE wake-ups that came due
+  uint64_t drained_at_end = 0;    // still queued at the end, dequeued by the final drain
+  uint64_t reset_at_end = 0;      // still queued after the drain, released by a reset
+};
+
 struct LinkReport {
   uint64_t rate_bps = 0;
   uint64_t rtt_ns = 0;
@@ -100,6 +109,7 @@ struct Report {
   uint64_t duration_ns = 0;
   LinkReport link;
   QdiscReport qdisc;
+  RunnerReport runner;
   std::vector<FlowReport> flows;
   std::vector<ShortFlowsReport> short_flows;
   double jain_fairness = 1.0;  // over the goodputs of the tcp flows in `flows` (1 if fewer than 2)

@@ -14,6 +14,25 @@ namespace bpfq::io::sim {
 inline constexpr uint64_t kMillisecond = 1'000'000;
 inline constexpr uint64_t kSecond = 1'000'000'000;
 
+// Limits (docs/simulator.md, "Limits"): validate() refuses a scenario beyond them, naming the
+// field, its value and the range, so that a typo can neither hang a run nor exhaust memory.
+inline constexpr uint64_t kMaxTimeNs = 86'400 * kSecond;         // every time and period: one day
+inline constexpr uint64_t kMinLinkRateBps = 1'000;
+inline constexpr uint64_t kMaxRateBps = 1'000'000'000'000;        // link and UDP rates: 1 Tbit/s
+inline constexpr uint32_t kMinMtu = 68;
+inline constexpr uint32_t kMaxMtu = 2034;                         // + 14 bytes of Ethernet fits a 2048-byte pool buffer
+inline constexpr uint32_t kMinPoolPackets = 64;
+inline constexpr uint32_t kMaxPoolPackets = 262'144;              // about 2.5 KiB each, in the low 2 GiB
+inline constexpr uint64_t kMaxFlowBytes = 1'000'000'000'000;      // a finite flow's size, short flows' mean and cap
+inline constexpr size_t kMaxScenarioFlows = 4096;                 // tcp + udp + ping + pcap (about 32-64 KiB each)
+inline constexpr uint64_t kMaxSamples = 1'000'000;                // duration / sample_interval
+inline constexpr uint64_t kMaxSeriesValues = 16'000'000;          // samples x (5 + tcp, udp and pcap flows), 8 bytes each
+inline constexpr double kMinArrivalRate = 1e-6;                   // short flows per second
+inline constexpr double kMaxArrivalRate = 1e6;
+inline constexpr uint64_t kMaxShortFlows = 100'000;               // expected arrivals of every group (a few KiB each)
+inline constexpr double kMinSpeed = 1e-6, kMaxSpeed = 1e6;        // pcap replay speed
+inline constexpr double kMaxParetoShape = 1e6;
+
 enum class CongestionControl : uint8_t { NewReno, Cubic };
 std::string_view congestion_control_name(CongestionControl cc);
 

@@ -13,6 +13,7 @@
 //   [[short_flows]] rate = 20  size = { dist = "pareto", mean = "100KB", shape = 1.2, max = "10MB" }
 //   [[pcap]] file = "trace.pcap" (relative to the scenario file)  start = "1s"  speed = 2
 //   every flow table: ipv6 = true
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,11 @@
 
 namespace bpfq::io::sim {
 
+// Larger files are refused before they are read (docs/simulator.md, "Limits").
+inline constexpr size_t kMaxScenarioFileBytes = 1 << 20;
+
+// Also refuses folders, devices, empty files, files without traffic and values nested more
+// than 32 deep.
 Scenario load_scenario_file(const std::string& path);
 // text is the file's contents; filename is only used in error messages.
 Scenario parse_scenario(std::string_view text, const std::string& filename);

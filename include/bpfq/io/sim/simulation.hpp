@@ -17,11 +17,14 @@
 #include <bpfq/io/sim/report.hpp>
 #include <bpfq/io/sim/scenario.hpp>
 #include <bpfq/runtime/clock.hpp>
+#include <bpfq/sched/device.hpp>
 #include <bpfq/sched/device_params.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 #include <bpfq/sched/qdisc.hpp>
 
 namespace bpfq::io::sim {
+
+struct Egress;  // bottleneck.hpp
 
 struct Progress {
   uint64_t now_ns = 0;
@@ -70,8 +73,12 @@ class Simulation {
   // Runs the scenario once from time 0 with qdisc on the bottleneck. A Simulation runs once;
   // a second call throws bpfq::Error.
   Report run(sched::Qdisc& qdisc);
+  // The same with a device on the bottleneck: its clsact egress program runs before its root.
+  Report run(sched::Device& device);
 
  private:
+  Report run(Egress egress);
+
   Scenario scenario_;
   runtime::ManualClock clock_;
   std::unique_ptr<sched::PacketPool> pool_;

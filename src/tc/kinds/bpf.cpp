@@ -1,0 +1,77 @@
+// `bpf`: the seed's sch_bpf, a qdisc whose enqueue and dequeue are eBPF programs
+// (sched::BpfQdisc). Written `bpf obj FILE.bpf.o [NAME VALUE]...`, as FILE.bpf.o on its own, or
+// by the name of a library program (`tbf rate 5mbit ...`): its NAME VALUE pairs are the
+// program's parameters (program_params.hpp). Classful: PASS hands packets to its classes.
+#include <fmt/core.h>
+
+#include <bpfq/error.hpp>
+#include <bpfq/runtime/prng.hpp>
+#include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/tc/program_params.hpp>
+
+#include "kinds.hpp"
+
+namespace bpfq::tc::kinds {
+
+void parse_program_params(TcLine& line, QdiscSpec& spec) {
+  while (!line.done()) {
+    const std::string name = line.take("a parameter name");
+    if (looks_like_value(name)) line.bad_previous("a parameter name (a global variable of the program)");
+    ProgramParam p{name, {}, ParamValue{1, ValueKind::Integer}};
+    if (const std::string* next = line.peek(); next && looks_like_value(*next)) {
+      p.token = line.take("a value");
+      p.value = parse_param_value(p.token, line.where());
+    }
+    spec.params.push_back(std::move(p));
+  }
+}
+
+namespace {
+
+void parse_bpf(TcLine& line, QdiscSpec& spec) {
+  if (spec.object.empty()) {  // `bpf obj FILE`; a library name or FILE.bpf.o named it already
+    line.expect("obj");
+    spec.object = line.take("an eBPF object file (FILE.bpf.o)");
+  }
+  parse_program_params(line, spec);
+}
+
+std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle,
+                                         const BeforeInit& before_init) {
+  sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr, site.pins};
+  env.prng_seed = runtime::derive_seed(site.seed, site.dev + " " + handle.to_string());
+  auto q = sched::BpfQdisc::open(spec.object, handle, env);
+  for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);
+  if (before_init) before_init(*q);
+  q->init();
+  return q;
+}
+
+// obj FILE, then every parameter the line set, with the value the program holds now.
+void dump_bpf(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row) {
+  auto& bpf = static_cast<sched::BpfQdisc&>(q);
+  row.options = "obj " + bpf.path();
+  row.options_json["obj"] = bpf.path();
+  row.options_json["params"] = nlohmann::json::object();
+  if (spec)
+    for (const ProgramParam& p : spec->params) {
+      const loader::GlobalVariable* var = param_global(bpf.object(), p);
+      const uint64_t value = parameter_value(bpf.object(), *var);
+      const std::optional<ValueKind> unit = parameter_unit(*var);
+      row.options += " " + var->name + " " + (unit ? format_value(value, *unit) : std::to_string(value));
+      row.options_json["params"][var->name] = value;
+    }
+  const sched::BpfQdiscCounters& c = bpf.counters();
+  row.program_runs = c.runs;
+  row.program_faults = c.faults;
+  row.leaked_refs = c.leaked_refs;
+  row.bad_dequeues = c.bad_dequeues;
+  row.last_fault = c.last_fault;
+}
+
+}  // namespace
+
+const QdiscKind kBpf{"bpf", "bpf obj FILE.bpf.o [NAME VALUE]...  |  LIBRARY_PROGRAM [NAME VALUE]...", true, parse_bpf,
+                     create_bpf, dump_bpf};
+
+}  // namespace bpfq::tc::kinds
