@@ -1,6 +1,7 @@
 #include <bpfq/tc/filter_spec.hpp>
 
 #include <bpfq/error.hpp>
+#include <bpfq/loader/load_object.hpp>
 #include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/u32_filter.hpp>
 
@@ -60,6 +61,22 @@ FilterSpec parse_filter_spec(TcLine& line, sched::Handle parent, std::optional<s
   }
   if (spec.handle && spec.kind != "fw")
     line.fail("a " + spec.kind + " filter takes no handle", "only fw filters take `handle MARK[/MASK]`");
+  if (spec.kind == "bpf") {
+    // A tc program in a qdisc's object runs in that qdisc's object (it may call the qdisc's
+    // kfuncs), which is built later: check here only that the section exists.
+    const loader::ObjectSpec obj = loader::load_object(spec.object);
+    bool has_qdisc = false, has_section = false;
+    std::string sections;
+    for (const loader::ProgramSpec& p : obj.programs) {
+      has_qdisc = has_qdisc || p.section.starts_with("qdisc/");
+      has_section = has_section || p.section == spec.section || p.name == spec.section;
+      sections += (sections.empty() ? "" : " ") + p.section;
+    }
+    if (has_qdisc) {
+      if (!has_section) line.fail(spec.object + ": no program in section or named '" + spec.section + "'", "its sections: " + sections);
+      return spec;
+    }
+  }
   // Build once now so that a bad selector or program is reported on this line.
   runtime::ManualClock clock;
   runtime::PinnedMaps pins;

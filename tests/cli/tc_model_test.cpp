@@ -153,6 +153,25 @@ TEST(TcModel, TheEdtUseCaseRunsFromATcFileAlone) {
   EXPECT_NEAR(link_bps, 5e6, 5e6 * 0.01);
 }
 
+TEST(TcModel, AClsactProgramOfTheQdiscsOwnObjectSharesItsMaps) {
+  // engine_one_object drops every packet whose length its tc program did not write into a map
+  // it shares (unpinned) with the qdisc: only one object running both keeps packets.
+  const std::string obj = test_object("engine_one_object");
+  const std::string root = "qdisc add dev eth0 root bpf obj " + obj + "\n";
+  const auto run = [](const std::string& setup) {
+    const Outcome o = run_bpfq("-j sim --duration 2 --setup " + write_temp("one.tc", setup));
+    EXPECT_EQ(o.exit_code, 0) << o.output;
+    return nlohmann::json::parse(o.output)[0]["report"]["qdisc"];
+  };
+  const nlohmann::json shared = run("qdisc add dev eth0 clsact\nfilter add dev eth0 egress bpf obj " + obj +
+                                    " sec tc da\n" + root);
+  EXPECT_GT(shared["sent_packets"].get<uint64_t>(), 1000u);
+  EXPECT_EQ(shared["dropped"], 0);
+  const nlohmann::json alone = run(root);  // no tc program: the map never holds the length
+  EXPECT_EQ(alone["sent_packets"], 0);
+  EXPECT_GT(alone["dropped"].get<uint64_t>(), 0u);
+}
+
 TEST(TcModel, ARunWhoseProgramFaultedSaysSoAndExitsNonZero) {
   const std::string q = "'bpf obj " + test_object("engine_fault_every") + " every 50'";
   Outcome o = run_bpfq("sim --duration 2 -q " + q);
