@@ -40,15 +40,9 @@ int pfifo_enqueue(struct sch_bpf_ctx *ctx)
 SEC("qdisc/dequeue")
 int pfifo_dequeue(struct sch_bpf_ctx *ctx)
 {
-	struct rbtree_head h;
-
-	ctx->skb = NULL;
-	if (!rbtree_take_head(&queue, &h))
-		return SCH_BPF_DEQUEUED; /* empty */
-	bpf_map_delete_elem(&queue, &h.key);
-	qlen--;
-	ctx->skb = skb_view(h.skb);
-	return SCH_BPF_DEQUEUED;
+	if (rbtree_dequeue_head(ctx, &queue))
+		qlen--;
+	return SCH_BPF_DEQUEUED; /* ctx->skb NULL: empty */
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -38,13 +38,7 @@ int fault_enqueue(struct sch_bpf_ctx *ctx)
 SEC("qdisc/dequeue")
 int fault_dequeue(struct sch_bpf_ctx *ctx)
 {
-	struct rbtree_head h;
-
-	ctx->skb = NULL;
-	if (!rbtree_take_head(&queue, &h))
-		return SCH_BPF_DEQUEUED;
-	bpf_map_delete_elem(&queue, &h.key);
-	ctx->skb = skb_view(h.skb);
+	rbtree_dequeue_head(ctx, &queue);
 	return SCH_BPF_DEQUEUED;
 }
 

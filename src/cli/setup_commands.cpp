@@ -6,6 +6,7 @@
 #include <bpfq/sched/packet_pool.hpp>
 
 #include <bpfq/tc/built_setup.hpp>
+#include <bpfq/tc/qdisc_kind.hpp>
 #include <bpfq/tc/setup_plan.hpp>
 #include <bpfq/tc/setup_show.hpp>
 
@@ -19,19 +20,29 @@ constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link", "tc"};
 
 // What --help shows under each subcommand: its tc lines (docs/cli.md has the details).
 std::string grammar(std::string_view object) {
-  if (object == "qdisc")
-    return "qdisc add dev D (root | parent X:Y) [handle H:] KIND ARGS...\n"
-           "  KIND: pfifo [limit N] | bfifo [limit BYTES] | pfifo_head_drop [limit N] | pfifo_fast\n"
-           "        | bpf obj FILE.bpf.o [NAME [VALUE]]...   (VALUE: 100, 10ms, 10mbit, 64kb, 1%)\n"
+  if (object == "qdisc") {
+    std::string kinds;
+    for (const QdiscKind* k : qdisc_kinds()) kinds += "        " + std::string(k->usage) + "\n";
+    return "qdisc add|replace|change dev D (root | parent X:Y) [handle H:] KIND ARGS...\n"
+           "  KIND: a library program by name (pfifo, fq_codel, tbf, sfq, ...: NAME.bpf.o [NAME VALUE]...)\n" +
+           kinds +
+           "        (VALUE: 100, 10ms, 10mbit, 64kb, 1%)\n"
+           "qdisc add dev D clsact\n"
+           "qdisc del dev D (root | parent X:Y | handle H: | clsact)\n"
            "qdisc show [dev D]";
-  if (object == "class") return "class add dev D parent H: classid H:M\nclass show [dev D]";
+  }
+  if (object == "class")
+    return "class add|replace|change dev D parent H: classid H:M [KIND] [NAME VALUE]...\n"
+           "class del dev D classid H:M\nclass show [dev D]";
   if (object == "tc") return "tc qdisc|class|filter|link ...: the same lines, as written for tc";
   if (object == "filter")
-    return "filter add dev D parent H:[M] [protocol ip|ipv6|all] [prio P] [chain C] [handle X] KIND ARGS...\n"
+    return "filter add|replace|change dev D parent H:[M] [protocol ip|ipv6|all] [prio P] [chain C] [handle X] KIND ARGS...\n"
            "  KIND: u32 match ... classid X:Y | fw [handle MARK[/MASK]] classid X:Y\n"
-           "        | bpf obj FILE.bpf.o [sec S] [classid X:Y] [da]\n"
+           "        | bpf obj FILE.bpf.o [sec S] [classid X:Y] [da] [NAME VALUE]...\n"
+           "filter add dev D egress bpf obj FILE.bpf.o [sec S] da [NAME VALUE]...   (after qdisc add dev D clsact)\n"
+           "filter del dev D (parent H:[M] [prio P] | egress)\n"
            "filter show [dev D]";
-  return "link add dev D [mtu N] [txqueuelen N]";
+  return "link add dev D [mtu N] [txqueuelen N] [rate R]";
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ std::optional<ShowCommand> SetupPlan::apply(TcLine& line) {
   const std::string object = line.take("qdisc, class, filter or link");
   if (object != "qdisc" && object != "class" && object != "filter" && object != "link")
     line.bad_previous("qdisc, class, filter or link");
-  const char* verbs = object == "link" ? "add" : object == "filter" ? "add, del or show" : "add, replace, change, del or show";
+  const char* verbs = object == "link" ? "add" : "add, replace, change, del or show";
   const std::string verb = line.take(verbs);
   if (object != "link" && (verb == "show" || verb == "list" || verb == "ls")) {
     return show(line, object == "qdisc" ? ShowCommand::What::Qdisc
@@ -61,12 +61,12 @@ std::optional<ShowCommand> SetupPlan::apply(TcLine& line) {
   }
   const Verb v = verb == "add" ? Verb::Add : verb == "replace" ? Verb::Replace : verb == "change" ? Verb::Change
                  : verb == "del" || verb == "delete" ? Verb::Del : static_cast<Verb>(255);
-  const bool takes = object == "link" ? v == Verb::Add : object == "filter" ? (v == Verb::Add || v == Verb::Del) : v != static_cast<Verb>(255);
+  const bool takes = object == "link" ? v == Verb::Add : v != static_cast<Verb>(255);
   if (!takes) line.bad_previous(verbs);
   if (object == "link") link_add(line);
   if (object == "qdisc") v == Verb::Del ? qdisc_del(line) : qdisc_add(line, v);
   if (object == "class") v == Verb::Del ? class_del(line) : class_add(line, v);
-  if (object == "filter") v == Verb::Del ? filter_del(line) : filter_add(line);
+  if (object == "filter") v == Verb::Del ? filter_del(line) : filter_add(line, v);
   ++version_;
   return std::nullopt;
 }
@@ -368,7 +368,7 @@ void SetupPlan::check_class_params(TcLine& line, const QdiscNode& owner, const s
   }
 }
 
-void SetupPlan::filter_add(TcLine& line) {
+void SetupPlan::filter_add(TcLine& line, Verb verb) {
   line.expect("dev");
   FilterNode node;
   node.dev = line.take("a device name");
@@ -405,6 +405,19 @@ void SetupPlan::filter_add(TcLine& line) {
     line.fail("filter without a parent",
               "filter add dev " + node.dev + " parent 1: ... (the qdisc or class whose filters it joins), or egress");
   node.parent = *parent;
+  if (verb != Verb::Add) {
+    // replace / change: the filters at (parent, prio) go first; change requires one.
+    if (!prio && node.parent != kClsactEgress)
+      line.fail("filter " + std::string(verb == Verb::Change ? "change" : "replace") + " needs the filter's prio",
+                "filter replace dev " + node.dev + " parent " + node.parent.to_string() + " prio P ...");
+    const size_t before = filters_.size();
+    std::erase_if(filters_, [&](const FilterNode& f) {
+      return f.dev == node.dev && f.parent == node.parent && (node.parent == kClsactEgress || f.prio == *prio);
+    });
+    if (verb == Verb::Change && filters_.size() == before)
+      line.fail("no filter to change at parent " + node.parent.to_string() + " of " + node.dev,
+                "filter add it first");
+  }
   if (node.parent == kClsactEgress) {
     node.spec = parse_filter_spec(line, node.parent, handle);
     const LinkNode* l = find_link(node.dev);

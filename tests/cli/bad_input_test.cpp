@@ -11,21 +11,8 @@
 namespace bpfq::test {
 namespace {
 
-// run_bpfq under `timeout`: a run that hangs ends with 124 (or -1 once killed) and fails.
-Outcome bpfq_limited(const std::string& args) {
-  const std::string command = "timeout -k 5 120 " + std::string(BPFQ_CLI) + " " + args + " 2>&1";
-  Outcome o;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return o;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) o.output.append(buf, n);
-  const int status = pclose(pipe);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
 Outcome sim_with(const std::string& name, const std::string& toml, const std::string& more = "") {
-  return bpfq_limited("sim --scenario " + write_temp(name, toml) + " --compare pfifo" + more);
+  return run_bpfq("sim --scenario " + write_temp(name, toml) + " --compare pfifo" + more);
 }
 
 // Exit code 1 and a `bpfq: error:` line holding message (scenario files are named by their full
@@ -35,7 +22,9 @@ void expect_error(const Outcome& o, const std::string& message, bool one_line = 
   EXPECT_EQ(o.exit_code, 1) << o.output;
   EXPECT_EQ(o.output.rfind("bpfq: error: ", 0), 0u) << o.output;
   EXPECT_TRUE(contains(o.output, message)) << o.output;
-  if (one_line) EXPECT_EQ(o.output.find('\n'), o.output.size() - 1) << o.output;
+  if (one_line) {
+    EXPECT_EQ(o.output.find('\n'), o.output.size() - 1) << o.output;
+  }
   EXPECT_FALSE(contains(o.output, "Sanitizer")) << o.output;
   EXPECT_FALSE(contains(o.output, "terminate called")) << o.output;
 }
@@ -57,10 +46,10 @@ TEST(CliBadInput, DeepNestingIsAnErrorNotAStackOverflow) {
 
 TEST(CliBadInput, FoldersDevicesAndHugeFilesAreNotObjects) {
   const std::string dir = std::filesystem::path(write_temp("x.txt", "")).parent_path().string();
-  expect_error(bpfq_limited("prog show " + dir), dir + ": is a folder, not an object file");
-  expect_error(bpfq_limited("prog check /dev/zero"), "/dev/zero: is not a regular file (a device, pipe or socket)", false);
-  expect_error(bpfq_limited("prog check " + dir), dir + ": is a folder, not an object file", false);
-  expect_error(bpfq_limited("sim --duration 1 -q 'bpf obj /dev/zero'"), "/dev/zero: is not a regular file");
+  expect_error(run_bpfq("prog show " + dir), dir + ": is a folder, not an object file");
+  expect_error(run_bpfq("prog check /dev/zero"), "/dev/zero: is not a regular file (a device, pipe or socket)", false);
+  expect_error(run_bpfq("prog check " + dir), dir + ": is a folder, not an object file", false);
+  expect_error(run_bpfq("sim --duration 1 -q 'bpf obj /dev/zero'"), "/dev/zero: is not a regular file");
 }
 
 TEST(CliBadInput, OutOfRangeNumbersAreErrorsNamingFieldValueAndRange) {
@@ -92,7 +81,7 @@ TEST(CliBadInput, WhatWouldExhaustMemoryIsAnErrorNamingTheLimit) {
 
 TEST(CliBadInput, ScenariosThatCannotDoTheirJobAreErrors) {
   const std::string dir = std::filesystem::path(write_temp("y.txt", "")).parent_path().string();
-  expect_error(bpfq_limited("sim --scenario " + dir), dir + ": the scenario path is a folder, not a file");
+  expect_error(run_bpfq("sim --scenario " + dir), dir + ": the scenario path is a folder, not a file");
   expect_error(sim_with("empty.toml", ""), "empty.toml: the scenario file is empty (hint: add a [[tcp]], [[udp]], [[ping]], "
                                            "[[short_flows]] or [[pcap]] table, or preset = \"bufferbloat\")");
   expect_error(sim_with("idle.toml", "name = \"idle\"\nduration = \"1s\"\n"), "idle.toml: the scenario has no traffic");
@@ -100,7 +89,7 @@ TEST(CliBadInput, ScenariosThatCannotDoTheirJobAreErrors) {
 
 TEST(CliBadInput, AFullDiskForTheCaptureIsAnError) {
   if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  expect_error(bpfq_limited("sim --duration 1 --pcap /dev/full -q pfifo"),
+  expect_error(run_bpfq("sim --duration 1 --pcap /dev/full -q pfifo"),
                "/dev/full: cannot write the capture: No space left on device");
 }
 

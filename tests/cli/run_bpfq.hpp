@@ -17,8 +17,10 @@ struct Outcome {
   std::string output;  // stdout and stderr
 };
 
+// Under `timeout`: a run that hangs ends with 124 (or -1 once killed) and fails its test.
 inline Outcome run_bpfq(const std::string& args, bool with_stderr = true) {
-  const std::string command = std::string(BPFQ_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  const std::string command =
+      "timeout -k 5 120 " + std::string(BPFQ_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
   Outcome o;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return o;

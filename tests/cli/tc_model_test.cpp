@@ -106,8 +106,14 @@ TEST(TcModel, VerbsReplaceChangeAndDeleteAndTcAsFirstWord) {
   ASSERT_EQ(o.exit_code, 0) << o.output;
   EXPECT_EQ(o.output, "qdisc pfifo 1: dev eth0 root obj " + library_object("pfifo") + " limit 20\n"
                       "qdisc native_pfifo 2: dev eth1 root limit 1000p\n");
-  const Outcome filters = run_bpfq("tc filter show");  // nothing configured on the command line
-  EXPECT_EQ(filters.exit_code, 0) << filters.output;
+  const Outcome filters = batch("qdisc add dev eth0 root handle 1: prio\n"
+                                "filter add dev eth0 parent 1: prio 1 u32 match ip protocol 1 0xff flowid 1:1\n"
+                                "filter add dev eth0 parent 1: prio 2 u32 match ip protocol 6 0xff flowid 1:2\n"
+                                "filter replace dev eth0 parent 1: prio 1 u32 match ip protocol 17 0xff flowid 1:3\n"
+                                "filter change dev eth0 parent 1: prio 2 u32 match ip protocol 6 0xff flowid 1:1\n",
+                                "filter show");
+  EXPECT_EQ(filters.output, "filter dev eth0 parent 1: protocol all pref 1 u32 chain 0 match ip protocol 17 0xff flowid 1:3\n"
+                            "filter dev eth0 parent 1: protocol all pref 2 u32 chain 0 match ip protocol 6 0xff flowid 1:1\n");
 
   const Outcome bad = batch("qdisc add dev eth0 root pfifo\nqdisc change dev eth0 root sfq\n", "");
   EXPECT_EQ(bad.exit_code, 1);

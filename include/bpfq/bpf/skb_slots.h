@@ -69,4 +69,18 @@ static __always_inline int rbtree_take_head(void *map, struct rbtree_head *h)
 	return bpf_for_each_map_elem(map, rbtree_head_visit, h, 0) > 0;
 }
 
+/* The dequeue of a FIFO kept in an rbtree keyed by arrival order: hands out the head in
+ * ctx->skb (NULL when empty) and deletes its entry. 1 if a packet was handed out, else 0. */
+static __always_inline int rbtree_dequeue_head(struct sch_bpf_ctx *ctx, void *map)
+{
+	struct rbtree_head h;
+
+	ctx->skb = NULL;
+	if (!rbtree_take_head(map, &h))
+		return 0;
+	bpf_map_delete_elem(map, &h.key);
+	ctx->skb = skb_view(h.skb);
+	return 1;
+}
+
 #endif

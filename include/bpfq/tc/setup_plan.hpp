@@ -10,7 +10,7 @@
 //   [tc] qdisc add dev D clsact        then   filter add dev D egress bpf obj F [sec S] da [NAME VALUE]...
 //   link add dev D [mtu N] [txqueuelen N] [rate R]
 //   [tc] class add|replace|change dev D parent H: classid H:M [bpf]    class del dev D classid H:M
-//   [tc] filter add dev D parent H:[M] [protocol ip|ipv6|all] [prio|pref P] [chain C] [handle X] KIND ARGS...
+//   [tc] filter add|replace|change dev D parent H:[M] [protocol ip|ipv6|all] [prio|pref P] [chain C] [handle X] KIND ARGS...
 //        (the options before KIND in any order)    filter del dev D parent H:[M] [prio P]
 //   qdisc show [dev D]    class show [dev D]    filter show [dev D]
 #include <cstdint>
@@ -110,7 +110,7 @@ class SetupPlan {
   void qdisc_del(TcLine& line);
   void class_add(TcLine& line, Verb verb);
   void class_del(TcLine& line);
-  void filter_add(TcLine& line);
+  void filter_add(TcLine& line, Verb verb);
   void filter_del(TcLine& line);
   // Removes the qdisc with its classes, their qdiscs and every filter attached to them.
   void remove_qdisc(const std::string& dev, sched::Handle handle);

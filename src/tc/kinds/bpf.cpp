@@ -71,7 +71,7 @@ void dump_bpf(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row) {
 
 }  // namespace
 
-const QdiscKind kBpf{"bpf", "bpf obj FILE.bpf.o [NAME VALUE]...  |  LIBRARY_PROGRAM [NAME VALUE]...", true, parse_bpf,
+const QdiscKind kBpf{"bpf", "bpf obj FILE.bpf.o [NAME VALUE]...   (or FILE.bpf.o [NAME VALUE]...)", true, parse_bpf,
                      create_bpf, dump_bpf};
 
 }  // namespace bpfq::tc::kinds
