@@ -102,7 +102,9 @@ TEST(CheckObject, AgreesWithLoadObjectOnEveryTestObject) {
     }
     const ObjectCheck c = check_object(path);
     EXPECT_EQ(c.spec.has_value(), loads) << name;
-    if (!loads) EXPECT_FALSE(c.problems.empty()) << name;
+    if (!loads) {
+      EXPECT_FALSE(c.problems.empty()) << name;
+    }
   }
 }
 
