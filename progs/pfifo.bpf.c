@@ -24,15 +24,8 @@ __u32 qlen;
 SEC("qdisc/enqueue")
 int pfifo_enqueue(struct sch_bpf_ctx *ctx)
 {
-	struct slot empty = {};
-	__u64 key;
-
-	if (qlen >= limit)
+	if (qlen >= limit || rbtree_enqueue_tail(&queue, &tail_seq, ctx->skb))
 		return SCH_BPF_DROP;
-	key = bpf_cpu_to_be64(tail_seq);
-	if (map_put_skb(&queue, &key, &empty, ctx->skb))
-		return SCH_BPF_DROP;
-	tail_seq++;
 	qlen++;
 	return SCH_BPF_QUEUED;
 }

@@ -24,15 +24,9 @@ __u64 enqueues;
 SEC("qdisc/enqueue")
 int fault_enqueue(struct sch_bpf_ctx *ctx)
 {
-	struct slot empty = {};
-	__u64 key;
-
 	if (++enqueues % every == 0)
 		return *(volatile int *)(long)enqueues; /* a wild load: the fault */
-	key = bpf_cpu_to_be64(seq++);
-	if (map_put_skb(&queue, &key, &empty, ctx->skb))
-		return SCH_BPF_DROP;
-	return SCH_BPF_QUEUED;
+	return rbtree_enqueue_tail(&queue, &seq, ctx->skb) ? SCH_BPF_DROP : SCH_BPF_QUEUED;
 }
 
 SEC("qdisc/dequeue")

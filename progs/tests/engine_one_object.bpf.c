@@ -44,15 +44,9 @@ int one_enqueue(struct sch_bpf_ctx *ctx)
 {
 	__u32 zero = 0;
 	__u64 *len = bpf_map_lookup_elem(&last_len, &zero);
-	struct slot empty = {};
-	__u64 key;
-
 	if (!len || *len != ctx->skb->len)
 		return SCH_BPF_DROP;
-	key = bpf_cpu_to_be64(seq++);
-	if (map_put_skb(&queue, &key, &empty, ctx->skb))
-		return SCH_BPF_DROP;
-	return SCH_BPF_QUEUED;
+	return rbtree_enqueue_tail(&queue, &seq, ctx->skb) ? SCH_BPF_DROP : SCH_BPF_QUEUED;
 }
 
 SEC("qdisc/dequeue")

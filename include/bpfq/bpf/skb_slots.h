@@ -20,6 +20,7 @@
 #define BPFQ_BPF_SKB_SLOTS_H
 
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpf/bpf_endian.h>
 
 /* Adds a slot under key, initialised from empty (a zeroed value, or one with the caller's other
  * fields set), holding a new reference to skb. 0 on success; -1, with no slot left behind, if
@@ -67,6 +68,20 @@ static __always_inline int rbtree_take_head(void *map, struct rbtree_head *h)
 	h->key = 0;
 	h->skb = NULL;
 	return bpf_for_each_map_elem(map, rbtree_head_visit, h, 0) > 0;
+}
+
+/* The enqueue of a FIFO kept in an rbtree whose values are just the reference: skb under the
+ * big-endian sequence number *seq (bytewise key order is arrival order). 0, with *seq advanced,
+ * or -1 if the packet could not be stored. */
+static __always_inline int rbtree_enqueue_tail(void *map, __u64 *seq, struct __sk_buff *skb)
+{
+	struct sk_buff __kptr_ref *empty = NULL;
+	__u64 key = bpf_cpu_to_be64(*seq);
+
+	if (map_put_skb(map, &key, &empty, skb))
+		return -1;
+	(*seq)++;
+	return 0;
 }
 
 /* The dequeue of a FIFO kept in an rbtree keyed by arrival order: hands out the head in
