@@ -46,7 +46,6 @@ void QdiscRunner::run() {
       root()->requeue(r.packet);
       break;
     }
-    ++stats_.transmitted;
   }
   running_ = false;
 }

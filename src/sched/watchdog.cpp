@@ -4,7 +4,6 @@ namespace bpfq::sched {
 
 void Watchdog::schedule(uint64_t at_ns) {
   if (at_ns == UINT64_MAX) return;
-  ++schedules_;
   const uint64_t earliest = saturating_add(clock_.now_ns(), kMinSlackNs);
   if (at_ns < earliest) at_ns = earliest;
   if (expires_ns_ != 0 && expires_ns_ <= at_ns) return;

@@ -34,7 +34,6 @@ class Transmitter {
 
 struct RunnerStats {
   uint64_t dequeue_calls = 0;
-  uint64_t transmitted = 0;  // packets the Transmitter took
   uint64_t requeued = 0;     // packets it refused, given back to the qdisc
   uint64_t drained = 0;      // packets handed to drain()'s callback
   uint64_t reset_at_end = 0; // packets drain() could not get out and released by reset

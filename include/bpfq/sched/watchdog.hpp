@@ -49,14 +49,12 @@ class Watchdog {
   bool fire();
 
   uint64_t wakeups() const { return wakeups_; }
-  uint64_t schedules() const { return schedules_; }
 
  private:
   const runtime::Clock& clock_;
   Timer& timer_;
   uint64_t expires_ns_ = 0;  // 0: not armed
   uint64_t wakeups_ = 0;
-  uint64_t schedules_ = 0;
 };
 
 }  // namespace bpfq::sched
