@@ -433,6 +433,8 @@ static __always_inline void corrupt_frame(struct __sk_buff *skb)
 
 	off = len ? bpf_get_prandom_u32() % len : 0;
 	bit = bpf_get_prandom_u32() % 8;
+	if (off > 0xffff) /* beyond any packet; bounds the offset for the verifier */
+		return;
 	p = data + off;
 	if (p + 1 > data_end)
 		return;

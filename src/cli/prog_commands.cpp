@@ -18,12 +18,10 @@
 #include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/packet_pool.hpp>
-#include <bpfq/sched/skb_write_check.hpp>
 #include <bpfq/tc/program_params.hpp>
 #include <bpfq/tc/qdisc_spec.hpp>
+#include <bpfq/verifier/verifier.hpp>
 
-#include <bpfq/tc/program_params.hpp>
-#include <bpfq/tc/qdisc_spec.hpp>
 
 namespace bpfq::cli {
 
@@ -99,23 +97,19 @@ void dump(const std::string& path, const std::string& section) {
 
 // ---- prog check ----
 
-constexpr const char* kQdiscSections[] = {"qdisc/enqueue", "qdisc/dequeue", "qdisc/init", "qdisc/reset"};
-constexpr const char* kTcSections[] = {"tc", "classifier", "action"};
 constexpr const char* kProgramSections[] = {"qdisc/enqueue", "qdisc/dequeue", "qdisc/init", "qdisc/reset",
                                             "tc", "classifier", "action"};
 constexpr const char* kDataSections[] = {".maps", "license", ".data", ".rodata", ".bss"};
 
+// The program types' table decides which sections are qdisc and tc programs.
 bool is_qdisc_section(std::string_view s) {
-  for (const char* q : kQdiscSections)
-    if (s == q) return true;
-  return false;
+  const verifier::ProgramType* t = verifier::program_type_for_section(s);
+  return t && t->ctx == verifier::CtxKind::QdiscCtx;
 }
 
-// tc, classifier, action and their libbpf-style "tc/…" forms, as TcProgram runs any of them.
 bool is_tc_section(std::string_view s) {
-  for (std::string_view t : kTcSections)
-    if (s == t || (s.size() > t.size() && s.starts_with(t) && s[t.size()] == '/')) return true;
-  return false;
+  const verifier::ProgramType* t = verifier::program_type_for_section(s);
+  return t && t->ctx == verifier::CtxKind::SkBuff;
 }
 
 bool is_struct_ops_section(std::string_view s) {
@@ -207,15 +201,18 @@ bool has_program(const loader::ObjectSpec& spec, std::string_view section) {
   return false;
 }
 
-// The programs' calls and packet writes, each program against what it runs with: qdisc
-// programs with the qdisc's helpers and kfuncs, tc programs with a qdisc's object's
-// (TcProgram::of_qdisc) when the object has qdisc programs, else with tc_helpers().
+// The programs' calls, each program against what it runs with: qdisc programs with the qdisc's
+// helpers and kfuncs, tc programs with a qdisc's object's (TcProgram::of_qdisc) when the
+// object has qdisc programs, else with tc_helpers(); then the verifier, on every program of a
+// known type.
 struct ProgramsChecked {
   bool calls_resolve = true;
-  bool writes_ok = true;
+  bool verified = true;
+  std::vector<verifier::VerifyResult> results;  // parallel to spec.programs
 };
 
-ProgramsChecked check_programs(const std::string& path, const loader::ObjectSpec& spec, std::vector<Error>& problems) {
+ProgramsChecked check_programs(const std::string& path, const loader::ObjectSpec& spec, bool verbose,
+                               std::vector<Error>& problems) {
   bool qdisc = false;
   for (const loader::ProgramSpec& p : spec.programs) qdisc = qdisc || p.section.starts_with("qdisc/");
   if (qdisc)
@@ -232,12 +229,15 @@ ProgramsChecked check_programs(const std::string& path, const loader::ObjectSpec
       problems.push_back(std::move(e));
       checked.calls_resolve = false;
     }
-    try {
-      if (p.section.starts_with("qdisc/")) sched::check_skb_writes(p, sched::ContextKind::QdiscCtx, path);
-      if (is_tc_section(p.section)) sched::check_skb_writes(p, sched::ContextKind::SkBuff, path);
-    } catch (const Error& e) {
-      problems.push_back(e);
-      checked.writes_ok = false;
+  }
+  for (const loader::ProgramSpec& p : spec.programs) {
+    checked.results.emplace_back();
+    const verifier::ProgramType* type = verifier::program_type_for_section(p.section);
+    if (!type || !checked.calls_resolve) continue;
+    checked.results.back() = verifier::verify(p, spec, *type, {.log = verbose});
+    if (!checked.results.back().ok) {
+      problems.push_back(checked.results.back().to_error(path, p.section));
+      checked.verified = false;
     }
   }
   return checked;
@@ -289,7 +289,7 @@ void run_init(const std::string& path, const std::vector<tc::ProgramParam>& para
 // Everything `tc qdisc add … bpf obj FILE NAME VALUE …` and `filter add … bpf obj` would
 // refuse, all at once: the sections, the license, the maps, each program's calls and packet
 // writes, linking, the parameters and qdisc/init. Problems go to stderr; any is exit 1.
-void check(const std::string& path, const std::vector<std::string>& param_words) {
+void check(const std::string& path, const std::vector<std::string>& param_words, bool verbose) {
   std::vector<Error> problems;
   std::vector<tc::ProgramParam> params;
   bool params_ok = true;
@@ -304,8 +304,14 @@ void check(const std::string& path, const std::vector<std::string>& param_words)
   problems.insert(problems.end(), obj.problems.begin(), obj.problems.end());
 
   std::optional<runtime::Object> linked;
-  const ProgramsChecked checked = obj.spec ? check_programs(path, *obj.spec, problems) : ProgramsChecked{false, false};
-  if (checked.calls_resolve) {
+  const ProgramsChecked checked =
+      obj.spec ? check_programs(path, *obj.spec, verbose, problems) : ProgramsChecked{false, false, {}};
+  if (verbose && obj.spec)
+    for (size_t i = 0; i < obj.spec->programs.size(); ++i)
+      if (!checked.results[i].log.empty())
+        fmt::print("{} ({}): verifier log\n{}", obj.spec->programs[i].section, obj.spec->programs[i].name,
+                   checked.results[i].log);
+  if (checked.calls_resolve && checked.verified) {
     try {
       runtime::ObjectOptions opts;
       opts.helpers = &sched::qdisc_helpers();  // tc_helpers() and more: the calls were checked above
@@ -316,7 +322,7 @@ void check(const std::string& path, const std::vector<std::string>& param_words)
   }
   if (linked && params_ok) {
     const bool qdisc = has_program(linked->spec(), "qdisc/enqueue") && has_program(linked->spec(), "qdisc/dequeue");
-    if (qdisc && checked.writes_ok) {
+    if (qdisc) {
       run_init(path, params, problems);
     } else {
       for (const tc::ProgramParam& p : params) set_param(*linked, p, path, problems);
@@ -324,8 +330,17 @@ void check(const std::string& path, const std::vector<std::string>& param_words)
   }
 
   if (problems.empty()) {
-    for (const runtime::ProgramInfo& p : linked->programs())
-      fmt::print("{}: {} ({}): {} insns, ok\n", path, p.section, p.name, p.insn_count);
+    const std::vector<runtime::ProgramInfo> programs = linked->programs();
+    for (size_t i = 0; i < programs.size(); ++i) {
+      const runtime::ProgramInfo& p = programs[i];
+      const verifier::VerifyResult& r = checked.results[i];
+      if (p.verified)
+        fmt::print("{}: {} ({}): {} insns, verified ({} insns processed, {} states, {:.2f} ms)\n", path, p.section,
+                   p.name, p.insn_count, r.insns_processed, r.states_stored, r.seconds * 1e3);
+      else
+        fmt::print("{}: {} ({}): {} insns, ok (no program type: not verified, runs checked)\n", path, p.section,
+                   p.name, p.insn_count);
+    }
     return;
   }
   for (const Error& e : problems) fmt::print(stderr, "bpfq: error: {}\n", e.what());
@@ -396,7 +411,9 @@ void add_prog_commands(CLI::App& app, const GlobalFlags& flags) {
       "check", "check an object as `bpf obj OBJ NAME VALUE …` would use it; report every problem");
   check_cmd->add_option("OBJ", check_path, "eBPF object file")->required();
   check_cmd->add_option("PARAMS", check_params, "NAME VALUE … parameters for qdisc/init, as after bpf obj");
-  check_cmd->callback([] { check(check_path, check_params); });
+  static bool check_verbose = false;
+  check_cmd->add_flag("--verbose,-v", check_verbose, "print the verifier's whole log for every program");
+  check_cmd->callback([] { check(check_path, check_params, check_verbose); });
 
   CLI::App* helpers_cmd = prog->add_subcommand("helpers", "list the helpers and kfuncs each program type may call");
   helpers_cmd->callback([&flags] { helpers(flags); });

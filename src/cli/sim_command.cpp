@@ -37,6 +37,7 @@ struct SimOptions {
   std::string plot;  // SVG of the time series
   bool ipv6 = false;
   bool allow_faults = false;
+  bool unverified = false;
 };
 
 // With several runs each writes its own capture: out.pcap -> out.1.pcap, out.2.pcap, ...
@@ -77,8 +78,9 @@ struct SimEntry {
 };
 
 // -q SPEC: a device eth0 with the qdisc as its root.
-SimEntry qdisc_entry(const std::string& text) {
+SimEntry qdisc_entry(const std::string& text, bool verify) {
   SimEntry e{text, std::make_unique<SetupPlan>(), "eth0", false};
+  e.plan->set_verify(verify);
   e.plan->add_root(e.dev, parse_qdisc_spec(text));
   return e;
 }
@@ -141,8 +143,9 @@ nlohmann::json health_json(const RunHealth& h) {
 }
 
 // Reads and checks the setup; picks the device (--dev, or the only one) and checks its root.
-SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu) {
+SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu, bool verify) {
   SimEntry e{path, std::make_unique<SetupPlan>(), dev, true};
+  e.plan->set_verify(verify);
   for (TcLine& line : read_batch_file(path)) e.plan->apply(line);  // show lines print nothing here
   const std::string names = e.plan->link_names();
   if (e.dev.empty()) {
@@ -282,9 +285,9 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
   std::vector<SimEntry> entries;  // all errors before any run
   for (const std::string& item : items) {
     if (is_setup_file(item))
-      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu));
+      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu, !o.unverified));
     else
-      entries.push_back(qdisc_entry(item));
+      entries.push_back(qdisc_entry(item, !o.unverified));
   }
   std::vector<std::string> names;
   for (const SimEntry& e : entries) names.push_back(e.name);
@@ -358,6 +361,9 @@ void add_sim_command(CLI::App& app, const GlobalFlags& flags) {
   sim->add_flag("--ipv6", o.ipv6, "make every flow of the scenario IPv6");
   sim->add_flag("--allow-faults", o.allow_faults,
                 "exit 0 even if a program faulted, leaked references or returned bad verdicts");
+  sim->add_flag("--unverified", o.unverified,
+                "debugging: run programs the verifier refuses, without verifying any, each in checked mode "
+                "(every memory access bounds-checked at run time)");
   sim->callback([&flags] { run_sim(o, flags); });
 }
 

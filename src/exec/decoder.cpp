@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <string>
 
+#include <bpfq/ebpf/cfg.hpp>
 #include <bpfq/error.hpp>
 
 #include "decoded.hpp"
@@ -26,22 +27,30 @@ class Decoder {
     if (in_.size() > kMaxInsns)
       fail(0, "program has " + std::to_string(in_.size()) + " instructions, more than " +
                   std::to_string(kMaxInsns));
-    // Second halves of lddw are not instructions: no jump may land there.
-    is_lddw_tail_.assign(in_.size(), false);
-    for (size_t i = 0; i < in_.size(); ++i) {
-      if (in_[i].code == LDDW_OPCODE) {
-        if (i + 1 >= in_.size()) fail(i, "lddw is missing its second slot");
-        if (in_[i + 1].code != 0 || in_[i + 1].dst != 0 || in_[i + 1].src != 0 || in_[i + 1].off != 0)
-          fail(i + 1, "second slot of lddw must have code, registers and offset 0");
-        is_lddw_tail_[i + 1] = true;
-        ++i;
-      }
+    // The CFG owns jump, call and lddw-slot structure; its defects are raised below at the
+    // instruction that has them, so errors still come in instruction order.
+    cfg_ = build_cfg(in_, cfg_errors_);
+    fatal_at_.assign(in_.size(), nullptr);
+    const CfgError* incomplete_lddw = nullptr;
+    for (const CfgError& e : cfg_errors_) {
+      if (e.kind == CfgErrorKind::IncompleteLddw) incomplete_lddw = &e;
+      else if (rejects(e.kind) && !fatal_at_[e.insn]) fatal_at_[e.insn] = &e;
     }
+    for (size_t i = 0; i < in_.size(); ++i) {
+      const Insn& tail = in_[i];
+      if (cfg_.is_lddw_tail[i] && (tail.code != 0 || tail.dst != 0 || tail.src != 0 || tail.off != 0))
+        fail(i, "second slot of lddw must have code, registers and offset 0");
+    }
+    if (incomplete_lddw) fail_cfg(*incomplete_lddw);
     std::vector<Slot> out(in_.size() + 1, Slot{OP_FELL_OFF_END, 0, 0, 0, 0});
     for (size_t i = 0; i < in_.size(); ++i) {
-      if (is_lddw_tail_[i]) continue;
+      if (cfg_.is_lddw_tail[i]) continue;
       out[i] = decode_one(i);
     }
+    // Every rejected defect sits on a jump, call or lddw the loop above resolved; this only
+    // guards against the two disagreeing about what is a jump.
+    for (const CfgError& e : cfg_errors_)
+      if (rejects(e.kind)) fail_cfg(e);
     std::sort(callbacks_.begin(), callbacks_.end());
     callbacks_.erase(std::unique(callbacks_.begin(), callbacks_.end()), callbacks_.end());
     callback_targets = callbacks_;
@@ -64,13 +73,45 @@ class Decoder {
     if (r == kFrameReg) fail(pc, "write to r10, the read-only frame pointer");
   }
 
-  int32_t jump_target(size_t pc, int64_t rel) const {
-    int64_t t = static_cast<int64_t>(pc) + rel + 1;
-    if (t < 0 || t >= static_cast<int64_t>(in_.size()))
-      fail(pc, "jump target " + std::to_string(t) + " is outside the program (0.." +
-                   std::to_string(in_.size() - 1) + ")");
-    if (is_lddw_tail_[t]) fail(pc, "jump into the middle of lddw at insn " + std::to_string(t - 1));
-    return static_cast<int32_t>(t);
+  // Fall-through past a function's end and unreachable code stay legal here: checked mode
+  // faults on the first at run time, and the second never runs.
+  static bool rejects(CfgErrorKind kind) {
+    return kind != CfgErrorKind::FallThrough && kind != CfgErrorKind::Unreachable;
+  }
+
+  [[noreturn]] void fail_cfg(const CfgError& e) const {
+    const std::string last = std::to_string(in_.size() - 1);
+    const std::string target = e.target ? std::to_string(*e.target) : "?";
+    std::string hint;
+    switch (e.kind) {
+      case CfgErrorKind::JumpOutOfProgram: hint = "the program has insns 0.." + last; break;
+      case CfgErrorKind::JumpOutOfSubprogram: {
+        const Subprogram& fn = cfg_.subprogram_of(e.insn);
+        hint = "a jump stays within its function, insns " + std::to_string(fn.start) + ".." +
+               std::to_string(fn.end - 1);
+        break;
+      }
+      case CfgErrorKind::JumpIntoLddw: hint = "an lddw fills two slots"; break;
+      case CfgErrorKind::BadCallTarget:
+      case CfgErrorKind::BadFuncTarget:
+        hint = "the target, insn " + target + ", is outside the program (insns 0.." + last + ")";
+        break;
+      case CfgErrorKind::IncompleteLddw: hint = "lddw is missing its second slot"; break;
+      default: break;
+    }
+    fail(e.insn, e.message, hint);
+  }
+
+  // The checked destination of the jump, call or lddw PSEUDO_FUNC at pc.
+  int32_t jump_target(size_t pc) const {
+    if (fatal_at_[pc]) fail_cfg(*fatal_at_[pc]);
+    // Unreachable unless the CFG and the decoder disagree on what is a jump.
+    if (cfg_.succs[pc].empty()) fail(pc, "internal error: jump without a target in the CFG");
+    return static_cast<int32_t>(cfg_.succs[pc].back());  // a jump's target comes last
+  }
+  int32_t entry_target(size_t pc, const std::optional<uint32_t>& target) const {
+    if (fatal_at_[pc]) fail_cfg(*fatal_at_[pc]);
+    return static_cast<int32_t>(*target);
   }
 
   Slot decode_one(size_t pc) {
@@ -216,7 +257,7 @@ class Decoder {
         s.imm = static_cast<uint32_t>(i.imm) | (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
         break;
       case PSEUDO_FUNC: {
-        const int32_t t = jump_target(pc, i.imm);
+        const int32_t t = entry_target(pc, cfg_.func_ref[pc]);
         callbacks_.push_back(static_cast<uint32_t>(t));
         s.imm = kCallbackTag | static_cast<uint32_t>(t);
         break;
@@ -246,7 +287,7 @@ class Decoder {
     if (op == JA) {
       if (x) return;
       s.op = OP_JA;
-      s.off = jump_target(pc, is32 ? i.imm : i.off);  // JMP32|JA (gotol) keeps its offset in imm
+      s.off = jump_target(pc);
       return;
     }
     if (op == EXIT) {
@@ -279,7 +320,7 @@ class Decoder {
     }
     const Op base = is32 ? (x ? OP_JEQ_JMP32_X : OP_JEQ_JMP32_K) : (x ? OP_JEQ_JMP_X : OP_JEQ_JMP_K);
     s.op = static_cast<uint16_t>(base + idx);
-    s.off = jump_target(pc, i.off);
+    s.off = jump_target(pc);
     if (is32 && !x) s.imm = static_cast<uint32_t>(i.imm);
   }
 
@@ -307,7 +348,7 @@ class Decoder {
       }
       case CALL_LOCAL:
         s.op = OP_CALL_LOCAL;
-        s.off = jump_target(pc, i.imm);
+        s.off = entry_target(pc, cfg_.call_target[pc]);
         return;
       default:
         fail(pc, "call with unknown kind (src_reg " + std::to_string(i.src) + ")");
@@ -316,7 +357,9 @@ class Decoder {
 
   std::span<const Insn> in_;
   const LinkEnv& env_;
-  std::vector<bool> is_lddw_tail_;
+  Cfg cfg_;
+  std::vector<CfgError> cfg_errors_;
+  std::vector<const CfgError*> fatal_at_;  // the first rejected CFG defect at each insn
   std::vector<uint32_t> callbacks_;
 };
 

@@ -5,6 +5,7 @@
 #include <bpfq/loader/load_object.hpp>
 #include <bpfq/maps/map_of_maps.hpp>
 #include <bpfq/runtime/helpers.hpp>
+#include <bpfq/verifier/verifier.hpp>
 
 namespace bpfq::runtime {
 
@@ -15,6 +16,7 @@ struct Object::Impl {
   std::vector<std::shared_ptr<maps::Map>> maps;  // parallel to spec.maps
   std::vector<exec::Program> programs;           // parallel to spec.programs
   std::vector<size_t> to_pin;                    // maps created here to pin once open succeeds
+  std::vector<uint8_t> verified;                 // parallel to spec.programs
 
   ~Impl() {
     for (const auto& m : maps) forget_map(m.get());
@@ -158,8 +160,16 @@ void Object::Impl::link_programs() {
     regions.push_back({begin, begin + spec.maps[i].value_size, !spec.maps[i].read_only});
   }
   const exec::HelperRegistry* helpers = opts.helpers ? opts.helpers : &standard_helpers();
+  // Calls the helper registry cannot link are named first (with the source line); then the
+  // verifier proves the rest.
+  for (const loader::ProgramSpec& p : spec.programs)
+    if (std::vector<Error> unknown = unknown_calls(p, *helpers, where + " section " + p.section); !unknown.empty())
+      throw unknown.front();
+  verified.assign(spec.programs.size(), 0);
+  if (opts.verify) verified = verifier::verify_object(spec, where, {}, opts.verify_only).verified;
   programs.reserve(spec.programs.size());
-  for (const loader::ProgramSpec& p : spec.programs) {
+  for (size_t index = 0; index < spec.programs.size(); ++index) {
+    const loader::ProgramSpec& p = spec.programs[index];
     exec::LinkEnv env;
     env.helpers = helpers;
     env.kfunc_names = p.kfunc_names;
@@ -168,9 +178,7 @@ void Object::Impl::link_programs() {
     };
     env.regions = regions;
     env.where = where + " section " + p.section;
-    // Checked here rather than left to Program::load, to name the helper and the source line.
-    if (std::vector<Error> unknown = unknown_calls(p, *helpers, env.where); !unknown.empty()) throw unknown.front();
-    programs.push_back(exec::Program::load(p.insns, env, {opts.checked, opts.insn_budget}));
+    programs.push_back(exec::Program::load(p.insns, env, {!verified[index] && opts.checked, opts.insn_budget}));
   }
 }
 
@@ -203,8 +211,10 @@ Object Object::open(const std::string& path, const ObjectOptions& opts) {
 
 std::vector<ProgramInfo> Object::programs() const {
   std::vector<ProgramInfo> out;
-  for (const loader::ProgramSpec& p : impl_->spec.programs)
-    out.push_back({p.name, p.section, p.insns.size()});
+  for (size_t i = 0; i < impl_->spec.programs.size(); ++i) {
+    const loader::ProgramSpec& p = impl_->spec.programs[i];
+    out.push_back({p.name, p.section, p.insns.size(), impl_->verified[i] != 0});
+  }
   return out;
 }
 

@@ -5,14 +5,16 @@
 #include <bpfq/sched/bpf_qdisc.hpp>
 
 #include "qdisc_run.hpp"
-#include <bpfq/sched/skb_write_check.hpp>
 
 namespace bpfq::sched {
 
-TcProgram TcProgram::open(const std::string& path, std::string_view section, runtime::PinnedMaps* pins) {
+TcProgram TcProgram::open(const std::string& path, std::string_view section, runtime::PinnedMaps* pins,
+                          bool verify) {
   runtime::ObjectOptions options;
   options.helpers = &tc_helpers();
   options.pins = pins;
+  options.verify = verify;
+  options.verify_only = std::string(section);
   auto object = std::make_unique<runtime::Object>(runtime::Object::open(path, options));
   runtime::Object* raw = object.get();
   return TcProgram(std::move(object), raw, nullptr, section);
@@ -29,7 +31,6 @@ TcProgram::TcProgram(std::unique_ptr<runtime::Object> owned, runtime::Object* ob
   for (const loader::ProgramSpec& p : object_->spec().programs)
     if (p.section == section || p.name == section) {
       section_ = p.section;
-      check_skb_writes(p, ContextKind::SkBuff, object_->spec().path);
       break;
     }
 }

@@ -6,7 +6,6 @@
 #include <bpfq/error.hpp>
 
 #include "qdisc_run.hpp"
-#include <bpfq/sched/skb_write_check.hpp>
 
 namespace bpfq::sched {
 
@@ -19,18 +18,19 @@ void release_kptr(void* pkt) {
   BpfQdisc::release_reference(static_cast<Packet*>(pkt), DropReason::ReleasedByMap);
 }
 
-runtime::ObjectOptions object_options(runtime::PinnedMaps* pins) {
+runtime::ObjectOptions object_options(const BpfQdiscEnv& env) {
   runtime::ObjectOptions o;
   o.helpers = &qdisc_helpers();
   o.kptr_dtor = release_kptr;
-  o.pins = pins;
+  o.pins = env.pins;
+  o.verify = env.verify;
   return o;
 }
 
 }  // namespace
 
 std::unique_ptr<BpfQdisc> BpfQdisc::open(const std::string& path, Handle handle, const BpfQdiscEnv& env) {
-  return std::make_unique<BpfQdisc>(runtime::Object::open(path, object_options(env.pins)), handle, env);
+  return std::make_unique<BpfQdisc>(runtime::Object::open(path, object_options(env)), handle, env);
 }
 
 BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env)
@@ -41,8 +41,6 @@ BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env
       if (p.section == section) return &object_.program(section);
     return nullptr;
   };
-  for (const loader::ProgramSpec& p : object_.spec().programs)
-    if (p.section.starts_with("qdisc/")) check_skb_writes(p, ContextKind::QdiscCtx, path_);
   enqueue_prog_ = find("qdisc/enqueue");
   dequeue_prog_ = find("qdisc/dequeue");
   init_prog_ = find("qdisc/init");

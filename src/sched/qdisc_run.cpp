@@ -4,6 +4,8 @@
 
 #include <cstddef>
 
+#include <bpfq/verifier/program_types.hpp>
+
 namespace bpfq::sched {
 
 QdiscRun::QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner) : runtime::RunEnv(env), qdisc(owner) {}
@@ -16,25 +18,13 @@ QdiscRun* current_qdisc_run() {
   return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
 }
 
-std::span<const SkbFieldRange> skb_writable_fields() {
-  static constexpr SkbFieldRange kWritable[] = {
-      {offsetof(__sk_buff, mark), offsetof(__sk_buff, protocol)},  // mark, queue_mapping
-      {offsetof(__sk_buff, priority), offsetof(__sk_buff, ingress_ifindex)},
-      {offsetof(__sk_buff, tc_index), offsetof(__sk_buff, hash)},  // tc_index, cb[5]
-      {offsetof(__sk_buff, tc_classid), offsetof(__sk_buff, data)},
-      {offsetof(__sk_buff, tstamp), offsetof(__sk_buff, tstamp) + 8},
-  };
-  return kWritable;
-}
-
 int packet_regions(const Packet& pkt, exec::MemRegion* out) {
   const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
   int n = 0;
   out[n++] = {base, base + sizeof(struct __sk_buff), false};
-  for (const SkbFieldRange& f : skb_writable_fields())
-    out[n++] = {base + static_cast<uint64_t>(f.begin), base + static_cast<uint64_t>(f.end), true};
+  for (const verifier::CtxField& f : verifier::sk_buff_layout().fields)
+    if (f.writable && n < kPacketRegions - 1) out[n++] = {base + f.offset, base + f.offset + f.size, true};
   out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
-  static_assert(kPacketRegions == 7);
   return n;
 }
 

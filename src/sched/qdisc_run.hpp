@@ -50,18 +50,11 @@ struct QdiscRun : runtime::RunEnv {
 // The run in progress on this thread, or null outside a BpfQdisc run.
 QdiscRun* current_qdisc_run();
 
-// The __sk_buff fields a qdisc or tc program may write, as byte ranges: mark, queue_mapping,
-// priority, tc_index, cb[5], tc_classid and tstamp (what Linux lets tc programs write).
-struct SkbFieldRange {
-  int64_t begin;
-  int64_t end;
-};
-std::span<const SkbFieldRange> skb_writable_fields();
-
 // Checked mode: the memory of a packet a program may touch. Its __sk_buff is readable, the
-// fields Linux lets tc programs write are writable, and the frame bytes are writable.
-// Returns the number of regions written to out (at most kPacketRegions).
-inline constexpr int kPacketRegions = 7;
+// fields the program types' table (verifier::sk_buff_layout) marks writable are writable, and
+// the frame bytes are writable. Returns the number of regions written to out (at most
+// kPacketRegions).
+inline constexpr int kPacketRegions = 12;
 int packet_regions(const Packet& pkt, exec::MemRegion* out);
 // Grants those regions to the run in progress (a packet the program just acquired).
 void grant_packet(const Packet& pkt);

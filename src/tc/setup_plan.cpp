@@ -142,7 +142,9 @@ sched::Handle SetupPlan::unused_handle(const std::string& dev) const {
 
 void SetupPlan::check_builds(const QdiscSpec& spec, const LinkNode& dev) {
   if (!scratch_pool_) scratch_pool_ = std::make_unique<sched::PacketPool>(sched::PacketPoolConfig{64});
-  make_qdisc(spec, QdiscSite{scratch_clock_, *scratch_pool_, dev.params});
+  QdiscSite site{scratch_clock_, *scratch_pool_, dev.params};
+  site.verify = verify_;
+  make_qdisc(spec, site);
 }
 
 void SetupPlan::qdisc_add(TcLine& line, Verb verb) {

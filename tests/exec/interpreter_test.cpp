@@ -279,7 +279,8 @@ TEST(CheckedMode, FallingOffTheEndFaults) {
 
 TEST(LoadErrors, NameTheInstructionAndTheProblem) {
   EXPECT_EQ(load_error(""), "insn 0: program has no instructions (hint: an eBPF program ends with exit)");
-  EXPECT_EQ(load_error("mov %r0, 0\nja +5\nexit"), "insn 1: jump target 7 is outside the program (0..2)");
+  EXPECT_EQ(load_error("mov %r0, 0\nja +5\nexit"),
+            "insn 1: jump out of range from insn 1 to 7 (hint: the program has insns 0..2)");
   EXPECT_EQ(load_error("mov %r10, 0\nexit"), "insn 0: write to r10, the read-only frame pointer");
   EXPECT_EQ(load_error("call 99\nexit"),
             "insn 0: unknown helper id 99 (hint: bpfq provides the helpers listed in docs/runtime.md and docs/program-model.md)");
@@ -296,7 +297,8 @@ TEST(LoadErrors, NameTheInstructionAndTheProblem) {
 }
 
 TEST(LoadErrors, JumpIntoTheMiddleOfLddwIsRejected) {
-  EXPECT_EQ(load_error("ja +1\nlddw %r0, 0x100000001\nexit"), "insn 0: jump into the middle of lddw at insn 1");
+  EXPECT_EQ(load_error("ja +1\nlddw %r0, 0x100000001\nexit"),
+            "insn 0: jump into the middle of ldimm64 insn 1 (hint: an lddw fills two slots)");
 }
 
 TEST(LoadErrors, WhereNamesTheProgram) {

@@ -40,7 +40,16 @@ namespace bpfq::runtime {
 class PinnedMaps;
 
 struct ObjectOptions {
-  // There is no verifier yet, so programs from files run checked (bounds, budget) by default.
+  // Programs of a known type (qdisc/*, tc: verifier::program_type_for_section) are verified
+  // when the object opens and then run without run-time checks; one that fails is refused with
+  // the verifier's reason (bpfq::Error). false: nothing is verified (debugging a refused
+  // program); every program then runs checked.
+  bool verify = true;
+  // Non-empty: verify only this program (section or entry function), the one the caller runs;
+  // the object's others run checked.
+  std::string verify_only;
+  // Programs that are not verified (no program type, or verify == false) run checked (bounds,
+  // budget) unless this is false.
   bool checked = true;
   uint64_t insn_budget = 1'000'000;  // checked mode: instructions per run
   // Helpers and kfuncs the programs may call; null: standard_helpers(). Must outlive the Object.
@@ -59,6 +68,7 @@ struct ProgramInfo {
   std::string name;     // entry function
   std::string section;  // "qdisc/enqueue", "tc", …
   size_t insn_count = 0;
+  bool verified = false;  // proved safe at load; runs without run-time checks
 };
 
 class Object {

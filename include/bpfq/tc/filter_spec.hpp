@@ -48,6 +48,7 @@ struct FilterSite {
   // A qdisc of the setup whose object is the filter's: the program runs in that object, sharing
   // all its maps (the seed's use case 2: one object with tc and qdisc programs).
   sched::BpfQdisc* same_object = nullptr;
+  bool verify = true;  // false: programs are not verified and run checked (sim --unverified)
 };
 
 // The filter words from the kind to the end of the line; parent and handle come from the words

@@ -84,6 +84,10 @@ class SetupPlan {
   SetupPlan();
   ~SetupPlan();
 
+  // false: programs are checked as they are added without the verifier (sim --unverified).
+  void set_verify(bool verify) { verify_ = verify; }
+  bool verify() const { return verify_; }
+
   // Checks and records one line; a show line is returned for the caller to print.
   std::optional<ShowCommand> apply(TcLine& line);
   // `qdisc add dev D root handle 1: SPEC` for a spec parsed elsewhere (bpfq sim -q); not
@@ -132,6 +136,7 @@ class SetupPlan {
   uint64_t version_ = 0;
   runtime::ManualClock scratch_clock_;
   std::unique_ptr<sched::PacketPool> scratch_pool_;
+  bool verify_ = true;
 };
 
 }  // namespace bpfq::tc

@@ -39,6 +39,7 @@ void parse_bpf(TcLine& line, QdiscSpec& spec) {
 std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle,
                                          const BeforeInit& before_init) {
   sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr, site.pins};
+  env.verify = site.verify;
   env.prng_seed = runtime::derive_seed(site.seed, site.dev + " " + handle.to_string());
   auto q = sched::BpfQdisc::open(spec.object, handle, env);
   for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);

@@ -1,42 +1,40 @@
-// The load-time check that programs write only the writable __sk_buff fields
-// (progs/tests/engine_bad_skb_write.bpf.c): each bad program is refused with the instruction,
-// source line and field; the good ones load; BpfQdisc and TcProgram refuse the bad ones.
+// The verifier refuses writes to read-only __sk_buff fields
+// (progs/tests/engine_bad_skb_write.bpf.c) with the instruction, source line and field; the good
+// programs verify; BpfQdisc and TcProgram refuse objects with a bad one.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include <bpfq/error.hpp>
+#include <bpfq/loader/load_object.hpp>
 #include <bpfq/runtime/object.hpp>
 #include <bpfq/sched/bpf_filter.hpp>
-#include <bpfq/sched/skb_write_check.hpp>
+#include <bpfq/verifier/verifier.hpp>
 
 #include "engine_test_util.hpp"
 
 namespace bpfq::sched::test {
 namespace {
 
+enum class ContextKind { QdiscCtx, SkBuff };
+
 class SkbWriteCheck : public ::testing::Test, public EngineFixture {
  protected:
   const std::string path = test_object("engine_bad_skb_write");
   const std::string tc_path = test_object("engine_bad_skb_write_tc");
-  runtime::Object object = [this] {
-    runtime::ObjectOptions o;
-    o.helpers = &qdisc_helpers();
-    return runtime::Object::open(path, o);
-  }();
-  runtime::Object tc_object = runtime::Object::open(tc_path);
+  const loader::ObjectSpec object = loader::load_object(path);
+  const loader::ObjectSpec tc_object = loader::load_object(tc_path);
 
-  // The check's message for the program whose entry function is `name`, or "" if it passes.
+  // The verifier's message for the program whose entry function is `name` (as an enqueue or a
+  // tc program), or "" if it verifies.
   std::string verdict(const std::string& name, ContextKind kind) {
-    const runtime::Object& obj = kind == ContextKind::SkBuff ? tc_object : object;
-    for (const loader::ProgramSpec& p : obj.spec().programs) {
+    const loader::ObjectSpec& obj = kind == ContextKind::SkBuff ? tc_object : object;
+    const verifier::ProgramType& type = *verifier::program_type_for_section(
+        kind == ContextKind::SkBuff ? "tc" : name == "good_dequeue" ? "qdisc/dequeue" : "qdisc/enqueue");
+    for (const loader::ProgramSpec& p : obj.programs) {
       if (p.name != name) continue;
-      try {
-        check_skb_writes(p, kind, obj.spec().path);
-        return "";
-      } catch (const Error& e) {
-        return e.what();
-      }
+      const verifier::VerifyResult r = verifier::verify(p, obj, type);
+      return r.ok ? "" : r.to_error(obj.path, p.section).what();
     }
     ADD_FAILURE() << "no program " << name;
     return "";
@@ -74,8 +72,10 @@ TEST_F(SkbWriteCheck, QdiscAndTcProgramRefuseTheObjectAtOpen) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("__sk_buff.len, which is read-only"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(TcProgram::open(tc_path, "tc_write_data_end"), Error);
-  TcProgram good = TcProgram::open(tc_path, "tc_good");
+  // Every program of an object is verified (as libbpf loads them all), so one bad program
+  // refuses the object; unverified, the good one runs checked.
+  EXPECT_THROW(TcProgram::open(tc_path, "tc_good"), Error);
+  TcProgram good = TcProgram::open(tc_path, "tc_good", nullptr, /*verify=*/false);
   Packet* pkt = packet(100, 0);
   int32_t ret = -1;
   EXPECT_TRUE(good.run(*pkt, ret));
@@ -86,7 +86,7 @@ TEST_F(SkbWriteCheck, QdiscAndTcProgramRefuseTheObjectAtOpen) {
 }
 
 TEST(SkbWriteCheckLibrary, EveryLibraryProgramPasses) {
-  // Checked when each qdisc opens; here over every object in progs/ the build produced.
+  // Verified when each qdisc opens; here over every object in progs/ the build produced.
   PacketPool pool{PacketPoolConfig{.packets = 16}};
   runtime::ManualClock clock{0};
   BpfQdiscEnv env{&pool, &clock, nullptr, nullptr};

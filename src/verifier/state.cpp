@@ -1,0 +1,288 @@
+// Comparing and describing verifier states.
+#include "state.hpp"
+
+#include <utility>
+
+namespace bpfq::verifier {
+
+const char* type_name(RegType t) {
+  switch (t) {
+    case RegType::NotInit: return "uninitialised";
+    case RegType::Scalar: return "scalar";
+    case RegType::Ctx: return "ctx";
+    case RegType::Stack: return "fp";
+    case RegType::MapPtr: return "map_ptr";
+    case RegType::MapValue: return "map_value";
+    case RegType::PacketData: return "pkt";
+    case RegType::PacketEnd: return "pkt_end";
+    case RegType::Skb: return "skb";
+    case RegType::Func: return "func";
+    case RegType::RingbufMem: return "ringbuf_mem";
+  }
+  return "?";
+}
+
+namespace {
+
+// Ids of old and cur must correspond one to one (two of old's copies may not be two different
+// things in cur, nor the other way round).
+class IdMap {
+ public:
+  bool check(uint32_t old_id, uint32_t cur_id) {
+    if (old_id == 0 && cur_id == 0) return true;
+    if (old_id == 0 || cur_id == 0) return false;
+    for (const auto& [o, c] : pairs_) {
+      if (o == old_id) return c == cur_id;
+      if (c == cur_id) return false;
+    }
+    pairs_.emplace_back(old_id, cur_id);
+    return true;
+  }
+
+ private:
+  std::vector<std::pair<uint32_t, uint32_t>> pairs_;
+};
+
+bool reg_subsumes(const Reg& o, const Reg& c, IdMap& ids, IdMap& refs) {
+  if (o.type == RegType::NotInit) return true;
+  if (o.type != c.type) return false;
+  if (o.type == RegType::Scalar) {
+    if (!o.v.contains(c.v)) return false;
+    // Old's exploration may have refined linked copies together; cur's copies must be linked too.
+    return o.id == 0 || ids.check(o.id, c.id);
+  }
+  if (o.maybe_null != c.maybe_null || o.off != c.off || o.map != c.map || o.frame != c.frame ||
+      o.size != c.size || !o.v.contains(c.v))
+    return false;
+  if (o.type == RegType::PacketData && c.range < o.range) return false;
+  if (!ids.check(o.id, c.id)) return false;
+  return refs.check(o.ref, c.ref);
+}
+
+bool slot_subsumes(const StackSlot& o, const StackSlot& c, IdMap& ids, IdMap& refs) {
+  for (int b = 0; b < 8; ++b) {
+    const SlotByte ob = o.bytes[b], cb = c.bytes[b];
+    switch (ob) {
+      case SlotByte::Invalid: break;
+      case SlotByte::Misc:
+        if (cb == SlotByte::Invalid) return false;
+        if (cb == SlotByte::Spill && c.spill.is_pointer()) return false;
+        break;
+      case SlotByte::Zero:
+        if (cb != SlotByte::Zero) return false;
+        break;
+      case SlotByte::Spill:
+        if (cb != SlotByte::Spill) return false;
+        break;
+    }
+  }
+  for (int b = 0; b < 8; ++b)
+    if (o.bytes[b] == SlotByte::Spill) {
+      if (o.spill_at != c.spill_at || o.spill_size != c.spill_size) return false;
+      return reg_subsumes(o.spill, c.spill, ids, refs);
+    }
+  return true;
+}
+
+const StackSlot kEmptySlot{};
+
+}  // namespace
+
+bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& live) {
+  if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size() ||
+      old.ctx_skb_set != cur.ctx_skb_set || old.lock_frame != cur.lock_frame ||
+      (old.ctx_skb_id != 0) != (cur.ctx_skb_id != 0))
+    return false;
+  IdMap ids, refs;
+  for (size_t f = 0; f < old.frames.size(); ++f) {
+    const Frame& o = old.frames[f];
+    const Frame& c = cur.frames[f];
+    if (o.callsite != c.callsite || o.start != c.start || o.callback != c.callback) return false;
+    for (int r = 0; r < 11; ++r)
+      if ((live[f] >> r & 1) && !reg_subsumes(o.regs[r], c.regs[r], ids, refs)) return false;
+    if (o.callback)
+      for (int r = 0; r < 5; ++r)
+        if (!reg_subsumes(o.cb_args[r], c.cb_args[r], ids, refs)) return false;
+    const size_t n = std::max(o.stack.size(), c.stack.size());
+    for (size_t s = 0; s < n; ++s) {
+      const StackSlot& os = s < o.stack.size() ? o.stack[s] : kEmptySlot;
+      const StackSlot& cs = s < c.stack.size() ? c.stack[s] : kEmptySlot;
+      if (!slot_subsumes(os, cs, ids, refs)) return false;
+    }
+  }
+  // Every reference old holds, cur holds as the same one.
+  for (const RefEntry& o : old.refs) {
+    bool found = false;
+    for (const RefEntry& c : cur.refs)
+      if (o.ringbuf == c.ringbuf && refs.check(o.id, c.id)) {
+        found = true;
+        break;
+      }
+    if (!found) return false;
+  }
+  return true;
+}
+
+namespace {
+
+bool widen_reg(const Reg& o, Reg& c) {
+  if (o.type != c.type) return o.type == RegType::NotInit || c.type == RegType::NotInit;
+  if (c.type == RegType::Scalar) {
+    if (!(o.v == c.v)) c.v = Scalar::unknown();
+    c.id = 0;
+    return true;
+  }
+  if (o.off != c.off || !(o.v == c.v)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool widen_into(const State& old, State& cur) {
+  if (old.frames.size() != cur.frames.size()) return false;
+  for (size_t f = 0; f < old.frames.size(); ++f) {
+    const Frame& o = old.frames[f];
+    Frame& c = cur.frames[f];
+    for (int r = 0; r < 11; ++r)
+      if (!widen_reg(o.regs[r], c.regs[r])) return false;
+    const size_t n = std::min(o.stack.size(), c.stack.size());
+    for (size_t s = 0; s < n; ++s) {
+      const StackSlot& os = o.stack[s];
+      StackSlot& cs = c.stack[s];
+      const bool o_spill = os.spill_size != 0, c_spill = cs.spill_size != 0;
+      if (o_spill && c_spill && os.spill.type == RegType::Scalar && cs.spill.type == RegType::Scalar) {
+        if (!(os.spill.v == cs.spill.v)) {
+          // An unknown number of the same bytes: keep the spill, forget its value.
+          cs.spill.v = Scalar::unknown_of_size(cs.spill_size);
+          cs.spill.id = 0;
+        }
+      } else if (o_spill != c_spill || (o_spill && !widen_reg(os.spill, cs.spill))) {
+        return false;
+      } else if (!o_spill && os.bytes != cs.bytes) {
+        for (auto& b : cs.bytes)
+          if (b == SlotByte::Zero) b = SlotByte::Misc;
+      }
+    }
+  }
+  return true;
+}
+
+std::string describe(const Reg& r) {
+  auto offs = [&] {
+    std::string s;
+    if (r.off != 0 || r.v.is_const()) s += "off=" + std::to_string(r.off + static_cast<int64_t>(r.v.is_const() ? r.v.const_value() : 0));
+    if (!r.v.is_const()) s += std::string(s.empty() ? "" : ",") + "var_off=(" + r.v.to_string() + ")";
+    return s;
+  };
+  const std::string null = r.maybe_null ? "_or_null" : "";
+  switch (r.type) {
+    case RegType::NotInit: return "uninitialised";
+    case RegType::Scalar: return "scalar(" + r.v.to_string() + ")";
+    case RegType::Ctx: return "ctx(" + offs() + ")";
+    case RegType::Stack: return "fp" + std::to_string(r.off) + (r.v.is_const() ? "" : "(var_off=" + r.v.to_string() + ")") +
+                                (r.frame ? " of frame " + std::to_string(r.frame) : "");
+    case RegType::MapPtr: return "map_ptr" + null + "(" + (r.map ? r.map->name : "?") + ")";
+    case RegType::MapValue:
+      return "map_value" + null + "(map=" + (r.map ? r.map->name : "?") + "," + offs() +
+             ",value_size=" + std::to_string(r.map ? r.map->value_size : 0) + ")";
+    case RegType::PacketData:
+      return "pkt(id=" + std::to_string(r.id) + "," + offs() + ",r=" + std::to_string(r.range) + ")";
+    case RegType::PacketEnd: return "pkt_end";
+    case RegType::Skb: return "skb" + null + (r.ref ? "(ref=" + std::to_string(r.ref) + ")" : "(borrowed)");
+    case RegType::Func: return "func(insn " + std::to_string(r.size) + ")";
+    case RegType::RingbufMem: return "ringbuf_mem" + null + "(size=" + std::to_string(r.size) + ",ref=" + std::to_string(r.ref) + ")";
+  }
+  return "?";
+}
+
+}  // namespace bpfq::verifier
+
+namespace bpfq::verifier {
+
+namespace {
+
+// The join of two registers of the same shape; false if their kinds differ.
+bool join_reg(const Reg& a, const Reg& b, Reg& out) {
+  if (a.type != b.type) return false;
+  out = a;
+  if (a.type == RegType::NotInit) return true;
+  if (a.type == RegType::Scalar) {
+    out.v = a.v.join(b.v);
+    out.id = a.id == b.id ? a.id : 0;
+    return true;
+  }
+  if (a.maybe_null != b.maybe_null || a.map != b.map || a.frame != b.frame || a.size != b.size ||
+      a.map_index != b.map_index || a.id != b.id || a.ref != b.ref)
+    return false;
+  // Different constant offsets stay apart: which field or string a pointer names matters.
+  if (a.off != b.off) return false;
+  out.v = a.v.join(b.v);
+  out.range = std::min(a.range, b.range);
+  return true;
+}
+
+}  // namespace
+
+std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live) {
+  if (a.frames.size() != b.frames.size() || a.refs.size() != b.refs.size() || a.ctx_skb_set != b.ctx_skb_set ||
+      a.ctx_skb_id != b.ctx_skb_id || a.lock_frame != b.lock_frame)
+    return std::nullopt;
+  for (size_t i = 0; i < a.refs.size(); ++i)
+    if (a.refs[i].id != b.refs[i].id || a.refs[i].ringbuf != b.refs[i].ringbuf) return std::nullopt;
+  State out = a;
+  for (size_t f = 0; f < a.frames.size(); ++f) {
+    const Frame& fa = a.frames[f];
+    const Frame& fb = b.frames[f];
+    Frame& fo = out.frames[f];
+    if (fa.callsite != fb.callsite || fa.start != fb.start || fa.callback != fb.callback) return std::nullopt;
+    for (int r = 0; r < 11; ++r) {
+      if (!(live[f] >> r & 1)) {
+        fo.regs[r] = Reg{};
+        continue;
+      }
+      if (!join_reg(fa.regs[r], fb.regs[r], fo.regs[r])) return std::nullopt;
+    }
+    for (int r = 0; r < 5; ++r)
+      if (!join_reg(fa.cb_args[r], fb.cb_args[r], fo.cb_args[r])) return std::nullopt;
+    const size_t n = std::max(fa.stack.size(), fb.stack.size());
+    fo.stack.resize(n);
+    for (size_t s = 0; s < n; ++s) {
+      const StackSlot& sa = s < fa.stack.size() ? fa.stack[s] : kEmptySlot;
+      const StackSlot& sb = s < fb.stack.size() ? fb.stack[s] : kEmptySlot;
+      StackSlot& so = fo.stack[s];
+      const bool pa = sa.spill_size && sa.spill.is_pointer(), pb = sb.spill_size && sb.spill.is_pointer();
+      if (pa || pb) {
+        if (!(pa && pb && sa.bytes == sb.bytes && sa.spill_at == sb.spill_at && sa.spill_size == sb.spill_size))
+          return std::nullopt;
+        if (!join_reg(sa.spill, sb.spill, so.spill)) return std::nullopt;
+        continue;
+      }
+      // Bytes: uninitialised on either side stays uninitialised (a read fails on that path
+      // anyway); zero on both stays zero; anything else is some number.
+      for (int k = 0; k < 8; ++k) {
+        const SlotByte x = sa.bytes[k], y = sb.bytes[k];
+        so.bytes[k] = x == SlotByte::Invalid || y == SlotByte::Invalid ? SlotByte::Invalid
+                      : x == SlotByte::Zero && y == SlotByte::Zero   ? SlotByte::Zero
+                      : x == SlotByte::Spill && y == SlotByte::Spill && sa.spill_at == sb.spill_at &&
+                              sa.spill_size == sb.spill_size
+                          ? SlotByte::Spill
+                          : SlotByte::Misc;
+      }
+      if (sa.spill_size && sb.spill_size && sa.spill_at == sb.spill_at && sa.spill_size == sb.spill_size &&
+          so.bytes[sa.spill_at] == SlotByte::Spill) {
+        join_reg(sa.spill, sb.spill, so.spill);
+        so.spill_at = sa.spill_at;
+        so.spill_size = sa.spill_size;
+      } else {
+        so.spill = Reg{};
+        so.spill_size = 0;
+        so.spill_at = 0;
+        for (auto& k : so.bytes)
+          if (k == SlotByte::Spill) k = SlotByte::Misc;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace bpfq::verifier

@@ -1,0 +1,108 @@
+#pragma once
+// The verifier's abstract state: what is known about every register and stack byte of every
+// frame on one path, the packet references held, and how two states compare for pruning.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <bpfq/maps/map_spec.hpp>
+
+#include "scalar.hpp"
+
+namespace bpfq::verifier {
+
+enum class RegType : uint8_t {
+  NotInit,
+  Scalar,
+  Ctx,         // struct sch_bpf_ctx *
+  Stack,       // a frame's stack: frame, offset from its r10
+  MapPtr,      // a map (lddw map, or an inner map looked up in a map of maps)
+  MapValue,    // a map's value
+  PacketData,  // packet bytes: skb->data + offset
+  PacketEnd,   // skb->data_end
+  Skb,         // struct __sk_buff * (a packet)
+  Func,        // a sub-program (callback)
+  RingbufMem,  // memory reserved in a ring buffer
+};
+
+const char* type_name(RegType t);
+
+struct Reg {
+  RegType type = RegType::NotInit;
+  bool maybe_null = false;
+  uint8_t frame = 0;    // Stack: the frame it points into
+  uint32_t id = 0;      // pointers: null-check group, packet group; scalars: linked copies
+  uint32_t ref = 0;     // Skb, RingbufMem: the reference; PacketData/End: the packet's reference
+  int64_t off = 0;      // pointers: constant offset
+  Scalar v = Scalar::constant(0);  // scalars: the value; pointers: variable offset
+  uint32_t range = 0;   // PacketData: bytes from the group's base proven inside the packet
+  uint32_t size = 0;    // RingbufMem: bytes; Func: target instruction
+  const maps::MapSpec* map = nullptr;  // MapPtr, MapValue
+  int32_t map_index = -1;              // MapPtr/MapValue of an object map (not inner): its index
+  uint32_t origin = UINT32_MAX;        // maybe-NULL pointers: the call that returned them;
+                                       // NotInit: the release that invalidated it
+  bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }
+  static Reg scalar(const Scalar& s) {
+    Reg r;
+    r.type = RegType::Scalar;
+    r.v = s;
+    return r;
+  }
+};
+
+enum class SlotByte : uint8_t { Invalid, Misc, Zero, Spill };
+
+struct StackSlot {  // 8 bytes at r10 - 8*(i+1)
+  std::array<SlotByte, 8> bytes{};  // [0] = lowest address
+  Reg spill;                        // when some bytes are Spill
+  uint8_t spill_at = 0, spill_size = 0;
+};
+
+struct Frame {
+  std::array<Reg, 11> regs;
+  std::vector<StackSlot> stack;  // grows on demand
+  uint32_t callsite = 0;         // the call (or callback helper call) that made this frame
+  uint32_t start = 0;            // the function's first instruction
+  uint8_t callback = 0;          // CallbackKind of a callback frame
+  std::array<Reg, 5> cb_args;    // callback frames: r1..r5 to call it again with
+  uint32_t invocation = 0;       // callback frames: which call of the callback (not compared)
+};
+
+struct RefEntry {
+  uint32_t id = 0;
+  uint32_t insn = 0;  // where it was acquired
+  bool ringbuf = false;
+};
+
+struct State {
+  std::vector<Frame> frames;
+  std::vector<RefEntry> refs;
+  uint32_t pc = 0;
+  bool ctx_skb_set = false;  // qdisc/dequeue: a reference was handed out in ctx->skb
+  uint32_t ctx_skb_id = 0;   // its null-check id: NULL after all on the edge where it is NULL
+  int32_t lock_frame = -1;   // a bpf_spin_lock is held (unused: helpers check at run time)
+
+  Frame& cur() { return frames.back(); }
+  const Frame& cur() const { return frames.back(); }
+};
+
+// Live registers of one frame, as a bit set over r0..r10.
+using LiveMask = uint16_t;
+
+// old ⊇ cur: everything old's (finished) exploration proved holds for cur. live[f] says which
+// registers of frame f matter.
+bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& live);
+
+// One state holding both a and b, which must have the same shape (types, references, spilled
+// pointers); nullopt if they do not. Registers dead in live[frame] are dropped.
+std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live);
+
+// The widening of a callback's loop: cur with every scalar old and cur disagree on made unknown;
+// false if they differ in kind (no widening helps).
+bool widen_into(const State& old, State& cur);
+
+std::string describe(const Reg& r);
+
+}  // namespace bpfq::verifier

@@ -1,0 +1,1842 @@
+// The verifier's exploration: every path of the program, one instruction at a time, with the
+// abstract state of state.hpp; forks at branches both of whose edges are feasible; prunes a path
+// at a jump target when a finished path already covered a state that contains it.
+#include <bpfq/verifier/verifier.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <bpfq/ebpf/cfg.hpp>
+#include <bpfq/ebpf/disassembler.hpp>
+
+#include "state.hpp"
+
+namespace bpfq::verifier {
+
+namespace {
+
+using namespace ebpf;
+
+constexpr int64_t kMaxVarOff = 1 << 29;    // BPF_MAX_VAR_OFF
+constexpr uint64_t kMaxPacketOff = 0xffff;  // MAX_PACKET_OFF
+constexpr size_t kMaxStatesPerInsn = 64;    // stored states per prune point (memory bound)
+
+struct Failure {
+  size_t insn;
+  std::string message, hint, state;
+};
+
+// A stored state at a prune point, and how many paths descending from it are still unexplored.
+struct Checkpoint {
+  State st;
+  Checkpoint* parent = nullptr;
+  int branches = 1;
+  // The nearest loop-head checkpoint above this one whose loop this state is still in: states
+  // with the same anchor are in the same iteration of the same unrolled loop (or after it), so
+  // joining them keeps loop counters exact.
+  const Checkpoint* anchor = nullptr;
+  bool at_loop_head = false;
+  uint64_t seq = 0;  // creation order: a deterministic name
+};
+
+struct Path {
+  State st;
+  Checkpoint* parent = nullptr;
+  uint32_t resumed_at = UINT32_MAX;  // a parked path going on: not parked there again
+};
+
+enum class Visit { Go, Prune, Park };
+
+CmpOp cmp_of(uint8_t op) {
+  switch (op) {
+    case JEQ: return CmpOp::Eq;
+    case JNE: return CmpOp::Ne;
+    case JGT: return CmpOp::Gt;
+    case JGE: return CmpOp::Ge;
+    case JLT: return CmpOp::Lt;
+    case JLE: return CmpOp::Le;
+    case JSGT: return CmpOp::SGt;
+    case JSGE: return CmpOp::SGe;
+    case JSLT: return CmpOp::SLt;
+    case JSLE: return CmpOp::SLe;
+    default: return CmpOp::Set;
+  }
+}
+
+std::optional<AluOp> alu_of(uint8_t op) {
+  switch (op) {
+    case ADD: return AluOp::Add;
+    case SUB: return AluOp::Sub;
+    case MUL: return AluOp::Mul;
+    case DIV: return AluOp::Div;
+    case MOD: return AluOp::Mod;
+    case OR: return AluOp::Or;
+    case AND: return AluOp::And;
+    case XOR: return AluOp::Xor;
+    case LSH: return AluOp::Lsh;
+    case RSH: return AluOp::Rsh;
+    case ARSH: return AluOp::Arsh;
+    default: return std::nullopt;
+  }
+}
+
+const char* alu_name(uint8_t op) {
+  switch (op) {
+    case ADD: return "+=";
+    case SUB: return "-=";
+    case MUL: return "*=";
+    case DIV: return "/=";
+    case MOD: return "%=";
+    case OR: return "|=";
+    case AND: return "&=";
+    case XOR: return "^=";
+    case LSH: return "<<=";
+    case RSH: return ">>=";
+    case ARSH: return "s>>=";
+    case NEG: return "neg";
+    case END: return "bswap";
+    default: return "?";
+  }
+}
+
+std::string rname(int r) { return "R" + std::to_string(r); }
+
+class Verifier {
+ public:
+  Verifier(const loader::ProgramSpec& prog, const loader::ObjectSpec& object, const ProgramType& type,
+           const VerifyOptions& opts, VerifyResult& result)
+      : prog_(prog), obj_(object), type_(type), opts_(opts), result_(result), insns_(prog.insns) {}
+
+  void run() {
+    std::vector<CfgError> errors;
+    cfg_ = build_cfg(insns_, errors);
+    if (!errors.empty()) throw Failure{errors.front().insn, errors.front().message, structural_hint(errors.front().message), {}};
+    compute_liveness();
+    compute_loops();
+    explored_.resize(insns_.size());
+    Path first;
+    first.st = entry_state();
+    std::vector<Path> pending;
+    pending.push_back(std::move(first));
+    for (;;) {
+      if (pending.empty()) {
+        // Only parked paths are left: every path that could meet them has met them.
+        if (parked_.empty()) break;
+        auto it = parked_.begin();
+        pending.push_back(std::move(it->second));
+        parked_.erase(it);
+      }
+      Path path = std::move(pending.back());
+      pending.pop_back();
+      explore(path, pending);
+      result_.peak_states = std::max<uint64_t>(result_.peak_states, pending.size() + parked_.size());
+    }
+  }
+
+ private:
+  // ---------------------------------------------------------------- setup
+  State entry_state() {
+    State s;
+    s.frames.emplace_back();
+    Frame& f = s.frames.back();
+    f.start = 0;
+    Reg ctx;
+    if (type_.ctx == CtxKind::QdiscCtx) {
+      ctx.type = RegType::Ctx;
+    } else if (type_.ctx == CtxKind::SkBuff) {
+      ctx.type = RegType::Skb;  // a tc program's context is the packet
+    } else {
+      ctx_memory_.name = "ctx";
+      ctx_memory_.value_size = opts_.ctx_size;
+      ctx.type = RegType::MapValue;  // bounds-checked like a map value
+      ctx.map = &ctx_memory_;
+      f.regs[2] = Reg::scalar(Scalar::constant(opts_.ctx_size));
+    }
+    f.regs[1] = ctx;
+    f.regs[10] = stack_ptr(0);
+    return s;
+  }
+
+  static Reg stack_ptr(uint8_t frame) {
+    Reg r;
+    r.type = RegType::Stack;
+    r.frame = frame;
+    return r;
+  }
+
+  std::string structural_hint(const std::string& msg) const {
+    if (msg.find("unreachable") != std::string::npos) return "remove the dead code, or compile with optimisation (-O2)";
+    if (msg.find("last insn") != std::string::npos) return "every path must end with exit";
+    if (msg.find("jump") != std::string::npos) return "the instruction stream is corrupt: rebuild the object with clang";
+    return {};
+  }
+
+  // Live registers at each instruction's entry (backward dataflow within each function).
+  void compute_liveness() {
+    const size_t n = insns_.size();
+    live_.assign(n + 1, 0);
+    std::vector<LiveMask> use(n, 0), def(n, 0);
+    for (size_t pc = 0; pc < n; ++pc) {
+      if (cfg_.is_lddw_tail[pc]) continue;
+      const Insn& i = insns_[pc];
+      const uint8_t cls = insn_class(i.code);
+      auto u = [&](int r) { use[pc] |= static_cast<LiveMask>(1u << (r & 15)); };
+      auto d = [&](int r) { def[pc] |= static_cast<LiveMask>(1u << (r & 15)); };
+      switch (cls) {
+        case ALU:
+        case ALU64:
+          if (alu_op(i.code) != MOV) u(i.dst);
+          if (source(i.code) == X && alu_op(i.code) != NEG && alu_op(i.code) != END) u(i.src);
+          d(i.dst);
+          break;
+        case LDX: u(i.src); d(i.dst); break;
+        case ST: u(i.dst); break;
+        case STX:
+          u(i.dst); u(i.src);
+          if (mem_mode(i.code) == ATOMIC && i.imm == ATOMIC_CMPXCHG) { u(0); d(0); }
+          break;
+        case LD: d(i.dst); if (mem_mode(i.code) != IMM) { u(6); for (int r = 0; r <= 5; ++r) d(r); } break;
+        case JMP:
+        case JMP32: {
+          const uint8_t op = alu_op(i.code);
+          if (op == CALL) {
+            for (int r = 1; r <= 5; ++r) u(r);
+            for (int r = 0; r <= 5; ++r) d(r);
+          } else if (op == EXIT) {
+            u(0);
+          } else if (op != JA) {
+            u(i.dst);
+            if (source(i.code) == X) u(i.src);
+          }
+          break;
+        }
+      }
+      // r10 is always live: stack pointers are derived from it at any point.
+      use[pc] |= 1u << 10;
+    }
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (size_t k = n; k-- > 0;) {
+        if (cfg_.is_lddw_tail[k]) continue;
+        LiveMask out = 0;
+        for (uint32_t s : cfg_.succs[k]) out |= live_[s];
+        const LiveMask in = static_cast<LiveMask>(use[k] | (out & ~def[k]));
+        if (in != live_[k]) {
+          live_[k] = in;
+          changed = true;
+        }
+      }
+    }
+  }
+
+  // What matters at pc in each frame of s: the current frame's live registers at pc, the callers'
+  // at the instruction after their call (r0..r5 are clobbered or set by the call).
+  std::vector<LiveMask> live_masks(const State& s) const {
+    std::vector<LiveMask> m(s.frames.size());
+    m.back() = live_[s.pc];
+    for (size_t f = 0; f + 1 < s.frames.size(); ++f) {
+      const uint32_t callsite = s.frames[f + 1].callsite;
+      m[f] = callsite + 1 < live_.size() ? static_cast<LiveMask>(live_[callsite + 1] & ~0x3fu) : 0;
+      m[f] |= 1u << 10;
+    }
+    return m;
+  }
+
+  // ---------------------------------------------------------------- exploration
+  void explore(Path& path, std::vector<Path>& pending) {
+    State& s = path.st;
+    for (;;) {
+      if (++result_.insns_processed > opts_.insn_limit)
+        throw Failure{s.pc, "BPF program is too large: processed " + std::to_string(opts_.insn_limit) + " insns",
+                      "a loop the verifier cannot bound, or too many paths: bound loops with a constant, or use "
+                      "bpf_loop()", {}};
+      if (s.pc >= insns_.size()) throw Failure{s.pc, "last insn is not an exit or jmp", "every path must end with exit", {}};
+      if (cfg_.jump_target[s.pc] || cfg_.loop_head[s.pc] || is_callback_entry(s)) {
+        const Visit v = visit(path);
+        if (v == Visit::Prune) {
+          finish(path.parent);
+          return;
+        }
+        if (v == Visit::Park) return;  // goes on later, joined with the paths that meet it
+      }
+      if (opts_.log) log_insn(s);
+      const Step step = execute(path, pending);
+      if (step == Step::Done) {
+        finish(path.parent);
+        return;
+      }
+    }
+  }
+
+  bool is_callback_entry(const State& s) const {
+    return s.frames.size() > 1 && s.cur().callback && s.pc == s.cur().start;
+  }
+
+  // Ends a path: its checkpoints whose every descendant is explored become usable for pruning.
+  static void finish(Checkpoint* c) {
+    while (c) {
+      if (--c->branches > 0) return;
+      c = c->parent;
+    }
+  }
+
+  void fork(Path& path, std::vector<Path>& pending, State other) {
+    Path p;
+    p.st = std::move(other);
+    p.parent = path.parent;
+    if (p.parent) ++p.parent->branches;
+    pending.push_back(std::move(p));
+  }
+
+  Visit visit(Path& path) {
+    State& s = path.st;
+    const std::vector<LiveMask> live = live_masks(s);
+    auto& list = explored_[s.pc];
+    const bool callback_entry = is_callback_entry(s);
+    for (const auto& c : list) {
+      if (c->st.frames.size() != s.frames.size()) continue;
+      if (c->branches == 0) {
+        if (subsumes(c->st, s, live)) return Visit::Prune;
+        continue;
+      }
+      if (!is_ancestor(c.get(), path.parent)) continue;
+      if (subsumes(c->st, s, live)) {
+        // A callback called again in a state it was called in before: the helper bounds how
+        // often, so the earlier exploration covers this one.
+        if (callback_entry || another_invocation(c->st, s)) return Visit::Prune;
+        throw Failure{s.pc, "infinite loop detected at insn " + std::to_string(s.pc),
+                      "the loop can come back to where it started with nothing changed: make its condition "
+                      "depend on a counter bounded by a constant", {}};
+      }
+      if (callback_entry && widen_into(c->st, s)) {
+        // Widened: the next call of the callback is contained in this one.
+      }
+    }
+    // Paths that meet where no loop begins go on as one when they differ only in numbers and
+    // offsets: this keeps a chain of if/else from doubling the paths at every step.
+    const Checkpoint* anchor = anchor_of(path.parent, s, true);
+    if (!callback_entry && join_point_[s.pc]) {
+      // The first path to reach a meeting point waits there (parked) while the other paths run;
+      // those that reach it from the same iteration join it, and it goes on once, for all of
+      // them. At a loop head, the iteration is the one that just ended: paths that took
+      // different branches through it enter the next one together.
+      const Checkpoint* iteration = cfg_.loop_head[s.pc] ? anchor_of(path.parent, s, false) : anchor;
+      const std::pair<uint32_t, uint64_t> key{s.pc, iteration ? iteration->seq : 0};
+      auto it = parked_.find(key);
+      if (it != parked_.end()) {
+        if (std::optional<State> joined = join_states(it->second.st, s, live)) {
+          joined->pc = s.pc;
+          it->second.st = std::move(*joined);
+          ++result_.joins;
+          return Visit::Prune;
+        }
+      } else if (path.resumed_at != s.pc) {
+        path.resumed_at = s.pc;
+        parked_.emplace(key, std::move(path));
+        return Visit::Park;
+      }
+    }
+    if (!cfg_.loop_head[s.pc] && !callback_entry) {
+      for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        const Checkpoint& c = **it;
+        if (c.anchor != anchor || c.at_loop_head || is_ancestor(&c, path.parent)) continue;
+        if (std::optional<State> joined = join_states(c.st, s, live)) {
+          joined->pc = s.pc;
+          s = std::move(*joined);
+          ++result_.joins;
+          break;
+        }
+      }
+    }
+    // Loop heads always keep their states: they anchor the iterations (see Checkpoint::anchor).
+    if (list.size() < kMaxStatesPerInsn || cfg_.loop_head[s.pc]) {
+      auto c = std::make_unique<Checkpoint>();
+      c->st = s;
+      c->parent = path.parent;
+      c->anchor = anchor;
+      c->at_loop_head = cfg_.loop_head[s.pc] != 0;
+      c->seq = ++result_.states_stored;
+      path.parent = c.get();
+      list.push_back(std::move(c));
+    }
+    return Visit::Go;
+  }
+
+  // Does cur run in a later call of some callback than old? Then coming back to old's state is
+  // the helper calling again, which it does a bounded number of times, not a loop.
+  static bool another_invocation(const State& old, const State& cur) {
+    for (size_t f = 0; f < old.frames.size() && f < cur.frames.size(); ++f)
+      if (old.frames[f].invocation != cur.frames[f].invocation) return true;
+    return false;
+  }
+
+  // The anchor of a state about to be stored under `parent`. A loop head's own earlier
+  // iterations do not anchor it when skip_own_loop (the stored anchor must outlive the loop).
+  const Checkpoint* anchor_of(const Checkpoint* parent, const State& s, bool skip_own_loop) const {
+    const Checkpoint* c = parent;
+    if (c && !c->at_loop_head) c = c->anchor;
+    const bool at_head = skip_own_loop && cfg_.loop_head[s.pc] != 0;
+    while (c && (!in_loop(*c, s) || (at_head && c->st.pc == s.pc && c->st.frames.size() == s.frames.size())))
+      c = c->anchor;
+    return c;
+  }
+
+  // Is s inside the loop whose head checkpoint is c (in c's frame, at its pc there)?
+  bool in_loop(const Checkpoint& c, const State& s) const {
+    const size_t d = c.st.frames.size() - 1;
+    if (s.frames.size() <= d) return false;
+    for (size_t k = 1; k <= d; ++k)
+      if (s.frames[k].callsite != c.st.frames[k].callsite) return false;
+    const uint32_t pc = d + 1 == s.frames.size() ? s.pc : s.frames[d + 1].callsite;
+    const auto it = loop_body_.find(c.st.pc);
+    return it != loop_body_.end() && it->second[pc];
+  }
+
+  // Natural loops: for each back edge u -> h (found by a DFS from each function's start), the
+  // instructions that reach u without passing h.
+  void compute_loops() {
+    const size_t n = insns_.size();
+    std::vector<std::vector<uint32_t>> preds(n);
+    for (size_t k = 0; k < n; ++k)
+      for (uint32_t t : cfg_.succs[k])
+        if (t < n) preds[t].push_back(static_cast<uint32_t>(k));
+    join_point_.assign(n + 1, 0);
+    for (size_t k = 0; k < n; ++k) join_point_[k] = preds[k].size() >= 2;
+    std::vector<uint8_t> color(n, 0);  // 0 new, 1 on the DFS stack, 2 done
+    std::vector<std::pair<uint32_t, uint32_t>> back_edges;
+    for (const Subprogram& sp : cfg_.subprograms) {
+      if (sp.start >= n || color[sp.start]) continue;
+      std::vector<std::pair<uint32_t, size_t>> stack{{static_cast<uint32_t>(sp.start), 0}};
+      color[sp.start] = 1;
+      while (!stack.empty()) {
+        auto& [u, next] = stack.back();
+        if (next < cfg_.succs[u].size()) {
+          const uint32_t t = cfg_.succs[u][next++];
+          if (t >= n) continue;
+          if (color[t] == 1) back_edges.emplace_back(u, t);
+          else if (color[t] == 0) {
+            color[t] = 1;
+            stack.emplace_back(t, 0);
+          }
+        } else {
+          color[u] = 2;
+          stack.pop_back();
+        }
+      }
+    }
+    for (const auto& [u, h] : back_edges) {
+      std::vector<uint8_t>& body = loop_body_[h];
+      if (body.empty()) body.assign(n + 1, 0);
+      body[h] = 1;
+      std::vector<uint32_t> work{u};
+      while (!work.empty()) {
+        const uint32_t k = work.back();
+        work.pop_back();
+        if (body[k]) continue;
+        body[k] = 1;
+        for (uint32_t p : preds[k]) work.push_back(p);
+      }
+    }
+  }
+
+  static bool is_ancestor(const Checkpoint* c, const Checkpoint* p) {
+    for (; p; p = p->parent)
+      if (p == c) return true;
+    return false;
+  }
+
+  void log_insn(const State& s) {
+    size_t used = 0;
+    std::string text = disassemble_one(&insns_[s.pc], insns_.size() - s.pc, &used);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    result_.log += std::to_string(s.pc) + ": (frame " + std::to_string(s.frames.size() - 1) + ") " + text;
+    const Insn& i = insns_[s.pc];
+    const Frame& f = s.cur();
+    std::string regs;
+    for (int r : {static_cast<int>(i.dst), static_cast<int>(i.src)})
+      if (r <= 10 && f.regs[r].type != RegType::NotInit && regs.find(rname(r) + "=") == std::string::npos)
+        regs += " " + rname(r) + "=" + describe(f.regs[r]);
+    result_.log += (regs.empty() ? "" : "  ;" + regs) + "\n";
+  }
+
+  // ---------------------------------------------------------------- failures
+  [[noreturn]] void fail(const State& s, std::string msg, std::string hint = {}, std::initializer_list<int> regs = {}) {
+    std::string st;
+    for (int r : regs)
+      if (r >= 0 && r <= 10) st += (st.empty() ? "" : ", ") + rname(r) + "=" + describe(s.cur().regs[r]);
+    throw Failure{s.pc, std::move(msg), std::move(hint), std::move(st)};
+  }
+
+  std::string at(uint32_t insn) const {
+    if (insn == UINT32_MAX) return "";
+    const std::string loc = prog_.source_location(insn);
+    return loc.empty() ? "insn " + std::to_string(insn) : loc;
+  }
+
+  std::string origin_name(uint32_t insn) const {
+    if (insn >= insns_.size()) return "the call";
+    const Insn& i = insns_[insn];
+    if (alu_op(i.code) == CALL) {
+      if (i.src == CALL_HELPER)
+        if (const FuncProto* p = helper_proto(i.imm)) return std::string(p->name);
+      if (i.src == CALL_KFUNC && i.imm >= 0 && static_cast<size_t>(i.imm) < prog_.kfunc_names.size())
+        return prog_.kfunc_names[i.imm];
+    }
+    return "the call";
+  }
+
+  // Why a register cannot be used as a pointer here.
+  [[noreturn]] void fail_not_pointer(const State& s, int r, const char* use) {
+    const Reg& reg = s.cur().regs[r];
+    if (reg.type == RegType::NotInit) fail_uninit(s, r);
+    if (reg.maybe_null)
+      fail(s, rname(r) + " invalid mem access '" + type_name(reg.type) + "_or_null'",
+           rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) + " (" + at(reg.origin) +
+               ") against NULL before " + use + " it",
+           {r});
+    if (reg.type == RegType::Scalar && reg.origin != UINT32_MAX)
+      fail(s, rname(r) + " invalid mem access 'scalar'",
+           rname(r) + " held a reference released at " + at(reg.origin) +
+               ": a packet may not be used after bpf_skb_release (or after it was handed on)",
+           {r});
+    fail(s, rname(r) + " invalid mem access '" + type_name(reg.type) + "'",
+         reg.type == RegType::Scalar ? "only pointers can be dereferenced; this register holds a number"
+                                     : std::string("a ") + type_name(reg.type) + " pointer cannot be " + use,
+         {r});
+  }
+
+  [[noreturn]] void fail_uninit(const State& s, int r) {
+    const Reg& reg = s.cur().regs[r];
+    if (reg.origin != UINT32_MAX)
+      fail(s, rname(r) + " !read_ok",
+           rname(r) + " held a reference released at " + at(reg.origin) +
+               ": a packet may not be used after bpf_skb_release (or after it was handed on)");
+    fail(s, rname(r) + " !read_ok", rname(r) + " is read before any value was written to it on this path");
+  }
+
+  const Reg& read_reg(const State& s, int r) {
+    if (r > 10) fail(s, "R" + std::to_string(r) + " is invalid", "registers are r0..r10");
+    const Reg& reg = s.cur().regs[r];
+    if (reg.type == RegType::NotInit) fail_uninit(s, r);
+    return reg;
+  }
+
+  Reg& write_reg(State& s, int r) {
+    if (r > 10) fail(s, "R" + std::to_string(r) + " is invalid", "registers are r0..r10");
+    if (r == 10) fail(s, "frame pointer is read only", "r10 cannot be written; copy it to another register");
+    return s.cur().regs[r];
+  }
+
+  uint32_t new_id() { return ++next_id_; }
+
+  // ---------------------------------------------------------------- one instruction
+  enum class Step { Next, Done };
+
+  Step execute(Path& path, std::vector<Path>& pending) {
+    State& s = path.st;
+    const Insn& i = insns_[s.pc];
+    switch (insn_class(i.code)) {
+      case ALU:
+      case ALU64: alu(s, i); s.pc++; return Step::Next;
+      case LDX: load(s, i); s.pc++; return Step::Next;
+      case ST:
+      case STX: store(s, i); s.pc++; return Step::Next;
+      case LD: ld(s, i); return Step::Next;
+      case JMP:
+      case JMP32: return jump(path, pending, i);
+    }
+    fail(s, "unknown opcode " + std::to_string(i.code));
+  }
+
+  // ---- ALU
+  void alu(State& s, const Insn& i) {
+    const bool is64 = insn_class(i.code) == ALU64;
+    const uint8_t op = alu_op(i.code);
+    const bool x = source(i.code) == X;
+    if (op == END) {
+      if (i.imm != 16 && i.imm != 32 && i.imm != 64) fail(s, "invalid BPF_END width " + std::to_string(i.imm));
+      const Reg& d = read_reg(s, i.dst);
+      if (d.is_pointer()) fail(s, rname(i.dst) + " byte swap of a pointer prohibited", {}, {i.dst});
+      Scalar v = d.v;
+      // ALU64 END (bswap) always swaps; ALU END swaps only when the target byte order differs
+      // from the host's (little-endian: BE swaps, LE truncates).
+      const bool swap = is64 || x;
+      Reg& w = write_reg(s, i.dst);
+      w = Reg::scalar(swap ? v.bswap(i.imm) : v.zext_low(i.imm));
+      return;
+    }
+    if (op == NEG) {
+      const Reg& d = read_reg(s, i.dst);
+      if (d.is_pointer()) fail(s, rname(i.dst) + " pointer arithmetic with neg operator prohibited", {}, {i.dst});
+      const Scalar v = is64 ? d.v.neg64() : d.v.neg32();
+      write_reg(s, i.dst) = Reg::scalar(v);
+      return;
+    }
+    if (op == MOV) {
+      if (!x) {
+        write_reg(s, i.dst) = Reg::scalar(is64 ? Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(i.imm)))
+                                               : Scalar::constant(static_cast<uint32_t>(i.imm)));
+        return;
+      }
+      Reg src = read_reg(s, i.src);
+      if (i.off != 0) {  // movsx
+        if (i.off != 8 && i.off != 16 && (i.off != 32 || !is64)) fail(s, "invalid movsx offset " + std::to_string(i.off));
+        if (src.is_pointer()) fail(s, rname(i.src) + " sign-extension part of pointer", {}, {i.src});
+        write_reg(s, i.dst) = Reg::scalar(is64 ? src.v.sext(i.off / 8) : src.v.sext32(i.off / 8));
+        return;
+      }
+      if (!is64) {
+        if (src.is_pointer()) fail(s, rname(i.src) + " partial copy of pointer", "copy pointers with 64-bit moves", {i.src});
+        write_reg(s, i.dst) = Reg::scalar(src.v.zext32());
+        return;
+      }
+      if (src.type == RegType::Scalar && src.id == 0 && !src.v.is_const()) {
+        // Linked copies: a bound learnt on one later applies to both.
+        s.cur().regs[i.src].id = src.id = new_id();
+      }
+      write_reg(s, i.dst) = src;
+      return;
+    }
+    const std::optional<AluOp> aop0 = alu_of(op);
+    const bool signed_div = (op == DIV || op == MOD) && i.off == 1;
+    if (!aop0) fail(s, "unknown ALU opcode " + std::to_string(i.code));
+    const AluOp aop = signed_div ? (op == DIV ? AluOp::SDiv : AluOp::SMod) : *aop0;
+    if (i.off != 0 && !((op == DIV || op == MOD) && i.off == 1)) fail(s, "BPF_ALU uses reserved fields");
+    Reg d = read_reg(s, i.dst);
+    Reg src = x ? read_reg(s, i.src) : Reg::scalar(is64 ? Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(i.imm)))
+                                                         : Scalar::constant(static_cast<uint32_t>(i.imm)));
+    if (!x && (op == DIV || op == MOD) && i.imm == 0) fail(s, "div by zero", "dividing by a constant 0 is always a mistake");
+    if (!x && (op == LSH || op == RSH || op == ARSH) && (i.imm < 0 || i.imm >= (is64 ? 64 : 32)))
+      fail(s, "invalid shift " + std::to_string(i.imm));
+    if (d.is_pointer() || src.is_pointer()) {
+      pointer_alu(s, i, is64, op, d, src);
+      return;
+    }
+    const Scalar v = is64 ? Scalar::alu64(aop, d.v, src.v) : Scalar::alu32(aop, d.v, src.v);
+    write_reg(s, i.dst) = Reg::scalar(v);
+  }
+
+  void pointer_alu(State& s, const Insn& i, bool is64, uint8_t op, Reg d, Reg src) {
+    const bool x = source(i.code) == X;
+    if (!is64) fail(s, rname(i.dst) + " 32-bit pointer arithmetic prohibited", {}, {i.dst});
+    if (d.is_pointer() && src.is_pointer()) {
+      if (op == SUB && d.type == src.type && d.map == src.map && d.frame == src.frame && d.ref == src.ref &&
+          (d.type == RegType::PacketData || d.type == RegType::PacketEnd || d.type == RegType::Stack ||
+           d.type == RegType::MapValue)) {
+        write_reg(s, i.dst) = Reg::scalar(Scalar::unknown());
+        return;
+      }
+      if (op == SUB && ((d.type == RegType::PacketEnd && src.type == RegType::PacketData) ||
+                        (d.type == RegType::PacketData && src.type == RegType::PacketEnd)) && d.ref == src.ref) {
+        write_reg(s, i.dst) = Reg::scalar(Scalar::unknown());
+        return;
+      }
+      fail(s, rname(i.dst) + " pointer " + alu_name(op) + " pointer prohibited",
+           "only the difference of two pointers into the same object is a number", {i.dst, static_cast<int>(i.src)});
+    }
+    // One pointer, one scalar: only ptr += scalar, ptr -= scalar, scalar += ptr.
+    const bool ptr_is_dst = d.is_pointer();
+    Reg ptr = ptr_is_dst ? d : src;
+    const Reg& num = ptr_is_dst ? src : d;
+    const int preg = ptr_is_dst ? i.dst : i.src;
+    if (!(op == ADD || (op == SUB && ptr_is_dst)))
+      fail(s, rname(i.dst) + " pointer arithmetic with " + alu_name(op) + " operator prohibited",
+           "pointers may only be moved by adding or subtracting a number", {i.dst, x ? static_cast<int>(i.src) : -1});
+    if (ptr.maybe_null)
+      fail(s, rname(preg) + " pointer arithmetic on " + type_name(ptr.type) + "_or_null prohibited, null-check it first",
+           rname(preg) + " may be NULL here: compare it with NULL (it came from " + origin_name(ptr.origin) + ", " +
+               at(ptr.origin) + ")",
+           {preg});
+    switch (ptr.type) {
+      case RegType::Ctx:
+      case RegType::Stack:
+      case RegType::MapValue:
+      case RegType::PacketData:
+      case RegType::Skb:
+      case RegType::RingbufMem:
+        break;
+      case RegType::MapPtr:
+        if (num.v.is_const() && num.v.const_value() == 0) {
+          write_reg(s, i.dst) = ptr;
+          return;
+        }
+        [[fallthrough]];
+      default:
+        fail(s, rname(preg) + " pointer arithmetic on " + type_name(ptr.type) + " prohibited", {}, {preg});
+    }
+    Scalar delta = num.v;
+    if (op == SUB) delta = delta.neg64();
+    if (delta.is_const()) {
+      const auto k = static_cast<int64_t>(delta.const_value());
+      if (k <= -kMaxVarOff || k >= kMaxVarOff || ptr.off + k <= -kMaxVarOff || ptr.off + k >= kMaxVarOff)
+        fail(s, "value " + std::to_string(k) + " makes " + type_name(ptr.type) + " pointer be out of bounds", {}, {preg});
+      ptr.off += k;
+    } else {
+      if (delta.smin <= -kMaxVarOff || delta.smax >= kMaxVarOff)
+        fail(s, "math between " + std::string(type_name(ptr.type)) +
+                    " pointer and register with unbounded min value is not allowed",
+             "bound the number first, e.g. `if (i >= N) return ...;` with N the size of what the pointer points to",
+             {i.dst, x ? static_cast<int>(i.src) : -1});
+      ptr.v = Scalar::alu64(AluOp::Add, ptr.v, delta);
+      if (ptr.v.smin <= -kMaxVarOff || ptr.v.smax >= kMaxVarOff)
+        fail(s, "pointer offset of " + std::string(type_name(ptr.type)) + " may be out of bounds", {}, {preg});
+      if (ptr.type == RegType::PacketData) {
+        ptr.id = new_id();  // a new base: its range must be proven again
+        ptr.range = 0;
+      }
+    }
+    write_reg(s, i.dst) = ptr;
+  }
+
+  // ---- memory
+  struct Access {
+    int64_t lo, hi;  // bytes [lo, hi) relative to the object's start, over every offset possible
+  };
+
+  Access span_of(const Reg& base, int16_t off, int size) const {
+    return {base.off + base.v.smin + off, base.off + base.v.smax + off + size};
+  }
+
+  // The bytes of object `base` accessed, checked against [0, limit).
+  void check_bounds(const State& s, int r, const Reg& base, int16_t off, int size, int64_t limit, const char* what,
+                    const std::string& hint) {
+    if (!base.v.is_const() && (base.v.smin < 0 || base.v.umax >= static_cast<uint64_t>(kMaxVarOff)))
+      fail(s, rname(r) + " unbounded memory access, make sure to bounds check any such access",
+           "compare the index with the size before adding it to the pointer", {r});
+    const Access a = span_of(base, off, size);
+    if (a.lo < 0 || a.hi > limit)
+      fail(s, std::string("invalid access to ") + what + ", size=" + std::to_string(limit) + " off=" +
+                  std::to_string(a.lo) + (base.v.is_const() ? "" : ".." + std::to_string(a.hi - size)) +
+                  " size=" + std::to_string(size),
+           hint, {r});
+  }
+
+  // Packet bytes: proven by a comparison with data_end.
+  void check_packet(const State& s, int r, const Reg& base, int16_t off, int size) {
+    if (base.v.smin < 0 || base.v.umax > kMaxPacketOff)
+      fail(s, rname(r) + " offset is outside of the packet", "bound the variable part of the offset (0..65535)", {r});
+    const int64_t lo = base.off + off;
+    if (lo < 0 || lo + size > static_cast<int64_t>(base.range))
+      fail(s, "invalid access to packet, off=" + std::to_string(lo) + " size=" + std::to_string(size) + ", " + rname(r) +
+                  "(id=" + std::to_string(base.id) + ",off=" + std::to_string(base.off) + ",r=" +
+                  std::to_string(base.range) + ")",
+           "compare the pointer with data_end first: `if (data + " + std::to_string(lo + size) +
+               " > data_end) return ...;` proves these bytes are in the packet",
+           {r});
+  }
+
+  int stack_index(int64_t off) const { return static_cast<int>((-off - 1) / 8); }
+
+  StackSlot& slot(Frame& f, int64_t byte_off) {
+    const size_t idx = static_cast<size_t>(stack_index(byte_off));
+    if (f.stack.size() <= idx) f.stack.resize(idx + 1);
+    return f.stack[idx];
+  }
+
+  // Stack byte offsets [lo, hi) (negative, from r10) must lie in the frame.
+  void check_stack_range(const State& s, int r, int64_t lo, int64_t hi, bool write, int size) {
+    if (lo < -kStackSize || hi > 0)
+      fail(s, std::string("invalid ") + (write ? "write" : "read") + " to stack " + rname(r) + " off=" +
+                  std::to_string(lo) + " size=" + std::to_string(size),
+           "the stack is the 512 bytes below r10: offsets -512..-1", {r});
+  }
+
+  Frame& frame_of(State& s, const Reg& base) { return s.frames[base.frame]; }
+
+  void load(State& s, const Insn& i) {
+    const uint8_t mode = mem_mode(i.code);
+    if (mode != MEM && mode != MEMSX) fail(s, "unknown opcode " + std::to_string(i.code));
+    const int size = size_bytes(mem_size(i.code));
+    if (mode == MEMSX && size == 8) fail(s, "unknown opcode " + std::to_string(i.code));
+    const Reg base = read_reg(s, i.src);
+    Reg out = Reg::scalar(mode == MEMSX ? Scalar::unknown_signed_of_size(size) : Scalar::unknown_of_size(size));
+    if (base.maybe_null) fail_not_pointer(s, i.src, "reading through");
+    switch (base.type) {
+      case RegType::Ctx: out = ctx_load(s, i, base, size, sch_bpf_ctx_layout()); break;
+      case RegType::Skb: out = ctx_load(s, i, base, size, sk_buff_layout()); break;
+      case RegType::Stack: out = stack_load(s, i, base, size); break;
+      case RegType::MapValue: {
+        check_bounds(s, i.src, base, i.off, size, base.map->value_size, "map value",
+                     "map '" + base.map->name + "' has " + std::to_string(base.map->value_size) + "-byte values");
+        break;  // a number, including a load of a kptr field (not a usable packet)
+      }
+      case RegType::PacketData: check_packet(s, i.src, base, i.off, size); break;
+      case RegType::RingbufMem:
+        check_bounds(s, i.src, base, i.off, size, base.size, "ringbuf memory", "the reservation's size");
+        break;
+      default: fail_not_pointer(s, i.src, "reading through");
+    }
+    if (mode == MEMSX && out.type == RegType::Scalar) out.v = out.v.sext(size);
+    write_reg(s, i.dst) = out;
+  }
+
+  Reg ctx_load(State& s, const Insn& i, const Reg& base, int size, const CtxLayout& layout) {
+    if (!base.v.is_const() || base.off + static_cast<int64_t>(base.v.const_value()) != 0)
+      fail(s, "dereference of modified " + std::string(type_name(base.type)) + " ptr " + rname(i.src) +
+                  " off=" + std::to_string(base.off) + " disallowed",
+           "read context fields through the context pointer itself: ctx->field", {i.src});
+    const int64_t off = i.off;
+    const CtxField* f = off >= 0 ? layout.field_at(static_cast<uint32_t>(off)) : nullptr;
+    if (!f || off + size > f->offset + f->size || (size != static_cast<int>(f->size) && !f->narrow_reads))
+      fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size),
+           std::string(layout.type_name) + (f ? " field " + std::string(f->name) + " is read whole" : " has no field there"),
+           {i.src});
+    Reg out = Reg::scalar(Scalar::unknown_of_size(size));
+    switch (f->kind) {
+      case FieldKind::Scalar: break;
+      case FieldKind::Skb:
+        if (type_.ctx_skb_in) {
+          out = Reg{};
+          out.type = RegType::Skb;
+        }
+        break;
+      case FieldKind::PacketData:
+        out = Reg{};
+        out.type = RegType::PacketData;
+        out.ref = base.ref;
+        out.id = new_id();
+        break;
+      case FieldKind::PacketEnd:
+        out = Reg{};
+        out.type = RegType::PacketEnd;
+        out.ref = base.ref;
+        break;
+    }
+    return out;
+  }
+
+  Reg stack_load(State& s, const Insn& i, const Reg& base, int size) {
+    const Access a = span_of(base, i.off, size);
+    check_stack_range(s, i.src, a.lo, a.hi, false, size);
+    Frame& f = frame_of(s, base);
+    if (!base.v.is_const()) {
+      for (int64_t b = a.lo; b < a.hi; ++b) {
+        const StackSlot& sl = slot(f, b);
+        const SlotByte k = sl.bytes[(b + kStackSize) % 8];
+        if (k == SlotByte::Invalid)
+          fail(s, "invalid variable-offset read from stack " + rname(i.src) + " off=" + std::to_string(b),
+               "initialise every byte the index may reach", {i.src});
+        if (k == SlotByte::Spill && sl.spill.is_pointer())
+          fail(s, "reading a spilled pointer through a variable offset " + rname(i.src), {}, {i.src});
+      }
+      return Reg::scalar(Scalar::unknown_of_size(size));
+    }
+    const int64_t lo = a.lo;
+    StackSlot& sl = slot(f, lo);
+    const int at_byte = static_cast<int>((lo + kStackSize) % 8);
+    if (at_byte + size > 8)
+      fail(s, "misaligned stack access off=" + std::to_string(lo) + " size=" + std::to_string(size), {}, {i.src});
+    const bool spilled_here = sl.spill_size != 0 && sl.spill_at == at_byte && sl.spill_size == size;
+    if (spilled_here && sl.bytes[at_byte] == SlotByte::Spill) return sl.spill;
+    bool all_zero = true;
+    for (int b = at_byte; b < at_byte + size; ++b) {
+      switch (sl.bytes[b]) {
+        case SlotByte::Invalid:
+          fail(s, "invalid read from stack off " + std::to_string(lo) + "+0 size " + std::to_string(size),
+               "this stack memory is read before anything was written to it on this path", {i.src});
+        case SlotByte::Spill:
+          if (sl.spill.is_pointer())
+            fail(s, "invalid size of register fill",
+                 "a spilled pointer is read back whole, with an 8-byte load at the same offset", {i.src});
+          all_zero = false;
+          break;
+        case SlotByte::Misc: all_zero = false; break;
+        case SlotByte::Zero: break;
+      }
+    }
+    return Reg::scalar(all_zero ? Scalar::constant(0) : Scalar::unknown_of_size(size));
+  }
+
+  void store(State& s, const Insn& i) {
+    const bool stx = insn_class(i.code) == STX;
+    const uint8_t mode = mem_mode(i.code);
+    const int size = size_bytes(mem_size(i.code));
+    if (mode == ATOMIC && stx) return atomic(s, i, size);
+    if (mode != MEM) fail(s, "unknown opcode " + std::to_string(i.code));
+    const Reg base = read_reg(s, i.dst);
+    const Reg val = stx ? read_reg(s, i.src) : Reg::scalar(Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+    if (base.maybe_null) fail_not_pointer(s, i.dst, "writing through");
+    auto no_pointer = [&](const char* into) {
+      if (val.is_pointer())
+        fail(s, rname(i.src) + " leaks addr into " + into,
+             "only numbers may be stored there; packets go into maps through bpf_kptr_xchg", {static_cast<int>(i.src)});
+    };
+    switch (base.type) {
+      case RegType::Ctx: ctx_store(s, i, base, val, size, sch_bpf_ctx_layout()); break;
+      case RegType::Skb: no_pointer("ctx"); ctx_store(s, i, base, val, size, sk_buff_layout()); break;
+      case RegType::Stack: stack_store(s, i, base, val, size); break;
+      case RegType::MapValue: {
+        no_pointer("map");
+        const maps::MapSpec& m = *base.map;
+        check_bounds(s, i.dst, base, i.off, size, m.value_size, "map value",
+                     "map '" + m.name + "' has " + std::to_string(m.value_size) + "-byte values");
+        if (m.read_only)
+          fail(s, "write into map forbidden, value_size=" + std::to_string(m.value_size) + " off=" +
+                      std::to_string(span_of(base, i.off, size).lo) + " size=" + std::to_string(size),
+               "map '" + m.name + "' is read-only to programs (.rodata or BPF_F_RDONLY_PROG)", {i.dst});
+        check_not_kptr(s, i.dst, base, i.off, size);
+        break;
+      }
+      case RegType::PacketData: no_pointer("packet"); check_packet(s, i.dst, base, i.off, size); break;
+      case RegType::RingbufMem:
+        no_pointer("mem");
+        check_bounds(s, i.dst, base, i.off, size, base.size, "ringbuf memory", "the reservation's size");
+        break;
+      default: fail_not_pointer(s, i.dst, "writing through");
+    }
+  }
+
+  void check_not_kptr(const State& s, int r, const Reg& base, int16_t off, int size) {
+    const Access a = span_of(base, off, size);
+    for (uint32_t k : base.map->kptr_offsets)
+      if (a.lo < static_cast<int64_t>(k) + 8 && a.hi > static_cast<int64_t>(k))
+        fail(s, "store to referenced kptr disallowed",
+             "a packet-reference field of map '" + base.map->name + "' (offset " + std::to_string(k) +
+                 ") changes only through bpf_kptr_xchg",
+             {r});
+  }
+
+  void ctx_store(State& s, const Insn& i, const Reg& base, const Reg& val, int size, const CtxLayout& layout) {
+    if (!base.v.is_const() || base.off + static_cast<int64_t>(base.v.const_value()) != 0)
+      fail(s, "dereference of modified " + std::string(type_name(base.type)) + " ptr " + rname(i.dst) +
+                  " off=" + std::to_string(base.off) + " disallowed",
+           "write context fields through the context pointer itself: ctx->field", {i.dst});
+    const int64_t off = i.off;
+    const CtxField* f = off >= 0 ? layout.field_at(static_cast<uint32_t>(off)) : nullptr;
+    if (!f || off + size > f->offset + f->size)
+      fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size),
+           std::string(layout.type_name) + " has no field there", {i.dst});
+    if (!f->writable) {
+      if (layout.size == sk_buff_layout().size)
+        fail(s, "writes " + std::to_string(size) + " bytes to __sk_buff." + std::string(f->name) + ", which is read-only",
+             "programs may write mark, priority, queue_mapping, tc_index, cb[0..4], tc_classid and tstamp; the "
+             "packet's bytes are written through skb->data",
+             {i.dst});
+      fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size) + ": " +
+                  std::string(f->name) + " is read-only", {}, {i.dst});
+    }
+    if (f->kind == FieldKind::Skb) return ctx_skb_store(s, i, val, size);
+    if (size != static_cast<int>(f->size) && !f->narrow_reads)
+      fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size), {}, {i.dst});
+    if (val.is_pointer())
+      fail(s, rname(i.src) + " leaks addr into ctx",
+           std::string("ctx->") + std::string(f->name) + " takes a number" +
+               (val.type == RegType::Skb && val.ref ? "; hand a packet out in ctx->skb (qdisc/dequeue), or move it into a map with bpf_kptr_xchg" : ""),
+           {static_cast<int>(i.src)});
+  }
+
+  // qdisc/dequeue hands a packet reference out in ctx->skb; nothing else writes it.
+  void ctx_skb_store(State& s, const Insn& i, const Reg& val, int size) {
+    if (!type_.ctx_skb_out)
+      fail(s, "ctx->skb is read-only in " + std::string(type_.name),
+           "only qdisc/dequeue writes ctx->skb, to hand out the packet it dequeued", {i.dst});
+    if (size != 8) fail(s, "invalid bpf_context access off=0 size=" + std::to_string(size), "ctx->skb is written whole", {i.dst});
+    if (s.ctx_skb_set)
+      fail(s, "ctx->skb already holds the packet handed out: writing it again would lead to reference leak",
+           "write ctx->skb once, with the packet to send", {i.dst});
+    if (val.type == RegType::Scalar) {
+      if (!(val.v.is_const() && val.v.const_value() == 0))
+        fail(s, "ctx->skb must be a packet reference or NULL", "store the reference a queue or map gave you",
+             {static_cast<int>(i.src)});
+      return;
+    }
+    if (val.type != RegType::Skb || val.ref == 0 || val.off != 0 || !val.v.is_const() || val.v.const_value() != 0)
+      fail(s, rname(i.src) + " must be a referenced packet to hand out in ctx->skb",
+           "hand out a packet reference you hold (from bpf_skb_queue_pop, bpf_kptr_xchg, bpf_skb_acquire)",
+           {static_cast<int>(i.src)});
+    s.ctx_skb_set = true;
+    s.ctx_skb_id = val.maybe_null ? val.id : 0;
+    hand_out(s, val.ref);
+  }
+
+  // The reference now belongs to the qdisc (ctx->skb): the program may still read the packet
+  // and test it for NULL during this run, but no longer release or store it.
+  void hand_out(State& s, uint32_t ref) {
+    std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
+    auto borrow = [&](Reg& r) {
+      if (r.ref == ref && r.is_pointer()) r.ref = 0;
+    };
+    for (Frame& f : s.frames) {
+      for (Reg& r : f.regs) borrow(r);
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size) borrow(sl.spill);
+    }
+  }
+
+  void stack_store(State& s, const Insn& i, const Reg& base, const Reg& val, int size) {
+    const Access a = span_of(base, i.off, size);
+    check_stack_range(s, i.dst, a.lo, a.hi, true, size);
+    Frame& f = frame_of(s, base);
+    if (val.type == RegType::Stack && base.frame < val.frame)
+      fail(s, "cannot spill pointers to stack into stack frame of the caller",
+           "a callee's stack ends when it returns: keep pointers to it in its own frame", {i.dst});
+    if (!base.v.is_const()) {
+      if (val.is_pointer()) fail(s, "spilled ptr through a variable-offset stack write", {}, {i.dst});
+      for (int64_t b = a.lo; b < a.hi; ++b) {
+        StackSlot& sl = slot(f, b);
+        forget_spill(sl);
+        sl.bytes[(b + kStackSize) % 8] = SlotByte::Misc;
+      }
+      return;
+    }
+    const int64_t lo = a.lo;
+    const int at_byte = static_cast<int>((lo + kStackSize) % 8);
+    if (at_byte + size > 8) fail(s, "misaligned stack access off=" + std::to_string(lo) + " size=" + std::to_string(size), {}, {i.dst});
+    StackSlot& sl = slot(f, lo);
+    if (val.is_pointer()) {
+      if (size != 8) fail(s, "invalid size of register spill", "pointers are spilled whole: 8-byte stores", {i.dst});
+      sl.bytes.fill(SlotByte::Spill);
+      sl.spill = val;
+      sl.spill_at = 0;
+      sl.spill_size = 8;
+      return;
+    }
+    // Partly overwriting a spill turns the rest into plain bytes.
+    if (sl.spill_size != 0 && !(sl.spill_at == at_byte && sl.spill_size == size)) forget_spill(sl);
+    if (val.v.is_const() && val.v.const_value() == 0 && !(size == 8 && val.id != 0)) {
+      if (sl.spill_size != 0) forget_spill(sl);
+      for (int b = at_byte; b < at_byte + size; ++b) sl.bytes[b] = SlotByte::Zero;
+      return;
+    }
+    // A scalar keeps its bounds when read back at the same offset and size.
+    sl.spill = Reg::scalar(size == 8 ? val.v : val.v.truncate(size));
+    if (size == 8) sl.spill.id = val.id;
+    sl.spill_at = static_cast<uint8_t>(at_byte);
+    sl.spill_size = static_cast<uint8_t>(size);
+    for (int b = at_byte; b < at_byte + size; ++b) sl.bytes[b] = SlotByte::Spill;
+  }
+
+  static void forget_spill(StackSlot& sl) {
+    for (auto& b : sl.bytes)
+      if (b == SlotByte::Spill) b = SlotByte::Misc;
+    sl.spill = Reg{};
+    sl.spill_size = 0;
+    sl.spill_at = 0;
+  }
+
+  void atomic(State& s, const Insn& i, int size) {
+    if (size != 4 && size != 8) fail(s, "invalid atomic operand size", "atomics work on 4 or 8 bytes");
+    const int32_t op = i.imm;
+    const int32_t base_op = op & ~ATOMIC_FETCH;
+    if (!(base_op == ATOMIC_ADD || base_op == ATOMIC_OR || base_op == ATOMIC_AND || base_op == ATOMIC_XOR ||
+          op == ATOMIC_XCHG || op == ATOMIC_CMPXCHG))
+      fail(s, "BPF_ATOMIC uses invalid atomic opcode " + std::to_string(op));
+    const Reg base = read_reg(s, i.dst);
+    const Reg val = read_reg(s, i.src);
+    if (val.is_pointer()) fail(s, rname(i.src) + " leaks addr into mem", "atomics work on numbers", {static_cast<int>(i.src)});
+    if (op == ATOMIC_CMPXCHG) {
+      const Reg& r0 = read_reg(s, 0);
+      if (r0.is_pointer()) fail(s, "R0 leaks addr into mem", "atomics work on numbers", {0});
+    }
+    if (base.maybe_null) fail_not_pointer(s, i.dst, "writing through");
+    if (base.type == RegType::Stack) {
+      Insn ld = i;  // the read half: the bytes must be initialised
+      const Reg got = stack_load(s, Insn::make(LDX | MEM | mem_size(i.code), 0, i.dst, i.off), base, size);
+      (void)ld;
+      (void)got;
+      stack_store(s, i, base, Reg::scalar(Scalar::unknown_of_size(size)), size);
+    } else if (base.type == RegType::MapValue) {
+      const maps::MapSpec& m = *base.map;
+      check_bounds(s, i.dst, base, i.off, size, m.value_size, "map value", "map '" + m.name + "'");
+      if (m.read_only) fail(s, "write into map forbidden", "map '" + m.name + "' is read-only", {i.dst});
+      check_not_kptr(s, i.dst, base, i.off, size);
+    } else {
+      fail(s, "BPF_ATOMIC stores into " + rname(i.dst) + " " + type_name(base.type) + " is not allowed",
+           "atomics work on the stack and on map values", {i.dst});
+    }
+    const Access a = span_of(base, i.off, size);
+    if (base.v.is_const() && a.lo % size != 0)
+      fail(s, "misaligned access off " + std::to_string(a.lo) + " size " + std::to_string(size), {}, {i.dst});
+    if (op == ATOMIC_CMPXCHG) write_reg(s, 0) = Reg::scalar(Scalar::unknown_of_size(size));
+    else if (op & ATOMIC_FETCH) write_reg(s, i.src) = Reg::scalar(Scalar::unknown_of_size(size));
+  }
+
+  void ld(State& s, const Insn& i) {
+    if (i.code != LDDW_OPCODE)
+      fail(s, "BPF_LD_[ABS|IND] instructions are not supported",
+           "read packet bytes through skb->data/data_end or bpf_skb_load_bytes");
+    if (s.pc + 1 >= insns_.size()) fail(s, "invalid BPF_LD_IMM insn");
+    const Insn& next = insns_[s.pc + 1];
+    Reg out;
+    switch (i.src) {
+      case LDDW_IMM64:
+        out = Reg::scalar(Scalar::constant(static_cast<uint32_t>(i.imm) | static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32));
+        break;
+      case PSEUDO_MAP_FD:
+      case PSEUDO_MAP_IDX:
+        if (i.imm < 0 || static_cast<size_t>(i.imm) >= obj_.maps.size()) fail(s, "fd " + std::to_string(i.imm) + " is not pointing to valid bpf_map");
+        out.type = RegType::MapPtr;
+        out.map = &obj_.maps[i.imm];
+        out.map_index = i.imm;
+        break;
+      case PSEUDO_MAP_VALUE:
+      case PSEUDO_MAP_IDX_VALUE:
+        if (i.imm < 0 || static_cast<size_t>(i.imm) >= obj_.maps.size()) fail(s, "fd " + std::to_string(i.imm) + " is not pointing to valid bpf_map");
+        out.type = RegType::MapValue;
+        out.map = &obj_.maps[i.imm];
+        out.map_index = i.imm;
+        out.off = next.imm;
+        if (next.imm < 0 || static_cast<uint32_t>(next.imm) >= out.map->value_size)
+          fail(s, "invalid access to map value pointer, value_size=" + std::to_string(out.map->value_size) +
+                      " off=" + std::to_string(next.imm));
+        break;
+      case PSEUDO_FUNC: {
+        const int64_t target = static_cast<int64_t>(s.pc) + 1 + i.imm;
+        if (target < 0 || static_cast<size_t>(target) >= insns_.size()) fail(s, "invalid func target");
+        out.type = RegType::Func;
+        out.size = static_cast<uint32_t>(target);
+        break;
+      }
+      default: fail(s, "invalid BPF_LD_IMM insn (src_reg " + std::to_string(i.src) + ")");
+    }
+    write_reg(s, i.dst) = out;
+    s.pc += 2;
+  }
+
+  // ---- jumps
+  Step jump(Path& path, std::vector<Path>& pending, const Insn& i) {
+    State& s = path.st;
+    const bool is32 = insn_class(i.code) == JMP32;
+    const uint8_t op = alu_op(i.code);
+    if (op == JA) {
+      s.pc = cfg_.succs[s.pc].back();
+      return Step::Next;
+    }
+    if (op == CALL) {
+      if (is32) fail(s, "unknown opcode " + std::to_string(i.code));
+      return call(path, pending, i);
+    }
+    if (op == EXIT) {
+      if (is32) fail(s, "unknown opcode " + std::to_string(i.code));
+      return exit(path, pending);
+    }
+    const uint32_t fall = s.pc + 1;
+    const uint32_t target = cfg_.succs[s.pc].back();
+    const Reg a = read_reg(s, i.dst);
+    const Reg b = source(i.code) == X ? read_reg(s, i.src)
+                                      : Reg::scalar(is32 ? Scalar::constant(static_cast<uint32_t>(i.imm))
+                                                         : Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+    const CmpOp cmp = cmp_of(op);
+    if (op != JEQ && op != JNE && op != JGT && op != JGE && op != JLT && op != JLE && op != JSGT && op != JSGE &&
+        op != JSLT && op != JSLE && op != JSET)
+      fail(s, "unknown opcode " + std::to_string(i.code));
+    State taken = s, not_taken = std::move(s);
+    taken.pc = target;
+    not_taken.pc = fall;
+    bool can_take = true, can_skip = true;
+    if (a.type == RegType::Scalar && b.type == RegType::Scalar) {
+      const std::optional<bool> decided = Scalar::branch_taken(cmp, a.v, b.v, is32);
+      if (decided) (*decided ? can_skip : can_take) = false;
+      if (can_take) can_take = refine_scalars(taken, i, cmp, true, is32);
+      if (can_skip) can_skip = refine_scalars(not_taken, i, cmp, false, is32);
+    } else {
+      if (is32) fail(not_taken, rname(i.dst) + " 32-bit pointer comparison prohibited", {}, {i.dst});
+      pointer_compare(not_taken, taken, i, a, b, op, can_take, can_skip);
+    }
+    if (can_take && can_skip) {
+      fork(path, pending, std::move(taken));
+      path.st = std::move(not_taken);
+    } else if (can_take) {
+      path.st = std::move(taken);
+    } else {
+      path.st = std::move(not_taken);
+    }
+    return Step::Next;
+  }
+
+  // Narrows both operands on this edge, and their linked copies. false: the edge is infeasible.
+  bool refine_scalars(State& s, const Insn& i, CmpOp cmp, bool taken, bool is32) {
+    Frame& f = s.cur();
+    Reg& a = f.regs[i.dst];
+    Reg bk = source(i.code) == X ? f.regs[i.src]
+                                 : Reg::scalar(is32 ? Scalar::constant(static_cast<uint32_t>(i.imm))
+                                                    : Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+    Scalar av = a.v, bv = bk.v;
+    if (!Scalar::refine(cmp, taken, av, bv, is32)) return false;
+    set_linked(s, a.id, i.dst, av);
+    if (source(i.code) == X) set_linked(s, f.regs[i.src].id, i.src, bv);
+    return true;
+  }
+
+  void set_linked(State& s, uint32_t id, int r, const Scalar& v) {
+    Frame& cur = s.cur();
+    cur.regs[r].v = v;
+    if (id == 0) return;
+    for (Frame& f : s.frames) {
+      for (Reg& reg : f.regs)
+        if (reg.type == RegType::Scalar && reg.id == id) reg.v = v;
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size == 8 && sl.spill.type == RegType::Scalar && sl.spill.id == id) sl.spill.v = v;
+    }
+  }
+
+  void pointer_compare(State& not_taken, State& taken, const Insn& i, const Reg& a, const Reg& b, uint8_t op,
+                       bool& can_take, bool& can_skip) {
+    // A pointer against NULL.
+    const bool b_zero = b.type == RegType::Scalar && b.v.is_const() && b.v.const_value() == 0;
+    const bool a_zero = a.type == RegType::Scalar && a.v.is_const() && a.v.const_value() == 0;
+    if ((op == JEQ || op == JNE) && (b_zero || a_zero)) {
+      const Reg& p = b_zero ? a : b;
+      if (!p.is_pointer()) fail(not_taken, "internal: comparison of two numbers as pointers");
+      if (!p.maybe_null) {
+        // A valid pointer is never NULL.
+        (op == JEQ ? can_take : can_skip) = false;
+        return;
+      }
+      State& null_edge = op == JEQ ? taken : not_taken;
+      State& ok_edge = op == JEQ ? not_taken : taken;
+      mark_null(null_edge, p, true);
+      mark_null(ok_edge, p, false);
+      return;
+    }
+    if (a.type == RegType::PacketData && b.type == RegType::PacketEnd && a.ref == b.ref) {
+      packet_range(not_taken, taken, a, op, false);
+      return;
+    }
+    if (a.type == RegType::PacketEnd && b.type == RegType::PacketData && a.ref == b.ref) {
+      packet_range(not_taken, taken, b, op, true);
+      return;
+    }
+    // Any other comparison (identity of two packets, a pointer with a number) teaches nothing
+    // and is harmless: both edges stay open.
+    (void)i;
+  }
+
+  // pkt (the data pointer) compared with pkt_end: on the edge where pkt + 0 <= end holds, every
+  // packet pointer of pkt's group may access up to pkt's offset (one more where pkt < end).
+  void packet_range(State& not_taken, State& taken, const Reg& pkt, uint8_t op, bool swapped) {
+    if (pkt.off < 0) return;
+    const auto le = static_cast<uint32_t>(std::min<int64_t>(pkt.off, kMaxPacketOff));
+    const uint32_t lt = le + 1;
+    // (edge, range) for `pkt op end`; swapped means `end op pkt`.
+    if (!swapped) {
+      switch (op) {
+        case JGT: set_range(not_taken, pkt, le); break;  // !(pkt > end): pkt <= end
+        case JGE: set_range(not_taken, pkt, lt); break;  // !(pkt >= end): pkt < end
+        case JLT: set_range(taken, pkt, lt); break;
+        case JLE: set_range(taken, pkt, le); break;
+        default: break;
+      }
+    } else {
+      switch (op) {
+        case JGT: set_range(taken, pkt, lt); break;      // end > pkt
+        case JGE: set_range(taken, pkt, le); break;      // end >= pkt
+        case JLT: set_range(not_taken, pkt, le); break;  // !(end < pkt): pkt <= end
+        case JLE: set_range(not_taken, pkt, lt); break;  // !(end <= pkt): pkt < end
+        default: break;
+      }
+    }
+  }
+
+  void set_range(State& s, const Reg& pkt, uint32_t range) {
+    auto apply = [&](Reg& r) {
+      if (r.type == RegType::PacketData && r.id == pkt.id && r.ref == pkt.ref) r.range = std::max(r.range, range);
+    };
+    for (Frame& f : s.frames) {
+      for (Reg& r : f.regs) apply(r);
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size) apply(sl.spill);
+    }
+  }
+
+  void mark_null(State& s, const Reg& p, bool is_null) {
+    const uint32_t id = p.id;
+    auto apply = [&](Reg& r) {
+      if (!r.maybe_null || r.id != id || id == 0) return;
+      if (is_null) {
+        r = Reg::scalar(Scalar::constant(0));
+      } else {
+        r.maybe_null = false;
+      }
+    };
+    for (Frame& f : s.frames) {
+      for (Reg& r : f.regs) apply(r);
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size) apply(sl.spill);
+    }
+    // A NULL reference is no reference; a NULL handed out in ctx->skb hands nothing out.
+    if (is_null && p.ref) std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == p.ref; });
+    if (id != 0 && s.ctx_skb_id == id) {
+      s.ctx_skb_set = !is_null;
+      s.ctx_skb_id = 0;
+    }
+  }
+
+  // ---- references
+  uint32_t acquire(State& s, bool ringbuf) {
+    const uint32_t id = new_id();
+    s.refs.push_back({id, s.pc, ringbuf});
+    return id;
+  }
+
+  void release(State& s, uint32_t ref) {
+    std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
+    // Copies become numbers, as Linux does for privileged programs: they may still be compared,
+    // never dereferenced nor passed on.
+    auto kill = [&](Reg& r) {
+      if (r.ref == ref && r.is_pointer()) {
+        r = Reg::scalar(Scalar::unknown());
+        r.origin = s.pc;
+      }
+    };
+    for (Frame& f : s.frames) {
+      for (Reg& r : f.regs) kill(r);
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size) kill(sl.spill);
+    }
+  }
+
+  // ---- calls
+  Step call(Path& path, std::vector<Path>& pending, const Insn& i) {
+    State& s = path.st;
+    if (i.src == CALL_LOCAL) return local_call(s, i);
+    const FuncProto* proto = nullptr;
+    std::string name;
+    if (i.src == CALL_HELPER) {
+      proto = helper_proto(i.imm);
+      if (!proto) fail(s, "unknown func #" + std::to_string(i.imm), "bpfq provides the helpers listed in docs/helpers.md");
+    } else if (i.src == CALL_KFUNC) {
+      if (i.imm < 0 || static_cast<size_t>(i.imm) >= prog_.kfunc_names.size()) fail(s, "invalid kernel function call");
+      name = prog_.kfunc_names[i.imm];
+      proto = kfunc_proto(name);
+      if (!proto) fail(s, "calling kernel function " + name + " is not allowed", "bpfq's kfuncs are listed in docs/helpers.md");
+    } else {
+      fail(s, "unknown call kind (src_reg " + std::to_string(i.src) + ")");
+    }
+    Frame& f = s.cur();
+    const maps::MapSpec* map = nullptr;
+    int32_t map_index = -1;
+    uint32_t release_ref = 0;
+    int callback_reg = -1, cb_ctx_reg = -1;
+    for (int a = 0; a < 5 && proto->args[a] != ArgKind::None; ++a) {
+      const int r = a + 1;
+      const ArgKind kind = proto->args[a];
+      if (kind == ArgKind::Vararg && s.cur().regs[r].type == RegType::NotInit) continue;  // not passed
+      const Reg& reg = read_reg(s, r);
+      const std::string fn = std::string(proto->name);
+      auto expect = [&](bool ok, const std::string& what, const std::string& hint = {}) {
+        if (!ok) fail(s, rname(r) + " type=" + describe(reg) + " expected=" + what + " (arg " + std::to_string(r) + " of " + fn + ")", hint, {r});
+      };
+      switch (kind) {
+        case ArgKind::None: break;
+        case ArgKind::Scalar: expect(reg.type == RegType::Scalar, "scalar"); break;
+        case ArgKind::Vararg: break;  // what %s needs is checked with the format
+        case ArgKind::Format: check_format(s, *proto); break;
+        case ArgKind::ConstMap: {
+          expect(reg.type == RegType::MapPtr && !reg.maybe_null && reg.off == 0, "map_ptr",
+                 reg.type == RegType::MapPtr ? "check the inner map for NULL first" : "pass a map: &name");
+          map = reg.map;
+          map_index = reg.map_index;
+          if (!proto->map_types.empty() &&
+              std::find(proto->map_types.begin(), proto->map_types.end(), map->type) == proto->map_types.end())
+            fail(s, "cannot pass map_type " + std::to_string(map->type) + " into func " + fn,
+                 "map '" + map->name + "' is not of a type " + fn + " works on", {r});
+          if (map_index >= 0) (proto->skb_queue ? result_.skb_queue_maps : result_.plain_maps).push_back(map_index);
+          break;
+        }
+        case ArgKind::MapKey: check_mem(s, r, reg, map ? map->key_size : 0, false, fn, "key"); break;
+        case ArgKind::MapValue:
+          if (map && maps::is_map_of_maps(map->type)) {
+            inner_map_slot(s, r, reg, fn, false);  // the value is a map: a spilled map pointer
+            break;
+          }
+          check_mem(s, r, reg, map ? map->value_size : 0, false, fn, "value");
+          break;
+        case ArgKind::MapValueOut:
+          if (map && !map->kptr_offsets.empty())
+            fail(s, fn + " would discard the packet references in map '" + map->name + "'",
+                 "take packets out of a map value with bpf_kptr_xchg, then delete the entry", {1});
+          if (map && maps::is_map_of_maps(map->type)) {
+            StackSlot& sl = inner_map_slot(s, r, reg, fn, true);
+            forget_spill(sl);
+            sl.bytes.fill(SlotByte::Spill);
+            sl.spill = Reg{};
+            sl.spill.type = RegType::MapPtr;
+            sl.spill.map = map->inner.get();
+            sl.spill.maybe_null = true;
+            sl.spill.id = new_id();
+            sl.spill.origin = s.pc;
+            sl.spill_size = 8;
+            break;
+          }
+          check_mem(s, r, reg, map ? map->value_size : 0, true, fn, "value");
+          break;
+        case ArgKind::MemIn:
+        case ArgKind::MemOut: {
+          const Reg& sz = read_reg(s, r + 1);
+          if (sz.type != RegType::Scalar) fail(s, rname(r + 1) + " type=" + describe(sz) + " expected=scalar", {}, {r + 1});
+          const bool zero_ok = proto->args[a + 1] == ArgKind::SizeOrZero;
+          if (sz.v.umax > (1u << 29) || sz.v.smin < 0)
+            fail(s, rname(r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'",
+                 "bound the size argument of " + fn, {r + 1});
+          if (sz.v.umin == 0 && !zero_ok) fail(s, "invalid zero-sized read", "the size argument of " + fn + " must be at least 1", {r + 1});
+          if (sz.v.umax == 0 && reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0) break;
+          check_mem(s, r, reg, static_cast<uint32_t>(sz.v.umax), kind == ArgKind::MemOut, fn, "buffer");
+          break;
+        }
+        case ArgKind::Size:
+        case ArgKind::SizeOrZero:
+          if (reg.type != RegType::Scalar) expect(false, "scalar");
+          break;
+        case ArgKind::Skb:
+          expect(reg.type == RegType::Skb && !reg.maybe_null && reg.off == 0 && reg.v.is_const() && reg.v.const_value() == 0,
+                 "skb", reg.maybe_null ? rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) +
+                                             " (" + at(reg.origin) + ") against NULL first"
+                                       : "pass ctx->skb or a packet reference you hold");
+          break;
+        case ArgKind::SkbRelease:
+          expect(reg.type == RegType::Skb && !reg.maybe_null && reg.ref != 0, "referenced skb",
+                 reg.type == RegType::Skb && reg.ref == 0 ? "the packet in ctx->skb is borrowed: only references you took are released"
+                 : reg.maybe_null ? rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) + " (" + at(reg.origin) + ") first"
+                                  : "");
+          release_ref = reg.ref;
+          break;
+        case ArgKind::KptrField: {
+          const bool ok = reg.type == RegType::MapValue && !reg.maybe_null && reg.v.is_const() &&
+                          std::find(reg.map->kptr_offsets.begin(), reg.map->kptr_offsets.end(),
+                                    static_cast<uint32_t>(reg.off + static_cast<int64_t>(reg.v.const_value()))) !=
+                              reg.map->kptr_offsets.end();
+          expect(ok, "pointer to a __kptr_ref field of a map value",
+                 "pass the address of a `struct sk_buff __kptr_ref *` field of a map value you looked up (and checked for NULL)");
+          break;
+        }
+        case ArgKind::SkbOrNullRelease: {
+          if (reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0) break;
+          expect(reg.type == RegType::Skb && reg.ref != 0 && reg.off == 0, "referenced skb or NULL",
+                 reg.type == RegType::Skb ? "the packet in ctx->skb is borrowed: take a reference with bpf_skb_acquire and store that"
+                                          : "only packet references may be stored in a __kptr_ref field");
+          release_ref = reg.ref;
+          break;
+        }
+        case ArgKind::Callback:
+          expect(reg.type == RegType::Func, "func", "pass a static function: bpf_loop(n, callback, ctx, 0)");
+          if (!is_subprogram_start(reg.size)) fail(s, "callback function not static", {}, {r});
+          callback_reg = r;
+          break;
+        case ArgKind::CallbackCtx:
+          expect((reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0) ||
+                     ((reg.type == RegType::Stack || reg.type == RegType::MapValue) && !reg.maybe_null),
+                 "pointer to stack or map value, or NULL");
+          cb_ctx_reg = r;
+          break;
+        case ArgKind::RingbufMem:
+          expect(reg.type == RegType::RingbufMem && !reg.maybe_null && reg.ref != 0 && reg.off == 0 &&
+                     reg.v.is_const() && reg.v.const_value() == 0,
+                 "ringbuf_mem", "pass the pointer bpf_ringbuf_reserve returned, checked for NULL");
+          release_ref = reg.ref;
+          break;
+        case ArgKind::SpinLock:
+          expect(reg.type == RegType::MapValue && !reg.maybe_null, "map_value", "pass the address of a struct bpf_spin_lock in a map value");
+          break;
+      }
+    }
+    (void)f;
+    // The callback's frame, if the helper calls back: explored as if called, and as if not.
+    State before = s;
+    if (release_ref) release(s, release_ref);
+    Reg ret = Reg::scalar(Scalar::unknown());
+    if (proto->ret_range) ret.v = Scalar::srange(proto->ret_range->first, proto->ret_range->second);
+    switch (proto->ret) {
+      case RetKind::Scalar: break;
+      case RetKind::MapValueOrNull:
+        ret = Reg{};
+        if (maps::is_map_of_maps(map->type)) {
+          if (!map->inner) fail(s, "map '" + map->name + "' has no inner map template");
+          ret.type = RegType::MapPtr;
+          ret.map = map->inner.get();
+        } else {
+          ret.type = RegType::MapValue;
+          ret.map = map;
+          ret.map_index = map_index;
+        }
+        ret.maybe_null = true;
+        ret.id = new_id();
+        ret.origin = s.pc;
+        break;
+      case RetKind::SkbOrNull:
+        ret = Reg{};
+        ret.type = RegType::Skb;
+        ret.maybe_null = true;
+        ret.id = new_id();
+        ret.ref = acquire(s, false);
+        ret.origin = s.pc;
+        break;
+      case RetKind::RingbufMemOrNull: {
+        const Reg& sz = s.cur().regs[2];
+        if (!sz.v.is_const() || sz.v.const_value() == 0 || sz.v.const_value() > (1u << 20))
+          fail(s, "R2 must be a known constant size for bpf_ringbuf_reserve", {}, {2});
+        ret = Reg{};
+        ret.type = RegType::RingbufMem;
+        ret.maybe_null = true;
+        ret.size = static_cast<uint32_t>(sz.v.const_value());
+        ret.id = new_id();
+        ret.ref = acquire(s, true);
+        ret.origin = s.pc;
+        break;
+      }
+    }
+    // A helper that calls back returns here without having called: 0 or an error.
+    if (proto->callback != CallbackKind::None) ret.v = Scalar::srange(-22, 0);
+    for (int r = 1; r <= 5; ++r) s.cur().regs[r] = Reg{};
+    s.cur().regs[0] = ret;
+    if (callback_reg >= 0) {
+      // Also explore the callback being called, from the state before the call returned.
+      State cb = make_callback_frame(before, *proto, callback_reg, cb_ctx_reg, map, map_index);
+      fork(path, pending, std::move(cb));
+    }
+    s.pc++;
+    return Step::Next;
+  }
+
+  // Maps of maps hold maps: their values go in and out of the program as a map pointer spilled
+  // in an 8-byte stack slot (the runtime checks the map fits the template).
+  StackSlot& inner_map_slot(State& s, int r, const Reg& reg, const std::string& fn, bool write) {
+    if (reg.type != RegType::Stack || !reg.v.is_const() || reg.maybe_null)
+      fail(s, rname(r) + " type=" + describe(reg) + " expected=fp (the inner map of " + fn + ")",
+           "pass the address of a `void *` variable holding (or receiving) the inner map", {r});
+    const int64_t off = reg.off + static_cast<int64_t>(reg.v.const_value());
+    check_stack_range(s, r, off, off + 8, write, 8);
+    if ((off + kStackSize) % 8 != 0) fail(s, "misaligned stack access off=" + std::to_string(off) + " size=8", {}, {r});
+    StackSlot& sl = slot(frame_of(s, reg), off);
+    if (!write && !(sl.spill_size == 8 && sl.spill.type == RegType::MapPtr && !sl.spill.maybe_null))
+      fail(s, fn + ": the value of a map of maps must be a map (fp" + std::to_string(off) + " holds no map pointer)",
+           "store a map you looked up (and checked for NULL) in the variable you pass", {r});
+    return sl;
+  }
+
+  // bpf_trace_printk's format: a string constant, whose %s arguments must be strings too (the
+  // helper reads them byte by byte, without run-time checks in a verified program).
+  void check_format(State& s, const FuncProto& proto) {
+    const Reg& fmt = s.cur().regs[1];
+    const maps::MapSpec* m = fmt.map;
+    if (fmt.type != RegType::MapValue || fmt.maybe_null || !fmt.v.is_const() || !m->read_only ||
+        m->initial_value.empty())
+      fail(s, "R1 type=" + describe(fmt) + " expected=string constant (the format of " + std::string(proto.name) + ")",
+           "pass a string literal: bpf_printk(\"...\", ...)", {1});
+    const int64_t off = fmt.off + static_cast<int64_t>(fmt.v.const_value());
+    std::string text;
+    for (int64_t i = off; i >= 0 && static_cast<size_t>(i) < m->initial_value.size() && m->initial_value[i]; ++i)
+      text += static_cast<char>(m->initial_value[i]);
+    int arg = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '%') continue;
+      if (i + 1 < text.size() && text[i + 1] == '%') {
+        ++i;
+        continue;
+      }
+      ++i;
+      while (i < text.size() && std::strchr("0+- 123456789", text[i])) ++i;
+      while (i < text.size() && (text[i] == 'l' || text[i] == 'h')) ++i;
+      const int r = 3 + arg++;
+      if (i >= text.size() || text[i] != 's') continue;
+      if (proto.args[2] != ArgKind::Vararg)
+        fail(s, std::string(proto.name) + ": %s is not supported", "print strings with bpf_printk of up to 3 arguments");
+      if (r > 5) continue;  // beyond the arguments: the helper refuses the format at run time
+      const Reg& str = s.cur().regs[r];
+      if (str.type == RegType::Scalar && str.v.is_const() && str.v.const_value() == 0) continue;  // "(null)"
+      bool ok = str.type == RegType::MapValue && !str.maybe_null && str.v.is_const() && str.map->read_only;
+      if (ok) {
+        const int64_t at = str.off + static_cast<int64_t>(str.v.const_value());
+        const auto& bytes = str.map->initial_value;
+        ok = at >= 0 && static_cast<size_t>(at) < bytes.size() &&
+             std::find(bytes.begin() + at, bytes.end(), 0) != bytes.end();
+      }
+      if (!ok)
+        fail(s, rname(r) + " type=" + describe(str) + " expected=string constant (for %s in the format of " +
+                    std::string(proto.name) + ")",
+             "%s prints a string literal; print numbers with %d/%u/%x", {r});
+    }
+  }
+
+  bool is_subprogram_start(uint32_t target) const {
+    for (const Subprogram& sp : cfg_.subprograms)
+      if (sp.start == target) return true;
+    return false;
+  }
+
+  State make_callback_frame(const State& before, const FuncProto& proto, int callback_reg, int ctx_reg,
+                            const maps::MapSpec* map, int32_t map_index) {
+    State s = before;
+    if (s.frames.size() >= static_cast<size_t>(kMaxCallDepth))
+      fail(s, "the call stack of " + std::to_string(s.frames.size() + 1) + " frames is too deep !");
+    const Reg& fn = before.cur().regs[callback_reg];
+    Frame f;
+    f.callsite = s.pc;
+    f.start = fn.size;
+    f.callback = static_cast<uint8_t>(proto.callback);
+    const Reg ctx = before.cur().regs[ctx_reg];
+    if (proto.callback == CallbackKind::Loop) {
+      f.regs[1] = Reg::scalar(Scalar::urange(0, UINT32_MAX));  // the index
+      f.regs[2] = ctx;
+    } else {
+      // (map, key, value, ctx)
+      f.regs[1] = before.cur().regs[1];
+      Reg key;
+      key.type = RegType::MapValue;  // read-only view of the key: modelled as map memory
+      key.map = key_spec(map);
+      Reg value;
+      value.type = RegType::MapValue;
+      value.map = map;
+      value.map_index = map_index;
+      f.regs[2] = key;
+      f.regs[3] = value;
+      f.regs[4] = ctx;
+    }
+    f.regs[10] = stack_ptr(static_cast<uint8_t>(s.frames.size()));
+    for (int r = 0; r < 5; ++r) f.cb_args[r] = f.regs[r + 1];
+    f.invocation = new_id();
+    s.frames.push_back(std::move(f));
+    s.pc = s.cur().start;
+    return s;
+  }
+
+  // A map's key seen as a read-only value of key_size bytes (for_each_map_elem callbacks).
+  const maps::MapSpec* key_spec(const maps::MapSpec* map) {
+    for (const auto& k : key_specs_)
+      if (k.first == map) return k.second.get();
+    auto spec = std::make_unique<maps::MapSpec>();
+    spec->name = map->name + " key";
+    spec->value_size = map->key_size;
+    spec->read_only = true;
+    key_specs_.emplace_back(map, std::move(spec));
+    return key_specs_.back().second.get();
+  }
+
+  // Memory a helper reads (or writes) through register r: `size` bytes must be in the object.
+  void check_mem(State& s, int r, const Reg& reg, uint32_t size, bool write, const std::string& fn, const char* what) {
+    if (reg.maybe_null) fail_not_pointer(s, r, "passing");
+    const int sz = static_cast<int>(size);
+    switch (reg.type) {
+      case RegType::Stack: {
+        const Access a = span_of(reg, 0, sz);
+        if (!reg.v.is_const() && (reg.v.smin <= -kStackSize || reg.v.smax > 0))
+          fail(s, "invalid variable-offset indirect access to stack " + rname(r), {}, {r});
+        check_stack_range(s, r, a.lo, a.hi, write, sz);
+        Frame& f = frame_of(s, reg);
+        for (int64_t b = a.lo; b < a.hi; ++b) {
+          StackSlot& sl = slot(f, b);
+          SlotByte& k = sl.bytes[(b + kStackSize) % 8];
+          if (write) {
+            if (reg.v.is_const()) {
+              if (sl.spill_size) forget_spill(sl);
+              k = SlotByte::Misc;
+            } else if (k == SlotByte::Spill && sl.spill.is_pointer()) {
+              fail(s, "helper may overwrite a spilled pointer", {}, {r});
+            }
+          } else if (k == SlotByte::Invalid && !reg.v.is_const()) {
+            // Constant offsets may leave padding uninitialised (Linux allows it to privileged
+            // programs: the helper reads stack bytes, never a pointer); a variable one must not
+            // reach bytes never written.
+            fail(s, "invalid indirect read from stack " + rname(r) + " off " + std::to_string(b) + "+0 size " +
+                        std::to_string(size),
+                 "initialise the " + std::string(what) + " passed to " + fn + " first (e.g. = {} or memset)", {r});
+          } else if (k == SlotByte::Spill && sl.spill.is_pointer()) {
+            fail(s, "R" + std::to_string(r) + " leaks addr: a spilled pointer is read by " + fn, {}, {r});
+          }
+        }
+        // A helper writing through a variable offset: every byte it may reach is now known-written
+        // only if the offset was constant; otherwise leave what was there.
+        if (write && !reg.v.is_const())
+          for (int64_t b = a.lo; b < a.hi; ++b) {
+            StackSlot& sl = slot(f, b);
+            SlotByte& k = sl.bytes[(b + kStackSize) % 8];
+            if (k == SlotByte::Zero) k = SlotByte::Misc;
+          }
+        break;
+      }
+      case RegType::MapValue:
+        check_bounds(s, r, reg, 0, sz, reg.map->value_size, "map value", "the " + std::string(what) + " passed to " + fn);
+        if (write && reg.map->read_only) fail(s, "write into map forbidden", "map '" + reg.map->name + "' is read-only", {r});
+        if (write) check_not_kptr(s, r, reg, 0, sz);
+        break;
+      case RegType::PacketData: check_packet(s, r, reg, 0, sz); break;
+      case RegType::RingbufMem:
+        check_bounds(s, r, reg, 0, sz, reg.size, "ringbuf memory", "the reservation's size");
+        break;
+      default:
+        fail(s, rname(r) + " type=" + describe(reg) + " expected=fp, pkt, map_value or mem (the " + what + " of " + fn + ")",
+             {}, {r});
+    }
+  }
+
+  Step local_call(State& s, const Insn& i) {
+    const int64_t target = static_cast<int64_t>(s.pc) + 1 + i.imm;
+    if (target < 0 || static_cast<size_t>(target) >= insns_.size() || !is_subprogram_start(static_cast<uint32_t>(target)))
+      fail(s, "call to invalid destination");
+    if (s.frames.size() >= static_cast<size_t>(kMaxCallDepth))
+      fail(s, "the call stack of " + std::to_string(s.frames.size() + 1) + " frames is too deep !",
+           "bpfq allows 8 nested calls: no recursion");
+    Frame f;
+    f.callsite = s.pc;
+    f.start = static_cast<uint32_t>(target);
+    for (int r = 1; r <= 5; ++r) f.regs[r] = s.cur().regs[r];
+    f.regs[10] = stack_ptr(static_cast<uint8_t>(s.frames.size()));
+    s.frames.push_back(std::move(f));
+    s.pc = static_cast<uint32_t>(target);
+    return Step::Next;
+  }
+
+  Step exit(Path& path, std::vector<Path>& pending) {
+    State& s = path.st;
+    const Reg r0 = s.cur().regs[0];
+    if (r0.type == RegType::NotInit) fail_uninit(s, 0);
+    if (s.frames.size() == 1) {
+      check_return(s, r0);
+      result_.r0_smin = std::min(result_.r0_smin, r0.v.smin);
+      result_.r0_smax = std::max(result_.r0_smax, r0.v.smax);
+      result_.r0_umin = std::min(result_.r0_umin, r0.v.umin);
+      result_.r0_umax = std::max(result_.r0_umax, r0.v.umax);
+      return Step::Done;
+    }
+    Frame callee = std::move(s.frames.back());
+    s.frames.pop_back();
+    if (callee.callback) {
+      if (r0.type != RegType::Scalar)
+        fail(s, "At callback return the register R0 is not a known value (" + describe(r0) + ")", "return 0 or 1", {0});
+      if (r0.v.umin > 1 || r0.v.smin < 0)
+        fail(s, "At callback return the register R0 has " + r0.v.to_string() + " should have been in [0, 1]",
+             "return 0 to go on, 1 to stop", {0});
+      // Called again (when it may go on) from the caller's state now, with the same arguments.
+      if (r0.v.umin == 0) {
+        State again = s;
+        Frame f;
+        f.callsite = callee.callsite;
+        f.start = callee.start;
+        f.callback = callee.callback;
+        f.cb_args = callee.cb_args;
+        f.invocation = new_id();
+        for (int r = 0; r < 5; ++r) f.regs[r + 1] = callee.cb_args[r];
+        f.regs[10] = stack_ptr(static_cast<uint8_t>(again.frames.size()));
+        again.frames.push_back(std::move(f));
+        again.pc = callee.start;
+        fork(path, pending, std::move(again));
+      }
+      // Or the helper returns: the number of calls made (at least this one).
+      Frame& caller = s.cur();
+      for (int r = 1; r <= 5; ++r) caller.regs[r] = Reg{};
+      caller.regs[0] = Reg::scalar(Scalar::urange(1, UINT32_MAX));
+      s.pc = callee.callsite + 1;
+      return Step::Next;
+    }
+    if (r0.type == RegType::Stack && r0.frame >= s.frames.size())
+      fail(s, "cannot return stack pointer to the caller frame", {}, {0});
+    Frame& caller = s.cur();
+    for (int r = 1; r <= 5; ++r) caller.regs[r] = Reg{};
+    caller.regs[0] = r0;
+    s.pc = callee.callsite + 1;
+    return Step::Next;
+  }
+
+  void check_return(State& s, const Reg& r0) {
+    if (!s.refs.empty()) {
+      const RefEntry& e = s.refs.front();
+      fail(s, "Unreleased reference id=" + std::to_string(e.id) + " alloc_insn=" + std::to_string(e.insn),
+           std::string(e.ringbuf ? "submit or discard the ring buffer reservation" : "the packet reference") +
+               " taken at " + at(e.insn) +
+               (e.ringbuf ? "" : " is still held: release it with bpf_skb_release, store it in a map with bpf_kptr_xchg, "
+                                 "queue it, or hand it out in ctx->skb"));
+    }
+    if (r0.type != RegType::Scalar)
+      fail(s, "At program exit the register R0 is not a known value (" + describe(r0) + ")",
+           "return a number, not a pointer", {0});
+    if (type_.ret_range) {
+      const auto [lo, hi] = *type_.ret_range;
+      if (r0.v.smin < lo || r0.v.smax > hi)
+        fail(s, "At program exit the register R0 has " + r0.v.to_string() + " should have been in [" +
+                    std::to_string(lo) + ", " + std::to_string(hi) + "]",
+             std::string(type_.ret_hint), {0});
+    }
+  }
+
+  const loader::ProgramSpec& prog_;
+  const loader::ObjectSpec& obj_;
+  const ProgramType& type_;
+  const VerifyOptions& opts_;
+  VerifyResult& result_;
+  const std::vector<Insn>& insns_;
+  Cfg cfg_;
+  std::vector<LiveMask> live_;
+  maps::MapSpec ctx_memory_;  // CtxKind::Memory's buffer
+  std::map<uint32_t, std::vector<uint8_t>> loop_body_;  // by loop head
+  std::vector<uint8_t> join_point_;                      // two or more predecessors
+  std::map<std::pair<uint32_t, uint64_t>, Path> parked_;  // by pc and anchor's seq
+  std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
+  std::vector<std::pair<const maps::MapSpec*, std::unique_ptr<maps::MapSpec>>> key_specs_;
+  uint32_t next_id_ = 0;
+};
+
+}  // namespace
+
+Error VerifyResult::to_error(const std::string& object, const std::string& section) const {
+  std::string where = object + " section " + section + " insn " + std::to_string(error.insn);
+  if (!error.where.empty()) where += " (" + error.where + ")";
+  std::string what = "verifier: " + error.message;
+  if (!error.source.empty()) what += "\n    " + error.source;
+  if (!error.state.empty()) what += "\n    " + error.state;
+  return Error(what, where, error.hint);
+}
+
+VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& object, const ProgramType& type,
+                    const VerifyOptions& opts) {
+  VerifyResult result;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    if (prog.insns.empty()) throw Failure{0, "program has no instructions", "an eBPF program ends with exit", {}};
+    Verifier(prog, object, type, opts, result).run();
+  } catch (const Failure& f) {
+    result.ok = false;
+    result.error.insn = f.insn;
+    result.error.message = f.message;
+    result.error.hint = f.hint;
+    result.error.state = f.state;
+    result.error.where = prog.source_location(f.insn);
+    if (const loader::SourceLine* line = prog.line_at(f.insn)) {
+      std::string text = line->text;
+      while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.erase(text.begin());
+      result.error.source = text;
+    }
+    if (opts.log) result.log += "error: " + f.message + "\n";
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto dedup = [](std::vector<uint32_t>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  dedup(result.skb_queue_maps);
+  dedup(result.plain_maps);
+  return result;
+}
+
+ObjectVerification verify_object(const loader::ObjectSpec& object, const std::string& where, const VerifyOptions& opts,
+                                 std::string_view only) {
+  ObjectVerification out;
+  std::vector<std::pair<uint32_t, std::string>> queue_users, plain_users;
+  for (const loader::ProgramSpec& p : object.programs) {
+    const ProgramType* type = program_type_for_section(p.section);
+    out.verified.push_back(0);
+    out.results.emplace_back();
+    if (!type || (!only.empty() && p.section != only && p.name != only)) continue;
+    VerifyResult r = verify(p, object, *type, opts);
+    if (!r.ok) throw r.to_error(where, p.section);
+    for (uint32_t m : r.skb_queue_maps) queue_users.emplace_back(m, p.section);
+    for (uint32_t m : r.plain_maps) plain_users.emplace_back(m, p.section);
+    out.verified.back() = 1;
+    out.results.back() = std::move(r);
+  }
+  for (const auto& [m, section] : plain_users)
+    for (const auto& [qm, qsection] : queue_users)
+      if (m == qm)
+        throw Error("verifier: map '" + object.maps[m].name + "' is a packet queue (bpf_skb_queue_* in " + qsection +
+                        ") and is also used as a plain map in " + section,
+                    where + " section " + section,
+                    "a BPFQ_SKB_QUEUE holds packet references: only bpf_skb_queue_push/pop/len may touch it");
+  return out;
+}
+
+}  // namespace bpfq::verifier
