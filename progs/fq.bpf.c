@@ -165,7 +165,10 @@ static __always_inline struct fq_flow *flow_at(__u32 id)
 
 static __always_inline struct band_flows *band_at(__u32 band)
 {
-	return &band_flows[band < FQ_BANDS ? band : 0];
+	if (band >= FQ_BANDS)
+		band = 0;
+	barrier_var(band); /* index with the register compared (clang may compare a copy) */
+	return &band_flows[band];
 }
 
 static __always_inline struct tree_key tree_key_of(__u32 flow, __u64 tts, __u32 seq)

@@ -1,5 +1,6 @@
 /* prog check test: qdisc/init decides from the parameters. limit 0 is refused (-EINVAL), and
- * `fault_in_init` makes init pass a non-packet to a kfunc, which ends the run. Enqueue reads
+ * `fault_in_init` makes init loop past the instruction budget (a loop the verifier accepts,
+ * bounded by bpf_loop, that checked mode stops), which ends the run. Enqueue reads
  * the IPv4 protocol byte with bpf_skb_load_bytes, as a qdisc program may. */
 #include <bpfq/bpf/sch_bpf.h>
 
@@ -7,11 +8,16 @@ const volatile __u32 limit = 100;
 const volatile __u32 fault_in_init = 0;
 __u32 udp_seen;
 
+static long spin(__u32 index, void *data)
+{
+	return 0;
+}
+
 SEC("qdisc/init")
 int check_init(struct sch_bpf_ctx *ctx)
 {
 	if (fault_in_init)
-		bpf_skb_release((struct sk_buff *)ctx);
+		bpf_loop(1 << 23, spin, NULL, 0);
 	if (limit == 0)
 		return -22;
 	return 0;

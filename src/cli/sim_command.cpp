@@ -37,7 +37,7 @@ struct SimOptions {
   std::string plot;  // SVG of the time series
   bool ipv6 = false;
   bool allow_faults = false;
-  bool unverified = false;
+  bool verify = false;
 };
 
 // With several runs each writes its own capture: out.pcap -> out.1.pcap, out.2.pcap, ...
@@ -285,9 +285,9 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
   std::vector<SimEntry> entries;  // all errors before any run
   for (const std::string& item : items) {
     if (is_setup_file(item))
-      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu, !o.unverified));
+      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu, o.verify));
     else
-      entries.push_back(qdisc_entry(item, !o.unverified));
+      entries.push_back(qdisc_entry(item, o.verify));
   }
   std::vector<std::string> names;
   for (const SimEntry& e : entries) names.push_back(e.name);
@@ -361,9 +361,8 @@ void add_sim_command(CLI::App& app, const GlobalFlags& flags) {
   sim->add_flag("--ipv6", o.ipv6, "make every flow of the scenario IPv6");
   sim->add_flag("--allow-faults", o.allow_faults,
                 "exit 0 even if a program faulted, leaked references or returned bad verdicts");
-  sim->add_flag("--unverified", o.unverified,
-                "debugging: run programs the verifier refuses, without verifying any, each in checked mode "
-                "(every memory access bounds-checked at run time)");
+  sim->add_flag("--verify", o.verify,
+                "verify every program when the setup is built and refuse unsafe ones (programs still run checked)");
   sim->callback([&flags] { run_sim(o, flags); });
 }
 

@@ -178,7 +178,8 @@ void Object::Impl::link_programs() {
     };
     env.regions = regions;
     env.where = where + " section " + p.section;
-    programs.push_back(exec::Program::load(p.insns, env, {!verified[index] && opts.checked, opts.insn_budget}));
+    // Verified or not, a program runs checked (when asked): see ObjectOptions::verify.
+    programs.push_back(exec::Program::load(p.insns, env, {opts.checked, opts.insn_budget}));
   }
 }
 

@@ -22,8 +22,13 @@ int packet_regions(const Packet& pkt, exec::MemRegion* out) {
   const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
   int n = 0;
   out[n++] = {base, base + sizeof(struct __sk_buff), false};
-  for (const verifier::CtxField& f : verifier::sk_buff_layout().fields)
-    if (f.writable && n < kPacketRegions - 1) out[n++] = {base + f.offset, base + f.offset + f.size, true};
+  // Adjacent writable fields form one region: one store may cover two (mark and queue_mapping).
+  for (const verifier::CtxField& f : verifier::sk_buff_layout().fields) {
+    if (!f.writable) continue;
+    const uint64_t begin = base + f.offset, end = begin + f.size;
+    if (n > 1 && out[n - 1].end == begin) out[n - 1].end = end;
+    else if (n < kPacketRegions - 1) out[n++] = {begin, end, true};
+  }
   out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
   return n;
 }

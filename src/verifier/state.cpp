@@ -49,7 +49,7 @@ bool reg_subsumes(const Reg& o, const Reg& c, IdMap& ids, IdMap& refs) {
   if (o.type == RegType::Scalar) {
     if (!o.v.contains(c.v)) return false;
     // Old's exploration may have refined linked copies together; cur's copies must be linked too.
-    return o.id == 0 || ids.check(o.id, c.id);
+    return o.id == 0 || (o.sub32 == c.sub32 && ids.check(o.id, c.id));
   }
   if (o.maybe_null != c.maybe_null || o.off != c.off || o.map != c.map || o.frame != c.frame ||
       o.size != c.size || !o.v.contains(c.v))
@@ -201,18 +201,26 @@ namespace bpfq::verifier {
 
 namespace {
 
-// The join of two registers of the same shape; false if their kinds differ.
-bool join_reg(const Reg& a, const Reg& b, Reg& out) {
+// The join of two registers of the same shape (a's ids, b's mapped onto them one to one);
+// false if their kinds differ.
+bool join_reg(const Reg& a, const Reg& b, Reg& out, IdMap& ids, IdMap& refs) {
+  // Unset on one path: unset after the join (a read there would fail on that path anyway).
+  if (a.type == RegType::NotInit || b.type == RegType::NotInit) {
+    out = Reg{};
+    return !(a.is_pointer() && a.ref) && !(b.is_pointer() && b.ref);
+  }
   if (a.type != b.type) return false;
   out = a;
   if (a.type == RegType::NotInit) return true;
   if (a.type == RegType::Scalar) {
     out.v = a.v.join(b.v);
-    out.id = a.id == b.id ? a.id : 0;
+    const bool linked = a.id != 0 && a.sub32 == b.sub32 && ids.check(a.id, b.id);
+    out.id = linked ? a.id : 0;
+    out.sub32 = linked && a.sub32;
     return true;
   }
   if (a.maybe_null != b.maybe_null || a.map != b.map || a.frame != b.frame || a.size != b.size ||
-      a.map_index != b.map_index || a.id != b.id || a.ref != b.ref)
+      a.map_index != b.map_index || !ids.check(a.id, b.id) || !refs.check(a.ref, b.ref))
     return false;
   // Different constant offsets stay apart: which field or string a pointer names matters.
   if (a.off != b.off) return false;
@@ -225,25 +233,27 @@ bool join_reg(const Reg& a, const Reg& b, Reg& out) {
 
 std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live) {
   if (a.frames.size() != b.frames.size() || a.refs.size() != b.refs.size() || a.ctx_skb_set != b.ctx_skb_set ||
-      a.ctx_skb_id != b.ctx_skb_id || a.lock_frame != b.lock_frame)
+      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0) || a.lock_frame != b.lock_frame)
     return std::nullopt;
-  for (size_t i = 0; i < a.refs.size(); ++i)
-    if (a.refs[i].id != b.refs[i].id || a.refs[i].ringbuf != b.refs[i].ringbuf) return std::nullopt;
+  IdMap ids, refs;
   State out = a;
   for (size_t f = 0; f < a.frames.size(); ++f) {
     const Frame& fa = a.frames[f];
     const Frame& fb = b.frames[f];
     Frame& fo = out.frames[f];
-    if (fa.callsite != fb.callsite || fa.start != fb.start || fa.callback != fb.callback) return std::nullopt;
+    // Different calls of a callback are different iterations of the helper's loop: kept apart.
+    if (fa.callsite != fb.callsite || fa.start != fb.start || fa.callback != fb.callback ||
+        fa.invocation != fb.invocation)
+      return std::nullopt;
     for (int r = 0; r < 11; ++r) {
       if (!(live[f] >> r & 1)) {
         fo.regs[r] = Reg{};
         continue;
       }
-      if (!join_reg(fa.regs[r], fb.regs[r], fo.regs[r])) return std::nullopt;
+      if (!join_reg(fa.regs[r], fb.regs[r], fo.regs[r], ids, refs)) return std::nullopt;
     }
     for (int r = 0; r < 5; ++r)
-      if (!join_reg(fa.cb_args[r], fb.cb_args[r], fo.cb_args[r])) return std::nullopt;
+      if (!join_reg(fa.cb_args[r], fb.cb_args[r], fo.cb_args[r], ids, refs)) return std::nullopt;
     const size_t n = std::max(fa.stack.size(), fb.stack.size());
     fo.stack.resize(n);
     for (size_t s = 0; s < n; ++s) {
@@ -254,7 +264,21 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
       if (pa || pb) {
         if (!(pa && pb && sa.bytes == sb.bytes && sa.spill_at == sb.spill_at && sa.spill_size == sb.spill_size))
           return std::nullopt;
-        if (!join_reg(sa.spill, sb.spill, so.spill)) return std::nullopt;
+        if (!join_reg(sa.spill, sb.spill, so.spill, ids, refs)) return std::nullopt;
+        continue;
+      }
+      // A spilled number on one side, zeros on the other: a spilled number that may be 0.
+      auto all_zero = [](const StackSlot& x) {
+        for (SlotByte k : x.bytes)
+          if (k != SlotByte::Zero) return false;
+        return true;
+      };
+      const bool na = sa.spill_size == 8 && sa.spill.type == RegType::Scalar;
+      const bool nb = sb.spill_size == 8 && sb.spill.type == RegType::Scalar;
+      if ((na && all_zero(sb)) || (nb && all_zero(sa))) {
+        so = na ? sa : sb;
+        so.spill.v = so.spill.v.join(Scalar::constant(0));
+        so.spill.id = 0;
         continue;
       }
       // Bytes: uninitialised on either side stays uninitialised (a read fails on that path
@@ -270,7 +294,7 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
       }
       if (sa.spill_size && sb.spill_size && sa.spill_at == sb.spill_at && sa.spill_size == sb.spill_size &&
           so.bytes[sa.spill_at] == SlotByte::Spill) {
-        join_reg(sa.spill, sb.spill, so.spill);
+        join_reg(sa.spill, sb.spill, so.spill, ids, refs);
         so.spill_at = sa.spill_at;
         so.spill_size = sa.spill_size;
       } else {
@@ -282,6 +306,17 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
       }
     }
   }
+  // The references held must correspond too (one a holds that b does not: no join).
+  for (const RefEntry& ra : a.refs) {
+    bool found = false;
+    for (const RefEntry& rb : b.refs)
+      if (ra.ringbuf == rb.ringbuf && refs.check(ra.id, rb.id)) {
+        found = true;
+        break;
+      }
+    if (!found) return std::nullopt;
+  }
+  if (a.ctx_skb_id != 0 && !ids.check(a.ctx_skb_id, b.ctx_skb_id)) return std::nullopt;
   return out;
 }
 

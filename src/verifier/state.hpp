@@ -41,6 +41,7 @@ struct Reg {
   uint32_t size = 0;    // RingbufMem: bytes; Func: target instruction
   const maps::MapSpec* map = nullptr;  // MapPtr, MapValue
   int32_t map_index = -1;              // MapPtr/MapValue of an object map (not inner): its index
+  bool sub32 = false;  // scalars: the zero-extended low half of the value its `id` links to
   uint32_t origin = UINT32_MAX;        // maybe-NULL pointers: the call that returned them;
                                        // NotInit: the release that invalidated it
   bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include <bpfq/ebpf/cfg.hpp>
 #include <bpfq/ebpf/disassembler.hpp>
@@ -25,10 +26,12 @@ using namespace ebpf;
 constexpr int64_t kMaxVarOff = 1 << 29;    // BPF_MAX_VAR_OFF
 constexpr uint64_t kMaxPacketOff = 0xffff;  // MAX_PACKET_OFF
 constexpr size_t kMaxStatesPerInsn = 64;    // stored states per prune point (memory bound)
+constexpr size_t kScanStates = 64;          // newest states compared at a prune point
 
 struct Failure {
   size_t insn;
   std::string message, hint, state;
+  bool too_complex = false;  // the budget ran out: nothing unsafe was found
 };
 
 // A stored state at a prune point, and how many paths descending from it are still unexplored.
@@ -255,7 +258,7 @@ class Verifier {
       if (++result_.insns_processed > opts_.insn_limit)
         throw Failure{s.pc, "BPF program is too large: processed " + std::to_string(opts_.insn_limit) + " insns",
                       "a loop the verifier cannot bound, or too many paths: bound loops with a constant, or use "
-                      "bpf_loop()", {}};
+                      "bpf_loop()", {}, true};
       if (s.pc >= insns_.size()) throw Failure{s.pc, "last insn is not an exit or jmp", "every path must end with exit", {}};
       if (cfg_.jump_target[s.pc] || cfg_.loop_head[s.pc] || is_callback_entry(s)) {
         const Visit v = visit(path);
@@ -299,17 +302,23 @@ class Verifier {
     const std::vector<LiveMask> live = live_masks(s);
     auto& list = explored_[s.pc];
     const bool callback_entry = is_callback_entry(s);
-    for (const auto& c : list) {
+    // The newest states only: a loop unrolled many times stores one state per iteration, and
+    // comparing with all of them would make verification quadratic. Skipping older ones only
+    // costs pruning (and an old ancestor's loop is then caught by the instruction budget).
+    const size_t first = list.size() > kScanStates ? list.size() - kScanStates : 0;
+    for (size_t k = first; k < list.size(); ++k) {
+      const auto& c = list[k];
       if (c->st.frames.size() != s.frames.size()) continue;
       if (c->branches == 0) {
         if (subsumes(c->st, s, live)) return Visit::Prune;
         continue;
       }
-      if (!is_ancestor(c.get(), path.parent)) continue;
+      // Loops are found at their heads (and callbacks at their entries) only.
+      if (!(cfg_.loop_head[s.pc] || callback_entry) || !is_ancestor(c.get(), path.parent)) continue;
       if (subsumes(c->st, s, live)) {
         // A callback called again in a state it was called in before: the helper bounds how
         // often, so the earlier exploration covers this one.
-        if (callback_entry || another_invocation(c->st, s)) return Visit::Prune;
+        if (another_invocation(c->st, s)) return Visit::Prune;
         throw Failure{s.pc, "infinite loop detected at insn " + std::to_string(s.pc),
                       "the loop can come back to where it started with nothing changed: make its condition "
                       "depend on a counter bounded by a constant", {}};
@@ -327,15 +336,18 @@ class Verifier {
       // them. At a loop head, the iteration is the one that just ended: paths that took
       // different branches through it enter the next one together.
       const Checkpoint* iteration = cfg_.loop_head[s.pc] ? anchor_of(path.parent, s, false) : anchor;
-      const std::pair<uint32_t, uint64_t> key{s.pc, iteration ? iteration->seq : 0};
+      const std::tuple<uint32_t, uint64_t, uint32_t> key{s.pc, iteration ? iteration->seq : 0,
+                                                         innermost_invocation(s)};
       auto it = parked_.find(key);
       if (it != parked_.end()) {
         if (std::optional<State> joined = join_states(it->second.st, s, live)) {
           joined->pc = s.pc;
           it->second.st = std::move(*joined);
           ++result_.joins;
+          if (opts_.log) result_.log += std::to_string(s.pc) + ": joined a waiting path\n";
           return Visit::Prune;
         }
+        if (opts_.log) result_.log += std::to_string(s.pc) + ": cannot join the waiting path (" + shape_difference(it->second.st, s, live) + ")\n";
       } else if (path.resumed_at != s.pc) {
         path.resumed_at = s.pc;
         parked_.emplace(key, std::move(path));
@@ -370,6 +382,39 @@ class Verifier {
 
   // Does cur run in a later call of some callback than old? Then coming back to old's state is
   // the helper calling again, which it does a bounded number of times, not a loop.
+  // For the log: the first register or slot where two states differ in kind.
+  static std::string shape_difference(const State& a, const State& b, const std::vector<LiveMask>& live) {
+    if (a.frames.size() != b.frames.size()) return "frames";
+    if (a.refs.size() != b.refs.size()) {
+      auto list = [](const State& x) {
+        std::string t;
+        for (const RefEntry& e : x.refs) t += " " + std::to_string(e.id) + "@" + std::to_string(e.insn);
+        return t;
+      };
+      return "references held:" + list(a) + " vs" + list(b);
+    }
+    for (size_t f = 0; f < a.frames.size(); ++f) {
+      for (int r = 0; r < 11; ++r)
+        if ((live[f] >> r & 1) && a.frames[f].regs[r].type != b.frames[f].regs[r].type)
+          return "frame " + std::to_string(f) + " R" + std::to_string(r) + ": " + describe(a.frames[f].regs[r]) + " vs " +
+                 describe(b.frames[f].regs[r]);
+      const size_t n = std::min(a.frames[f].stack.size(), b.frames[f].stack.size());
+      for (size_t k = 0; k < n; ++k) {
+        const StackSlot& x = a.frames[f].stack[k];
+        const StackSlot& y = b.frames[f].stack[k];
+        if ((x.spill_size && x.spill.is_pointer()) != (y.spill_size && y.spill.is_pointer()))
+          return "frame " + std::to_string(f) + " fp-" + std::to_string(8 * (k + 1));
+      }
+    }
+    return "pointer details";
+  }
+
+  static uint32_t innermost_invocation(const State& s) {
+    for (size_t f = s.frames.size(); f-- > 0;)
+      if (s.frames[f].callback) return s.frames[f].invocation;
+    return 0;
+  }
+
   static bool another_invocation(const State& old, const State& cur) {
     for (size_t f = 0; f < old.frames.size() && f < cur.frames.size(); ++f)
       if (old.frames[f].invocation != cur.frames[f].invocation) return true;
@@ -543,7 +588,15 @@ class Verifier {
     const Insn& i = insns_[s.pc];
     switch (insn_class(i.code)) {
       case ALU:
-      case ALU64: alu(s, i); s.pc++; return Step::Next;
+      case ALU64:
+        if (is_zext_pair(s)) {
+          zext_linked(s, i.dst, i.dst);
+          s.pc += 2;
+          return Step::Next;
+        }
+        alu(s, i);
+        s.pc++;
+        return Step::Next;
       case LDX: load(s, i); s.pc++; return Step::Next;
       case ST:
       case STX: store(s, i); s.pc++; return Step::Next;
@@ -552,6 +605,38 @@ class Verifier {
       case JMP32: return jump(path, pending, i);
     }
     fail(s, "unknown opcode " + std::to_string(i.code));
+  }
+
+  // `r <<= 32; r >>= 32` (clang's zero extension) on a value that already fits in 32 bits is no
+  // operation; seen as one, the register keeps its links to the copies it was made from.
+  bool is_zext_pair(const State& s) const {
+    if (s.pc + 1 >= insns_.size() || cfg_.jump_target[s.pc + 1]) return false;
+    const Insn& a = insns_[s.pc];
+    const Insn& b = insns_[s.pc + 1];
+    if (a.code != (ALU64 | LSH | K) || a.imm != 32 || a.off != 0 || b.code != (ALU64 | RSH | K) || b.imm != 32 ||
+        b.off != 0 || a.dst != b.dst || a.dst >= 10)
+      return false;
+    return s.cur().regs[a.dst].type == RegType::Scalar;
+  }
+
+  // dst = the low 32 bits of src, zero-extended (mov32, or clang's shift pair), kept linked to
+  // src: a bound later learnt on either teaches the other (see set_linked).
+  void zext_linked(State& s, int dst, int src) {
+    Reg& from = s.cur().regs[src];
+    if (from.v.umax <= UINT32_MAX && !from.sub32) {  // already its own low half: a plain copy
+      if (dst != src) s.cur().regs[dst] = Reg::scalar(from.v);
+      return;
+    }
+    if (from.sub32) {  // a low half of a low half is the same low half
+      s.cur().regs[dst] = from;
+      s.cur().regs[dst].v = from.v.zext32();
+      return;
+    }
+    if (from.id == 0 && !from.v.is_const()) from.id = new_id();
+    Reg out = Reg::scalar(from.v.zext32());
+    out.id = from.id;
+    out.sub32 = out.id != 0;
+    s.cur().regs[dst] = out;
   }
 
   // ---- ALU
@@ -593,7 +678,8 @@ class Verifier {
       }
       if (!is64) {
         if (src.is_pointer()) fail(s, rname(i.src) + " partial copy of pointer", "copy pointers with 64-bit moves", {i.src});
-        write_reg(s, i.dst) = Reg::scalar(src.v.zext32());
+        write_reg(s, i.dst);  // (checks dst)
+        zext_linked(s, i.dst, i.src);
         return;
       }
       if (src.type == RegType::Scalar && src.id == 0 && !src.v.is_const()) {
@@ -869,7 +955,7 @@ class Verifier {
     };
     switch (base.type) {
       case RegType::Ctx: ctx_store(s, i, base, val, size, sch_bpf_ctx_layout()); break;
-      case RegType::Skb: no_pointer("ctx"); ctx_store(s, i, base, val, size, sk_buff_layout()); break;
+      case RegType::Skb: ctx_store(s, i, base, val, size, sk_buff_layout()); break;
       case RegType::Stack: stack_store(s, i, base, val, size); break;
       case RegType::MapValue: {
         no_pointer("map");
@@ -909,7 +995,13 @@ class Verifier {
            "write context fields through the context pointer itself: ctx->field", {i.dst});
     const int64_t off = i.off;
     const CtxField* f = off >= 0 ? layout.field_at(static_cast<uint32_t>(off)) : nullptr;
-    if (!f || off + size > f->offset + f->size)
+    // One store may cover adjacent writable number fields (clang merges mark and queue_mapping).
+    bool spans_writable = f && f->writable && f->kind == FieldKind::Scalar;
+    for (int64_t b = off; spans_writable && b < off + size; ++b) {
+      const CtxField* g = layout.field_at(static_cast<uint32_t>(b));
+      spans_writable = g && g->writable && g->kind == FieldKind::Scalar;
+    }
+    if (!f || (off + size > f->offset + f->size && !spans_writable))
       fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size),
            std::string(layout.type_name) + " has no field there", {i.dst});
     if (!f->writable) {
@@ -1166,13 +1258,32 @@ class Verifier {
 
   void set_linked(State& s, uint32_t id, int r, const Scalar& v) {
     Frame& cur = s.cur();
+    const bool from_half = cur.regs[r].sub32;
     cur.regs[r].v = v;
     if (id == 0) return;
+    // The full value, when v is a low half: only its low 32 bits are known to lie in v's range.
+    Scalar full = v;
+    auto update = [&](Reg& reg) {
+      if (reg.type != RegType::Scalar || reg.id != id || &reg == &cur.regs[r]) return;
+      if (reg.sub32 == from_half) {
+        reg.v = v;
+      } else if (from_half) {
+        Scalar w = reg.v;
+        w.u32min = std::max<uint32_t>(w.u32min, static_cast<uint32_t>(std::min<uint64_t>(v.umin, UINT32_MAX)));
+        w.u32max = std::min<uint32_t>(w.u32max, static_cast<uint32_t>(std::min<uint64_t>(v.umax, UINT32_MAX)));
+        if (v.umax <= INT32_MAX) {
+          w.s32min = std::max<int32_t>(w.s32min, static_cast<int32_t>(v.umin));
+          w.s32max = std::min<int32_t>(w.s32max, static_cast<int32_t>(v.umax));
+        }
+        if (w.sync()) reg.v = w;
+      } else {
+        reg.v = full.zext32();
+      }
+    };
     for (Frame& f : s.frames) {
-      for (Reg& reg : f.regs)
-        if (reg.type == RegType::Scalar && reg.id == id) reg.v = v;
+      for (Reg& reg : f.regs) update(reg);
       for (StackSlot& sl : f.stack)
-        if (sl.spill_size == 8 && sl.spill.type == RegType::Scalar && sl.spill.id == id) sl.spill.v = v;
+        if (sl.spill_size == 8) update(sl.spill);
     }
   }
 
@@ -1327,7 +1438,14 @@ class Verifier {
         case ArgKind::None: break;
         case ArgKind::Scalar: expect(reg.type == RegType::Scalar, "scalar"); break;
         case ArgKind::Vararg: break;  // what %s needs is checked with the format
-        case ArgKind::Format: check_format(s, *proto); break;
+        case ArgKind::Format: {
+          const Reg& sz = read_reg(s, r + 1);
+          if (sz.type != RegType::Scalar || sz.v.umin == 0 || sz.v.umax > (1u << 16))
+            fail(s, rname(r + 1) + " type=" + describe(sz) + " expected=the format's size", {}, {r + 1});
+          check_mem(s, r, reg, static_cast<uint32_t>(sz.v.umax), false, fn, "format");
+          check_format(s, *proto);
+          break;
+        }
         case ArgKind::ConstMap: {
           expect(reg.type == RegType::MapPtr && !reg.maybe_null && reg.off == 0, "map_ptr",
                  reg.type == RegType::MapPtr ? "check the inner map for NULL first" : "pass a map: &name");
@@ -1391,7 +1509,9 @@ class Verifier {
                                        : "pass ctx->skb or a packet reference you hold");
           break;
         case ArgKind::SkbRelease:
-          expect(reg.type == RegType::Skb && !reg.maybe_null && reg.ref != 0, "referenced skb",
+          expect(reg.type == RegType::Skb && !reg.maybe_null && reg.ref != 0 && reg.off == 0 && reg.v.is_const() &&
+                     reg.v.const_value() == 0,
+                 "referenced skb",
                  reg.type == RegType::Skb && reg.ref == 0 ? "the packet in ctx->skb is borrowed: only references you took are released"
                  : reg.maybe_null ? rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) + " (" + at(reg.origin) + ") first"
                                   : "");
@@ -1408,7 +1528,8 @@ class Verifier {
         }
         case ArgKind::SkbOrNullRelease: {
           if (reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0) break;
-          expect(reg.type == RegType::Skb && reg.ref != 0 && reg.off == 0, "referenced skb or NULL",
+          expect(reg.type == RegType::Skb && reg.ref != 0 && reg.off == 0 && reg.v.is_const() && reg.v.const_value() == 0,
+                 "referenced skb or NULL",
                  reg.type == RegType::Skb ? "the packet in ctx->skb is borrowed: take a reference with bpf_skb_acquire and store that"
                                           : "only packet references may be stored in a __kptr_ref field");
           release_ref = reg.ref;
@@ -1699,7 +1820,7 @@ class Verifier {
     if (callee.callback) {
       if (r0.type != RegType::Scalar)
         fail(s, "At callback return the register R0 is not a known value (" + describe(r0) + ")", "return 0 or 1", {0});
-      if (r0.v.umin > 1 || r0.v.smin < 0)
+      if (r0.v.umax > 1)
         fail(s, "At callback return the register R0 has " + r0.v.to_string() + " should have been in [0, 1]",
              "return 0 to go on, 1 to stop", {0});
       // Called again (when it may go on) from the caller's state now, with the same arguments.
@@ -1765,7 +1886,7 @@ class Verifier {
   maps::MapSpec ctx_memory_;  // CtxKind::Memory's buffer
   std::map<uint32_t, std::vector<uint8_t>> loop_body_;  // by loop head
   std::vector<uint8_t> join_point_;                      // two or more predecessors
-  std::map<std::pair<uint32_t, uint64_t>, Path> parked_;  // by pc and anchor's seq
+  std::map<std::tuple<uint32_t, uint64_t, uint32_t>, Path> parked_;  // by pc, anchor, callback call
   std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
   std::vector<std::pair<const maps::MapSpec*, std::unique_ptr<maps::MapSpec>>> key_specs_;
   uint32_t next_id_ = 0;
@@ -1795,6 +1916,7 @@ VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& o
     result.error.message = f.message;
     result.error.hint = f.hint;
     result.error.state = f.state;
+    result.too_complex = f.too_complex;
     result.error.where = prog.source_location(f.insn);
     if (const loader::SourceLine* line = prog.line_at(f.insn)) {
       std::string text = line->text;
@@ -1823,10 +1945,10 @@ ObjectVerification verify_object(const loader::ObjectSpec& object, const std::st
     out.results.emplace_back();
     if (!type || (!only.empty() && p.section != only && p.name != only)) continue;
     VerifyResult r = verify(p, object, *type, opts);
-    if (!r.ok) throw r.to_error(where, p.section);
+    if (!r.ok && !r.too_complex) throw r.to_error(where, p.section);
     for (uint32_t m : r.skb_queue_maps) queue_users.emplace_back(m, p.section);
     for (uint32_t m : r.plain_maps) plain_users.emplace_back(m, p.section);
-    out.verified.back() = 1;
+    out.verified.back() = r.ok ? 1 : 0;
     out.results.back() = std::move(r);
   }
   for (const auto& [m, section] : plain_users)

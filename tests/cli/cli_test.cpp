@@ -40,7 +40,7 @@ TEST(Cli, ProgCheckNamesTheUnknownHelperAndItsInstruction) {
 TEST(Cli, ProgCheckRefusesAWriteToAReadOnlyPacketField) {
   const Outcome q = bpfq("prog check " + test_object("engine_bad_skb_write"));
   EXPECT_EQ(q.exit_code, 1) << q.output;
-  EXPECT_TRUE(contains(q.output, "engine_bad_skb_write.bpf.c:10): writes 4 bytes to __sk_buff.len, which is read-only"))
+  EXPECT_TRUE(contains(q.output, "engine_bad_skb_write.bpf.c:10): verifier: writes 4 bytes to __sk_buff.len, which is read-only"))
       << q.output;
   const Outcome tc = bpfq("prog check " + test_object("engine_bad_skb_write_tc"));
   EXPECT_EQ(tc.exit_code, 1) << tc.output;

@@ -66,16 +66,18 @@ TEST_F(SkbWriteCheck, ATcProgramsContextIsThePacket) {
 }
 
 TEST_F(SkbWriteCheck, QdiscAndTcProgramRefuseTheObjectAtOpen) {
+  runtime::ObjectOptions verifying;
+  verifying.helpers = &qdisc_helpers();
+  verifying.verify = true;
   try {
-    open(path);
-    FAIL() << "BpfQdisc::open accepted a program that writes skb->len";
+    runtime::Object::open(path, verifying);
+    FAIL() << "a verifying open accepted a program that writes skb->len";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("__sk_buff.len, which is read-only"), std::string::npos) << e.what();
   }
-  // Every program of an object is verified (as libbpf loads them all), so one bad program
-  // refuses the object; unverified, the good one runs checked.
-  EXPECT_THROW(TcProgram::open(tc_path, "tc_good"), Error);
-  TcProgram good = TcProgram::open(tc_path, "tc_good", nullptr, /*verify=*/false);
+  // A tc program is verified alone (the one the filter runs).
+  EXPECT_THROW(TcProgram::open(tc_path, "tc_write_data_end", nullptr, /*verify=*/true), Error);
+  TcProgram good = TcProgram::open(tc_path, "tc_good", nullptr, /*verify=*/true);
   Packet* pkt = packet(100, 0);
   int32_t ret = -1;
   EXPECT_TRUE(good.run(*pkt, ret));
@@ -86,7 +88,7 @@ TEST_F(SkbWriteCheck, QdiscAndTcProgramRefuseTheObjectAtOpen) {
 }
 
 TEST(SkbWriteCheckLibrary, EveryLibraryProgramPasses) {
-  // Verified when each qdisc opens; here over every object in progs/ the build produced.
+  // Every object in progs/ the build produced opens as a qdisc (tests/verifier verifies them).
   PacketPool pool{PacketPoolConfig{.packets = 16}};
   runtime::ManualClock clock{0};
   BpfQdiscEnv env{&pool, &clock, nullptr, nullptr};

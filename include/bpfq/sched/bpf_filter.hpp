@@ -32,9 +32,9 @@ class TcProgram {
   // maps declared LIBBPF_PIN_BY_NAME are shared through `pins` (e.g. with a BpfQdisc opened
   // with the same BpfQdiscEnv::pins). Throws bpfq::Error (naming the file and listing the
   // programs) if either fails.
-  // verify false: skip the verifier and run checked (debugging a refused program).
+  // verify: verify the program at open and refuse it if unsafe (ObjectOptions::verify).
   static TcProgram open(const std::string& path, std::string_view section = "tc",
-                        runtime::PinnedMaps* pins = nullptr, bool verify = true);
+                        runtime::PinnedMaps* pins = nullptr, bool verify = false);
   // A program of the qdisc's object: it shares the qdisc's maps and may call its kfuncs
   // (references it leaks are released and counted as the qdisc's leaks). The qdisc must
   // outlive the TcProgram.

@@ -34,8 +34,8 @@ struct BpfQdiscEnv {
   runtime::TraceSink* trace = nullptr;    // bpf_trace_printk; null: stderr
   runtime::PinnedMaps* pins = nullptr;    // maps shared by name (LIBBPF_PIN_BY_NAME); null: none
   uint64_t prng_seed = 0;                 // runtime::derive_seed(run seed, place in the tree)
-  // false: skip the verifier and run every program checked (debugging a refused program).
-  bool verify = true;
+  // Verify the programs at open and refuse unsafe ones (runtime::ObjectOptions::verify).
+  bool verify = false;
 };
 
 // One program's runs, as the kernel's bpf_prog_info run_cnt/run_time_ns (run_ns is measured

@@ -48,7 +48,7 @@ struct FilterSite {
   // A qdisc of the setup whose object is the filter's: the program runs in that object, sharing
   // all its maps (the seed's use case 2: one object with tc and qdisc programs).
   sched::BpfQdisc* same_object = nullptr;
-  bool verify = true;  // false: programs are not verified and run checked (sim --unverified)
+  bool verify = false;  // verify programs at setup and refuse unsafe ones (sim --verify)
 };
 
 // The filter words from the kind to the end of the line; parent and handle come from the words

@@ -84,7 +84,7 @@ class SetupPlan {
   SetupPlan();
   ~SetupPlan();
 
-  // false: programs are checked as they are added without the verifier (sim --unverified).
+  // true: programs are verified as they are added, and unsafe ones refused (sim --verify).
   void set_verify(bool verify) { verify_ = verify; }
   bool verify() const { return verify_; }
 
@@ -136,7 +136,7 @@ class SetupPlan {
   uint64_t version_ = 0;
   runtime::ManualClock scratch_clock_;
   std::unique_ptr<sched::PacketPool> scratch_pool_;
-  bool verify_ = true;
+  bool verify_ = false;
 };
 
 }  // namespace bpfq::tc

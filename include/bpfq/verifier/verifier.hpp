@@ -22,7 +22,7 @@ namespace bpfq::verifier {
 
 struct VerifyOptions {
   bool log = false;                           // keep the whole exploration log (prog check -v)
-  uint64_t insn_limit = 1'000'000;            // instructions processed before "too complex"
+  uint64_t insn_limit = 250'000;              // instructions processed before "too complex"
   uint32_t ctx_size = 0;                      // CtxKind::Memory: the buffer's size
 };
 
@@ -38,6 +38,9 @@ struct Diagnostic {
 struct VerifyResult {
   bool ok = true;
   Diagnostic error;               // when !ok: the first problem found
+  // !ok only because the exploration budget ran out (no unsafe path was found): the program is
+  // not proved safe, so bpfq runs it checked, and says so.
+  bool too_complex = false;
   std::string log;                // with VerifyOptions::log
   uint64_t insns_processed = 0;
   uint64_t states_stored = 0;
@@ -57,9 +60,10 @@ struct VerifyResult {
 VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& object, const ProgramType& type,
                     const VerifyOptions& opts = {});
 
-// Verifies every program of the object that has a program type (the others are returned in
-// `unverified`), then checks what spans programs: a map used as a packet queue by one program
-// may not be used as a plain map by another. Throws the first problem as bpfq::Error.
+// Verifies every program of the object that has a program type, then checks what spans
+// programs: a map used as a packet queue by one program may not be used as a plain map by
+// another. Throws the first problem as bpfq::Error; a program too complex to verify is only
+// left unverified (it runs checked).
 struct ObjectVerification {
   std::vector<uint8_t> verified;      // parallel to object.programs: 1 if it has a type and verified
   std::vector<VerifyResult> results;  // parallel to object.programs (default for the untyped)
