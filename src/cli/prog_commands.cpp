@@ -230,19 +230,20 @@ ProgramsChecked check_programs(const std::string& path, const loader::ObjectSpec
       checked.calls_resolve = false;
     }
   }
-  for (const loader::ProgramSpec& p : spec.programs) {
-    checked.results.emplace_back();
-    const verifier::ProgramType* type = verifier::program_type_for_section(p.section);
-    if (!type) continue;
-    checked.results.back() = verifier::verify(p, spec, *type, {.log = verbose});
-    const std::string& why = checked.results.back().error.message;
+  verifier::ObjectVerification v = verifier::verify_object(spec, path, {.log = verbose});
+  for (size_t i = 0; i < spec.programs.size(); ++i) {
+    if (!v.refused(i)) continue;
+    const std::string& why = v.results[i].error.message;
     // Calls the registry cannot link were reported above, with their names.
-    const bool reported = why.starts_with("unknown func") || why.starts_with("calling kernel function");
-    if (!checked.results.back().ok && !checked.results.back().too_complex && !reported) {
-      problems.push_back(checked.results.back().to_error(path, p.section));
-      checked.verified = false;
-    }
+    if (why.starts_with("unknown func") || why.starts_with("calling kernel function")) continue;
+    problems.push_back(v.results[i].to_error(path, spec.programs[i].section));
+    checked.verified = false;
   }
+  for (const Error& e : v.object_problems) {
+    problems.push_back(e);
+    checked.verified = false;
+  }
+  checked.results = std::move(v.results);
   return checked;
 }
 

@@ -166,7 +166,11 @@ void Object::Impl::link_programs() {
     if (std::vector<Error> unknown = unknown_calls(p, *helpers, where + " section " + p.section); !unknown.empty())
       throw unknown.front();
   verified.assign(spec.programs.size(), 0);
-  if (opts.verify) verified = verifier::verify_object(spec, where, {}, opts.verify_only).verified;
+  if (opts.verify) {
+    verifier::ObjectVerification v = verifier::verify_object(spec, where, {}, opts.verify_only);
+    if (std::optional<Error> problem = v.first_problem(spec, where)) throw *problem;
+    verified = std::move(v.verified);
+  }
   programs.reserve(spec.programs.size());
   for (size_t index = 0; index < spec.programs.size(); ++index) {
     const loader::ProgramSpec& p = spec.programs[index];

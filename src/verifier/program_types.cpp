@@ -47,14 +47,16 @@ constexpr std::string_view kVerdictHint =
     "return one of the SCH_BPF_* verdicts of <bpfq/bpf/sch_bpf.h> (0..6)";
 
 const ProgramType kTypes[] = {
-    {"qdisc/enqueue", "the qdisc's enqueue: ctx->skb is the packet offered", CtxKind::QdiscCtx, true, false,
-     kVerdicts, kVerdictHint},
-    {"qdisc/dequeue", "the qdisc's dequeue: hands a packet reference out in ctx->skb", CtxKind::QdiscCtx, false,
-     true, kVerdicts, kVerdictHint},
-    {"qdisc/init", "runs once when the qdisc is created: 0 or an error", CtxKind::QdiscCtx, false, false,
-     std::nullopt, {}},
-    {"qdisc/reset", "runs when the qdisc is reset", CtxKind::QdiscCtx, false, false, std::nullopt, {}},
-    {"tc", "a tc classifier or action on struct __sk_buff", CtxKind::SkBuff, false, false, std::nullopt, {}},
+    // The qdisc's enqueue: ctx->skb is the packet offered.
+    {"qdisc/enqueue", CtxKind::QdiscCtx, true, false, kVerdicts, kVerdictHint},
+    // The qdisc's dequeue: hands a packet reference out in ctx->skb.
+    {"qdisc/dequeue", CtxKind::QdiscCtx, false, true, kVerdicts, kVerdictHint},
+    // Runs once when the qdisc is created: 0 or an error.
+    {"qdisc/init", CtxKind::QdiscCtx, false, false, std::nullopt, {}},
+    // Runs when the qdisc is reset.
+    {"qdisc/reset", CtxKind::QdiscCtx, false, false, std::nullopt, {}},
+    // A tc classifier or action on struct __sk_buff.
+    {"tc", CtxKind::SkBuff, false, false, std::nullopt, {}},
 };
 
 // Sections Linux's libbpf maps to tc programs; "tc/NAME" and "classifier/NAME" too.
@@ -95,7 +97,6 @@ FuncProto proto(std::string_view name, RetKind ret, std::array<ArgKind, 5> args)
 
 FuncProto with_maps(FuncProto p, std::span<const uint32_t> types) {
   p.map_types = types;
-  p.changes_map_set = true;
   return p;
 }
 FuncProto with_range(FuncProto p, int64_t lo, int64_t hi) {
@@ -195,8 +196,7 @@ const CtxLayout& sk_buff_layout() { return kSkb; }
 std::span<const ProgramType> program_types() { return kTypes; }
 
 const ProgramType& raw_memory_type() {
-  static const ProgramType raw{"raw", "a program run on a buffer: r1 = the buffer, r2 = its size", CtxKind::Memory,
-                               false, false, std::nullopt, {}};
+  static const ProgramType raw{"raw", CtxKind::Memory, false, false, std::nullopt, {}};
   return raw;
 }
 

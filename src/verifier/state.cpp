@@ -90,7 +90,7 @@ const StackSlot kEmptySlot{};
 
 bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& live) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size() ||
-      old.ctx_skb_set != cur.ctx_skb_set || old.lock_frame != cur.lock_frame ||
+      old.ctx_skb_set != cur.ctx_skb_set ||
       (old.ctx_skb_id != 0) != (cur.ctx_skb_id != 0))
     return false;
   IdMap ids, refs;
@@ -233,7 +233,7 @@ bool join_reg(const Reg& a, const Reg& b, Reg& out, IdMap& ids, IdMap& refs) {
 
 std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live) {
   if (a.frames.size() != b.frames.size() || a.refs.size() != b.refs.size() || a.ctx_skb_set != b.ctx_skb_set ||
-      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0) || a.lock_frame != b.lock_frame)
+      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0))
     return std::nullopt;
   IdMap ids, refs;
   State out = a;

@@ -83,7 +83,6 @@ struct State {
   uint32_t pc = 0;
   bool ctx_skb_set = false;  // qdisc/dequeue: a reference was handed out in ctx->skb
   uint32_t ctx_skb_id = 0;   // its null-check id: NULL after all on the edge where it is NULL
-  int32_t lock_frame = -1;   // a bpf_spin_lock is held (unused: helpers check at run time)
 
   Frame& cur() { return frames.back(); }
   const Frame& cur() const { return frames.back(); }

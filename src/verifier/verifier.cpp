@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <memory>
-#include <set>
 #include <tuple>
 
 #include <bpfq/ebpf/cfg.hpp>
@@ -137,7 +135,6 @@ class Verifier {
       Path path = std::move(pending.back());
       pending.pop_back();
       explore(path, pending);
-      result_.peak_states = std::max<uint64_t>(result_.peak_states, pending.size() + parked_.size());
     }
   }
 
@@ -1128,10 +1125,8 @@ class Verifier {
     }
     if (base.maybe_null) fail_not_pointer(s, i.dst, "writing through");
     if (base.type == RegType::Stack) {
-      Insn ld = i;  // the read half: the bytes must be initialised
-      const Reg got = stack_load(s, Insn::make(LDX | MEM | mem_size(i.code), 0, i.dst, i.off), base, size);
-      (void)ld;
-      (void)got;
+      // The read half: the bytes must be initialised.
+      stack_load(s, Insn::make(LDX | MEM | mem_size(i.code), 0, i.dst, i.off), base, size);
       stack_store(s, i, base, Reg::scalar(Scalar::unknown_of_size(size)), size);
     } else if (base.type == RegType::MapValue) {
       const maps::MapSpec& m = *base.map;
@@ -1420,7 +1415,6 @@ class Verifier {
     } else {
       fail(s, "unknown call kind (src_reg " + std::to_string(i.src) + ")");
     }
-    Frame& f = s.cur();
     const maps::MapSpec* map = nullptr;
     int32_t map_index = -1;
     uint32_t release_ref = 0;
@@ -1557,7 +1551,6 @@ class Verifier {
           break;
       }
     }
-    (void)f;
     // The callback's frame, if the helper calls back: explored as if called, and as if not.
     State before = s;
     if (release_ref) release(s, release_ref);
@@ -1945,7 +1938,6 @@ ObjectVerification verify_object(const loader::ObjectSpec& object, const std::st
     out.results.emplace_back();
     if (!type || (!only.empty() && p.section != only && p.name != only)) continue;
     VerifyResult r = verify(p, object, *type, opts);
-    if (!r.ok && !r.too_complex) throw r.to_error(where, p.section);
     for (uint32_t m : r.skb_queue_maps) queue_users.emplace_back(m, p.section);
     for (uint32_t m : r.plain_maps) plain_users.emplace_back(m, p.section);
     out.verified.back() = r.ok ? 1 : 0;
@@ -1954,11 +1946,20 @@ ObjectVerification verify_object(const loader::ObjectSpec& object, const std::st
   for (const auto& [m, section] : plain_users)
     for (const auto& [qm, qsection] : queue_users)
       if (m == qm)
-        throw Error("verifier: map '" + object.maps[m].name + "' is a packet queue (bpf_skb_queue_* in " + qsection +
-                        ") and is also used as a plain map in " + section,
-                    where + " section " + section,
-                    "a BPFQ_SKB_QUEUE holds packet references: only bpf_skb_queue_push/pop/len may touch it");
+        out.object_problems.emplace_back(
+            "verifier: map '" + object.maps[m].name + "' is a packet queue (bpf_skb_queue_* in " + qsection +
+                ") and is also used as a plain map in " + section,
+            where + " section " + section,
+            "a BPFQ_SKB_QUEUE holds packet references: only bpf_skb_queue_push/pop/len may touch it");
   return out;
+}
+
+std::optional<Error> ObjectVerification::first_problem(const loader::ObjectSpec& object,
+                                                       const std::string& where) const {
+  for (size_t i = 0; i < results.size(); ++i)
+    if (refused(i)) return results[i].to_error(where, object.programs[i].section);
+  if (!object_problems.empty()) return object_problems.front();
+  return std::nullopt;
 }
 
 }  // namespace bpfq::verifier

@@ -46,7 +46,6 @@ enum class CtxKind : uint8_t { QdiscCtx, SkBuff, Memory };
 
 struct ProgramType {
   std::string_view name;         // "qdisc/enqueue"
-  std::string_view description;  // for `prog check`
   CtxKind ctx = CtxKind::QdiscCtx;
   // qdisc/enqueue: ctx->skb is the packet offered, borrowed for the run.
   bool ctx_skb_in = false;
@@ -105,7 +104,6 @@ struct FuncProto {
   // Uses of a map: which map types the ConstMap argument accepts (empty: every type).
   std::span<const uint32_t> map_types;
   bool skb_queue = false;  // the map is a packet queue (BPFQ_SKB_QUEUE): only these kfuncs touch it
-  bool changes_map_set = false;  // push/pop/peek/update/delete/lookup on a plain map
   std::optional<std::pair<int64_t, int64_t>> ret_range;  // known result range
 };
 

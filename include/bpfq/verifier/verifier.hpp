@@ -11,6 +11,7 @@
 // It explores every path as Linux's verifier does (register types, scalar bounds as tnums and
 // ranges, stack slots, reference tracking) with state pruning at jump targets.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,6 @@ struct VerifyResult {
   std::string log;                // with VerifyOptions::log
   uint64_t insns_processed = 0;
   uint64_t states_stored = 0;
-  uint64_t peak_states = 0;
   uint64_t joins = 0;  // paths merged where they met
   // What r0 may be at the main program's exits (the hull over every path), when ok.
   int64_t r0_smin = INT64_MAX, r0_smax = INT64_MIN;
@@ -62,11 +62,16 @@ VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& o
 
 // Verifies every program of the object that has a program type, then checks what spans
 // programs: a map used as a packet queue by one program may not be used as a plain map by
-// another. Throws the first problem as bpfq::Error; a program too complex to verify is only
-// left unverified (it runs checked).
+// another. A program too complex to verify is only left unverified (it runs checked).
 struct ObjectVerification {
   std::vector<uint8_t> verified;      // parallel to object.programs: 1 if it has a type and verified
   std::vector<VerifyResult> results;  // parallel to object.programs (default for the untyped)
+  std::vector<Error> object_problems; // what spans programs
+
+  // Whether results[i] is a refusal (not merely too complex).
+  bool refused(size_t i) const { return !results[i].ok && !results[i].too_complex; }
+  // The first problem: a program refused (in program order), else an object-level one.
+  std::optional<Error> first_problem(const loader::ObjectSpec& object, const std::string& where) const;
 };
 // only: verify just the program of that section or entry function (the one a caller will run).
 ObjectVerification verify_object(const loader::ObjectSpec& object, const std::string& where,
