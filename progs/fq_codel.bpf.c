@@ -63,6 +63,18 @@ struct {
 	__type(value, struct slot);
 } slots SEC(".maps");
 
+/* The packet a dequeue found, between its bpf_loop callback and the program. */
+struct parked {
+	struct sk_buff __kptr_ref *skb;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct parked);
+} handout SEC(".maps");
+
 /* Flows live in .bss rather than in a map: reached without a helper call, and a pointer to one
  * stays valid however many map values a run looks up (the checked interpreter keeps only the
  * most recent 64 lookups accessible). */
@@ -202,52 +214,86 @@ static __always_inline __u32 classify(struct sch_bpf_ctx *ctx)
 	return ((__u64)bpf_skb_get_hash(skb_ref(ctx->skb)) * flows) >> 32;
 }
 
+struct fattest {
+	__u32 maxbacklog;
+	__u32 idx;
+};
+
+/* One step of the search for the first flow with the largest backlog, as Linux's linear search. */
+static long find_fattest(__u32 k, struct fattest *fs)
+{
+	struct flow *f;
+
+	if (k >= flows)
+		return 1;
+	f = flow_get(k);
+	if (f->backlog > fs->maxbacklog) {
+		fs->maxbacklog = f->backlog;
+		fs->idx = k;
+	}
+	return 0;
+}
+
+struct head_drop {
+	__u32 idx;         /* the flow dropped from */
+	__u32 max_packets;
+	__u32 threshold;   /* stop once this many bytes are gone */
+	__u32 offered;     /* slot of the packet being enqueued */
+	__u32 offered_dropped;
+	__u32 len;         /* bytes dropped */
+	__u32 count;       /* packets dropped */
+};
+
+/* Drops the head packet of the flow; 1 when the flow is empty or the batch is done. */
+static long drop_head(__u32 k, struct head_drop *d)
+{
+	struct flow *f = flow_get(d->idx);
+	__u32 link = f->head;
+	struct sk_buff *skb;
+	struct slot *s;
+
+	if (!link)
+		return 1;
+	s = slot_get(link);
+	if (!s)
+		return 1;
+	f->head = s->next;
+	if (!f->head)
+		f->tail = 0;
+	d->len += s->len;
+	if (link == d->offered)
+		d->offered_dropped = 1;
+	skb = bpf_kptr_xchg(&s->skb, NULL);
+	slot_free(link, s);
+	if (skb)
+		bpf_skb_release(skb);
+	return !(++d->count < d->max_packets && d->len < d->threshold);
+}
+
 /* Linux fq_codel_drop(): drops from the head of the flow with the largest backlog until half of
  * that backlog or max_packets packets are gone; returns the flow's index. *offered_dropped says
  * whether the packet in slot `offered` (the one being enqueued) was among them. */
 static __always_inline __u32 drop_from_fattest(__u32 max_packets, __u32 offered, int *offered_dropped)
 {
-	__u32 maxbacklog = 0, fat = 0, threshold, len = 0, i = 0, k;
+	struct fattest fs = {};
+	struct head_drop d = {};
 	struct flow *f;
 
-	/* The first flow with the largest backlog, as Linux's linear search. */
-	for (k = 0; k < MAX_FLOWS && k < flows; k++) {
-		if (flow_table[k].backlog > maxbacklog) {
-			maxbacklog = flow_table[k].backlog;
-			fat = k;
-		}
-	}
-	threshold = maxbacklog >> 1;
-	f = flow_get(fat);
-	for (k = 0; k < MAX_SLOTS; k++) {
-		__u32 link = f->head;
-		struct sk_buff *skb;
-		struct slot *s;
-
-		if (!link)
-			break;
-		s = slot_get(link);
-		if (!s)
-			break;
-		f->head = s->next;
-		if (!f->head)
-			f->tail = 0;
-		len += s->len;
-		if (link == offered)
-			*offered_dropped = 1;
-		skb = bpf_kptr_xchg(&s->skb, NULL);
-		slot_free(link, s);
-		if (skb)
-			bpf_skb_release(skb);
-		if (!(++i < max_packets && len < threshold))
-			break;
-	}
-	f->cvars.count += i; /* as Linux: a stronger CoDel signal for a flow that overflowed */
-	f->backlog -= len;
-	backlog -= len;
-	memory_usage -= len;
-	qlen -= i;
-	return fat;
+	bpf_loop(MAX_FLOWS, find_fattest, &fs, 0);
+	d.idx = fs.idx;
+	d.max_packets = max_packets;
+	d.threshold = fs.maxbacklog >> 1;
+	d.offered = offered;
+	bpf_loop(MAX_SLOTS, drop_head, &d, 0);
+	if (d.offered_dropped)
+		*offered_dropped = 1;
+	f = flow_get(d.idx);
+	f->cvars.count += d.count; /* as Linux: a stronger CoDel signal for a flow that overflowed */
+	f->backlog -= d.len;
+	backlog -= d.len;
+	memory_usage -= d.len;
+	qlen -= d.count;
+	return d.idx;
 }
 
 SEC("qdisc/enqueue")
@@ -356,55 +402,79 @@ static __always_inline void drop_packet(void *arg, struct sk_buff *skb)
 	codel_drops++;
 }
 
+/* One round of Linux's fq_codel_dequeue loop ("goto begin") on the head of the new, else the
+ * old, flows: 1 when a packet is found or both lists are empty. A callback may not hold a
+ * reference past its return, so the packet found waits in `handout`. */
+static long dequeue_round(__u32 round, __u64 *now)
+{
+	struct codel_stats st = {};
+	struct pop_ctx pc = {};
+	struct sk_buff *skb;
+	struct parked *p;
+	__u32 which, idx, key = 0;
+	struct flow *f;
+
+	if (new_head) {
+		which = LIST_NEW;
+		idx = new_head - 1;
+	} else if (old_head) {
+		which = LIST_OLD;
+		idx = old_head - 1;
+	} else {
+		return 1; /* empty */
+	}
+	f = flow_get(idx);
+	if (f->deficit <= 0) {
+		/* Round used up: a new quantum, to the back of the old flows. */
+		f->deficit += quantum_bytes;
+		list_pop_head(which, f);
+		list_append(LIST_OLD, idx, f);
+		return 0;
+	}
+	pc.flow = f;
+	skb = codel_dequeue(&pc, &backlog, &cparams, &f->cvars, &st, *now, pop_head, drop_packet);
+	if (st.maxpacket > maxpacket)
+		maxpacket = st.maxpacket;
+	ecn_mark += st.ecn_mark;
+	ce_mark += st.ce_mark;
+	if (!skb) {
+		/* An empty new flow passes through the old list once, so that a flow
+		 * sending one packet at a time cannot starve the old flows. */
+		list_pop_head(which, f);
+		if (which == LIST_NEW && old_head)
+			list_append(LIST_OLD, idx, f);
+		return 0;
+	}
+	f->deficit -= pc.len;
+	/* Looked up after the drops: each looks up a slot, and the checked interpreter keeps only
+	 * the most recent lookups accessible. */
+	p = bpf_map_lookup_elem(&handout, &key);
+	if (!p) { /* cannot happen: element 0 of an ARRAY exists */
+		bpf_skb_release(skb);
+		return 1;
+	}
+	skb = bpf_kptr_xchg(&p->skb, skb);
+	if (skb)
+		bpf_skb_release(skb); /* none: fq_codel_dequeue always takes it out */
+	return 1;
+}
+
 SEC("qdisc/dequeue")
 int fq_codel_dequeue(struct sch_bpf_ctx *ctx)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 round;
+	struct sk_buff *skb;
+	struct parked *p;
+	__u32 key = 0;
 
 	ctx->skb = NULL;
-	for (round = 0; round < MAX_DEQUEUE_ROUNDS; round++) {
-		struct codel_stats st = {};
-		struct pop_ctx pc = {};
-		struct sk_buff *skb;
-		__u32 which, idx;
-		struct flow *f;
-
-		if (new_head) {
-			which = LIST_NEW;
-			idx = new_head - 1;
-		} else if (old_head) {
-			which = LIST_OLD;
-			idx = old_head - 1;
-		} else {
-			break; /* empty */
-		}
-		f = flow_get(idx);
-		if (f->deficit <= 0) {
-			/* Round used up: a new quantum, to the back of the old flows. */
-			f->deficit += quantum_bytes;
-			list_pop_head(which, f);
-			list_append(LIST_OLD, idx, f);
-			continue;
-		}
-		pc.flow = f;
-		skb = codel_dequeue(&pc, &backlog, &cparams, &f->cvars, &st, now, pop_head, drop_packet);
-		if (st.maxpacket > maxpacket)
-			maxpacket = st.maxpacket;
-		ecn_mark += st.ecn_mark;
-		ce_mark += st.ce_mark;
-		if (!skb) {
-			/* An empty new flow passes through the old list once, so that a flow
-			 * sending one packet at a time cannot starve the old flows. */
-			list_pop_head(which, f);
-			if (which == LIST_NEW && old_head)
-				list_append(LIST_OLD, idx, f);
-			continue;
-		}
-		f->deficit -= pc.len;
+	bpf_loop(MAX_DEQUEUE_ROUNDS, dequeue_round, &now, 0);
+	p = bpf_map_lookup_elem(&handout, &key);
+	if (!p)
+		return SCH_BPF_DEQUEUED;
+	skb = bpf_kptr_xchg(&p->skb, NULL);
+	if (skb)
 		ctx->skb = skb_view(skb);
-		break;
-	}
 	return SCH_BPF_DEQUEUED;
 }
 

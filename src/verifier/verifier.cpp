@@ -36,6 +36,8 @@ struct Failure {
 struct Checkpoint {
   State st;
   Checkpoint* parent = nullptr;
+  // The paths that joined this one on its way here (see Path::joined): they end when it does.
+  std::vector<Checkpoint*> joined_parents;
   int branches = 1;
   // The nearest loop-head checkpoint above this one whose loop this state is still in: states
   // with the same anchor are in the same iteration of the same unrolled loop (or after it), so
@@ -49,9 +51,12 @@ struct Path {
   State st;
   Checkpoint* parent = nullptr;
   uint32_t resumed_at = UINT32_MAX;  // a parked path going on: not parked there again
+  // The last checkpoints of paths that joined this one while it was parked: this path goes on
+  // for them too, so their checkpoints are not finished (usable for pruning) before it is.
+  std::vector<Checkpoint*> joined;
 };
 
-enum class Visit { Go, Prune, Park };
+enum class Visit { Go, Prune, Park, Joined };
 
 CmpOp cmp_of(uint8_t op) {
   switch (op) {
@@ -128,7 +133,7 @@ class Verifier {
       if (pending.empty()) {
         // Only parked paths are left: every path that could meet them has met them.
         if (parked_.empty()) break;
-        auto it = parked_.begin();
+        auto it = next_to_release();
         pending.push_back(std::move(it->second));
         parked_.erase(it);
       }
@@ -253,25 +258,33 @@ class Verifier {
     State& s = path.st;
     for (;;) {
       if (++result_.insns_processed > opts_.insn_limit)
-        throw Failure{s.pc, "BPF program is too large: processed " + std::to_string(opts_.insn_limit) + " insns",
+        // Blamed on the loop being unrolled, if any: the line to change.
+        throw Failure{too_large_at(path), "BPF program is too large: processed " + std::to_string(opts_.insn_limit) + " insns",
                       "a loop the verifier cannot bound, or too many paths: bound loops with a constant, or use "
                       "bpf_loop()", {}, true};
       if (s.pc >= insns_.size()) throw Failure{s.pc, "last insn is not an exit or jmp", "every path must end with exit", {}};
       if (cfg_.jump_target[s.pc] || cfg_.loop_head[s.pc] || is_callback_entry(s)) {
         const Visit v = visit(path);
         if (v == Visit::Prune) {
-          finish(path.parent);
+          end(path);
           return;
         }
-        if (v == Visit::Park) return;  // goes on later, joined with the paths that meet it
+        // Parked: goes on later, joined with the paths that meet it. Joined: goes on in the
+        // parked path, which ends it.
+        if (v == Visit::Park || v == Visit::Joined) return;
       }
       if (opts_.log) log_insn(s);
       const Step step = execute(path, pending);
       if (step == Step::Done) {
-        finish(path.parent);
+        end(path);
         return;
       }
     }
+  }
+
+  size_t too_large_at(const Path& path) const {
+    const Checkpoint* loop = anchor_of(path.parent, path.st, false);
+    return loop ? loop->st.pc : path.st.pc;
   }
 
   bool is_callback_entry(const State& s) const {
@@ -279,10 +292,18 @@ class Verifier {
   }
 
   // Ends a path: its checkpoints whose every descendant is explored become usable for pruning.
+  static void end(const Path& path) {
+    finish(path.parent);
+    for (Checkpoint* c : path.joined) finish(c);
+  }
+
   static void finish(Checkpoint* c) {
-    while (c) {
-      if (--c->branches > 0) return;
-      c = c->parent;
+    std::vector<Checkpoint*> work{c};
+    while (!work.empty()) {
+      for (c = work.back(), work.pop_back(); c; c = c->parent) {
+        if (--c->branches > 0) break;
+        work.insert(work.end(), c->joined_parents.begin(), c->joined_parents.end());
+      }
     }
   }
 
@@ -342,7 +363,10 @@ class Verifier {
           it->second.st = std::move(*joined);
           ++result_.joins;
           if (opts_.log) result_.log += std::to_string(s.pc) + ": joined a waiting path\n";
-          return Visit::Prune;
+          Path& parked = it->second;
+          parked.joined.push_back(path.parent);
+          parked.joined.insert(parked.joined.end(), path.joined.begin(), path.joined.end());
+          return Visit::Joined;
         }
         if (opts_.log) result_.log += std::to_string(s.pc) + ": cannot join the waiting path (" + shape_difference(it->second.st, s, live) + ")\n";
       } else if (path.resumed_at != s.pc) {
@@ -364,10 +388,13 @@ class Verifier {
       }
     }
     // Loop heads always keep their states: they anchor the iterations (see Checkpoint::anchor).
-    if (list.size() < kMaxStatesPerInsn || cfg_.loop_head[s.pc]) {
+    // So does a path others joined: its checkpoint holds theirs.
+    if (list.size() < kMaxStatesPerInsn || cfg_.loop_head[s.pc] || !path.joined.empty()) {
       auto c = std::make_unique<Checkpoint>();
       c->st = s;
       c->parent = path.parent;
+      c->joined_parents = std::move(path.joined);
+      path.joined.clear();
       c->anchor = anchor;
       c->at_loop_head = cfg_.loop_head[s.pc] != 0;
       c->seq = ++result_.states_stored;
@@ -451,6 +478,8 @@ class Verifier {
     join_point_.assign(n + 1, 0);
     for (size_t k = 0; k < n; ++k) join_point_[k] = preds[k].size() >= 2;
     std::vector<uint8_t> color(n, 0);  // 0 new, 1 on the DFS stack, 2 done
+    postorder_.assign(n + 1, 0);
+    uint32_t next_post = 1;
     std::vector<std::pair<uint32_t, uint32_t>> back_edges;
     for (const Subprogram& sp : cfg_.subprograms) {
       if (sp.start >= n || color[sp.start]) continue;
@@ -468,6 +497,7 @@ class Verifier {
           }
         } else {
           color[u] = 2;
+          postorder_[u] = next_post++;
           stack.pop_back();
         }
       }
@@ -485,6 +515,22 @@ class Verifier {
         for (uint32_t p : preds[k]) work.push_back(p);
       }
     }
+  }
+
+  // The parked path to go on next: one no other parked path can still reach. Those of the
+  // newest iteration first (a path after a loop waits for every iteration's exit), within it
+  // the loop head last (it starts the next iteration) and otherwise the topologically
+  // earliest. Releasing a path before one that could reach it would explore what follows the
+  // meeting point twice, and each iteration of a loop after it again.
+  std::map<std::tuple<uint32_t, uint64_t, uint32_t>, Path>::iterator next_to_release() {
+    auto best = parked_.begin();
+    auto rank = [this](const auto& entry) {
+      const auto& [pc, iteration, invocation] = entry.first;
+      return std::tuple{iteration, invocation, !cfg_.loop_head[pc], postorder_[pc]};
+    };
+    for (auto it = std::next(parked_.begin()); it != parked_.end(); ++it)
+      if (rank(*it) > rank(*best)) best = it;
+    return best;
   }
 
   static bool is_ancestor(const Checkpoint* c, const Checkpoint* p) {
@@ -1799,7 +1845,8 @@ class Verifier {
   Step exit(Path& path, std::vector<Path>& pending) {
     State& s = path.st;
     const Reg r0 = s.cur().regs[0];
-    if (r0.type == RegType::NotInit) fail_uninit(s, 0);
+    // A sub-program may leave R0 unset (a void function): the caller gets it unset.
+    if (r0.type == RegType::NotInit && (s.frames.size() == 1 || s.cur().callback)) fail_uninit(s, 0);
     if (s.frames.size() == 1) {
       check_return(s, r0);
       result_.r0_smin = std::min(result_.r0_smin, r0.v.smin);
@@ -1879,6 +1926,7 @@ class Verifier {
   maps::MapSpec ctx_memory_;  // CtxKind::Memory's buffer
   std::map<uint32_t, std::vector<uint8_t>> loop_body_;  // by loop head
   std::vector<uint8_t> join_point_;                      // two or more predecessors
+  std::vector<uint32_t> postorder_;  // DFS post-order without back edges: higher comes first
   std::map<std::tuple<uint32_t, uint64_t, uint32_t>, Path> parked_;  // by pc, anchor, callback call
   std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
   std::vector<std::pair<const maps::MapSpec*, std::unique_ptr<maps::MapSpec>>> key_specs_;
