@@ -102,7 +102,10 @@ class MapDefinitionReader {
     }
     spec.key_size = key_size.value_or(0);
     spec.value_size = value_size.value_or(0);
-    if (value_type) spec.kptr_offsets = find_kptr_offsets(btf_, *value_type, name);
+    if (value_type) {
+      spec.kptr_offsets = find_kptr_offsets(btf_, *value_type, name);
+      spec.spin_lock_offset = find_spin_lock_offset(btf_, *value_type, name);
+    }
     return spec;
   }
 

@@ -110,4 +110,26 @@ std::vector<uint32_t> find_kptr_offsets(const BtfTypes& btf, uint32_t value_type
   return out;
 }
 
+std::optional<uint32_t> find_spin_lock_offset(const BtfTypes& btf, uint32_t value_type,
+                                              const std::string& map_name) {
+  const btf_type* t = btf.type(btf.skip_modifiers(value_type));
+  if (!btf_is_struct(t)) return std::nullopt;
+  std::optional<uint32_t> found;
+  const btf_member* members = btf_members(t);
+  for (uint16_t i = 0; i < btf_vlen(t); ++i) {
+    const btf_type* m = btf.type(btf.skip_modifiers(members[i].type));
+    if (!btf_is_struct(m) || btf.name(m->name_off) != "bpf_spin_lock") continue;
+    if (found)
+      throw Error("map '" + map_name + "': its value holds more than one struct bpf_spin_lock", btf.where(),
+                  "one lock per map value, as in the kernel");
+    const uint32_t bits = btf_member_bit_offset(t, i);
+    if (bits % 32 != 0)
+      throw Error("map '" + map_name + "': struct bpf_spin_lock at bit offset " + std::to_string(bits) +
+                      " is not 4-byte aligned",
+                  btf.where());
+    found = bits / 8;
+  }
+  return found;
+}
+
 }  // namespace bpfq::loader

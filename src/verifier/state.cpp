@@ -90,8 +90,8 @@ const StackSlot kEmptySlot{};
 
 bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& live) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size() ||
-      old.ctx_skb_set != cur.ctx_skb_set ||
-      (old.ctx_skb_id != 0) != (cur.ctx_skb_id != 0))
+      old.ctx_skb_set != cur.ctx_skb_set || (old.ctx_skb_id != 0) != (cur.ctx_skb_id != 0) ||
+      old.lock_map != cur.lock_map || (old.lock_id != 0) != (cur.lock_id != 0))
     return false;
   IdMap ids, refs;
   for (size_t f = 0; f < old.frames.size(); ++f) {
@@ -120,7 +120,7 @@ bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& l
       }
     if (!found) return false;
   }
-  return true;
+  return old.lock_id == 0 || ids.check(old.lock_id, cur.lock_id);
 }
 
 namespace {
@@ -233,7 +233,7 @@ bool join_reg(const Reg& a, const Reg& b, Reg& out, IdMap& ids, IdMap& refs) {
 
 std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live) {
   if (a.frames.size() != b.frames.size() || a.refs.size() != b.refs.size() || a.ctx_skb_set != b.ctx_skb_set ||
-      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0))
+      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0) || a.lock_map != b.lock_map || (a.lock_id != 0) != (b.lock_id != 0))
     return std::nullopt;
   IdMap ids, refs;
   State out = a;
@@ -317,6 +317,7 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
     if (!found) return std::nullopt;
   }
   if (a.ctx_skb_id != 0 && !ids.check(a.ctx_skb_id, b.ctx_skb_id)) return std::nullopt;
+  if (a.lock_id != 0 && !ids.check(a.lock_id, b.lock_id)) return std::nullopt;
   return out;
 }
 

@@ -893,6 +893,7 @@ class Verifier {
       case RegType::MapValue: {
         check_bounds(s, i.src, base, i.off, size, base.map->value_size, "map value",
                      "map '" + base.map->name + "' has " + std::to_string(base.map->value_size) + "-byte values");
+        check_not_lock(s, i.src, base, i.off, size);
         break;  // a number, including a load of a kptr field (not a usable packet)
       }
       case RegType::PacketData: check_packet(s, i.src, base, i.off, size); break;
@@ -1010,6 +1011,7 @@ class Verifier {
                       std::to_string(span_of(base, i.off, size).lo) + " size=" + std::to_string(size),
                "map '" + m.name + "' is read-only to programs (.rodata or BPF_F_RDONLY_PROG)", {i.dst});
         check_not_kptr(s, i.dst, base, i.off, size);
+        check_not_lock(s, i.dst, base, i.off, size);
         break;
       }
       case RegType::PacketData: no_pointer("packet"); check_packet(s, i.dst, base, i.off, size); break;
@@ -1029,6 +1031,19 @@ class Verifier {
              "a packet-reference field of map '" + base.map->name + "' (offset " + std::to_string(k) +
                  ") changes only through bpf_kptr_xchg",
              {r});
+  }
+
+  // The lock word changes only through bpf_spin_lock/unlock: a store could fake a holder and
+  // make the next bpf_spin_lock spin forever.
+  void check_not_lock(const State& s, int r, const Reg& base, int16_t off, int size) {
+    if (!base.map->spin_lock_offset) return;
+    const int64_t k = *base.map->spin_lock_offset;
+    const Access a = span_of(base, off, size);
+    if (a.lo < k + 4 && a.hi > k)
+      fail(s, "bpf_spin_lock cannot be accessed directly by load/store",
+           "map '" + base.map->name + "' holds its lock at offset " + std::to_string(k) +
+               ": use bpf_spin_lock()/bpf_spin_unlock() on it, and the other fields inside the lock",
+           {r});
   }
 
   void ctx_store(State& s, const Insn& i, const Reg& base, const Reg& val, int size, const CtxLayout& layout) {
@@ -1147,9 +1162,12 @@ class Verifier {
     for (int b = at_byte; b < at_byte + size; ++b) sl.bytes[b] = SlotByte::Spill;
   }
 
+  // What a spill's bytes become when part of it is overwritten: a number's are any number; a
+  // pointer's are unreadable (they would expose the pointer's bits as a number).
   static void forget_spill(StackSlot& sl) {
+    const SlotByte rest = sl.spill.is_pointer() ? SlotByte::Invalid : SlotByte::Misc;
     for (auto& b : sl.bytes)
-      if (b == SlotByte::Spill) b = SlotByte::Misc;
+      if (b == SlotByte::Spill) b = rest;
     sl.spill = Reg{};
     sl.spill_size = 0;
     sl.spill_at = 0;
@@ -1171,21 +1189,31 @@ class Verifier {
     }
     if (base.maybe_null) fail_not_pointer(s, i.dst, "writing through");
     if (base.type == RegType::Stack) {
-      // The read half: the bytes must be initialised.
-      stack_load(s, Insn::make(LDX | MEM | mem_size(i.code), 0, i.dst, i.off), base, size);
+      // The read half: the bytes must be initialised, and a number (a spilled pointer's bits
+      // would come back as one).
+      if (stack_load(s, Insn::make(LDX | MEM | mem_size(i.code), 0, i.dst, i.off), base, size).is_pointer())
+        fail(s, "BPF_ATOMIC on a spilled pointer at fp" + std::to_string(span_of(base, i.off, size).lo) +
+                    " is not allowed",
+             "atomics work on numbers", {i.dst});
       stack_store(s, i, base, Reg::scalar(Scalar::unknown_of_size(size)), size);
     } else if (base.type == RegType::MapValue) {
       const maps::MapSpec& m = *base.map;
       check_bounds(s, i.dst, base, i.off, size, m.value_size, "map value", "map '" + m.name + "'");
       if (m.read_only) fail(s, "write into map forbidden", "map '" + m.name + "' is read-only", {i.dst});
       check_not_kptr(s, i.dst, base, i.off, size);
+      check_not_lock(s, i.dst, base, i.off, size);
     } else {
       fail(s, "BPF_ATOMIC stores into " + rname(i.dst) + " " + type_name(base.type) + " is not allowed",
            "atomics work on the stack and on map values", {i.dst});
     }
+    // Aligned whatever the variable part: its low bits must be known (value and map memory
+    // start 8-byte aligned).
     const Access a = span_of(base, i.off, size);
-    if (base.v.is_const() && a.lo % size != 0)
-      fail(s, "misaligned access off " + std::to_string(a.lo) + " size " + std::to_string(size), {}, {i.dst});
+    const uint64_t low = static_cast<uint64_t>(size - 1);
+    if ((base.v.bits.mask & low) != 0 || ((base.v.bits.value + static_cast<uint64_t>(base.off + i.off)) & low) != 0)
+      fail(s, "misaligned access off " + std::to_string(a.lo) + " size " + std::to_string(size),
+           base.v.is_const() ? "" : "a variable offset must keep the access aligned: mask it (& ~" + std::to_string(low) + ")",
+           {i.dst});
     if (op == ATOMIC_CMPXCHG) write_reg(s, 0) = Reg::scalar(Scalar::unknown_of_size(size));
     else if (op & ATOMIC_FETCH) write_reg(s, i.src) = Reg::scalar(Scalar::unknown_of_size(size));
   }
@@ -1196,6 +1224,8 @@ class Verifier {
            "read packet bytes through skb->data/data_end or bpf_skb_load_bytes");
     if (s.pc + 1 >= insns_.size()) fail(s, "invalid BPF_LD_IMM insn");
     const Insn& next = insns_[s.pc + 1];
+    if (next.code != 0 || next.dst != 0 || next.src != 0 || next.off != 0)
+      fail(s, "invalid bpf_ld_imm64 insn", "the second slot of an lddw holds only the upper 32 bits of the value");
     Reg out;
     switch (i.src) {
       case LDDW_IMM64:
@@ -1259,6 +1289,9 @@ class Verifier {
     if (op != JEQ && op != JNE && op != JGT && op != JGE && op != JLT && op != JLE && op != JSGT && op != JSGE &&
         op != JSLT && op != JSLE && op != JSET)
       fail(s, "unknown opcode " + std::to_string(i.code));
+    if (is32 && (a.is_pointer() || b.is_pointer()))
+      fail(s, rname(a.is_pointer() ? i.dst : i.src) + " 32-bit pointer comparison prohibited", {},
+           {a.is_pointer() ? static_cast<int>(i.dst) : static_cast<int>(i.src)});
     State taken = s, not_taken = std::move(s);
     taken.pc = target;
     not_taken.pc = fall;
@@ -1269,7 +1302,6 @@ class Verifier {
       if (can_take) can_take = refine_scalars(taken, i, cmp, true, is32);
       if (can_skip) can_skip = refine_scalars(not_taken, i, cmp, false, is32);
     } else {
-      if (is32) fail(not_taken, rname(i.dst) + " 32-bit pointer comparison prohibited", {}, {i.dst});
       pointer_compare(not_taken, taken, i, a, b, op, can_take, can_skip);
     }
     if (can_take && can_skip) {
@@ -1447,7 +1479,15 @@ class Verifier {
   // ---- calls
   Step call(Path& path, std::vector<Path>& pending, const Insn& i) {
     State& s = path.st;
-    if (i.src == CALL_LOCAL) return local_call(s, i);
+    auto no_call_under_lock = [&] {
+      if (s.lock_map)
+        fail(s, "function calls are not allowed while holding a lock",
+             "call bpf_spin_unlock() first: only loads, stores and arithmetic may run under a lock");
+    };
+    if (i.src == CALL_LOCAL) {
+      no_call_under_lock();
+      return local_call(s, i);
+    }
     const FuncProto* proto = nullptr;
     std::string name;
     if (i.src == CALL_HELPER) {
@@ -1461,6 +1501,8 @@ class Verifier {
     } else {
       fail(s, "unknown call kind (src_reg " + std::to_string(i.src) + ")");
     }
+    const bool spin_lock = proto->name == std::string_view("bpf_spin_lock");
+    if (proto->name != std::string_view("bpf_spin_unlock")) no_call_under_lock();
     const maps::MapSpec* map = nullptr;
     int32_t map_index = -1;
     uint32_t release_ref = 0;
@@ -1594,6 +1636,7 @@ class Verifier {
           break;
         case ArgKind::SpinLock:
           expect(reg.type == RegType::MapValue && !reg.maybe_null, "map_value", "pass the address of a struct bpf_spin_lock in a map value");
+          spin_lock_arg(s, r, reg, spin_lock);
           break;
       }
     }
@@ -1769,6 +1812,29 @@ class Verifier {
   }
 
   // Memory a helper reads (or writes) through register r: `size` bytes must be in the object.
+  // bpf_spin_lock/unlock: the lock word of a map value, one lock held at a time, released by
+  // the same pointer (map and lookup) that took it.
+  void spin_lock_arg(State& s, int r, const Reg& reg, bool lock) {
+    const maps::MapSpec& m = *reg.map;
+    if (!m.spin_lock_offset)
+      fail(s, "map '" + m.name + "' has no valid bpf_spin_lock",
+           "declare a struct bpf_spin_lock field in the map's value type (a BTF-defined map)", {r});
+    if (!reg.v.is_const() || reg.off + static_cast<int64_t>(reg.v.const_value()) != *m.spin_lock_offset)
+      fail(s, "off " + std::to_string(reg.off + reg.v.smin) + " doesn't point to 'struct bpf_spin_lock' that is at " +
+                  std::to_string(*m.spin_lock_offset),
+           "pass &value->lock", {r});
+    if (lock) {  // (a second bpf_spin_lock is a call under a lock: refused in call())
+      s.lock_map = &m;
+      s.lock_id = reg.id;
+      return;
+    }
+    if (!s.lock_map) fail(s, "bpf_spin_unlock without taking a lock", {}, {r});
+    if (s.lock_map != &m || s.lock_id != reg.id)
+      fail(s, "bpf_spin_unlock of different lock", "unlock through the pointer the lock was taken with", {r});
+    s.lock_map = nullptr;
+    s.lock_id = 0;
+  }
+
   void check_mem(State& s, int r, const Reg& reg, uint32_t size, bool write, const std::string& fn, const char* what) {
     if (reg.maybe_null) fail_not_pointer(s, r, "passing");
     const int sz = static_cast<int>(size);
@@ -1814,6 +1880,7 @@ class Verifier {
         check_bounds(s, r, reg, 0, sz, reg.map->value_size, "map value", "the " + std::string(what) + " passed to " + fn);
         if (write && reg.map->read_only) fail(s, "write into map forbidden", "map '" + reg.map->name + "' is read-only", {r});
         if (write) check_not_kptr(s, r, reg, 0, sz);
+        check_not_lock(s, r, reg, 0, sz);
         break;
       case RegType::PacketData: check_packet(s, r, reg, 0, sz); break;
       case RegType::RingbufMem:
@@ -1845,6 +1912,10 @@ class Verifier {
   Step exit(Path& path, std::vector<Path>& pending) {
     State& s = path.st;
     const Reg r0 = s.cur().regs[0];
+    if (s.lock_map)
+      fail(s, s.frames.size() == 1 ? "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
+                                   : "bpf_spin_unlock is missing",
+           "release the lock with bpf_spin_unlock() on every path before returning");
     // A sub-program may leave R0 unset (a void function): the caller gets it unset.
     if (r0.type == RegType::NotInit && (s.frames.size() == 1 || s.cur().callback)) fail_uninit(s, 0);
     if (s.frames.size() == 1) {

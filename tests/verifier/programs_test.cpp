@@ -37,18 +37,10 @@ std::vector<fs::path> objects(const fs::path& dir) {
   return out;
 }
 
-// Library programs whose loops still exceed the verifier's budget (250k instructions): they
-// run checked. Each is a known gap of the verifier (docs/verifier.md), not a known bug of the
-// program; verifying them takes minutes under ASan, so they are skipped here.
-bool too_complex_for_now(const std::string& object) {
-  return object == "fq_codel.bpf.o";
-}
-
 void verify_all(const fs::path& dir, int& verified, bool strict) {
   for (const fs::path& path : objects(dir)) {
     // The unsafe corpus has its own tests (corpus_c_test.cpp).
-    if (path.filename().string().starts_with("verifier_bad_") || too_complex_for_now(path.filename().string()))
-      continue;
+    if (path.filename().string().starts_with("verifier_bad_")) continue;
     loader::ObjectSpec spec;
     try {
       spec = loader::load_object(path.string());
@@ -68,7 +60,7 @@ void verify_all(const fs::path& dir, int& verified, bool strict) {
           verified += r.ok;
           continue;
         }
-        EXPECT_TRUE(r.ok || r.too_complex) << key << ": " << r.to_error(path.string(), p.section).what();
+        EXPECT_TRUE(r.ok) << key << ": " << r.to_error(path.string(), p.section).what();
         ++verified;
       } else {
         EXPECT_FALSE(r.ok) << key << " should be refused";

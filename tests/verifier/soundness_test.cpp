@@ -20,9 +20,8 @@
 //    checked, as above. BPFQ_FUZZ_MUTATIONS (default 20000).
 //
 // A program the verifier accepts that faults, returns outside the range or never ends is a
-// verifier bug: the test minimises it and prints it. Known bugs are excused in the default run
-// (kKnownBugs; BPFQ_SOUNDNESS_KNOWN_BUGS=0 reports them too) and reproduced by the DISABLED_
-// tests at the end, each named after its bug.
+// verifier bug: the test minimises it and prints it. The bugs found so far have tests at the
+// end, each named after what the verifier now does right.
 #include <algorithm>
 #include <array>
 #include <bitset>
@@ -178,7 +177,15 @@ std::optional<Violation> check_runs(const std::vector<Insn>& insns, const verifi
                      exec::Fault::Budget};
   for (const Buffer& in : inputs) {
     alignas(16) Buffer mem = in;
-    const exec::RunResult r = prog->run(mem.data(), mem.size());
+    exec::RunResult r = prog->run(mem.data(), mem.size());
+    if (r.fault == exec::Fault::Budget) {
+      // bpf_loop may call its callback 2^23 times, past the default budget: a program that ends
+      // ends within 2^28 instructions (each call of the generated callbacks is short).
+      popts.insn_budget = uint64_t{1} << 28;
+      const exec::Program patient = exec::Program::load(insns, env, popts);
+      mem = in;
+      r = patient.run(mem.data(), mem.size());
+    }
     if (!r.ok()) return Violation{"fault: " + r.message(), in, false, r.fault};
     if (!r0_in_range(v, r.r0)) {
       char buf[100];
@@ -1298,46 +1305,6 @@ struct Finding {
   std::string what;
 };
 
-// Known verifier bugs the default run excuses (each has a DISABLED_ test below, named after
-// it): a rewrite of a program into an equivalent one without the bug's pattern (nullopt: the
-// program does not have it). A misbehaving program is excused when its rewrite is refused or
-// behaves; a rewrite that still misbehaves is a new bug. BPFQ_SOUNDNESS_KNOWN_BUGS=0 excuses
-// nothing.
-struct KnownBug {
-  const char* name;
-  std::optional<std::vector<Insn>> (*avoid)(const std::vector<Insn>&);  // or null
-  bool (*is_it)(const Violation&);  // a violation that only this bug causes, or null
-};
-
-// Mov32RegisterLeavesDestinationUnchanged: the verifier models `mov32 rD, rS` (D != S) as
-// leaving rD as it was when rS's value fits in 32 bits. Rewritten `mov rD, rS; mov32 rD, rD`.
-std::optional<std::vector<Insn>> avoid_mov32_register(const std::vector<Insn>& p) {
-  std::vector<Insn> q = p;
-  bool any = false;
-  for (size_t k = 0; k < q.size(); ++k) {
-    const Insn i = q[k];
-    if (i.code != (e::ALU | e::MOV | e::X) || i.off != 0 || i.dst == i.src || i.dst > 10 || i.src > 10) continue;
-    if (k > 0 && q[k - 1].code == e::LDDW_OPCODE) continue;  // an lddw's second slot
-    auto r = splice(q, k, 1,
-                    {Insn::make(e::ALU64 | e::MOV | e::X, i.dst, i.src), Insn::make(e::ALU | e::MOV | e::X, i.dst, i.dst)});
-    if (!r) return std::nullopt;
-    q = std::move(*r);
-    ++k;
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  return q;
-}
-
-// AtomicThroughVariableOffsetIsNotCheckedForAlignment: the verifier checks the alignment of
-// constant offsets, so a misaligned atomic in checked mode went through a variable one.
-bool misaligned_atomic(const Violation& v) { return v.fault == exec::Fault::Misaligned; }
-
-const KnownBug kKnownBugs[] = {
-    {"Mov32RegisterLeavesDestinationUnchanged", avoid_mov32_register, nullptr},
-    {"AtomicThroughVariableOffsetIsNotCheckedForAlignment", nullptr, misaligned_atomic},
-};
-
 // Does the verifier accept p (raw, 64-byte buffer) while some input makes it misbehave?
 bool misbehaves(const std::vector<Insn>& p, const std::vector<Buffer>& inputs, std::string* what = nullptr) {
   // A lower limit: removing a loop's increment must not cost a million steps per try.
@@ -1351,12 +1318,10 @@ bool misbehaves(const std::vector<Insn>& p, const std::vector<Buffer>& inputs, s
 
 constexpr uint64_t kGeneratedInsnLimit = 30'000;
 
-// Runs the raw programs the verifier accepted, checked, and collects what misbehaves: excused
-// when a known bug explains it, else minimised into a Finding.
+// Runs the raw programs the verifier accepted, checked, and minimises each that misbehaves into
+// a Finding.
 class SoundnessChecker {
  public:
-  SoundnessChecker() : excuse_known_(env_count("BPFQ_SOUNDNESS_KNOWN_BUGS", 1) != 0) {}
-
   // p was verified as raw with ctx_size 64 (result v).
   void check(const std::vector<Insn>& p, const verifier::VerifyResult& v, const std::vector<Buffer>& inputs,
              bool verbose) {
@@ -1376,31 +1341,12 @@ class SoundnessChecker {
         std::printf("  note: %s\n%s", bad->what.c_str(), disasm(p).c_str());
       return;
     }
-    std::vector<Insn> culprit = p;
-    if (excuse_known_) {
-      const char* excused = nullptr;
-      for (const KnownBug& b : kKnownBugs)
-        if (b.is_it && b.is_it(*bad)) excused = b.name;
-      if (excused) return excuse(excused);
-      for (const KnownBug& b : kKnownBugs)
-        if (auto q = b.avoid ? b.avoid(culprit) : std::nullopt) {
-          culprit = std::move(*q);
-          excused = b.name;
-        }
-      if (excused) {
-        const verifier::VerifyResult vq = verify_raw(culprit, kCtxSize, kGeneratedInsnLimit);
-        if (!vq.ok || !(bad = check_runs(culprit, vq, inputs)) || bad->at_load ||
-            std::any_of(std::begin(kKnownBugs), std::end(kKnownBugs),
-                        [&](const KnownBug& b) { return b.is_it && b.is_it(*bad); }))
-          return excuse(excused);
-      }
-    }
     ++violations_;
-    if (verbose) std::printf("violation: %s\n%s", bad->what.c_str(), disasm(culprit).c_str());
+    if (verbose) std::printf("violation: %s\n%s", bad->what.c_str(), disasm(p).c_str());
     if (findings_.size() >= 10) return;
     Finding f;
-    f.original = culprit;
-    f.minimal = minimise(culprit, [&](const std::vector<Insn>& q) { return misbehaves(q, inputs); });
+    f.original = p;
+    f.minimal = minimise(p, [&](const std::vector<Insn>& q) { return misbehaves(q, inputs); });
     misbehaves(f.minimal, inputs, &f.what);
     if (f.what.empty()) f.what = bad->what;  // did not reproduce at the minimiser's lower insn limit
     findings_.push_back(std::move(f));
@@ -1408,15 +1354,14 @@ class SoundnessChecker {
 
   void report(const char* who) const {
     std::printf("  %s: %" PRIu64 " verified programs run checked (%" PRIu64 " runs): %" PRIu64 " violations, %" PRIu64
-                " excused as known bugs, %" PRIu64 " refused by Program::load (fail-safe)\n",
-                who, verified_, runs_, violations_, known_, load_refusals_);
+                " refused by Program::load (fail-safe)\n",
+                who, verified_, runs_, violations_, load_refusals_);
     std::vector<std::pair<int, std::string>> top;
     for (const auto& [reason, count] : load_reasons_) top.emplace_back(count, reason);
     std::sort(top.rbegin(), top.rend());
     for (size_t k = 0; k < top.size() && k < 6; ++k)
       std::printf("  refused by Program::load %5d: %s\n", top[k].first, top[k].second.c_str());
     if (top.size() > 6) std::printf("  refused by Program::load: %zu more reasons\n", top.size() - 6);
-    for (const auto& [name, count] : known_by_) std::printf("  excused %6d: known bug %s\n", count, name.c_str());
     for (const Finding& f : findings_)
       ADD_FAILURE() << "verifier bug: a verified program misbehaves in checked mode: " << f.what << "\nminimal ("
                     << f.minimal.size() << " insns):\n"
@@ -1425,18 +1370,11 @@ class SoundnessChecker {
   }
 
   uint64_t violations() const { return violations_; }
-  uint64_t known() const { return known_; }
   uint64_t runs() const { return runs_; }
 
  private:
-  void excuse(const char* name) {
-    ++known_;
-    ++known_by_[name];
-  }
-
-  const bool excuse_known_;
-  uint64_t verified_ = 0, runs_ = 0, violations_ = 0, known_ = 0, load_refusals_ = 0;
-  std::map<std::string, int> known_by_, load_reasons_;
+  uint64_t verified_ = 0, runs_ = 0, violations_ = 0, load_refusals_ = 0;
+  std::map<std::string, int> load_reasons_;
   std::vector<Finding> findings_;
 };
 
@@ -1482,11 +1420,10 @@ TEST(VerifierSoundness, RandomProgramsThatVerifyRunWithoutFault) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("soundness: %" PRIu64 " programs (seed 0x%" PRIx64 ", %.1f insns avg): %" PRIu64 " verified (%.1f%%), %" PRIu64
-              " refused; %" PRIu64 " checked runs; %" PRIu64 " violations, %" PRIu64
-              " of known bugs; %.2f s (verify %.2f s, max %.4f s)\n",
+              " refused; %" PRIu64 " checked runs; %" PRIu64 " violations; %.2f s (verify %.2f s, max %.4f s)\n",
               programs, seed, programs ? double(total_insns) / double(programs) : 0.0, verified,
               programs ? 100.0 * double(verified) / double(programs) : 0.0, refused, checker.runs(), checker.violations(),
-              checker.known(), secs, verify_seconds, max_verify);
+              secs, verify_seconds, max_verify);
   std::printf("  %" PRIu64 " programs with sub-program calls or bpf_loop callbacks, %" PRIu64 " of them verified\n",
               with_calls, with_calls_verified);
   std::vector<std::pair<int, std::string>> top;
@@ -1524,8 +1461,7 @@ TEST(VerifierSoundness, ConformanceR0WithinTheVerifiersRange) {
   if (!std::filesystem::is_directory(kCorpus))
     GTEST_SKIP() << "bpf_conformance corpus not found at " << kCorpus
                  << ": it lives in ../shared beside the project (shared/conformance/bpf_conformance)";
-  const bool excuse_known = env_count("BPFQ_SOUNDNESS_KNOWN_BUGS", 1) != 0;
-  int verified = 0, refused = 0, checked = 0, unassembled = 0, known = 0;
+  int verified = 0, refused = 0, checked = 0, unassembled = 0;
   std::map<std::string, std::vector<std::string>> reasons;
   for (const auto& path : test::conformance_files(kCorpus)) {
     const test::ConformanceCase c = test::parse_conformance_file(path);
@@ -1542,24 +1478,6 @@ TEST(VerifierSoundness, ConformanceR0WithinTheVerifiersRange) {
       continue;
     }
     ++verified;
-    if (c.result && !r0_in_range(v, *c.result) && excuse_known) {
-      // A known bug's pattern? Then the program rewritten without it must be right.
-      std::vector<Insn> q = *insns;
-      const char* excused = nullptr;
-      for (const KnownBug& b : kKnownBugs)
-        if (auto r = b.avoid ? b.avoid(q) : std::nullopt) {
-          q = std::move(*r);
-          excused = b.name;
-        }
-      if (excused) {
-        const verifier::VerifyResult vq = verify_raw(q, static_cast<uint32_t>(c.mem.size()));
-        if (!vq.ok || r0_in_range(vq, *c.result)) {
-          std::printf("  excused: %s (known bug %s)\n", file.c_str(), excused);
-          ++known;
-          continue;
-        }
-      }
-    }
     if (c.result) {
       ++checked;
       EXPECT_TRUE(r0_in_range(v, *c.result))
@@ -1581,9 +1499,8 @@ TEST(VerifierSoundness, ConformanceR0WithinTheVerifiersRange) {
       ADD_FAILURE() << file << ": verified but refused at load: " << err.what();
     }
   }
-  std::printf("conformance: %d verified (%d with an expected r0 checked, %d excused as known bugs), %d refused, %d not "
-              "assembled\n",
-              verified, checked, known, refused, unassembled);
+  std::printf("conformance: %d verified (%d with an expected r0 checked), %d refused, %d not assembled\n", verified,
+              checked, refused, unassembled);
   for (const auto& [reason, names] : reasons) {
     std::string list;
     for (size_t k = 0; k < names.size() && k < 6; ++k) list += (k ? ", " : "") + names[k];
@@ -2014,9 +1931,8 @@ TEST(VerifierFuzz, MutatedProgramsNeverCrashOrHang) {
               heavy_insns ? 1e6 * heavy_seconds / double(heavy_insns) : 0.0);
 }
 
-// ------------------------------------------------------------------ known verifier bugs
-// Each was found by the tests above; enable it (drop DISABLED_) once the verifier is fixed, and
-// remove its entry from kKnownBugs.
+// ------------------------------------------------------------------ verifier bugs found
+// Each was found by the tests above, and fixed.
 
 // The verifier either refuses p, or p (raw, 64-byte buffer) runs checked on every input without
 // a fault and with r0 in the verifier's range.
@@ -2041,7 +1957,7 @@ std::vector<Buffer> inputs_with_byte(size_t at, std::initializer_list<uint8_t> v
 // `mov32 rD, rS` with D != S: the verifier leaves rD as it was (and uninitialised if it was)
 // when rS's value fits in 32 bits (zext_linked returns early: that early return is right only
 // for `mov32 rD, rD` / clang's `rD <<= 32; rD >>= 32`).
-TEST(VerifierSoundness, DISABLED_Mov32RegisterLeavesDestinationUnchanged) {
+TEST(VerifierSoundness, Mov32RegisterSetsTheDestination) {
   // Found by the generator; minimal form. r0 is 64 at run time, the verifier says -1.
   expect_refused_or_sound("ldxdw %r0, [%r1+8]\nor %r0, -1\nmov32 %r0, %r2\nexit\n", {Buffer{}});
   const verifier::VerifyResult v = verify_raw(e::assemble("mov %r0, -1\nmov32 %r0, %r2\nexit\n"));
@@ -2073,7 +1989,7 @@ exit
 // An atomic read-modify-write through a pointer with a variable offset is not checked for
 // alignment (only constant offsets are): checked mode faults "misaligned atomic access". Linux
 // refuses it ("misaligned access": the tnum of the offset must be aligned to the size).
-TEST(VerifierSoundness, DISABLED_AtomicThroughVariableOffsetIsNotCheckedForAlignment) {
+TEST(VerifierSoundness, AtomicThroughVariableOffsetMustBeAligned) {
   // Into the buffer (a map value to the verifier): buf + (buf[12] & 1) + 48.
   const char* map_value = R"(mov %r6, %r1
 ldxw %r3, [%r6+12]
@@ -2158,7 +2074,7 @@ exit
 // loader makes that the verifier does not: the second slot of an lddw must have code,
 // registers and offset 0 ("invalid bpf_ld_imm64 insn"). Found by the generator's garbage; the
 // most frequent reason a mutant the verifier accepts is refused at load in the fuzz test.
-TEST(VerifierSoundness, DISABLED_LddwSecondSlotFieldsAreNotChecked) {
+TEST(VerifierSoundness, LddwSecondSlotFieldsAreChecked) {
   // lddw r0, 5 whose second slot has code 0x07, src_reg 3, or off 1
   for (uint64_t second : {0x0000000000000007ull, 0x0000000000000300ull, 0x0000000000010000ull}) {
     const std::vector<Insn> p = {Insn::from_raw(0x0000000500000018ull), Insn::from_raw(second),

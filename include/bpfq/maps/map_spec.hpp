@@ -3,6 +3,7 @@
 // Pure data: the loader produces it, the maps layer builds a Map from it.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ struct MapSpec {
   uint64_t extra = 0;  // map_extra (PIFO: priority range in the low 32 bits)
   // Byte offsets in the value of packet-reference (kptr) fields, from BTF type tags.
   std::vector<uint32_t> kptr_offsets;
+  // Byte offset in the value of its struct bpf_spin_lock (BTF), if it has one.
+  std::optional<uint32_t> spin_lock_offset;
   // Map-in-map: the template of the inner maps.
   std::shared_ptr<MapSpec> inner;
   // Global data (.data/.rodata/.bss): the initial bytes of element 0; empty otherwise.
