@@ -1,5 +1,7 @@
 // Per-packet cost of fq_codel: one enqueue + one dequeue with one packet standing in each of
 // `flows` active flows, for progs/fq_codel.bpf.c against the native FqCodelQdisc, in the same run.
+// Ebpf/: verified at open, run unchecked; EbpfChecked/: not verified, every access checked at
+// run time (what bpfq did before it had a verifier).
 //
 // Steady state: packets go to the flows round robin (skb->priority names the flow, so neither
 // side hashes), and the virtual clock stands still, so every sojourn time is 0: CoDel runs its
@@ -25,20 +27,23 @@ using namespace bpfq::sched;
 
 constexpr Handle kHandle = Handle::make(1, 0);
 
-std::unique_ptr<Qdisc> make(bool native, uint32_t flows, PacketPool& pool, bpfq::runtime::Clock& clock) {
-  if (native) return std::make_unique<FqCodelQdisc>(FqCodelParams{.flows = flows}, kHandle);
-  auto q = BpfQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/fq_codel.bpf.o", kHandle,
-                          BpfQdiscEnv{&pool, &clock});
+enum class Kind { Native, Ebpf, EbpfChecked };
+
+std::unique_ptr<Qdisc> make(Kind kind, uint32_t flows, PacketPool& pool, bpfq::runtime::Clock& clock) {
+  if (kind == Kind::Native) return std::make_unique<FqCodelQdisc>(FqCodelParams{.flows = flows}, kHandle);
+  BpfQdiscEnv env{&pool, &clock};
+  if (kind == Kind::EbpfChecked) env.verification = bpfq::runtime::Verification::Off;
+  auto q = BpfQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/fq_codel.bpf.o", kHandle, env);
   q->object().set_global("flows", flows);
   q->init();
   return q;
 }
 
-void BM_FqCodel(benchmark::State& state, bool native) {
+void BM_FqCodel(benchmark::State& state, Kind kind) {
   const auto flows = static_cast<uint32_t>(state.range(0));
   PacketPool pool(PacketPoolConfig{.packets = flows + 16});
   bpfq::runtime::ManualClock clock(1'000'000);
-  auto q = make(native, flows, pool, clock);
+  auto q = make(kind, flows, pool, clock);
   FrameSpec spec;
   spec.payload_len = 64;
   const std::vector<uint8_t> frame = build_frame(spec);  // built once: the loop measures the qdisc
@@ -62,14 +67,16 @@ void BM_FqCodel(benchmark::State& state, bool native) {
   q->reset();
 }
 
-BENCHMARK_CAPTURE(BM_FqCodel, native, true)->Name("Native/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_FqCodel, ebpf, false)->Name("Ebpf/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, native, Kind::Native)->Name("Native/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, ebpf, Kind::Ebpf)->Name("Ebpf/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, ebpf_checked, Kind::EbpfChecked)->Name("EbpfChecked/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const char* n : {"1", "100", "10000"})
-    pairs.push_back({std::string("Ebpf/fq_codel/") + n, std::string("Native/fq_codel/") + n});
+    for (const char* subject : {"Ebpf/fq_codel/", "EbpfChecked/fq_codel/"})
+      pairs.push_back({std::string(subject) + n, std::string("Native/fq_codel/") + n});
   return bpfq::bench::run_with_ratios(argc, argv, pairs);
 }

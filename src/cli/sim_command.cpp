@@ -37,7 +37,7 @@ struct SimOptions {
   std::string plot;  // SVG of the time series
   bool ipv6 = false;
   bool allow_faults = false;
-  bool verify = false;
+  bool unverified = false;
 };
 
 // With several runs each writes its own capture: out.pcap -> out.1.pcap, out.2.pcap, ...
@@ -78,9 +78,9 @@ struct SimEntry {
 };
 
 // -q SPEC: a device eth0 with the qdisc as its root.
-SimEntry qdisc_entry(const std::string& text, bool verify) {
+SimEntry qdisc_entry(const std::string& text, runtime::Verification verification) {
   SimEntry e{text, std::make_unique<SetupPlan>(), "eth0", false};
-  e.plan->set_verify(verify);
+  e.plan->set_verification(verification);
   e.plan->add_root(e.dev, parse_qdisc_spec(text));
   return e;
 }
@@ -92,11 +92,12 @@ struct RunHealth {
   uint64_t bad_dequeues = 0;      // dequeue programs handing out packets they did not hold
   uint64_t bad_verdicts = 0;      // packets dropped for a verdict out of range
   uint64_t pool_exhausted = 0;    // packets the simulation could not build: the pool was empty
+  uint64_t unverified = 0;        // programs the verifier refused, run checked (--unverified)
   std::string last_fault;         // the last fault's message with its source line
 
   // The programs did nothing wrong (a run that is not makes `bpfq sim` exit 1).
   bool programs_clean() const { return faults + leaked_refs + bad_dequeues + bad_verdicts == 0; }
-  bool clean() const { return programs_clean() && pool_exhausted == 0; }
+  bool clean() const { return programs_clean() && pool_exhausted == 0 && unverified == 0; }
 };
 
 struct SimResult {
@@ -116,6 +117,7 @@ RunHealth health_of(const SetupSnapshot& end, const io::sim::Report& report) {
     h.bad_dequeues += q.bad_dequeues.value_or(0);
     h.bad_verdicts += q.stats.drops(sched::DropReason::OutOfRangeVerdict);
     if (!q.last_fault.empty()) h.last_fault = q.last_fault;
+    h.unverified += q.unverified.size();
   }
   for (const DeviceRow& d : end.devices) h.faults += d.stats.egress_faults;
   h.pool_exhausted = report.pool_exhausted;
@@ -132,6 +134,7 @@ std::string health_text(const RunHealth& h) {
   add(h.bad_dequeues, "bad dequeues");
   add(h.bad_verdicts, "out-of-range verdicts");
   add(h.pool_exhausted, "packets not sent (packet pool exhausted)");
+  add(h.unverified, "programs not verified (run checked)");
   if (!h.last_fault.empty()) s += "; last fault: " + h.last_fault;
   return s;
 }
@@ -139,13 +142,14 @@ std::string health_text(const RunHealth& h) {
 nlohmann::json health_json(const RunHealth& h) {
   return {{"clean", h.clean()},         {"program_faults", h.faults},   {"leaked_refs", h.leaked_refs},
           {"bad_dequeues", h.bad_dequeues}, {"bad_verdicts", h.bad_verdicts}, {"pool_exhausted", h.pool_exhausted},
-          {"last_fault", h.last_fault}};
+          {"unverified_programs", h.unverified}, {"last_fault", h.last_fault}};
 }
 
 // Reads and checks the setup; picks the device (--dev, or the only one) and checks its root.
-SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu, bool verify) {
+SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu,
+                          runtime::Verification verification) {
   SimEntry e{path, std::make_unique<SetupPlan>(), dev, true};
-  e.plan->set_verify(verify);
+  e.plan->set_verification(verification);
   for (TcLine& line : read_batch_file(path)) e.plan->apply(line);  // show lines print nothing here
   const std::string names = e.plan->link_names();
   if (e.dev.empty()) {
@@ -283,11 +287,13 @@ void run_sim(const SimOptions& o, const GlobalFlags& flags) {
   for (const std::string& c : split_commas(o.compare)) items.push_back(c);
   if (items.empty()) items.push_back("pfifo");
   std::vector<SimEntry> entries;  // all errors before any run
+  const runtime::Verification verification =
+      o.unverified ? runtime::Verification::RunUnverifiedChecked : runtime::Verification::Enforce;
   for (const std::string& item : items) {
     if (is_setup_file(item))
-      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu, o.verify));
+      entries.push_back(load_setup_entry(item, o.dev, scenario.mtu, verification));
     else
-      entries.push_back(qdisc_entry(item, o.verify));
+      entries.push_back(qdisc_entry(item, verification));
   }
   std::vector<std::string> names;
   for (const SimEntry& e : entries) names.push_back(e.name);
@@ -361,8 +367,9 @@ void add_sim_command(CLI::App& app, const GlobalFlags& flags) {
   sim->add_flag("--ipv6", o.ipv6, "make every flow of the scenario IPv6");
   sim->add_flag("--allow-faults", o.allow_faults,
                 "exit 0 even if a program faulted, leaked references or returned bad verdicts");
-  sim->add_flag("--verify", o.verify,
-                "verify every program when the setup is built and refuse unsafe ones (programs still run checked)");
+  sim->add_flag("--unverified", o.unverified,
+                "run programs the verifier refuses anyway, checked at run time (every access bounds-checked): for "
+                "debugging; the reasons show in the qdisc's stats");
   sim->callback([&flags] { run_sim(o, flags); });
 }
 

@@ -458,6 +458,16 @@ uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, ui
     result_.fault = Fault::CallDepth;
     return 0;
   }
+  // Fast mode has no instruction budget: a verified program's own code ends, but helpers may call
+  // back 2^23 times each, nested. The run stops past 2^23 callback calls in all (as checked
+  // mode's budget would).
+  if (!checked_ && ++callback_calls_ > kMaxCallbackCalls) {
+    if (result_.fault == Fault::None) {
+      result_.fault = Fault::Budget;
+      result_.detail = "more than 2^23 callback calls in one run";
+    }
+    return 0;
+  }
   ++nesting_;
   const Slot* start = prog_.slots.data() + (fn & 0xffff'ffffULL);
   const uint64_t r0 = checked_ ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)

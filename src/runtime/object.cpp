@@ -17,6 +17,7 @@ struct Object::Impl {
   std::vector<exec::Program> programs;           // parallel to spec.programs
   std::vector<size_t> to_pin;                    // maps created here to pin once open succeeds
   std::vector<uint8_t> verified;                 // parallel to spec.programs
+  std::vector<std::string> unverified;           // parallel: the verifier's reason, when it ran anyway
 
   ~Impl() {
     for (const auto& m : maps) forget_map(m.get());
@@ -166,9 +167,21 @@ void Object::Impl::link_programs() {
     if (std::vector<Error> unknown = unknown_calls(p, *helpers, where + " section " + p.section); !unknown.empty())
       throw unknown.front();
   verified.assign(spec.programs.size(), 0);
-  if (opts.verify) {
+  unverified.assign(spec.programs.size(), {});
+  if (opts.verification != Verification::Off) {
     verifier::ObjectVerification v = verifier::verify_object(spec, where, {}, opts.verify_only);
-    if (std::optional<Error> problem = v.first_problem(spec, where)) throw *problem;
+    if (opts.verification == Verification::Enforce) {
+      if (std::optional<Error> problem = v.first_problem(spec, where)) throw *problem;
+    } else {
+      for (size_t i = 0; i < spec.programs.size(); ++i)
+        if (v.refused(i)) unverified[i] = v.results[i].to_error(where, spec.programs[i].section).what();
+      // A problem between programs (a packet queue used as a plain map) makes none of them safe.
+      if (!v.object_problems.empty()) {
+        for (size_t i = 0; i < spec.programs.size(); ++i)
+          if (v.verified[i]) unverified[i] = v.object_problems.front().what();
+        v.verified.assign(spec.programs.size(), 0);
+      }
+    }
     verified = std::move(v.verified);
   }
   programs.reserve(spec.programs.size());
@@ -182,8 +195,8 @@ void Object::Impl::link_programs() {
     };
     env.regions = regions;
     env.where = where + " section " + p.section;
-    // Verified or not, a program runs checked (when asked): see ObjectOptions::verify.
-    programs.push_back(exec::Program::load(p.insns, env, {opts.checked, opts.insn_budget}));
+    // A verified program runs unchecked; the others checked (when asked).
+    programs.push_back(exec::Program::load(p.insns, env, {opts.checked && !verified[index], opts.insn_budget}));
   }
 }
 
@@ -218,7 +231,7 @@ std::vector<ProgramInfo> Object::programs() const {
   std::vector<ProgramInfo> out;
   for (size_t i = 0; i < impl_->spec.programs.size(); ++i) {
     const loader::ProgramSpec& p = impl_->spec.programs[i];
-    out.push_back({p.name, p.section, p.insns.size(), impl_->verified[i] != 0});
+    out.push_back({p.name, p.section, p.insns.size(), impl_->verified[i] != 0, impl_->unverified[i]});
   }
   return out;
 }

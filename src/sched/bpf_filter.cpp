@@ -9,11 +9,11 @@
 namespace bpfq::sched {
 
 TcProgram TcProgram::open(const std::string& path, std::string_view section, runtime::PinnedMaps* pins,
-                          bool verify) {
+                          runtime::Verification verification) {
   runtime::ObjectOptions options;
   options.helpers = &tc_helpers();
   options.pins = pins;
-  options.verify = verify;
+  options.verification = verification;
   options.verify_only = std::string(section);
   auto object = std::make_unique<runtime::Object>(runtime::Object::open(path, options));
   runtime::Object* raw = object.get();

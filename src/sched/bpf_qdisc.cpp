@@ -23,7 +23,7 @@ runtime::ObjectOptions object_options(const BpfQdiscEnv& env) {
   o.helpers = &qdisc_helpers();
   o.kptr_dtor = release_kptr;
   o.pins = env.pins;
-  o.verify = env.verify;
+  o.verification = env.verification;
   return o;
 }
 

@@ -20,7 +20,7 @@ constexpr uint16_t kEthIpv6 = 0x86DD;
 
 BuiltSetup::BuiltSetup(const SetupPlan& plan, runtime::Clock& clock, sched::PacketPool& pool,
                        const std::string& bottleneck, uint32_t bottleneck_mtu, uint64_t seed)
-    : plan_(plan), plan_version_(plan.version()), clock_(clock), pool_(pool), seed_(seed), verify_(plan.verify()) {
+    : plan_(plan), plan_version_(plan.version()), clock_(clock), pool_(pool), seed_(seed), verification_(plan.verification()) {
   for (const LinkNode& link : plan.links()) {
     sched::DeviceParams params = link.params;
     if (link.name == bottleneck && !link.mtu_set) params.mtu = bottleneck_mtu;
@@ -32,7 +32,7 @@ BuiltSetup::BuiltSetup(const SetupPlan& plan, runtime::Clock& clock, sched::Pack
     sched::Device& dev = *devices_.find(f.dev);
     prngs_.push_back(std::make_unique<runtime::Prng>(
         runtime::derive_seed(seed_, f.dev + " filter " + f.parent.to_string() + " " + std::to_string(f.prio))));
-    const FilterSite site{clock_, &pins_, prngs_.back().get(), qdisc_of_object(f.dev, f.spec.object), verify_};
+    const FilterSite site{clock_, &pins_, prngs_.back().get(), qdisc_of_object(f.dev, f.spec.object), verification_};
     if (f.parent == kClsactEgress) {
       dev.set_egress_classifier(make_tc_program(f.spec, site));
       continue;
@@ -91,7 +91,7 @@ std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const Qd
     });
   };
   std::unique_ptr<sched::Qdisc> q =
-      make_qdisc(node->spec, QdiscSite{clock_, pool_, device.params(), seed_, dev, &pins_, verify_}, node->handle, add_classes);
+      make_qdisc(node->spec, QdiscSite{clock_, pool_, device.params(), seed_, dev, &pins_, verification_}, node->handle, add_classes);
   q->set_parent(parent);
   qdiscs_[index].qdisc = q.get();
   return q;

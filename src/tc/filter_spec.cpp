@@ -92,7 +92,7 @@ sched::TcProgram open_tc_program(const FilterSpec& spec, const FilterSite& site)
     throw Error("parameters of " + spec.object + " are set on its qdisc line", spec.object,
                 "the filter runs in the qdisc's object and shares its parameters");
   sched::TcProgram program = site.same_object ? sched::TcProgram::of_qdisc(*site.same_object, spec.section)
-                                              : sched::TcProgram::open(spec.object, spec.section, site.pins, site.verify);
+                                              : sched::TcProgram::open(spec.object, spec.section, site.pins, site.verification);
   for (const ProgramParam& p : spec.params) set_parameter(program.object(), p, spec.object);
   program.set_env(runtime::RunEnv{&site.clock, site.prng, nullptr});
   return program;

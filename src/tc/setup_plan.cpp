@@ -143,7 +143,7 @@ sched::Handle SetupPlan::unused_handle(const std::string& dev) const {
 void SetupPlan::check_builds(const QdiscSpec& spec, const LinkNode& dev) {
   if (!scratch_pool_) scratch_pool_ = std::make_unique<sched::PacketPool>(sched::PacketPoolConfig{64});
   QdiscSite site{scratch_clock_, *scratch_pool_, dev.params};
-  site.verify = verify_;
+  site.verification = verification_;
   make_qdisc(spec, site);
 }
 

@@ -13,6 +13,7 @@
 #include <bpfq/ebpf/cfg.hpp>
 #include <bpfq/ebpf/disassembler.hpp>
 
+#include "result_cache.hpp"
 #include "state.hpp"
 
 namespace bpfq::verifier {
@@ -29,7 +30,6 @@ constexpr size_t kScanStates = 64;          // newest states compared at a prune
 struct Failure {
   size_t insn;
   std::string message, hint, state;
-  bool too_complex = false;  // the budget ran out: nothing unsafe was found
 };
 
 // A stored state at a prune point, and how many paths descending from it are still unexplored.
@@ -261,7 +261,7 @@ class Verifier {
         // Blamed on the loop being unrolled, if any: the line to change.
         throw Failure{too_large_at(path), "BPF program is too large: processed " + std::to_string(opts_.insn_limit) + " insns",
                       "a loop the verifier cannot bound, or too many paths: bound loops with a constant, or use "
-                      "bpf_loop()", {}, true};
+                      "bpf_loop()", {}};
       if (s.pc >= insns_.size()) throw Failure{s.pc, "last insn is not an exit or jmp", "every path must end with exit", {}};
       if (cfg_.jump_target[s.pc] || cfg_.loop_head[s.pc] || is_callback_entry(s)) {
         const Visit v = visit(path);
@@ -595,7 +595,7 @@ class Verifier {
            {r});
     fail(s, rname(r) + " invalid mem access '" + type_name(reg.type) + "'",
          reg.type == RegType::Scalar ? "only pointers can be dereferenced; this register holds a number"
-                                     : std::string("a ") + type_name(reg.type) + " pointer cannot be " + use,
+                                     : std::string("a ") + type_name(reg.type) + " pointer does not point to memory a program may access",
          {r});
   }
 
@@ -2028,7 +2028,6 @@ VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& o
     result.error.message = f.message;
     result.error.hint = f.hint;
     result.error.state = f.state;
-    result.too_complex = f.too_complex;
     result.error.where = prog.source_location(f.insn);
     if (const loader::SourceLine* line = prog.line_at(f.insn)) {
       std::string text = line->text;
@@ -2056,11 +2055,15 @@ ObjectVerification verify_object(const loader::ObjectSpec& object, const std::st
     out.verified.push_back(0);
     out.results.emplace_back();
     if (!type || (!only.empty() && p.section != only && p.name != only)) continue;
-    VerifyResult r = verify(p, object, *type, opts);
-    for (uint32_t m : r.skb_queue_maps) queue_users.emplace_back(m, p.section);
-    for (uint32_t m : r.plain_maps) plain_users.emplace_back(m, p.section);
-    out.verified.back() = r.ok ? 1 : 0;
-    out.results.back() = std::move(r);
+    std::optional<VerifyResult> r = cached_result(p, object, opts);
+    if (!r) {
+      r = verify(p, object, *type, opts);
+      remember_result(p, object, opts, *r);
+    }
+    for (uint32_t m : r->skb_queue_maps) queue_users.emplace_back(m, p.section);
+    for (uint32_t m : r->plain_maps) plain_users.emplace_back(m, p.section);
+    out.verified.back() = r->ok ? 1 : 0;
+    out.results.back() = std::move(*r);
   }
   for (const auto& [m, section] : plain_users)
     for (const auto& [qm, qsection] : queue_users)

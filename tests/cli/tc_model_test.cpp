@@ -178,20 +178,35 @@ TEST(TcModel, AClsactProgramOfTheQdiscsOwnObjectSharesItsMaps) {
   EXPECT_GT(alone["dropped"].get<uint64_t>(), 0u);
 }
 
-TEST(TcModel, ARunWhoseProgramFaultedSaysSoAndExitsNonZero) {
+TEST(TcModel, AProgramTheVerifierRefusesIsNotRunUnlessAsked) {
   const std::string q = "'bpf obj " + test_object("engine_fault_every") + " every 50'";
-  Outcome o = run_bpfq("sim --duration 2 -q " + q);
+  const Outcome o = run_bpfq("sim --duration 2 -q " + q);
   EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "bpfq: error: qdisc 'bpf obj " + test_object("engine_fault_every") + " every 50': " +
+                                     test_object("engine_fault_every") +
+                                     " section qdisc/enqueue insn 14 (engine_fault_every.bpf.c:28): verifier: R2 "
+                                     "invalid mem access 'scalar'"))
+      << o.output;
+  EXPECT_TRUE(contains(o.output, "(hint: only pointers can be dereferenced; this register holds a number)")) << o.output;
+}
+
+TEST(TcModel, ARunWhoseProgramFaultedSaysSoAndExitsNonZero) {
+  // --unverified: the program the verifier refuses runs checked, and its faults are counted.
+  const std::string q = "'bpf obj " + test_object("engine_fault_every") + " every 50'";
+  Outcome o = run_bpfq("sim --unverified --duration 2 -q " + q);
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, " program faults, ")) << o.output;
+  EXPECT_TRUE(contains(o.output, ", 1 programs not verified (run checked); last fault: qdisc/enqueue: ")) << o.output;
   EXPECT_TRUE(contains(o.output, "problems:\n  bpf obj " + test_object("engine_fault_every") + " every 50: ")) << o.output;
-  EXPECT_TRUE(contains(o.output, " program faults; last fault: qdisc/enqueue: ")) << o.output;
   EXPECT_TRUE(contains(o.output, "engine_fault_every.bpf.c:")) << o.output;  // the source line
   EXPECT_TRUE(contains(o.output, "bpfq: error: sim: 1 of 1 runs did not run cleanly")) << o.output;
 
-  o = run_bpfq("sim --duration 2 --allow-faults -q " + q + " -j");  // -j after the subcommand
+  o = run_bpfq("sim --unverified --duration 2 --allow-faults -q " + q + " -j");  // -j after the subcommand
   EXPECT_EQ(o.exit_code, 0) << o.output;
   const nlohmann::json health = nlohmann::json::parse(o.output)[0]["health"];
   EXPECT_FALSE(health["clean"].get<bool>());
   EXPECT_GT(health["program_faults"].get<uint64_t>(), 10u);
+  EXPECT_EQ(health["unverified_programs"], 1);
   EXPECT_TRUE(health["last_fault"].get<std::string>().starts_with("qdisc/enqueue: ")) << health;
 }
 

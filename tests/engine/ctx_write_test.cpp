@@ -66,9 +66,8 @@ TEST_F(SkbWriteCheck, ATcProgramsContextIsThePacket) {
 }
 
 TEST_F(SkbWriteCheck, QdiscAndTcProgramRefuseTheObjectAtOpen) {
-  runtime::ObjectOptions verifying;
+  runtime::ObjectOptions verifying;  // Verification::Enforce, the default
   verifying.helpers = &qdisc_helpers();
-  verifying.verify = true;
   try {
     runtime::Object::open(path, verifying);
     FAIL() << "a verifying open accepted a program that writes skb->len";
@@ -76,8 +75,8 @@ TEST_F(SkbWriteCheck, QdiscAndTcProgramRefuseTheObjectAtOpen) {
     EXPECT_NE(std::string(e.what()).find("__sk_buff.len, which is read-only"), std::string::npos) << e.what();
   }
   // A tc program is verified alone (the one the filter runs).
-  EXPECT_THROW(TcProgram::open(tc_path, "tc_write_data_end", nullptr, /*verify=*/true), Error);
-  TcProgram good = TcProgram::open(tc_path, "tc_good", nullptr, /*verify=*/true);
+  EXPECT_THROW(TcProgram::open(tc_path, "tc_write_data_end"), Error);
+  TcProgram good = TcProgram::open(tc_path, "tc_good");
   Packet* pkt = packet(100, 0);
   int32_t ret = -1;
   EXPECT_TRUE(good.run(*pkt, ret));

@@ -192,7 +192,7 @@ TEST_F(BpfCls, DirectActionTakesTcClassidAndTheAction) {
 }
 
 TEST_F(BpfCls, AFaultingProgramIsNoMatchAndCounted) {
-  BpfFilter f(TcProgram::open(obj, "faulty"), k1_5);
+  BpfFilter f(TcProgram::open(obj, "faulty", nullptr, runtime::Verification::RunUnverifiedChecked), k1_5);
   EXPECT_EQ(class_of(f, *tcp(22)), 0u);
   EXPECT_EQ(f.program().faults(), 1u);
   EXPECT_NE(f.program().last_fault().find("tc/faulty: out-of-bounds access of 1 bytes"), std::string::npos)
@@ -365,7 +365,7 @@ TEST_F(PrioDevice, StandaloneEgressProgramActionsAndFaults) {
   EXPECT_EQ(eth0.transmit(tcp(7, 2), 0).verdict, EnqueueVerdict::Queued);
   EXPECT_EQ(eth0.transmit(tcp(80, 3), 0).verdict, EnqueueVerdict::Queued);
   EXPECT_EQ(eth0.stats().egress_shot, 1u);
-  eth0.set_egress_classifier(TcProgram::open(test_object("device_cls"), "tc/faulty"));
+  eth0.set_egress_classifier(TcProgram::open(test_object("device_cls"), "tc/faulty", nullptr, runtime::Verification::RunUnverifiedChecked));
   EXPECT_EQ(eth0.transmit(tcp(80, 4), 0), EnqueueResult::dropped(DropReason::ProgramFault));
   EXPECT_EQ(eth0.stats().egress_faults, 1u);
   EXPECT_EQ(eth0.egress_classifier()->faults(), 1u);

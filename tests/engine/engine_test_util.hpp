@@ -79,6 +79,14 @@ struct EngineFixture {
     return q;
   }
 
+  // A test program the verifier refuses on purpose (out-of-range verdicts, leaks, faults): it
+  // runs checked, to test what the engine does at run time.
+  std::unique_ptr<BpfQdisc> open_unverified(const std::string& path) {
+    BpfQdiscEnv unverified = env;
+    unverified.verification = runtime::Verification::RunUnverifiedChecked;
+    return BpfQdisc::open(path, Handle::make(1, 0), unverified);
+  }
+
   // open(), the globals set, then init().
   template <class T>
   std::unique_ptr<BpfQdisc> open_init(const std::string& path,

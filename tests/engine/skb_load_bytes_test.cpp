@@ -25,7 +25,9 @@ class SkbLoadBytes : public ::testing::Test {
  protected:
   PacketPool pool{PacketPoolConfig{.packets = 8}};
   PacketRef pkt = PacketRef::alloc(pool);
-  TcProgram tc = TcProgram::open(test_object("engine_load_bytes"), "tc");
+  // Its tc program passes a buffer outside program memory on purpose: run checked.
+  TcProgram tc = TcProgram::open(test_object("engine_load_bytes"), "tc", nullptr,
+                                 runtime::Verification::RunUnverifiedChecked);
 
   SkbLoadBytes() {
     FrameSpec frame;
@@ -98,6 +100,7 @@ TEST_F(SkbLoadBytes, ABufferOutsideProgramMemoryEndsTheRun) {
 TEST_F(SkbLoadBytes, AQdiscProgramReadsCtxSkb) {
   BpfQdiscEnv env;
   env.pool = &pool;
+  env.verification = runtime::Verification::RunUnverifiedChecked;
   auto q = BpfQdisc::open(test_object("engine_load_bytes"), Handle::make(1, 0), env);
   q->init();
   pkt->skb.cb[0] = 26;  // IPv4 source address

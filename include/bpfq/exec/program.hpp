@@ -147,6 +147,8 @@ class RunContext {
   mutable MemRegion last_hit_{};  // a prog/extra/grant region may_access matched last
   uint64_t budget_ = 0;
   int nesting_ = 0;  // callbacks in progress
+  uint64_t callback_calls_ = 0;  // fast mode: callbacks called in this run
+  static constexpr uint64_t kMaxCallbackCalls = uint64_t{1} << 23;
   RunResult result_;
 };
 

@@ -39,18 +39,28 @@ namespace bpfq::runtime {
 
 class PinnedMaps;
 
+// What opening an object does with the verifier (docs/verifier.md). Programs of a known type
+// (qdisc/*, tc: verifier::program_type_for_section) are the ones verified.
+enum class Verification : uint8_t {
+  // Verify; refuse the object (bpfq::Error with the reason and source line) if a program is
+  // unsafe or too complex to prove safe. Verified programs run without run-time checks.
+  Enforce,
+  // Verify; a program the verifier refuses still runs, checked at run time (every access
+  // bounds-checked, an instruction budget), and ProgramInfo::unverified says why. For
+  // debugging a program (sim --unverified) and for testing the run-time checks.
+  RunUnverifiedChecked,
+  // Do not verify: every program runs checked. For tests of the run-time checks on programs
+  // the verifier accepts, and for measuring what verification saves.
+  Off,
+};
+
 struct ObjectOptions {
-  // true: programs of a known type (qdisc/*, tc: verifier::program_type_for_section) are
-  // verified when the object opens; one the verifier finds unsafe is refused with its reason
-  // (bpfq::Error). Verified programs still run checked until the verifier's known gaps are
-  // closed (docs/verifier.md), so this adds load-time refusal, not speed. Off by default while
-  // three library programs exceed its budget.
-  bool verify = false;
+  Verification verification = Verification::Enforce;
   // Non-empty: verify only this program (section or entry function), the one the caller runs;
   // the object's others run checked.
   std::string verify_only;
-  // Programs that are not verified (no program type, or verify == false) run checked (bounds,
-  // budget) unless this is false.
+  // Programs not verified (no program type, not verify_only, or refused under
+  // RunUnverifiedChecked) run checked (bounds, budget) unless this is false.
   bool checked = true;
   uint64_t insn_budget = 1'000'000;  // checked mode: instructions per run
   // Helpers and kfuncs the programs may call; null: standard_helpers(). Must outlive the Object.
@@ -70,6 +80,7 @@ struct ProgramInfo {
   std::string section;  // "qdisc/enqueue", "tc", …
   size_t insn_count = 0;
   bool verified = false;  // proved safe at load; runs without run-time checks
+  std::string unverified;  // Verification::RunUnverifiedChecked: the verifier's reason, if it refused it
 };
 
 class Object {

@@ -32,9 +32,10 @@ class TcProgram {
   // maps declared LIBBPF_PIN_BY_NAME are shared through `pins` (e.g. with a BpfQdisc opened
   // with the same BpfQdiscEnv::pins). Throws bpfq::Error (naming the file and listing the
   // programs) if either fails.
-  // verify: verify the program at open and refuse it if unsafe (ObjectOptions::verify).
+  // The program is verified at open (runtime::Verification).
   static TcProgram open(const std::string& path, std::string_view section = "tc",
-                        runtime::PinnedMaps* pins = nullptr, bool verify = false);
+                        runtime::PinnedMaps* pins = nullptr,
+                        runtime::Verification verification = runtime::Verification::Enforce);
   // A program of the qdisc's object: it shares the qdisc's maps and may call its kfuncs
   // (references it leaks are released and counted as the qdisc's leaks). The qdisc must
   // outlive the TcProgram.

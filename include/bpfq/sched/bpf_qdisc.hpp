@@ -34,8 +34,8 @@ struct BpfQdiscEnv {
   runtime::TraceSink* trace = nullptr;    // bpf_trace_printk; null: stderr
   runtime::PinnedMaps* pins = nullptr;    // maps shared by name (LIBBPF_PIN_BY_NAME); null: none
   uint64_t prng_seed = 0;                 // runtime::derive_seed(run seed, place in the tree)
-  // Verify the programs at open and refuse unsafe ones (runtime::ObjectOptions::verify).
-  bool verify = false;
+  // What opening the object does with the verifier (runtime::Verification).
+  runtime::Verification verification = runtime::Verification::Enforce;
 };
 
 // One program's runs, as the kernel's bpf_prog_info run_cnt/run_time_ns (run_ns is measured

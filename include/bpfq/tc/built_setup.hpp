@@ -67,7 +67,7 @@ class BuiltSetup {
   runtime::Clock& clock_;
   sched::PacketPool& pool_;
   uint64_t seed_;
-  bool verify_;  // the plan's
+  runtime::Verification verification_;  // the plan's
   runtime::PinnedMaps pins_;  // LIBBPF_PIN_BY_NAME maps, shared by every object of the setup
   std::vector<std::unique_ptr<runtime::Prng>> prngs_;  // the filters' bpf_get_prandom_u32 streams
   sched::DeviceTable devices_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <bpfq/runtime/clock.hpp>
+#include <bpfq/runtime/object.hpp>
 #include <bpfq/runtime/prng.hpp>
 #include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
@@ -48,7 +49,7 @@ struct FilterSite {
   // A qdisc of the setup whose object is the filter's: the program runs in that object, sharing
   // all its maps (the seed's use case 2: one object with tc and qdisc programs).
   sched::BpfQdisc* same_object = nullptr;
-  bool verify = false;  // verify programs at setup and refuse unsafe ones (sim --verify)
+  runtime::Verification verification = runtime::Verification::Enforce;  // sim --unverified: RunUnverifiedChecked
 };
 
 // The filter words from the kind to the end of the line; parent and handle come from the words

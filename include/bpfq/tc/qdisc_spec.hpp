@@ -53,7 +53,7 @@ struct QdiscSite {
   uint64_t seed = 0;        // the run's seed: each program's bpf_get_prandom_u32 stream derives from it
   std::string dev = "eth0"; // with the handle, the qdisc's place in the tree (its stream's name)
   runtime::PinnedMaps* pins = nullptr;  // maps shared by name by every object of the setup
-  bool verify = false;  // verify programs at setup and refuse unsafe ones (sim --verify)
+  runtime::Verification verification = runtime::Verification::Enforce;  // sim --unverified: RunUnverifiedChecked
 };
 
 // Builds the qdisc (bpf programs are opened, parameterised, given to before_init, e.g. to add

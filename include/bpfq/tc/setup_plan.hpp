@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <bpfq/runtime/clock.hpp>
+#include <bpfq/runtime/object.hpp>
 #include <bpfq/sched/device_params.hpp>
 #include <bpfq/sched/handle.hpp>
 #include <bpfq/sched/packet_pool.hpp>
@@ -84,9 +85,9 @@ class SetupPlan {
   SetupPlan();
   ~SetupPlan();
 
-  // true: programs are verified as they are added, and unsafe ones refused (sim --verify).
-  void set_verify(bool verify) { verify_ = verify; }
-  bool verify() const { return verify_; }
+  // What building the setup does with the verifier (sim --unverified: RunUnverifiedChecked).
+  void set_verification(runtime::Verification v) { verification_ = v; }
+  runtime::Verification verification() const { return verification_; }
 
   // Checks and records one line; a show line is returned for the caller to print.
   std::optional<ShowCommand> apply(TcLine& line);
@@ -136,7 +137,7 @@ class SetupPlan {
   uint64_t version_ = 0;
   runtime::ManualClock scratch_clock_;
   std::unique_ptr<sched::PacketPool> scratch_pool_;
-  bool verify_ = false;
+  runtime::Verification verification_ = runtime::Verification::Enforce;
 };
 
 }  // namespace bpfq::tc

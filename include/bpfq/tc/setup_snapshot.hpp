@@ -27,6 +27,8 @@ struct QdiscRow {
   // packets that were not queued here) and the last fault's message with its source line.
   std::optional<uint64_t> program_runs, program_faults, leaked_refs, bad_dequeues;
   std::string last_fault;
+  // Programs the verifier refused that run anyway, checked (sim --unverified): its reasons.
+  std::vector<std::string> unverified;
 };
 
 struct ClassRow {

@@ -39,9 +39,6 @@ struct Diagnostic {
 struct VerifyResult {
   bool ok = true;
   Diagnostic error;               // when !ok: the first problem found
-  // !ok only because the exploration budget ran out (no unsafe path was found): the program is
-  // not proved safe, so bpfq runs it checked, and says so.
-  bool too_complex = false;
   std::string log;                // with VerifyOptions::log
   uint64_t insns_processed = 0;
   uint64_t states_stored = 0;
@@ -68,8 +65,8 @@ struct ObjectVerification {
   std::vector<VerifyResult> results;  // parallel to object.programs (default for the untyped)
   std::vector<Error> object_problems; // what spans programs
 
-  // Whether results[i] is a refusal (not merely too complex).
-  bool refused(size_t i) const { return !results[i].ok && !results[i].too_complex; }
+  // Whether program i has a type and the verifier did not prove it safe (unsafe, or too complex).
+  bool refused(size_t i) const { return !results[i].ok; }
   // The first problem: a program refused (in program order), else an object-level one.
   std::optional<Error> first_problem(const loader::ObjectSpec& object, const std::string& where) const;
 };

@@ -39,7 +39,7 @@ void parse_bpf(TcLine& line, QdiscSpec& spec) {
 std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle,
                                          const BeforeInit& before_init) {
   sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr, site.pins};
-  env.verify = site.verify;
+  env.verification = site.verification;
   env.prng_seed = runtime::derive_seed(site.seed, site.dev + " " + handle.to_string());
   auto q = sched::BpfQdisc::open(spec.object, handle, env);
   for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);
@@ -68,6 +68,8 @@ void dump_bpf(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row) {
   row.leaked_refs = c.leaked_refs;
   row.bad_dequeues = c.bad_dequeues;
   row.last_fault = c.last_fault;
+  for (const runtime::ProgramInfo& p : bpf.object().programs())
+    if (!p.unverified.empty()) row.unverified.push_back(p.unverified);
 }
 
 }  // namespace
