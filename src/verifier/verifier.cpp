@@ -708,6 +708,8 @@ class Verifier {
     }
     if (op == MOV) {
       if (!x) {
+        if (i.src != 0 || i.off != 0)
+          fail(s, "BPF_MOV uses reserved fields", "a mov of an immediate has src_reg and offset 0 (RFC 9669)");
         write_reg(s, i.dst) = Reg::scalar(is64 ? Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(i.imm)))
                                                : Scalar::constant(static_cast<uint32_t>(i.imm)));
         return;

@@ -33,18 +33,13 @@ Tally run_corpus(bool checked) {
   for (const auto& path : conformance_files(kCorpus)) {
     const ConformanceCase c = parse_conformance_file(path);
     const std::string file = path.filename().string();
-    std::vector<ebpf::Insn> insns;
-    try {
-      if (!c.raw.empty()) {
-        for (uint64_t w : c.raw) insns.push_back(ebpf::Insn::from_raw(w));
-      } else {
-        insns = ebpf::assemble(c.asm_text);
-      }
-    } catch (const Error& e) {
-      ADD_FAILURE() << file << ": does not assemble: " << e.what();
+    const std::optional<std::vector<ebpf::Insn>> program = conformance_program(c);
+    if (!program) {
+      ADD_FAILURE() << file << ": does not assemble";
       ++t.failed;
       continue;
     }
+    const std::vector<ebpf::Insn>& insns = *program;
     env.where = file;
     try {
       exec::ProgramOptions opts;

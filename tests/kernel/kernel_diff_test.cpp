@@ -126,12 +126,7 @@ TEST(KernelDiff, ConformanceProgramsAgreeWithKernel) {
   for (const auto& path : conformance_files(kCorpus)) {
     ++files;
     const ConformanceCase c = parse_conformance_file(path);
-    std::vector<Insn> insns;
-    if (!c.raw.empty()) {
-      for (uint64_t w : c.raw) insns.push_back(Insn::from_raw(w));
-    } else {
-      insns = ebpf::assemble(c.asm_text);
-    }
+    const std::vector<Insn> insns = conformance_program(c).value();  // the corpus assembles (ConformanceFiles)
     // Helper ids are ubpf's in this corpus; the same id names another kernel helper (5 is
     // bpf_ktime_get_ns), so the kernel may accept the program and compute something else.
     if (calls_helper(insns)) {

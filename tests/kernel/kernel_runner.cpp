@@ -1,5 +1,7 @@
 #include "kernel_runner.hpp"
 
+#include "support/kernel_bpf.hpp"
+
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <unistd.h>
@@ -14,25 +16,6 @@ namespace {
 
 using ebpf::Insn;
 static_assert(sizeof(Insn) == sizeof(bpf_insn), "bpfq::ebpf::Insn has struct bpf_insn's layout");
-
-std::string errno_text(int err) {
-  const char* name = strerrorname_np(err);
-  return std::string(name ? name : "errno " + std::to_string(err)) + " (" + std::strerror(err) + ")";
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The verifier's reason for a rejection: the last log line other than its statistics.
 std::string rejection_reason(const std::string& log) {

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string_view>
 
+#include <bpfq/ebpf/assembler.hpp>
 #include <bpfq/error.hpp>
 
 namespace bpfq::test {
@@ -149,6 +150,17 @@ std::vector<std::filesystem::path> conformance_files(const std::filesystem::path
   if (ec) throw Error("cannot list conformance directory: " + ec.message(), dir.string());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::optional<std::vector<ebpf::Insn>> conformance_program(const ConformanceCase& c) {
+  std::vector<ebpf::Insn> insns;
+  try {
+    if (c.raw.empty()) return ebpf::assemble(c.asm_text);
+    for (uint64_t w : c.raw) insns.push_back(ebpf::Insn::from_raw(w));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return insns;
 }
 
 }  // namespace bpfq::test

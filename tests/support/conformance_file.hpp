@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <bpfq/ebpf/insn.hpp>
+
 namespace bpfq::test {
 
 struct ConformanceCase {
@@ -32,5 +34,8 @@ ConformanceCase parse_conformance_file(const std::filesystem::path& file);
 
 // The *.data files directly inside dir (not its subfolders), sorted by path.
 std::vector<std::filesystem::path> conformance_files(const std::filesystem::path& dir);
+
+// The case's program: its raw words, else its asm assembled; nullopt if it does not assemble.
+std::optional<std::vector<ebpf::Insn>> conformance_program(const ConformanceCase& c);
 
 }  // namespace bpfq::test

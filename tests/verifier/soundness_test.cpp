@@ -51,6 +51,7 @@
 #include <bpfq/loader/object_spec.hpp>
 #include <bpfq/verifier/verifier.hpp>
 
+#include "raw_verify.hpp"
 #include "support/conformance_file.hpp"
 
 namespace bpfq {
@@ -58,6 +59,9 @@ namespace {
 
 namespace e = bpfq::ebpf;
 using e::Insn;
+using test::r0_in_range;
+using test::range_text;
+using test::verify_raw;
 
 constexpr uint32_t kCtxSize = 64;
 
@@ -105,32 +109,6 @@ const exec::HelperRegistry& helpers() {
     return h;
   }();
   return r;
-}
-
-verifier::VerifyResult verify_raw(const std::vector<Insn>& insns, uint32_t ctx_size = kCtxSize,
-                                  uint64_t insn_limit = verifier::VerifyOptions{}.insn_limit) {
-  loader::ProgramSpec spec;
-  spec.name = "soundness";
-  spec.section = "raw";
-  spec.insns = insns;
-  spec.functions.push_back({"soundness", 0, insns.size()});
-  static const loader::ObjectSpec object;
-  verifier::VerifyOptions opts;
-  opts.ctx_size = ctx_size;
-  opts.insn_limit = insn_limit;
-  return verifier::verify(spec, object, verifier::raw_memory_type(), opts);
-}
-
-bool r0_in_range(const verifier::VerifyResult& v, uint64_t r0) {
-  const auto s = static_cast<int64_t>(r0);
-  return s >= v.r0_smin && s <= v.r0_smax && r0 >= v.r0_umin && r0 <= v.r0_umax;
-}
-
-std::string range_text(const verifier::VerifyResult& v) {
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "s[%" PRId64 ", %" PRId64 "] u[%" PRIu64 ", %" PRIu64 "] (u[0x%" PRIx64 ", 0x%" PRIx64 "])",
-                v.r0_smin, v.r0_smax, v.r0_umin, v.r0_umax, v.r0_umin, v.r0_umax);
-  return buf;
 }
 
 using Buffer = std::array<uint8_t, kCtxSize>;
@@ -1440,20 +1418,6 @@ TEST(VerifierSoundness, RandomProgramsThatVerifyRunWithoutFault) {
 // ------------------------------------------------------------------ conformance
 
 const std::filesystem::path kCorpus = BPFQ_SHARED_DIR "/conformance/bpf_conformance/tests";
-
-std::optional<std::vector<Insn>> conformance_program(const test::ConformanceCase& c) {
-  std::vector<Insn> insns;
-  try {
-    if (!c.raw.empty()) {
-      for (uint64_t w : c.raw) insns.push_back(Insn::from_raw(w));
-    } else {
-      insns = e::assemble(c.asm_text);
-    }
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  return insns;
-}
 
 uint64_t helper_unwind(uint64_t a1, uint64_t, uint64_t, uint64_t, uint64_t) { return a1; }
 
