@@ -1294,15 +1294,20 @@ class Verifier {
     if (is32 && (a.is_pointer() || b.is_pointer()))
       fail(s, rname(a.is_pointer() ? i.dst : i.src) + " 32-bit pointer comparison prohibited", {},
            {a.is_pointer() ? static_cast<int>(i.dst) : static_cast<int>(i.src)});
+    const bool scalars = a.type == RegType::Scalar && b.type == RegType::Scalar;
+    if (const std::optional<bool> decided = scalars ? Scalar::branch_taken(cmp, a.v, b.v, is32) : std::nullopt) {
+      // One edge only (a loop's counter against its bound): no copy of the state.
+      refine_scalars(s, i, cmp, *decided, is32);
+      s.pc = *decided ? target : fall;
+      return Step::Next;
+    }
     State taken = s, not_taken = std::move(s);
     taken.pc = target;
     not_taken.pc = fall;
     bool can_take = true, can_skip = true;
-    if (a.type == RegType::Scalar && b.type == RegType::Scalar) {
-      const std::optional<bool> decided = Scalar::branch_taken(cmp, a.v, b.v, is32);
-      if (decided) (*decided ? can_skip : can_take) = false;
-      if (can_take) can_take = refine_scalars(taken, i, cmp, true, is32);
-      if (can_skip) can_skip = refine_scalars(not_taken, i, cmp, false, is32);
+    if (scalars) {
+      can_take = refine_scalars(taken, i, cmp, true, is32);
+      can_skip = refine_scalars(not_taken, i, cmp, false, is32);
     } else {
       pointer_compare(not_taken, taken, i, a, b, op, can_take, can_skip);
     }
