@@ -2,37 +2,7 @@
  * kfuncs called with the wrong arguments, callbacks and programs returning what their caller
  * does not accept. One unsafe thing per program; the line the verifier must blame is marked
  * BAD(program). */
-#include <bpfq/bpf/sch_bpf.h>
-
-struct val {
-	__u64 a;
-	__u64 b;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4);
-	__type(key, __u32);
-	__type(value, struct val);
-} vals SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16);
-	__type(key, __u64);
-	__type(value, struct val);
-} flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(max_entries, 16);
-	__uint(value_size, 8);
-} numbers SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);
-} events SEC(".maps");
+#include "verifier_bad.h"
 
 BPFQ_SKB_QUEUE(packets, 64, 1000);
 
@@ -40,8 +10,6 @@ BPFQ_SKB_QUEUE(packets, 64, 1000);
 static long (*bpf_no_such_helper)(void) = (void *)9999;
 /* Not a kfunc bpfq provides. */
 extern int bpf_no_such_kfunc(struct sk_buff *p) __ksym;
-
-#define opaque(x) asm volatile("" : "+r"(x))
 
 /* ---- loops ---- */
 

@@ -1,21 +1,9 @@
 /* Verifier corpus (must be refused): writes to what a program may only read: read-only
  * __sk_buff fields, ctx->skb outside qdisc/dequeue, .rodata globals. One unsafe write per
  * program; the line the verifier must blame is marked BAD(program). */
-#include <bpfq/bpf/sch_bpf.h>
+#include "verifier_bad.h"
 
 const volatile __u32 limit = 1000; /* .rodata: a parameter */
-
-struct val {
-	__u64 a;
-	__u64 b;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4);
-	__type(key, __u32);
-	__type(value, struct val);
-} vals SEC(".maps");
 
 BPFQ_SKB_QUEUE(packets, 64, 1000);
 

@@ -1,29 +1,7 @@
 /* Verifier corpus (must be refused): out-of-bounds and uninitialised memory, one unsafe access
  * per program. tests/verifier/corpus_c_test.cpp names each program's expected message; the
  * line the verifier must blame is marked BAD(program). */
-#include <bpfq/bpf/sch_bpf.h>
-
-struct val {
-	__u64 a;
-	__u64 b;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4);
-	__type(key, __u32);
-	__type(value, struct val);
-} vals SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16);
-	__type(key, __u64);
-	__type(value, struct val);
-} flows SEC(".maps");
-
-/* Keeps clang from folding a value it could otherwise see through. */
-#define opaque(x) asm volatile("" : "+r"(x))
+#include "verifier_bad.h"
 
 /* ---- stack ---- */
 

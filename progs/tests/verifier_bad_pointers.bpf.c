@@ -1,27 +1,7 @@
 /* Verifier corpus (must be refused): pointers leaked where a number belongs (maps, context
  * fields, packets, the return value) and arithmetic no pointer may take part in. One unsafe
  * thing per program; the line the verifier must blame is marked BAD(program). */
-#include <bpfq/bpf/sch_bpf.h>
-
-struct val {
-	__u64 a;
-	__u64 b;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 4);
-	__type(key, __u32);
-	__type(value, struct val);
-} vals SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(max_entries, 16);
-	__uint(value_size, 8);
-} numbers SEC(".maps");
-
-#define opaque(x) asm volatile("" : "+r"(x))
+#include "verifier_bad.h"
 
 static __always_inline struct val *first_val(void)
 {

@@ -2,7 +2,7 @@
  * released twice, used after release, and packet pointers stored where only bpf_kptr_xchg may
  * put them. One unsafe thing per program; the line the verifier must blame is marked
  * BAD(program). */
-#include <bpfq/bpf/sch_bpf.h>
+#include "verifier_bad.h"
 
 struct slot {
 	struct sk_buff __kptr_ref *skb;
@@ -35,16 +35,9 @@ struct {
 	__type(value, struct slot);
 } ordered SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);
-} events SEC(".maps");
-
 BPFQ_SKB_QUEUE(packets, 64, 1000);
 
 struct sk_buff *stash; /* .bss: a global, no reference field */
-
-#define opaque(x) asm volatile("" : "+r"(x))
 
 /* ---- NULL ---- */
 
