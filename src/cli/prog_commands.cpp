@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include <fmt/core.h>
@@ -97,9 +98,7 @@ void dump(const std::string& path, const std::string& section) {
 
 // ---- prog check ----
 
-constexpr const char* kProgramSections[] = {"qdisc/enqueue", "qdisc/dequeue", "qdisc/init", "qdisc/reset",
-                                            "tc", "classifier", "action"};
-constexpr const char* kDataSections[] = {".maps", "license", ".data", ".rodata", ".bss"};
+constexpr std::string_view kDataSections[] = {".maps", "license", ".data", ".rodata", ".bss"};
 
 // The program types' table decides which sections are qdisc and tc programs.
 bool is_qdisc_section(std::string_view s) {
@@ -139,8 +138,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 // The known name a misspelt or shortened section most likely meant ("enqueue" ->
 // "qdisc/enqueue"), or "" when none is close.
-template <size_t N>
-std::string nearest(std::string_view name, const char* const (&known)[N]) {
+std::string nearest(std::string_view name, std::span<const std::string_view> known) {
   std::string best;
   size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
   for (std::string_view k : known) {
@@ -155,10 +153,9 @@ std::string nearest(std::string_view name, const char* const (&known)[N]) {
   return best;
 }
 
-template <size_t N>
-std::string listed(const char* const (&names)[N]) {
+std::string listed(std::span<const std::string_view> names) {
   std::string s;
-  for (const char* n : names) s += (s.empty() ? "" : ", ") + std::string(n);
+  for (std::string_view n : names) s += (s.empty() ? "" : ", ") + std::string(n);
   return s;
 }
 
@@ -179,12 +176,13 @@ void check_sections(const std::string& path, const loader::ObjectCheck& obj, std
     }
     if (s.code ? s.name == ".text" || is_qdisc_section(s.name) || is_tc_section(s.name) : is_known_data_section(s.name))
       continue;
-    const std::string near = s.code ? nearest(s.name, kProgramSections) : nearest(s.name, kDataSections);
+    const std::string near =
+        s.code ? nearest(s.name, verifier::program_sections()) : nearest(s.name, kDataSections);
     problems.emplace_back(s.code ? "unknown program section: bpfq never runs its programs"
                                  : "unknown data section: bpfq ignores it",
                           at_section(path, s.name),
                           !near.empty() ? "did you mean " + near + "?"
-                          : s.code      ? "program sections are " + listed(kProgramSections)
+                          : s.code      ? "program sections are " + listed(verifier::program_sections())
                                         : "data sections are " + listed(kDataSections));
   }
   bool has_license = false;

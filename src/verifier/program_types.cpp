@@ -2,6 +2,7 @@
 #include <bpfq/verifier/program_types.hpp>
 
 #include <array>
+#include <vector>
 #include <cstddef>
 
 #include <linux/bpf.h>
@@ -194,6 +195,17 @@ const CtxLayout& sch_bpf_ctx_layout() { return kQdiscCtx; }
 const CtxLayout& sk_buff_layout() { return kSkb; }
 
 std::span<const ProgramType> program_types() { return kTypes; }
+
+std::span<const std::string_view> program_sections() {
+  static const std::vector<std::string_view> sections = [] {
+    std::vector<std::string_view> v;
+    for (const ProgramType& t : kTypes)
+      if (t.ctx == CtxKind::QdiscCtx) v.push_back(t.name);
+    v.insert(v.end(), std::begin(kTcSections), std::end(kTcSections));
+    return v;
+  }();
+  return sections;
+}
 
 const ProgramType& raw_memory_type() {
   static const ProgramType raw{"raw", CtxKind::Memory, false, false, std::nullopt, {}};

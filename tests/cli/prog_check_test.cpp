@@ -44,7 +44,8 @@ TEST(ProgCheck, ReportsEveryProblemOfOneObjectAtOnce) {
       e + " section qdisc/enqeue: unknown program section: bpfq never runs its programs (hint: did you mean "
           "qdisc/enqueue?)",
       e + " section xdp: unknown program section: bpfq never runs its programs (hint: program sections are "
-          "qdisc/enqueue, qdisc/dequeue, qdisc/init, qdisc/reset, tc, classifier, action)",
+          "qdisc/enqueue, qdisc/dequeue, qdisc/init, qdisc/reset, tc, classifier, action, tc/ingress, tc/egress, "
+          "tcx/ingress, tcx/egress)",
       e + " section licence: unknown data section: bpfq ignores it (hint: did you mean license?)",
       e + " section .rodat: unknown data section: bpfq ignores it (hint: did you mean .rodata?)",
       e + ": the object has no license (hint: add char LICENSE[] SEC(\"license\") = \"GPL\"; (Linux refuses "

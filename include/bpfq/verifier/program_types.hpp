@@ -59,6 +59,8 @@ struct ProgramType {
 // The program type a section selects, or null (bpfq runs such programs only checked).
 const ProgramType* program_type_for_section(std::string_view section);
 std::span<const ProgramType> program_types();
+// The sections that select a program type: the qdisc types' names, then tc's (with tc/*).
+std::span<const std::string_view> program_sections();
 // No section selects it: a program run on a plain buffer (CtxKind::Memory).
 const ProgramType& raw_memory_type();
 
