@@ -100,9 +100,9 @@ bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& l
     if (o.callsite != c.callsite || o.start != c.start || o.callback != c.callback) return false;
     for (int r = 0; r < 11; ++r)
       if ((live[f] >> r & 1) && !reg_subsumes(o.regs[r], c.regs[r], ids, refs)) return false;
-    if (o.callback)
-      for (int r = 0; r < 5; ++r)
-        if (!reg_subsumes(o.cb_args[r], c.cb_args[r], ids, refs)) return false;
+    if (o.cb_args.size() != c.cb_args.size()) return false;
+    for (size_t r = 0; r < o.cb_args.size(); ++r)
+      if (!reg_subsumes(o.cb_args[r], c.cb_args[r], ids, refs)) return false;
     const size_t n = std::max(o.stack.size(), c.stack.size());
     for (size_t s = 0; s < n; ++s) {
       const StackSlot& os = s < o.stack.size() ? o.stack[s] : kEmptySlot;
@@ -252,7 +252,8 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
       }
       if (!join_reg(fa.regs[r], fb.regs[r], fo.regs[r], ids, refs)) return std::nullopt;
     }
-    for (int r = 0; r < 5; ++r)
+    if (fa.cb_args.size() != fb.cb_args.size()) return std::nullopt;
+    for (size_t r = 0; r < fa.cb_args.size(); ++r)
       if (!join_reg(fa.cb_args[r], fb.cb_args[r], fo.cb_args[r], ids, refs)) return std::nullopt;
     const size_t n = std::max(fa.stack.size(), fb.stack.size());
     fo.stack.resize(n);

@@ -67,7 +67,8 @@ struct Frame {
   uint32_t callsite = 0;         // the call (or callback helper call) that made this frame
   uint32_t start = 0;            // the function's first instruction
   uint8_t callback = 0;          // CallbackKind of a callback frame
-  std::array<Reg, 5> cb_args;    // callback frames: r1..r5 to call it again with
+  std::vector<Reg> cb_args;      // callback frames: r1..r5 to call it again with (else empty:
+                                 // the states stored per loop iteration stay small)
   uint32_t invocation = 0;       // callback frames: which call of the callback (not compared)
 };
 

@@ -331,9 +331,12 @@ class Verifier {
         if (subsumes(c->st, s, live)) return Visit::Prune;
         continue;
       }
-      // Loops are found at their heads (and callbacks at their entries) only.
-      if (!(cfg_.loop_head[s.pc] || callback_entry) || !is_ancestor(c.get(), path.parent)) continue;
-      if (subsumes(c->st, s, live)) {
+      // Loops are found at their heads (and callbacks at their entries) only. The containment
+      // test comes first: it fails fast on a loop's counter, the ancestor walk does not.
+      if (!(cfg_.loop_head[s.pc] || callback_entry)) continue;
+      const bool contains = subsumes(c->st, s, live);
+      if ((!contains && !callback_entry) || !is_ancestor(c.get(), path.parent)) continue;
+      if (contains) {
         // A callback called again in a state it was called in before: the helper bounds how
         // often, so the earlier exploration covers this one.
         if (another_invocation(c->st, s)) return Visit::Prune;
@@ -1799,7 +1802,7 @@ class Verifier {
       f.regs[4] = ctx;
     }
     f.regs[10] = stack_ptr(static_cast<uint8_t>(s.frames.size()));
-    for (int r = 0; r < 5; ++r) f.cb_args[r] = f.regs[r + 1];
+    f.cb_args.assign(f.regs.begin() + 1, f.regs.begin() + 6);
     f.invocation = new_id();
     s.frames.push_back(std::move(f));
     s.pc = s.cur().start;
