@@ -43,6 +43,8 @@
 #include <bpfq/maps/map_spec.hpp>
 #include <bpfq/verifier/verifier.hpp>
 
+#include "raw_verify.hpp"
+
 namespace {
 
 using namespace bpfq;
@@ -938,14 +940,7 @@ const loader::ObjectSpec& object() {
     loader::ObjectSpec o;
     o.path = "corpus_asm";
     auto map = [&](std::string name, maps::MapType type, uint32_t key, uint32_t value, uint32_t max) {
-      maps::MapSpec m;
-      m.name = std::move(name);
-      m.type = static_cast<uint32_t>(type);
-      m.key_size = key;
-      m.value_size = value;
-      m.max_entries = max;
-      o.maps.push_back(m);
-      return &o.maps.back();
+      return test::add_map(o, std::move(name), type, key, value, max);
     };
     map("array", maps::MapType::Array, 4, 16, 4);
     map("hash", maps::MapType::Hash, 8, 16, 16);

@@ -1,10 +1,11 @@
 #pragma once
 // Verifying a bare instruction sequence as a "raw" program (r1 = a buffer of ctx_size bytes,
-// r2 = its size), and reading the r0 range the verifier proved: shared by the soundness and
-// kernel agreement tests.
+// r2 = its size), reading the r0 range the verifier proved, and building the objects programs
+// are verified in: shared by the verifier's tests.
 #include <cinttypes>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <bpfq/ebpf/insn.hpp>
@@ -25,6 +26,19 @@ inline verifier::VerifyResult verify_raw(const std::vector<ebpf::Insn>& insns, u
   opts.ctx_size = ctx_size;
   opts.insn_limit = insn_limit;
   return verifier::verify(spec, object, verifier::raw_memory_type(), opts);
+}
+
+// Appends a map to a hand-built object; the pointer lets the caller set the rest.
+inline maps::MapSpec* add_map(loader::ObjectSpec& o, std::string name, maps::MapType type, uint32_t key_size,
+                              uint32_t value_size, uint32_t max_entries) {
+  maps::MapSpec m;
+  m.name = std::move(name);
+  m.type = static_cast<uint32_t>(type);
+  m.key_size = key_size;
+  m.value_size = value_size;
+  m.max_entries = max_entries;
+  o.maps.push_back(std::move(m));
+  return &o.maps.back();
 }
 
 inline bool r0_in_range(const verifier::VerifyResult& v, uint64_t r0) {

@@ -1533,14 +1533,7 @@ loader::ObjectSpec fuzz_object() {
   loader::ObjectSpec o;
   o.path = "fuzz.bpf.o";
   auto map = [&](std::string name, maps::MapType type, uint32_t key, uint32_t value, uint32_t entries) {
-    maps::MapSpec m;
-    m.name = std::move(name);
-    m.type = static_cast<uint32_t>(type);
-    m.key_size = key;
-    m.value_size = value;
-    m.max_entries = entries;
-    o.maps.push_back(std::move(m));
-    return &o.maps.back();
+    return test::add_map(o, std::move(name), type, key, value, entries);
   };
   map("hash", maps::MapType::Hash, 4, 16, 64);
   map("array", maps::MapType::Array, 4, 8, 4);
