@@ -128,9 +128,9 @@ int tbf_init(struct sch_bpf_ctx *ctx)
 SEC("qdisc/enqueue")
 int tbf_enqueue(struct sch_bpf_ctx *ctx)
 {
-	__u32 len = ctx->skb->len;
+	__u32 len = ctx->skb->wire_len; /* qdisc_pkt_len: a GSO bundle counts every segment */
 
-	/* Linux segments an oversized GSO packet; bpfq packets are single frames: drop. */
+	/* Linux segments an oversized GSO packet; a program cannot: drop. */
 	if (len > max_size)
 		return SCH_BPF_DROP;
 	if (backlog + len > byte_limit) /* bfifo */
@@ -160,7 +160,7 @@ int tbf_dequeue(struct sch_bpf_ctx *ctx)
 		skb = bpf_skb_queue_pop(&queue);
 		if (!skb)
 			return SCH_BPF_DEQUEUED; /* empty */
-		len = ((struct __sk_buff *)skb)->len;
+		len = ((struct __sk_buff *)skb)->wire_len;
 	}
 
 	now = bpf_ktime_get_ns();

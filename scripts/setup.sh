@@ -14,6 +14,7 @@ packages=(
   libpcap-dev                        # pcap replay and capture in the simulator
   libns3-dev libgsl-dev              # ns-3 as the differential oracle for the qdisc library
   iproute2
+  iperf3 iputils-ping                # real TCP and ping through `bpfq live` in the live tests
 )
 
 SUDO=""

@@ -8,6 +8,7 @@
 #include <bpfq/error.hpp>
 
 #include "global_flags.hpp"
+#include "live_command.hpp"
 #include "prog_commands.hpp"
 #include "setup_commands.hpp"
 #include "sim_command.hpp"
@@ -21,18 +22,20 @@ int main(int argc, char** argv) {
   CLI::Option* batch = app.add_option("-b,--batch", flags.batch, "run the tc lines of FILE (docs/cli.md)");
   bpfq::cli::add_prog_commands(app, flags);
   bpfq::cli::add_sim_command(app, flags);
+  bpfq::cli::add_live_command(app, flags);  // -b FILE is its setup
   bpfq::cli::add_tc_commands(app);
-  for (const char* name : {"prog", "sim"}) {
-    app.get_subcommand(name)->excludes(batch);
+  for (const char* name : {"prog", "sim"}) app.get_subcommand(name)->excludes(batch);
+  for (const char* name : {"prog", "sim", "live"})
     app.get_subcommand(name)->fallthrough();  // global flags after it too: `bpfq sim ... -j`
-  }
   try {
     app.parse(argc, argv);
     const std::vector<std::string> words = bpfq::cli::parsed_tc_words(app);
-    if (!words.empty() || !flags.batch.empty()) {
+    if (app.get_subcommand("live")->parsed()) {
+      // ran in its callback, with -b as its setup
+    } else if (!words.empty() || !flags.batch.empty()) {
       bpfq::cli::run_tc(words, flags);
     } else if (app.get_subcommands().empty()) {
-      fmt::print(stderr, "bpfq: a command (prog, sim, qdisc, class, filter, link) or -b FILE is required\n"
+      fmt::print(stderr, "bpfq: a command (prog, sim, live, qdisc, class, filter, link) or -b FILE is required\n"
                          "Run with --help for more information.\n");
       return 2;
     }

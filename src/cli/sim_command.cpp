@@ -1,5 +1,7 @@
 #include "sim_command.hpp"
 
+#include "run_health.hpp"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -85,21 +87,6 @@ SimEntry qdisc_entry(const std::string& text, runtime::Verification verification
   return e;
 }
 
-// What went wrong in a run, from every program of the tree and the simulator's pool.
-struct RunHealth {
-  uint64_t faults = 0;            // program runs that faulted (qdisc and clsact programs)
-  uint64_t leaked_refs = 0;       // references programs lost, released by the engine
-  uint64_t bad_dequeues = 0;      // dequeue programs handing out packets they did not hold
-  uint64_t bad_verdicts = 0;      // packets dropped for a verdict out of range
-  uint64_t pool_exhausted = 0;    // packets the simulation could not build: the pool was empty
-  uint64_t unverified = 0;        // programs the verifier refused, run checked (--unverified)
-  std::string last_fault;         // the last fault's message with its source line
-
-  // The programs did nothing wrong (a run that is not makes `bpfq sim` exit 1).
-  bool programs_clean() const { return faults + leaked_refs + bad_dequeues + bad_verdicts == 0; }
-  bool clean() const { return programs_clean() && pool_exhausted == 0 && unverified == 0; }
-};
-
 struct SimResult {
   io::sim::Report report;
   std::optional<SetupSnapshot> setup;  // the setup's qdiscs and classes at the last sample
@@ -107,43 +94,6 @@ struct SimResult {
   RunHealth health;
   bool is_setup = false;  // --setup FILE (else -q SPEC)
 };
-
-// end: the setup after the final drain (its counters include what the drain ran).
-RunHealth health_of(const SetupSnapshot& end, const io::sim::Report& report) {
-  RunHealth h;
-  for (const QdiscRow& q : end.qdiscs) {
-    h.faults += q.program_faults.value_or(0);
-    h.leaked_refs += q.leaked_refs.value_or(0);
-    h.bad_dequeues += q.bad_dequeues.value_or(0);
-    h.bad_verdicts += q.stats.drops(sched::DropReason::OutOfRangeVerdict);
-    if (!q.last_fault.empty()) h.last_fault = q.last_fault;
-    h.unverified += q.unverified.size();
-  }
-  for (const DeviceRow& d : end.devices) h.faults += d.stats.egress_faults;
-  h.pool_exhausted = report.pool_exhausted;
-  return h;
-}
-
-std::string health_text(const RunHealth& h) {
-  std::string s;
-  auto add = [&](uint64_t n, const char* what) {
-    if (n) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, what);
-  };
-  add(h.faults, "program faults");
-  add(h.leaked_refs, "leaked references");
-  add(h.bad_dequeues, "bad dequeues");
-  add(h.bad_verdicts, "out-of-range verdicts");
-  add(h.pool_exhausted, "packets not sent (packet pool exhausted)");
-  add(h.unverified, "programs not verified (run checked)");
-  if (!h.last_fault.empty()) s += "; last fault: " + h.last_fault;
-  return s;
-}
-
-nlohmann::json health_json(const RunHealth& h) {
-  return {{"clean", h.clean()},         {"program_faults", h.faults},   {"leaked_refs", h.leaked_refs},
-          {"bad_dequeues", h.bad_dequeues}, {"bad_verdicts", h.bad_verdicts}, {"pool_exhausted", h.pool_exhausted},
-          {"unverified_programs", h.unverified}, {"last_fault", h.last_fault}};
-}
 
 // Reads and checks the setup; picks the device (--dev, or the only one) and checks its root.
 SimEntry load_setup_entry(const std::string& path, const std::string& dev, uint32_t mtu,
@@ -179,7 +129,7 @@ SimResult run_entry(const SimEntry& e, const io::sim::Scenario& scenario, const 
     if (progress) progress(p);
   });
   r.report = sim.run(built.device(e.dev));  // its clsact egress program runs before the root
-  r.health = health_of(built.snapshot(), r.report);
+  r.health = run_health(built.snapshot(), r.report.pool_exhausted);
   return r;
 }
 

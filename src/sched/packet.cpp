@@ -46,6 +46,12 @@ bool Packet::frame_written(uint32_t len) {
   return true;
 }
 
+void Packet::set_gso(uint16_t gso_size, uint16_t segs, uint16_t hdr_len) {
+  skb.gso_size = gso_size;
+  skb.gso_segs = segs;
+  skb.wire_len = skb.len + (segs > 1 ? (segs - 1u) * hdr_len : 0u);
+}
+
 uint16_t Packet::ethertype() const { return ntohs(static_cast<uint16_t>(skb.protocol)); }
 
 uint32_t Packet::get_hash() {

@@ -46,6 +46,7 @@ PacketPool::PacketPool(const PacketPoolConfig& config) : config_(config) {
     pkt->next = free_;
     pkt->queued_in = nullptr;
     pkt->enqueue_ns = pkt->created_ns = 0;
+    pkt->offload = {};
     free_ = pkt;
   }
   poison_bytes(reinterpret_cast<void*>(buffers_), config.packets * buffer_stride_);
@@ -75,6 +76,7 @@ Packet* PacketPool::alloc() {
   pkt->refcount = 1;
   pkt->queued_in = nullptr;
   pkt->enqueue_ns = pkt->created_ns = 0;
+  pkt->offload = {};
   std::memset(&pkt->skb, 0, sizeof(pkt->skb));
   unpoison_bytes(pkt->head, pkt->buffer_size);
   uint8_t* data = pkt->head + config_.headroom;

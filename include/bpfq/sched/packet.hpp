@@ -32,6 +32,17 @@ struct Packet {
   Qdisc* queued_in;      // the qdisc accounting for it while a program keeps it in a map (BpfQdisc)
   uint64_t enqueue_ns;   // when it entered its current qdisc (set by the qdisc)
   uint64_t created_ns;   // when the datapath created/received it (set by the datapath)
+  // GSO and checksum offload of a frame a live port received with a virtio_net_hdr: the port
+  // that sends it hands them back to the kernel, which segments and checksums. All zero for a
+  // plain frame (everything the simulator builds).
+  struct Offload {
+    uint8_t flags;         // VIRTIO_NET_HDR_F_*
+    uint8_t gso_type;      // VIRTIO_NET_HDR_GSO_*
+    uint16_t hdr_len;      // Ethernet + IP + L4 header bytes repeated in every segment
+    uint16_t gso_size;     // payload bytes per segment
+    uint16_t csum_start;   // where the checksum computation starts (from the Ethernet header)
+    uint16_t csum_offset;  // where the checksum goes (from csum_start)
+  } offload;
 
   Packet() = default;
   Packet(const Packet&) = delete;
@@ -62,6 +73,10 @@ struct Packet {
   bool assign(std::span<const uint8_t> frame);
   // assign() for a frame already written in place: the first len bytes at data().
   bool frame_written(uint32_t len);
+  // A GSO frame (after frame_written): segs segments of gso_size payload bytes, each repeating
+  // hdr_len header bytes. Sets skb.gso_size/gso_segs and wire_len to what the segments put on
+  // the wire (qdisc_pkt_len of Linux's qdisc_pkt_len_init), so qdiscs count real bytes.
+  void set_gso(uint16_t gso_size, uint16_t segs, uint16_t hdr_len);
 
   // qdisc_pkt_len(): what qdiscs count in backlog and byte stats. The uapi exposes it as
   // __sk_buff.wire_len; without GSO it equals len.

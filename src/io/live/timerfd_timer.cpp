@@ -1,4 +1,4 @@
-#include <bpfq/io/realtime/timerfd_timer.hpp>
+#include <bpfq/io/live/timerfd_timer.hpp>
 
 #include <sys/timerfd.h>
 #include <unistd.h>

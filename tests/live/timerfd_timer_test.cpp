@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <bpfq/io/realtime/timerfd_timer.hpp>
+#include <bpfq/io/live/timerfd_timer.hpp>
 #include <bpfq/runtime/clock.hpp>
 #include <bpfq/sched/qdisc_runner.hpp>
 

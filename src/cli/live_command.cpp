@@ -1,0 +1,222 @@
+#include "live_command.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cmath>
+
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include <bpfq/error.hpp>
+#include <bpfq/io/live/bridge.hpp>
+#include <bpfq/io/live/port.hpp>
+#include <bpfq/runtime/clock.hpp>
+#include <bpfq/sched/packet_pool.hpp>
+
+#include <bpfq/tc/built_setup.hpp>
+#include <bpfq/tc/qdisc_spec.hpp>
+#include <bpfq/tc/setup_plan.hpp>
+#include <bpfq/tc/setup_show.hpp>
+
+#include "run_health.hpp"
+
+namespace bpfq::cli {
+
+using namespace bpfq::tc;
+
+namespace {
+
+struct LiveOptions {
+  std::string ifname[2];
+  std::string port = "auto";
+  double duration_s = 0;    // 0: until SIGINT/SIGTERM
+  double grace_s = 1;       // at the end, how long queued packets may still leave
+  uint32_t pool_packets = 4096;
+  uint64_t seed = 0;
+  bool unverified = false;
+};
+
+// A file descriptor closed when it goes out of scope.
+struct OwnedFd {
+  int fd = -1;
+  ~OwnedFd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The plan: the setup file's lines; an interface the file leaves without a root qdisc gets
+// pfifo_fast, Linux's default for a real device. Devices other than the two are an error.
+std::unique_ptr<SetupPlan> live_plan(const std::string& batch, const LiveOptions& o) {
+  auto owned = std::make_unique<SetupPlan>();
+  SetupPlan& plan = *owned;
+  plan.set_verification(o.unverified ? runtime::Verification::RunUnverifiedChecked : runtime::Verification::Enforce);
+  if (!batch.empty())
+    for (TcLine& line : read_batch_file(batch)) plan.apply(line);
+  for (const LinkNode& l : plan.links())
+    if (l.name != o.ifname[0] && l.name != o.ifname[1])
+      throw Error("device " + l.name + " is not one of the bridged interfaces (" + o.ifname[0] + ", " + o.ifname[1] + ")",
+                  l.where.empty() ? batch : l.where, "`dev` names the real interfaces: bpfq live " + o.ifname[0] + " " + o.ifname[1] + " -b FILE");
+  for (const std::string& name : o.ifname)
+    if (!plan.child_of(name, sched::Handle::root())) plan.add_root(name, parse_qdisc_spec("pfifo_fast"));
+  return owned;
+}
+
+// One direction's end-of-run accounting: what was received on one side either left the other,
+// was dropped (by its device or its tree, which say why), or is still queued.
+struct DirectionReport {
+  std::string from, to;
+  io::live::DirectionStats stats;
+  uint64_t device_drops = 0, qdisc_drops = 0, queued = 0;
+  bool conserved = false;
+};
+
+DirectionReport direction_report(const std::string& from, const std::string& to, const io::live::DirectionStats& s,
+                                 const sched::Device& dev) {
+  DirectionReport r{from, to, s};
+  const sched::DeviceStats& d = dev.stats();
+  r.device_drops = d.egress_shot + d.egress_redirect + d.egress_faults + d.down_drops + d.no_root_drops;
+  const sched::Qdisc* root = dev.root();
+  const uint64_t root_offered = root ? root->stats().enqueued_packets : 0;
+  const uint64_t root_sent = root ? root->stats().sent_packets : 0;
+  r.qdisc_drops = root ? root->stats().dropped : 0;
+  r.queued = root ? root->qlen() : 0;
+  // The device hands every packet it does not drop or consume to the root; the root's sent
+  // packets are exactly those the port took or that could not be sent at exit.
+  r.conserved = s.offered == r.device_drops + d.egress_stolen + root_offered &&
+                root_offered == root_sent + r.qdisc_drops + r.queued && root_sent == s.sent + s.unsent_at_exit &&
+                (!root || root->stats().conserved());
+  return r;
+}
+
+nlohmann::json port_json(const io::live::Port& p) {
+  const io::live::PortStats& s = p.stats();
+  return {{"interface", p.ifname()},       {"type", io::live::port_kind_name(p.kind())},
+          {"rx_packets", s.rx_packets},    {"rx_bytes", s.rx_bytes},
+          {"rx_no_buffer", s.rx_no_buffer}, {"rx_truncated", s.rx_truncated},
+          {"rx_kernel_drops", s.rx_kernel_drops}, {"tx_packets", s.tx_packets},
+          {"tx_bytes", s.tx_bytes},        {"tx_errors", s.tx_errors}};
+}
+
+void run_live(const LiveOptions& o, const GlobalFlags& flags) {
+  if (o.ifname[0] == o.ifname[1]) throw Error("the two interfaces are the same (" + o.ifname[0] + ")", "bpfq live", "bridge two different interfaces");
+  if (!(o.duration_s >= 0) || !(o.grace_s >= 0) || o.duration_s > 1e7 || o.grace_s > 3600)
+    throw Error("--duration and --grace take seconds from 0 (duration) up to 10^7 (grace: 3600)", "bpfq live", "e.g. --duration 15");
+  const io::live::PortKind kind = io::live::parse_port_kind(o.port);
+  const std::unique_ptr<SetupPlan> owned_plan = live_plan(flags.batch, o);
+  const SetupPlan& plan = *owned_plan;
+
+  // Signals become a readable fd: the loop stops cleanly, drains and reports.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  OwnedFd signal_fd{signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK)};
+  if (signal_fd.fd < 0) throw Error("signalfd failed", "bpfq live");
+
+  runtime::MonotonicClock clock;
+  sched::PacketPool pool(sched::PacketPoolConfig{o.pool_packets, io::live::kMaxFrameBytes});
+  BuiltSetup built(plan, clock, pool, {}, 0, o.seed);
+  io::live::PortOptions port_options;
+  port_options.kind = kind;
+  std::unique_ptr<io::live::Port> ports[2] = {io::live::open_port(o.ifname[0], port_options),
+                                              io::live::open_port(o.ifname[1], port_options)};
+  std::array<io::live::Bridge::Side, 2> sides;
+  for (int i = 0; i < 2; ++i) {
+    const LinkNode* link = plan.find_link(o.ifname[i]);
+    sides[i] = {ports[i].get(), &built.device(o.ifname[i]), link ? link->rate_bps : 0};
+  }
+  io::live::Bridge bridge(pool, clock, sides);
+  bridge.watch(signal_fd.fd, [fd = signal_fd.fd] {
+    signalfd_siginfo info;  // consumed: unblocking at the end must not deliver it again
+    return read(fd, &info, sizeof info) == sizeof info;
+  });
+  OwnedFd duration_fd;
+  if (o.duration_s > 0) {
+    duration_fd.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    itimerspec spec{};
+    const double whole = std::floor(o.duration_s);
+    spec.it_value.tv_sec = static_cast<time_t>(whole);
+    spec.it_value.tv_nsec = static_cast<long>((o.duration_s - whole) * 1e9);
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    timerfd_settime(duration_fd.fd, 0, &spec, nullptr);
+    bridge.watch(duration_fd.fd, [] { return true; });
+  }
+  fmt::print(stderr, "bpfq live: {} ({}) <-> {} ({}){}\n", o.ifname[0], io::live::port_kind_name(ports[0]->kind()),
+             o.ifname[1], io::live::port_kind_name(ports[1]->kind()),
+             o.duration_s > 0 ? fmt::format(" for {} s", o.duration_s) : std::string(", Ctrl-C to stop"));
+  const uint64_t start = clock.now_ns();
+  bridge.run();
+  const double elapsed_s = static_cast<double>(clock.now_ns() - start) / 1e9;
+  bridge.finish(static_cast<uint64_t>(o.grace_s * 1e9));
+  sigprocmask(SIG_UNBLOCK, &signals, nullptr);
+
+  const SetupSnapshot snapshot = built.snapshot();
+  const RunHealth health = run_health(snapshot, ports[0]->stats().rx_no_buffer + ports[1]->stats().rx_no_buffer);
+  // Direction i leaves through side i: received on side 1 - i.
+  DirectionReport dirs[2];
+  for (int i = 0; i < 2; ++i)
+    dirs[i] = direction_report(o.ifname[1 - i], o.ifname[i], bridge.stats(i), built.device(o.ifname[i]));
+  const bool conserved = dirs[0].conserved && dirs[1].conserved;
+
+  if (flags.json) {
+    nlohmann::json j = {{"elapsed_s", elapsed_s}, {"health", health_json(health)}, {"conserved", conserved}};
+    for (int i = 0; i < 2; ++i) {
+      const DirectionReport& d = dirs[i];
+      j["ports"].push_back(port_json(*ports[i]));
+      j["directions"].push_back({{"from", d.from}, {"to", d.to}, {"offered", d.stats.offered}, {"sent", d.stats.sent},
+                                 {"sent_bytes", d.stats.sent_bytes}, {"device_drops", d.device_drops},
+                                 {"qdisc_drops", d.qdisc_drops}, {"unsent_at_exit", d.stats.unsent_at_exit},
+                                 {"queued", d.queued}, {"conserved", d.conserved}});
+      j["qdiscs"][o.ifname[i]] = show_json(snapshot, ShowCommand{ShowCommand::What::Qdisc, o.ifname[i]}, true);
+    }
+    fmt::print("{}\n", j.dump());
+  } else {
+    fmt::print("bpfq live: ran {:.1f} s\n", elapsed_s);
+    for (const DirectionReport& d : dirs)
+      fmt::print("{} -> {}: received {}, sent {} ({:.2f} Mbit/s), dropped {} (qdisc {}, device {}), unsent at exit {}, "
+                 "queued {}: {}\n",
+                 d.from, d.to, d.stats.offered, d.stats.sent, elapsed_s > 0 ? d.stats.sent_bytes * 8 / elapsed_s / 1e6 : 0.0,
+                 d.qdisc_drops + d.device_drops, d.qdisc_drops, d.device_drops, d.stats.unsent_at_exit, d.queued,
+                 d.conserved ? "conserved" : "NOT CONSERVED");
+    for (const auto& p : ports) {
+      const io::live::PortStats& s = p->stats();
+      fmt::print("port {} ({}): rx {} frames, tx {} frames", p->ifname(), io::live::port_kind_name(p->kind()), s.rx_packets,
+                 s.tx_packets);
+      if (s.rx_no_buffer + s.rx_truncated + s.rx_kernel_drops + s.tx_errors)
+        fmt::print(", lost: {} pool exhausted, {} too large, {} in the kernel's RX ring, {} TX errors", s.rx_no_buffer,
+                   s.rx_truncated, s.rx_kernel_drops, s.tx_errors);
+      fmt::print("\n");
+    }
+    if (!health.clean()) fmt::print("problems: {}\n", health_text(health));
+    fmt::print("\n");
+    for (const std::string& name : o.ifname)
+      fmt::print("{}", show_text(snapshot, ShowCommand{ShowCommand::What::Qdisc, name}, true));
+  }
+  if (!conserved) throw Error("packets were not conserved (see the directions above)", "bpfq live", "this is a bug in bpfq: please report it");
+}
+
+}  // namespace
+
+void add_live_command(CLI::App& app, const GlobalFlags& flags) {
+  static LiveOptions o;
+  CLI::App* live = app.add_subcommand("live", "run qdisc trees on two real interfaces: a bump in the wire (docs/live.md)");
+  live->add_option("IF1", o.ifname[0], "an interface")->required();
+  live->add_option("IF2", o.ifname[1], "the other interface")->required();
+  live->add_option("--port", o.port, "port type: auto or packet (AF_PACKET with GSO); xdp is not built yet")->capture_default_str();
+  live->add_option("--duration", o.duration_s, "stop after SECONDS (default: at SIGINT/SIGTERM)");
+  live->add_option("--grace", o.grace_s, "at the end, SECONDS queued packets may still leave")->capture_default_str();
+  live->add_option("--pool", o.pool_packets, "packets in the pool (each holds a 64 KB GSO frame)")->capture_default_str()
+      ->check(CLI::Range(64u, 65536u));
+  live->add_option("--seed", o.seed, "seed of the programs' random numbers")->capture_default_str();
+  live->add_flag("--unverified", o.unverified, "run programs the verifier refuses, checked");
+  live->footer("The setup file (-b FILE) names the interfaces as devices: `link add dev IF1 rate 100mbit`,\n"
+               "`qdisc add dev IF1 root fq_codel`. Frames received on IF1 leave on IF2 through IF2's tree.");
+  live->callback([&flags] { run_live(o, flags); });
+}
+
+}  // namespace bpfq::cli

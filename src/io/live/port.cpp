@@ -1,0 +1,29 @@
+#include <bpfq/io/live/port.hpp>
+
+#include <bpfq/error.hpp>
+
+namespace bpfq::io::live {
+
+const char* port_kind_name(PortKind kind) {
+  switch (kind) {
+    case PortKind::Auto: return "auto";
+    case PortKind::Xdp: return "xdp";
+    case PortKind::Packet: return "packet";
+  }
+  return "?";
+}
+
+PortKind parse_port_kind(const std::string& text) {
+  for (PortKind k : {PortKind::Auto, PortKind::Xdp, PortKind::Packet})
+    if (text == port_kind_name(k)) return k;
+  throw Error("unknown port type '" + text + "'", "--port", "auto, xdp or packet");
+}
+
+std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& options) {
+  if (options.kind == PortKind::Xdp)
+    throw Error("AF_XDP ports are not available in this version", "--port xdp on " + ifname,
+                "use --port packet (AF_PACKET with GSO, what auto picks)");
+  return open_packet_port(ifname, options);
+}
+
+}  // namespace bpfq::io::live
