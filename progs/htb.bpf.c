@@ -24,7 +24,8 @@
  *
  * Classification (htb_classify): skb->priority naming a leaf of this qdisc; else the filters
  * naming a leaf; else the `defcls` class (tc's `default`); else DROP (Linux: the direct queue).
- * Head lengths of the leaves come from a shadow FIFO of the lengths passed to each leaf, as drr.
+ * Head lengths of the leaves come from a shadow FIFO of the lengths passed to each leaf, as drr,
+ * trimmed to the child's queue length when a child dropped (sync_leaf).
  * Parameters: defcls (minor of the default class, 0: none), r2q (quantum = rate / r2q). */
 #include <bpfq/bpf/sch_bpf.h>
 
@@ -308,6 +309,40 @@ int htb_init(struct sch_bpf_ctx *ctx)
 	return 0;
 }
 
+/* A leaf's child may have dropped packets the shadow still counts (a full pfifo drops the
+ * arrival): trim the shadow from its tail to the child's queue length, as ets does, by at most
+ * `most` entries. Run for the leaf about to take a packet (up to 64, fq_codel's drop batch) and
+ * for every leaf before a dequeue (up to 2: the drop of the last arrival; more is trimmed by the
+ * next dequeues, as a smaller bound keeps the verifier's count of paths small). */
+static __always_inline void sync_leaf(__u32 slot, __u32 most)
+{
+	struct htb_class *cl = slot_of(slot);
+	struct len_key key = {};
+	__u64 child, excess;
+
+	if (!cl || !cl->usable || cl->head == cl->tail)
+		return;
+	child = bpf_qdisc_class_qlen(cl->classid);
+	excess = cl->tail - cl->head > child ? cl->tail - cl->head - child : 0;
+	key.slot = slot;
+	for (__u32 n = 0; n < 64; n++) {
+		if (n >= excess || n >= most)
+			break;
+		cl->tail--;
+		key.seq = cl->tail;
+		bpf_map_delete_elem(&lengths, &key);
+		qlen--;
+	}
+}
+
+static long sync_cb(__u64 i, void *unused)
+{
+	if (i >= nclasses)
+		return 1;
+	sync_leaf((__u32)i, 2);
+	return 0;
+}
+
 SEC("qdisc/enqueue")
 int htb_enqueue(struct sch_bpf_ctx *ctx)
 {
@@ -325,6 +360,7 @@ int htb_enqueue(struct sch_bpf_ctx *ctx)
 	cl = slot_of(slot);
 	if (!cl)
 		return SCH_BPF_DROP;
+	sync_leaf(slot, 64);
 	key.slot = slot;
 	key.seq = cl->tail;
 	if (bpf_map_update_elem(&lengths, &key, &len, BPF_NOEXIST))
@@ -490,6 +526,7 @@ int htb_dequeue(struct sch_bpf_ctx *ctx)
 	__u32 *lenp, len, slot, rr, level;
 
 	ctx->skb = NULL;
+	bpf_loop(MAX_CLASSES, sync_cb, NULL, 0);
 	if (!qlen)
 		return SCH_BPF_DEQUEUED;
 	s.now = bpf_ktime_get_ns();

@@ -185,12 +185,13 @@ struct ProgClass {
 
 class Htb : public ::testing::Test, public EngineFixture {
  protected:
-  std::unique_ptr<BpfQdisc> open_htb(const std::vector<ClassSpec>& classes, uint32_t defcls = 0) {
+  std::unique_ptr<BpfQdisc> open_htb(const std::vector<ClassSpec>& classes, uint32_t defcls = 0,
+                                     uint32_t child_limit = 100000) {
     auto q = open(library_object("htb"));
     q->object().set_global("defcls", defcls);
     q->init();
     for (const ClassSpec& c : classes) {
-      q->add_class(Handle(c.classid), std::make_unique<PfifoQdisc>(100000));
+      q->add_class(Handle(c.classid), std::make_unique<PfifoQdisc>(child_limit));
       set(*q, "class_rate", c.classid, c.rate);
       set(*q, "class_ceil", c.classid, c.ceil);
       set(*q, "class_burst", c.classid, c.burst);
@@ -262,6 +263,27 @@ TEST_F(Htb, BackloggedLeavesShareByRate) {
   EXPECT_NEAR(double(bytes[1] + bytes[2]), 375'000.0, 2 * len);
   EXPECT_NEAR(double(bytes[1]), 112'500.0, 2 * len);
   EXPECT_NEAR(double(bytes[2]), 262'500.0, 2 * len);
+  expect_clean_end(q);
+}
+
+// A full pfifo child drops the arrival; the program learns it from the child's queue length and
+// forgets those packets: it hands out exactly what the children hold, then is empty.
+TEST_F(Htb, PacketsAChildDroppedAreForgotten) {
+  auto q = open_htb(thirty_seventy(), 0, 3);
+  for (uint32_t i = 1; i <= 10; ++i) offer(*q, 1000, i, k1_10);
+  for (uint32_t i = 11; i <= 12; ++i) offer(*q, 1000, i, k1_20);
+  EXPECT_EQ(q->class_child(Handle(k1_10))->qlen(), 3u);
+  EXPECT_EQ(q->class_child(Handle(k1_10))->stats().dropped, 7u);
+  // Each enqueue trimmed the leaf's earlier drops; the last one is trimmed by the next dequeue.
+  EXPECT_EQ(q->object().get_global<uint64_t>("qlen"), 3u + 2u + 1u);
+  std::vector<uint32_t> marks;
+  for (const Departure& d : run_until_empty(*q, 100)) marks.push_back(d.mark);
+  std::sort(marks.begin(), marks.end());
+  EXPECT_EQ(marks, (std::vector<uint32_t>{1, 2, 3, 11, 12}));
+  EXPECT_EQ(q->object().get_global<uint64_t>("qlen"), 0u);
+  // The leaf serves new arrivals again.
+  offer(*q, 1000, 13, k1_10);
+  ASSERT_EQ(run_until_empty(*q, 100).size(), 1u);
   expect_clean_end(q);
 }
 
