@@ -11,46 +11,18 @@
 
 #include <bpfq/error.hpp>
 
-#include "engine/engine_test_util.hpp"
+#include "qdiscs/flow_fixture.hpp"
 
 namespace bpfq::sched::test {
 namespace {
 
-constexpr uint64_t kUs = 1000;
-
-class Srpt : public ::testing::Test, public EngineFixture {
+class Srpt : public ::testing::Test, public FlowFixture {
  public:
   std::unique_ptr<BpfQdisc> open_srpt(uint32_t limit, uint32_t mode) {
     return open_init<uint32_t>(library_object("srpt"), {{"limit", limit}, {"mode", mode}});
   }
 
-  // A UDP frame of `len` bytes of flow `flow` (its source port), tagged by mark.
-  Packet* flow_packet(uint32_t flow, uint32_t len, uint32_t mark, uint32_t priority) {
-    FrameSpec spec;
-    spec.payload_len = len - 42;
-    spec.sport = static_cast<uint16_t>(2000 + flow);
-    Packet* pkt = frame(spec, mark);
-    pkt->skb.priority = priority;
-    return pkt;
-  }
-
-  EnqueueVerdict offer(BpfQdisc& q, uint32_t flow, uint32_t mark, uint32_t priority = 0, uint32_t len = 1000) {
-    clock.advance(kUs);
-    const EnqueueVerdict v = q.enqueue(flow_packet(flow, len, mark, priority), clock.now_ns()).verdict;
-    EXPECT_TRUE(q.stats().conserved());
-    return v;
-  }
-
   static uint32_t global32(BpfQdisc& q, const char* name) { return q.object().get_global<uint32_t>(name); }
-
-  void expect_clean_empty(std::unique_ptr<BpfQdisc>& q) {
-    const QdiscStats& s = q->stats();
-    EXPECT_EQ(s.enqueued_packets, s.sent_packets + s.dropped + s.qlen);
-    EXPECT_EQ(global32(*q, "qlen"), s.qlen);
-    EXPECT_EQ(global32(*q, "backlog"), s.backlog);
-    EXPECT_EQ(q->qlen(), 0u);
-    expect_clean_end(q);
-  }
 };
 
 TEST_F(Srpt, Defaults) {

@@ -9,7 +9,7 @@
 
 #include <bpfq/error.hpp>
 
-#include "qdiscs/weighted_fair_fixture.hpp"
+#include "qdiscs/flow_fixture.hpp"
 
 namespace bpfq::sched::test {
 namespace {
