@@ -130,7 +130,9 @@ void BpfQdisc::note_freed_while_queued(Packet* pkt, DropReason reason) {
   QdiscStats& s = mutable_stats();
   ++s.dropped;
   s.dropped_bytes += pkt->qdisc_len();
-  ++s.drops_by_reason[static_cast<size_t>(resetting_ ? DropReason::Reset : reason)];
+  const DropReason counted = resetting_ ? DropReason::Reset : reason;
+  ++s.drops_by_reason[static_cast<size_t>(counted)];
+  pkt->pool->note_drop(*pkt, counted);
 }
 
 bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,

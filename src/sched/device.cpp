@@ -42,6 +42,7 @@ EnqueueResult Device::transmit(Packet* pkt, uint64_t now_ns) {
   pkt->skb.ifindex = static_cast<uint32_t>(ifindex_);
   auto drop = [&](uint64_t& counter, EnqueueResult result) {
     ++counter;
+    pkt->pool->note_drop(*pkt, result.reason);
     PacketPool::release(pkt);
     return result;
   };

@@ -77,6 +77,7 @@ void Qdisc::drop(Packet* pkt, DropReason reason) {
   ++stats_.dropped;
   stats_.dropped_bytes += pkt->qdisc_len();
   ++stats_.drops_by_reason[static_cast<size_t>(reason)];
+  pkt->pool->note_drop(*pkt, reason);
   PacketPool::release(pkt);
 }
 

@@ -103,6 +103,12 @@ sched::Device& BuiltSetup::device(const std::string& name) {
   throw Error("cannot find device " + name, "setup", names.empty() ? "the setup has no devices" : "the setup has " + names);
 }
 
+sched::Qdisc* BuiltSetup::find_qdisc(const std::string& dev, sched::Handle handle) const {
+  for (const BuiltQdisc& b : qdiscs_)
+    if (b.dev == dev && b.qdisc->handle() == handle) return b.qdisc;
+  return nullptr;
+}
+
 SetupSnapshot BuiltSetup::snapshot() const {
   SetupSnapshot s;
   s.at_ns = clock_.now_ns();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <bpfq/error.hpp>
+#include <bpfq/sched/fifo_qdisc.hpp>
 
 #include "support/error_of.hpp"
 
@@ -104,6 +105,43 @@ void expect_all_below_4gib(PacketPool& pool) {
     PacketPool::release(p);
   }
   EXPECT_LE(reinterpret_cast<uintptr_t>(pool.mapping().data()) + pool.mapping().size(), k4GiB);
+}
+
+TEST(PacketPool, IndexOfNumbersEverySlotOnce) {
+  PacketPool pool({.packets = 5});
+  std::set<uint32_t> indices;
+  std::vector<Packet*> held;
+  while (Packet* p = pool.alloc()) {
+    indices.insert(pool.index_of(p));
+    held.push_back(p);
+  }
+  EXPECT_EQ(indices, (std::set<uint32_t>{0, 1, 2, 3, 4}));
+  for (Packet* p : held) PacketPool::release(p);
+}
+
+// Records each drop as (slot, reason) while the packet is still alive.
+struct RecordingListener final : DropListener {
+  std::vector<std::pair<uint32_t, DropReason>> drops;
+  void on_drop(Packet& pkt, DropReason reason) override {
+    EXPECT_GT(pkt.refcount, 0u) << "told before the release";
+    drops.emplace_back(pkt.pool->index_of(&pkt), reason);
+  }
+};
+
+TEST(PacketPool, ItsDropListenerHearsEveryDropWithItsReason) {
+  PacketPool pool({.packets = 4});
+  RecordingListener listener;
+  pool.set_drop_listener(&listener);
+  PfifoQdisc q(1);
+  Packet* kept = pool.alloc();
+  Packet* refused = pool.alloc();
+  const uint32_t kept_slot = pool.index_of(kept), refused_slot = pool.index_of(refused);
+  q.enqueue(kept, 0);
+  q.enqueue(refused, 0);
+  q.reset();
+  EXPECT_EQ(listener.drops, (std::vector<std::pair<uint32_t, DropReason>>{
+                                {refused_slot, DropReason::QueueFull}, {kept_slot, DropReason::Reset}}));
+  EXPECT_EQ(pool.in_use(), 0u);
 }
 
 TEST(PacketPool, Map32BitPlacesEverythingBelow4GiB) {

@@ -12,6 +12,7 @@
 
 #include <bpfq/sched/flow_hash.hpp>
 #include <bpfq/sched/packet.hpp>
+#include <bpfq/sched/qdisc_stats.hpp>
 
 namespace bpfq::sched {
 
@@ -27,6 +28,17 @@ struct PacketPoolConfig {
   uint32_t data_room = 2048;  // frame bytes each packet can hold (no jumbo/GSO frames)
   uint32_t headroom = 256;    // bytes in front of the frame (XDP_PACKET_HEADROOM), to prepend headers
   LowMemoryStrategy strategy = LowMemoryStrategy::Auto;
+};
+
+// Told of every drop of a packet of the pool, with its reason, before the qdisc releases its
+// reference: an embedder that maps packets to its own (ns-3's QueueDiscItems) learns which of
+// them a qdisc dropped, also packets dropped while another was offered or dequeued.
+class DropListener {
+ public:
+  virtual void on_drop(Packet& pkt, DropReason reason) = 0;
+
+ protected:
+  ~DropListener() = default;
 };
 
 struct PacketPoolCounters {
@@ -84,6 +96,17 @@ class PacketPool {
   void set_hash_perturbation(uint64_t perturbation) { hash_key_ = FlowHashKey::from_perturbation(perturbation); }
   const FlowHashKey& hash_key() const { return hash_key_; }
 
+  // The packet's slot, 0 .. capacity()-1: an index for tables beside the pool.
+  uint32_t index_of(const Packet* pkt) const {
+    return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(pkt) - base_) / packet_stride_);
+  }
+
+  // Who is told of drops (Qdisc::drop and the references a bpf qdisc loses); null: nobody.
+  void set_drop_listener(DropListener* listener) { drop_listener_ = listener; }
+  void note_drop(Packet& pkt, DropReason reason) const {
+    if (drop_listener_) drop_listener_->on_drop(pkt, reason);
+  }
+
   // Packets found still referenced by destroyed pools, process-wide.
   static uint64_t leaked_at_destruction();
 
@@ -99,6 +122,7 @@ class PacketPool {
   size_t buffer_stride_ = 0;  // headroom + data_room rounded to a cache line
   uintptr_t buffers_ = 0;     // first byte buffer
   Packet* free_ = nullptr;    // free list through Packet::next
+  DropListener* drop_listener_ = nullptr;
 };
 
 // A move-only owner of one packet reference, for C++ callers.

@@ -36,6 +36,9 @@ class BuiltSetup {
   // The named device, or bpfq::Error listing the devices.
   sched::Device& device(const std::string& name);
 
+  // The qdisc with this handle on dev (a root or a class's child), or nullptr.
+  sched::Qdisc* find_qdisc(const std::string& dev, sched::Handle handle) const;
+
   // The state and counters of every qdisc, class and filter now.
   SetupSnapshot snapshot() const;
 
