@@ -21,6 +21,19 @@ case "$flags" in *"$prefix"*) ;; *) fail "pkg-config bpfq-ns3 gives '$flags', ou
 cd "$tmp"
 # The command of docs/ns3.md; -std=c++17 as ns-3.37's headers need.
 g++ -std=c++17 -O1 "$examples/dumbbell.cc" -o dumbbell $flags || fail "the example does not build from the installed SDK"
+# A program that names the queue disc only by its TypeId string still gets it registered
+# (the header keeps libbpfq-ns3.so linked under --as-needed).
+cat > by_name.cc <<'C'
+#include <bpfq/ns3/bpf-queue-disc.h>
+#include <ns3/core-module.h>
+int main() {
+  ns3::TypeId tid;
+  return ns3::TypeId::LookupByNameFailSafe("ns3::BpfQueueDisc", &tid) ? 0 : 1;
+}
+C
+g++ -std=c++17 by_name.cc -o by_name $(pkg-config --cflags --libs bpfq-ns3) || fail "a program naming BpfQueueDisc by string does not build"
+LD_LIBRARY_PATH=$prefix/$libdir ./by_name || fail "ns3::BpfQueueDisc is not registered in a program that names it only by string"
+
 progs=$prefix/$datadir/bpfq/progs
 out=$(LD_LIBRARY_PATH=$prefix/$libdir ./dumbbell --program="$progs/fq_codel.bpf.o" --params="target 5ms" \
         --flows=2 --time=2) || fail "the example failed: $out"

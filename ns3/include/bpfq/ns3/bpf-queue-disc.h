@@ -86,4 +86,11 @@ class BpfQueueDisc : public QueueDisc {
   bool m_unverified = false;
 };
 
+// A program that names the queue disc only by string ("ns3::BpfQueueDisc") references nothing
+// of libbpfq-ns3.so, and linkers with --as-needed (Debian's default) would drop the library and
+// with it the TypeId's registration; this reference from every includer keeps both.
+namespace {
+[[maybe_unused]] const TypeId kBpfQueueDiscTypeId = BpfQueueDisc::GetTypeId();
+}  // namespace
+
 }  // namespace ns3
