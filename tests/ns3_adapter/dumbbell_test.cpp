@@ -1,8 +1,8 @@
 // The library's programs in ns3::BpfQueueDisc against ns-3's own queue discs, on the same ns-3
 // dumbbell (ns3/examples/dumbbell.h): 4 CUBIC flows, 100 Mbit/s, 40 ms base RTT, 5 s.
 //
-// pfifo, pfifo_fast and fq_codel behave as ns-3's Fifo, PfifoFast and FqCoDel queue discs to
-// the packet: the same drops, the same bytes delivered per flow. tbf counts what Linux counts,
+// pfifo, pfifo_fast, codel and fq_codel behave as ns-3's Fifo, PfifoFast, CoDel and FqCoDel
+// queue discs to the packet: the same drops, the same bytes delivered per flow. tbf counts what Linux counts,
 // the Ethernet header included (14 bytes on each 1500-byte IP packet), ns-3's TbfQueueDisc the
 // IP packet alone: bpfq's tbf at a rate delivers 1500/1514 of what ns-3's does.
 #include <gtest/gtest.h>
@@ -93,6 +93,13 @@ TEST(Ns3Dumbbell, FqCodelMatchesFqCoDelQueueDisc) {
   expect_identical(bpf.result, ns3);
   // ns-3 names its CoDel drops; bpfq's fq_codel drops by releasing the packet (bpf_kfree_skb).
   EXPECT_EQ(bpf.result.stats.GetNDroppedPackets("bpfq: released_by_program"), ns3.stats.nTotalDroppedPacketsAfterDequeue);
+}
+
+TEST(Ns3Dumbbell, CodelMatchesCoDelQueueDisc) {
+  const BpfRun bpf = run_bpf("codel", "limit 1000");
+  TrafficControlHelper tch;
+  tch.SetRootQueueDisc("ns3::CoDelQueueDisc", "MaxSize", StringValue("1000p"));
+  expect_identical(bpf.result, run_ns3(tch));
 }
 
 TEST(Ns3Dumbbell, TbfMatchesTbfQueueDiscWithinTheEthernetHeader) {
