@@ -6,10 +6,8 @@
  * tc computes Wlog (EWMA weight), Scell_log and the idle-damping table from min, avpkt, burst
  * and bandwidth in floating point; this program does the same in qdisc/init in fixed point
  * (docs/qdiscs/red.md). */
-#include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/red.h>
 
-#define NSEC_PER_USEC 1000ull
-#define RED_STAB_SIZE 256
 #define RED_ONE_PERCENT 42949673u /* DIV_ROUND_CLOSEST(2^32, 100) */
 #define MAX_P_MIN (1 * RED_ONE_PERCENT)
 #define MAX_P_MAX (50 * RED_ONE_PERCENT)
@@ -30,92 +28,17 @@ const volatile bpfq_count adaptive = 0;
 
 BPFQ_SKB_QUEUE(queue, 65536, 1024);
 
-/* ---- derived parameters (red_parms) ---- */
-__u32 qth_min;   /* min << Wlog */
-__u32 qth_max;   /* max << Wlog */
-__u32 qth_delta; /* max - min, at least 1 */
-__u32 target_min, target_max;
-__u32 wlog;
-__u32 scell_log;
-__u32 scell_max;
-__u32 max_P;
-__u32 max_p_delta; /* the divisor of red_random (Linux keeps its reciprocal) */
-__u8 stab[RED_STAB_SIZE];
-
-/* ---- state (red_vars) and statistics (red_stats, tc_red_xstats) ---- */
-__u64 qavg; /* Wlog-scaled average backlog */
-__s32 qcount;
-__u32 qR;
-__u32 idling;
-__u64 qidlestart;
+/* ---- state beside red.h's, and statistics (red_stats, tc_red_xstats) ---- */
 __u64 next_adapt;
 __u32 backlog; /* bytes in the child FIFO */
 __u32 prob_drop, prob_mark, forced_drop, forced_mark, pdrop;
 __u64 overlimits;
 
-static __u32 fls32(__u32 x)
-{
-	__u32 n = 0;
-
-	for (int i = 0; i < 32; i++)
-		if (x >> i)
-			n = i + 1;
-	return n;
-}
-
-static __u64 calc_qavg_from_idle_time(__u64 now)
-{
-	__u64 us_idle = (now - qidlestart) / NSEC_PER_USEC, decay;
-	__u32 shift;
-
-	if (us_idle > scell_max)
-		us_idle = scell_max;
-	shift = stab[(us_idle >> scell_log) & (RED_STAB_SIZE - 1)];
-	if (shift)
-		return qavg >> shift;
-	/* (1-W)^m ~ 1 - mW for the first part of the exponential */
-	decay = (qavg * us_idle) >> scell_log;
-	return decay < (qavg >> 1) ? qavg - decay : qavg >> 1;
-}
-
-static __u64 calc_qavg(__u32 len_backlog, __u64 now)
-{
-	if (idling)
-		return calc_qavg_from_idle_time(now);
-	/* qavg = qavg * (1 - W) + backlog * W, with the point at Wlog */
-	return qavg + (len_backlog - (qavg >> wlog));
-}
-
-enum { RED_DONT_MARK, RED_PROB_MARK, RED_HARD_MARK };
-
-static int red_action(void)
-{
-	if (qavg < qth_min) {
-		qcount = -1;
-		return RED_DONT_MARK;
-	}
-	if (qavg >= qth_max) {
-		qcount = -1;
-		return RED_HARD_MARK;
-	}
-	if (++qcount) {
-		/* max_P * (qavg - qth_min) / (qth_max - qth_min) >= qR / qcount, divisionless */
-		if (!(((qavg - qth_min) >> wlog) * (__u64)qcount < qR)) {
-			qcount = 0;
-			qR = bpf_get_prandom_u32() / max_p_delta;
-			return RED_PROB_MARK;
-		}
-	} else {
-		qR = bpf_get_prandom_u32() / max_p_delta;
-	}
-	return RED_DONT_MARK;
-}
-
 /* Adaptive RED (Floyd, Gummadi, Shenker 2001): every 500 ms move max_P towards keeping qavg
  * between target_min and target_max. */
 static void adapt(__u64 at)
 {
-	__u64 avg = idling ? calc_qavg_from_idle_time(at) : qavg;
+	__u64 avg = idling ? red_calc_qavg_from_idle_time(at) : qavg;
 	__u32 alpha;
 
 	avg >>= wlog;
@@ -150,7 +73,7 @@ int red_enqueue(struct sch_bpf_ctx *ctx)
 
 	if (adaptive)
 		adapt_catch_up(now);
-	qavg = calc_qavg(backlog, now);
+	qavg = red_calc_qavg(backlog, now);
 	idling = 0;
 
 	switch (red_action()) {
@@ -212,79 +135,12 @@ int red_dequeue(struct sch_bpf_ctx *ctx)
 	return SCH_BPF_DEQUEUED;
 }
 
-/* ---- init: tc's parameter derivation (tc_red.c) and red_set_parms ---- */
-
-/* (1 - 2^-wlog)^n in Q32 */
-static __u64 pow_one_minus_w(__u32 wlog_, __u32 n)
-{
-	__u64 result = 1ull << 32, base = (1ull << 32) - (1ull << (32 - wlog_));
-
-	for (int i = 0; i < 32; i++) {
-		if (n & 1)
-			result = (result * base) >> 32;
-		base = (base * base) >> 32;
-		n >>= 1;
-	}
-	return result;
-}
-
-/* tc_red_eval_ewma: the smallest Wlog for which a burst of `burst` packets of avpkt bytes
- * arriving on an empty queue keeps qavg below min: burst + 1 - min/avpkt <= (1 - (1-W)^burst)/W. */
-static int eval_ewma(__u32 qmin, __u32 burst_, __u32 avpkt_)
-{
-	__u64 n = (__u64)(burst_ + 1) * avpkt_; /* a * avpkt, a = burst + 1 - qmin / avpkt */
-
-	if (n < (__u64)qmin + avpkt_)
-		return -1; /* a < 1: burst too small */
-	n -= qmin;
-	for (__u32 w = 1; w < 32; w++) {
-		__u64 lhs, rhs = (1ull << 32) - pow_one_minus_w(w, burst_); /* (1 - (1-W)^burst) */
-
-		if ((n >> w) > avpkt_)
-			continue; /* a * W > 1 */
-		lhs = (n << (32 - w)) / avpkt_; /* a * W */
-		if (lhs <= rhs)
-			return w;
-	}
-	return -1;
-}
-
-/* tc_red_eval_idle_damping, per microsecond of idle time: lW = -ln(1 - W) / (avpkt / bandwidth),
- * Scell_log such that 31 / lW fits in 512 cells, stab[i] = (i << Scell_log) * lW capped at 31. */
-static int eval_idle_damping(void)
-{
-	__u64 ln_q32 = 0, lw_q32, cap;
-	int clog;
-
-	for (__u32 k = 1; k <= 32; k++)
-		if (k * wlog <= 32)
-			ln_q32 += (1ull << (32 - k * wlog)) / k; /* -ln(1-W) = sum W^k / k */
-	lw_q32 = ln_q32 / avpkt * bandwidth / 1000000;
-	if (!lw_q32)
-		return -1;
-	for (clog = 0; clog < 32; clog++) {
-		/* 31 / lW / 2^clog < 512 */
-		if (lw_q32 >= (1ull << (54 - clog)) || (lw_q32 << (9 + clog)) > (31ull << 32))
-			break;
-	}
-	if (clog >= 32)
-		return -1;
-	scell_log = clog;
-	cap = (32ull << 32) / lw_q32;
-	stab[0] = 0;
-	for (__u32 i = 1; i < RED_STAB_SIZE - 1; i++) {
-		__u64 cells = (__u64)i << clog;
-
-		stab[i] = cells >= cap ? 31 : ((cells * lw_q32) >> 32 > 31 ? 31 : (cells * lw_q32) >> 32);
-	}
-	stab[RED_STAB_SIZE - 1] = 31;
-	return 0;
-}
+/* ---- init: tc's defaults, then red.h's derivation ---- */
 
 SEC("qdisc/init")
 int red_init(struct sch_bpf_ctx *ctx)
 {
-	__u32 qmax = max, qmin = min, b = burst, delta;
+	__u32 qmax = max, qmin = min, b = burst;
 	int w;
 
 	/* tc's defaults, from Sally Floyd's recommendations */
@@ -298,7 +154,7 @@ int red_init(struct sch_bpf_ctx *ctx)
 	}
 	if (!b)
 		b = (2 * qmin + qmax) / (3 * avpkt);
-	w = eval_ewma(qmin, b, avpkt);
+	w = red_eval_ewma(qmin, b, avpkt);
 	if (w < 0) {
 		bpf_printk("red: burst %u is too small, try burst %u", b, 1 + qmin / avpkt);
 		return 2;
@@ -313,31 +169,14 @@ int red_init(struct sch_bpf_ctx *ctx)
 		bpf_printk("red: nodrop mode is only meaningful with ECN");
 		return 4;
 	}
-	if (eval_idle_damping()) {
+	if (red_eval_idle_damping(avpkt, bandwidth)) {
 		bpf_printk("red: cannot compute idle damping for bandwidth %llu", bandwidth);
 		return 5;
 	}
 
-	/* red_set_parms, with max_P from tc's probability */
-	qth_min = qmin << wlog;
-	qth_max = qmax << wlog;
-	delta = qmax - qmin;
-	if ((int)delta <= 0)
-		delta = 1;
-	qth_delta = delta;
-	max_P = probability;
-	max_p_delta = max_P / delta;
-	if (!max_p_delta)
-		max_p_delta = 1;
-	target_min = qmin + 2 * (delta / 5);
-	target_max = qmin + 3 * (delta / 5);
-	scell_max = 255u << scell_log;
-
-	/* red_set_vars; the child is empty: an idle period starts */
-	qavg = 0;
-	qcount = -1;
-	idling = 1;
-	qidlestart = bpf_ktime_get_ns();
+	red_set_parms(qmin, qmax, probability);
+	/* the child is empty: an idle period starts */
+	red_set_vars(bpf_ktime_get_ns());
 	next_adapt = qidlestart + ADAPT_PERIOD_NS;
 	return 0;
 }
