@@ -8,12 +8,12 @@
  * Flows are compared by skb hash (bpf_skb_get_hash), where Linux compares the dissected flow
  * keys: two flows whose hashes collide count as one (docs/qdiscs/choke.md).
  *
- * Parameters (tc-choke): limit (packets, default 1000, at most 16383), min and max (packets;
+ * Parameters (tc-choke): limit (packets, default 1000, at most 65535), min and max (packets;
  * 0: max = limit / 4, min = max / 3), avpkt (bytes, 1000), burst (packets; 0: (2 min + max) / 3),
  * probability (max_P, default 2%), bandwidth (bytes/s, 10 Mbit, for idle damping), ecn, harddrop. */
 #include <bpfq/bpf/red.h>
 
-#define MAX_TABLE 16384 /* ring slots; Linux allows up to 128k */
+#define MAX_TABLE 65536 /* ring slots; Linux allows up to 128k */
 
 const volatile bpfq_count limit = 1000;
 const volatile bpfq_count min = 0;
@@ -260,7 +260,7 @@ int choke_init(struct sch_bpf_ctx *ctx)
 	red_set_vars(bpf_ktime_get_ns());
 
 	/* the ring: roundup_pow_of_two(limit + 1) slots */
-	for (int i = 0; i < 15 && size < limit + 1; i++)
+	for (int i = 0; i < 16 && size < limit + 1; i++)
 		size <<= 1;
 	tab_mask = size - 1;
 	head = tail = 0;

@@ -33,6 +33,9 @@ const std::vector<Discipline> kDisciplines = {
     {"fq_codel", {{"limit", kLimit}}},    {"fq_pie", {{"limit", kLimit}}},     {"pie", {{"limit", kLimit}}},
     {"fq", {{"limit", kLimit}}},          {"stfq", {{"limit", kLimit}}},       {"wf2q", {{"limit", kLimit}}},
     {"srpt", {{"limit", kLimit}}},        {"eiffel", {{"limit", kLimit}}},
+    // RED's thresholds and Blue's bucket bounds out of reach: every packet is admitted.
+    {"choke", {{"limit", kLimit}, {"min", kLimit}, {"max", kLimit}}},
+    {"sfb", {{"limit", kLimit}, {"max", 65535}, {"target", 65535}}},
 };
 
 std::unique_ptr<Qdisc> make(const Discipline* d, PacketPool& pool, bpfq::runtime::Clock& clock) {

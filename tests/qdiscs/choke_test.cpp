@@ -132,7 +132,7 @@ TEST_F(Choke, TheLimitTailDrops) {
 }
 
 TEST_F(Choke, InitRefusesALimitBeyondTheRing) {
-  q->object().set_global("limit", uint32_t{16384});
+  q->object().set_global("limit", uint32_t{65536});
   EXPECT_THROW(q->init(), Error);
 }
 
