@@ -1,0 +1,54 @@
+// Simulator comparisons that show what a discipline is for, run as a user runs them
+// (`bpfq sim --compare … -j`): the same scenario and seed through each qdisc.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/run_bpfq.hpp"
+
+namespace bpfq::test {
+namespace {
+
+// Per qdisc of a --compare run: its report's first short-flow group.
+std::map<std::string, nlohmann::json> short_flows_by_qdisc(const std::string& scenario, const std::string& qdiscs) {
+  const Outcome o = run_bpfq("sim --scenario " + scenario + " --compare '" + qdiscs + "' -j", false);
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  std::map<std::string, nlohmann::json> by_qdisc;
+  for (const nlohmann::json& run : nlohmann::json::parse(o.output)) {
+    EXPECT_TRUE(run["health"]["clean"].get<bool>()) << run["health"].dump();
+    by_qdisc[run["qdisc"].get<std::string>()] = run["report"]["short_flows"].at(0);
+  }
+  return by_qdisc;
+}
+
+// pFabric's claim on a web-like mix (Pareto sizes, mean 50 KB, 4 per second) sharing 10 Mbit/s
+// with two bulk flows: least attained service finishes short flows sooner than fq_codel, which
+// finishes them far sooner than a 1000-packet FIFO.
+TEST(SimPurpose, LeastAttainedServiceCutsShortFlowCompletionTimes) {
+  const std::string scenario = write_temp("webmix.toml", R"(name = "webmix"
+duration = "20s"
+[link]
+rate = "10mbit"
+rtt = "20ms"
+[[tcp]]
+name = "bulk"
+count = 2
+[[short_flows]]
+rate = 4
+size = { dist = "pareto", mean = "50KB", shape = 1.2, max = "2MB" }
+)");
+  auto s = short_flows_by_qdisc(scenario, "pfifo,fq_codel,srpt mode 1");
+  ASSERT_EQ(s.size(), 3u);
+  const double pfifo = s["pfifo"]["fct"]["mean_ms"], fq_codel = s["fq_codel"]["fct"]["mean_ms"],
+               las = s["srpt mode 1"]["fct"]["mean_ms"];
+  EXPECT_LT(las, 0.7 * fq_codel) << "mean FCT: LAS " << las << " ms, fq_codel " << fq_codel << " ms";
+  EXPECT_LT(fq_codel, 0.2 * pfifo) << "mean FCT: fq_codel " << fq_codel << " ms, pfifo " << pfifo << " ms";
+  EXPECT_LT(s["srpt mode 1"]["fct"]["p50_ms"].get<double>(), s["fq_codel"]["fct"]["p50_ms"].get<double>());
+  EXPECT_GE(s["srpt mode 1"]["completed"].get<int>(), s["pfifo"]["completed"].get<int>());
+}
+
+}  // namespace
+}  // namespace bpfq::test
