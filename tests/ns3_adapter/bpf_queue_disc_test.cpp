@@ -43,6 +43,22 @@ Ptr<Ipv4QueueDiscItem> tcp_item(uint16_t sport, uint32_t payload = 1000,
   return Create<Ipv4QueueDiscItem>(p, Mac48Address("02:00:00:00:00:02"), 0x0800, ip);
 }
 
+// The same over IPv6.
+Ptr<Ipv6QueueDiscItem> tcp6_item(uint16_t sport, uint32_t payload = 1000) {
+  Ptr<Packet> p = Create<Packet>(payload);
+  TcpHeader tcp;
+  tcp.SetSourcePort(sport);
+  tcp.SetDestinationPort(80);
+  p->AddHeader(tcp);
+  Ipv6Header ip;
+  ip.SetSource(Ipv6Address("2001:db8::1"));
+  ip.SetDestination(Ipv6Address("2001:db8::2"));
+  ip.SetNextHeader(6);
+  ip.SetHopLimit(64);
+  ip.SetPayloadLength(p->GetSize());
+  return Create<Ipv6QueueDiscItem>(p, Mac48Address("02:00:00:00:00:02"), 0x86DD, ip);
+}
+
 Ptr<BpfQueueDisc> bpf_qdisc(const std::string& program, const std::string& params = "") {
   Ptr<BpfQueueDisc> q = CreateObject<BpfQueueDisc>();
   q->SetAttribute("Program", StringValue(program));
@@ -134,6 +150,26 @@ TEST_F(BpfQueueDiscTest, FqCodelOverflowDropsFromTheFattestFlowAfterDequeue) {
   EXPECT_EQ(out, (std::vector<Ptr<QueueDiscItem>>{fat[1], fat[2], thin, fat[3]}));
   expect_ns3_conservation(q);
   EXPECT_TRUE(q->Conserved());
+}
+
+TEST_F(BpfQueueDiscTest, Ipv6FlowsAreSeparatedAsIpv4Ones) {
+  // fq_codel's DRR over two IPv6 flows: each new flow's first packet, then alternation; the
+  // flows are told apart from the IPv6 and TCP headers of the frame bpfq builds.
+  Ptr<BpfQueueDisc> q = bpf_qdisc("fq_codel", "quantum 300");
+  q->Initialize();
+  std::vector<Ptr<QueueDiscItem>> a, b;
+  for (int i = 0; i < 3; ++i) {
+    a.push_back(tcp6_item(1111, 500));
+    ASSERT_TRUE(q->Enqueue(a.back()));
+  }
+  for (int i = 0; i < 3; ++i) {
+    b.push_back(tcp6_item(2222, 500));
+    ASSERT_TRUE(q->Enqueue(b.back()));
+  }
+  std::vector<Ptr<QueueDiscItem>> out;
+  while (Ptr<QueueDiscItem> item = q->Dequeue()) out.push_back(item);
+  EXPECT_EQ(out, (std::vector<Ptr<QueueDiscItem>>{a[0], b[0], a[1], b[1], a[2], b[2]}));
+  expect_ns3_conservation(q);
 }
 
 TEST_F(BpfQueueDiscTest, AProgramsEcnMarkReachesNs3AsAMark) {
