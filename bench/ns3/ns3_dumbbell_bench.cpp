@@ -1,7 +1,9 @@
-// What ns3::BpfQueueDisc costs an ns-3 simulation: the example's dumbbell (100 Mbit/s, 40 ms,
-// CUBIC) for 30 s of simulated time with 4 and 64 flows, the bottleneck running the library's
-// fq_codel.bpf.o in BpfQueueDisc and ns-3's own FqCoDelQueueDisc, in the same run. The ratio
-// printed at the end is BpfQueueDisc's wall time over FqCoDelQueueDisc's (median of the
+// The example's dumbbell (100 Mbit/s, 40 ms, CUBIC) for 30 s of simulated time with 4 and 64
+// flows, in the same run:
+//   - in ns-3 with ns-3's own FqCoDelQueueDisc at the bottleneck;
+//   - in ns-3 with the library's fq_codel.bpf.o in BpfQueueDisc: what the adapter costs;
+//   - in bpfq's own simulator with the same fq_codel.bpf.o: bpfq against ns-3.
+// The ratios printed at the end are wall times over ns-3 with FqCoDelQueueDisc (medians of the
 // repetitions); packets_per_second counts the bottleneck's sent packets per wall second.
 #include <benchmark/benchmark.h>
 
@@ -10,6 +12,7 @@
 #include <bpfq/ns3/bpf-queue-disc.h>
 
 #include "../support/ratio_reporter.hpp"
+#include "bpfq_dumbbell.hpp"
 #include "dumbbell.h"
 
 namespace {
@@ -34,9 +37,17 @@ void BM_Dumbbell(benchmark::State& state, bool bpf) {
   state.counters["packets_per_second"] = benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
 }
 
+void BM_BpfqSim(benchmark::State& state) {
+  uint64_t packets = 0;
+  for (auto _ : state) packets += run_bpfq_dumbbell(static_cast<uint32_t>(state.range(0)), 30);
+  state.counters["packets_per_second"] = benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
+}
+
 BENCHMARK_CAPTURE(BM_Dumbbell, ns3, false)->Name("Ns3/dumbbell30s/FqCoDelQueueDisc")->Arg(4)->Arg(64)
     ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Dumbbell, bpf, true)->Name("Ns3/dumbbell30s/BpfQueueDisc_fq_codel")->Arg(4)->Arg(64)
+    ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_BpfqSim)->Name("Bpfq/dumbbell30s/fq_codel")->Arg(4)->Arg(64)
     ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
 
 }  // namespace
@@ -47,5 +58,9 @@ int main(int argc, char** argv) {
       {{"Ns3/dumbbell30s/BpfQueueDisc_fq_codel/4/iterations:1/repeats:3/real_time",
         "Ns3/dumbbell30s/FqCoDelQueueDisc/4/iterations:1/repeats:3/real_time"},
        {"Ns3/dumbbell30s/BpfQueueDisc_fq_codel/64/iterations:1/repeats:3/real_time",
+        "Ns3/dumbbell30s/FqCoDelQueueDisc/64/iterations:1/repeats:3/real_time"},
+       {"Bpfq/dumbbell30s/fq_codel/4/iterations:1/repeats:3/real_time",
+        "Ns3/dumbbell30s/FqCoDelQueueDisc/4/iterations:1/repeats:3/real_time"},
+       {"Bpfq/dumbbell30s/fq_codel/64/iterations:1/repeats:3/real_time",
         "Ns3/dumbbell30s/FqCoDelQueueDisc/64/iterations:1/repeats:3/real_time"}});
 }

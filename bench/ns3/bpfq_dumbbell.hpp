@@ -1,0 +1,6 @@
+#pragma once
+// bench_ns3's bpfq side, declared without bpfq's (C++20) headers for its C++17 unit.
+#include <cstdint>
+
+// Runs the dumbbell in bpfq's simulator; the packets the bottleneck sent.
+uint64_t run_bpfq_dumbbell(uint32_t flows, uint64_t seconds);
