@@ -205,10 +205,7 @@ int choke_dequeue(struct sch_bpf_ctx *ctx)
 
 	ctx->skb = NULL;
 	if (head == tail) {
-		if (!idling) {
-			idling = 1;
-			qidlestart = bpf_ktime_get_ns();
-		}
+		red_start_of_idle_period(bpf_ktime_get_ns());
 		return SCH_BPF_DEQUEUED;
 	}
 	s = slot_at(head);

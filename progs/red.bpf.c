@@ -128,9 +128,8 @@ int red_dequeue(struct sch_bpf_ctx *ctx)
 	ctx->skb = skb_view(skb);
 	if (skb) {
 		backlog -= skb_view(skb)->wire_len;
-	} else if (!idling) {
-		idling = 1;
-		qidlestart = now;
+	} else {
+		red_start_of_idle_period(now);
 	}
 	return SCH_BPF_DEQUEUED;
 }

@@ -66,6 +66,15 @@ static __u64 red_calc_qavg(__u32 len_backlog, __u64 now)
 	return qavg + (len_backlog - (qavg >> wlog));
 }
 
+/* red_start_of_idle_period: the queue just emptied. */
+static void red_start_of_idle_period(__u64 now)
+{
+	if (!idling) {
+		idling = 1;
+		qidlestart = now;
+	}
+}
+
 static __u32 red_random(void)
 {
 	return bpf_get_prandom_u32() / max_p_delta;
