@@ -50,5 +50,30 @@ size = { dist = "pareto", mean = "50KB", shape = 1.2, max = "2MB" }
   EXPECT_GE(s["srpt mode 1"]["completed"].get<int>(), s["pfifo"]["completed"].get<int>());
 }
 
+// Goodput (Mbit/s) of each flow of the one run of `bpfq sim --setup … --scenario … -j`.
+std::map<std::string, double> goodput_by_flow(const std::string& args) {
+  const Outcome o = run_bpfq("sim " + args + " -j", false);
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  std::map<std::string, double> by_flow;
+  const nlohmann::json runs = nlohmann::json::parse(o.output);
+  EXPECT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs.at(0)["health"]["clean"].get<bool>());
+  for (const nlohmann::json& f : runs.at(0)["report"]["flows"]) by_flow[f["name"]] = f["goodput_mbps"];
+  return by_flow;
+}
+
+// htb's promise (docs/qdiscs/htb/): under a 100mbit parent, 1:10 (EF) is guaranteed 30mbit and
+// 1:20 70mbit, each may borrow up to 100mbit. UDP goodput counts the 958 payload bytes of each
+// 1000-byte frame.
+TEST(SimPurpose, HtbClassesShareByRateAndBorrowUpToTheirCeil) {
+  const std::string dir = std::string(BPFQ_SOURCE_DIR) + "/docs/qdiscs/htb/";
+  const double payload = 958.0 / 1000.0;
+  const auto alone = goodput_by_flow("--setup " + dir + "htb.tc --scenario " + dir + "alone.toml");
+  EXPECT_NEAR(alone.at("ef"), 100 * payload, 100 * payload * 0.02) << "EF alone borrows up to its ceil";
+  const auto both = goodput_by_flow("--setup " + dir + "htb.tc --scenario " + dir + "both.toml");
+  EXPECT_NEAR(both.at("ef"), 30 * payload, 30 * payload * 0.02) << "EF gets its rate";
+  EXPECT_NEAR(both.at("be"), 70 * payload, 70 * payload * 0.02) << "best effort gets its rate";
+}
+
 }  // namespace
 }  // namespace bpfq::test
