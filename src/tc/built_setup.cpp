@@ -1,5 +1,8 @@
 #include <bpfq/tc/built_setup.hpp>
 
+#include <algorithm>
+#include <set>
+
 #include <fmt/core.h>
 
 #include <bpfq/error.hpp>
@@ -67,6 +70,21 @@ void BuiltSetup::set_class_params(sched::BpfQdisc& bpf, const ClassNode& c) {
 
 BuiltSetup::~BuiltSetup() = default;
 
+namespace {
+
+constexpr uint32_t kMaxBands = 16;  // TCQ_PRIO_BANDS, TCQ_ETS_MAX_BANDS
+
+// The program's `bands` parameter, 0 if it has none.
+uint32_t bands_of(sched::BpfQdisc& bpf) {
+  try {
+    return bpf.object().get_global<uint32_t>("bands");
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const QdiscNode* node, sched::Handle parent) {
   sched::Device& device = *devices_.find(dev);
   if (!node) {
@@ -78,12 +96,24 @@ std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const Qd
   qdiscs_.push_back(BuiltQdisc{dev, nullptr, node});
   const int ifindex = device.ifindex();
   auto add_classes = [&](sched::BpfQdisc& bpf) {
+    std::set<uint32_t> declared;
     for (const ClassNode& c : plan_.classes()) {
       if (c.dev != dev || c.parent != node->handle) continue;
       std::unique_ptr<sched::Qdisc> child = build(dev, plan_.child_of(dev, c.classid), c.classid);
       classes_.push_back(BuiltClass{dev, c.classid, c.parent, child.get(), &bpf, node, &c});
       bpf.add_class(c.classid, std::move(child));
       set_class_params(bpf, c);
+      declared.insert(c.classid.value);
+    }
+    // Linux's prio and ets make their bands' classes themselves (each with a pfifo): so does a
+    // program with a `bands` parameter, for the bands no line declared.
+    for (uint32_t band = 1; band <= std::min(bands_of(bpf), kMaxBands); ++band) {
+      const sched::Handle classid = sched::Handle::make(node->handle.major(), static_cast<uint16_t>(band));
+      if (declared.count(classid.value)) continue;
+      const ClassNode& c = implicit_classes_.emplace_back(ClassNode{dev, classid, node->handle, node->spec.where, {}});
+      std::unique_ptr<sched::Qdisc> child = build(dev, nullptr, classid);
+      classes_.push_back(BuiltClass{dev, classid, node->handle, child.get(), &bpf, node, &c});
+      bpf.add_class(classid, std::move(child));
     }
     const sched::DeviceTable* table = &devices_;
     bpf.set_classifier([table, ifindex](sched::Packet& pkt, int at, uint32_t handle) {

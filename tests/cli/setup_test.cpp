@@ -145,6 +145,22 @@ TEST(CliSetup, BadFiltersAreReportedOnTheirLine) {
                        "2: fw filter: a class id needs a handle");
 }
 
+// As Linux's prio and ets, a program with a `bands` parameter has a class per band, each with
+// a pfifo unless a line gives it a qdisc.
+TEST(CliSetup, PrioMakesAClassPerBand) {
+  const std::string setup = "qdisc add dev eth0 root handle 1: prio bands 4\n"
+                            "qdisc add dev eth0 parent 1:2 handle 20: native_pfifo limit 50\n";
+  const Outcome c = batch(setup, "", "class show dev eth0");
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_EQ(c.output, "class prio 1:2 parent 1: leaf 20:\nclass prio 1:1 parent 1: leaf 0:\n"
+                      "class prio 1:3 parent 1: leaf 0:\nclass prio 1:4 parent 1: leaf 0:\n");
+  // By name alone, prio carries traffic: every band has a queue.
+  const Outcome sim = run_bpfq("sim --duration 2 -q prio -j", false);
+  ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  EXPECT_TRUE(contains(sim.output, "\"no_class\"") == false) << sim.output;
+  EXPECT_TRUE(contains(sim.output, "\"clean\": true")) << sim.output;
+}
+
 TEST(CliSetup, AMissingBatchFileIsAnError) {
   const Outcome o = run_bpfq("-b /nonexistent/setup.tc");
   EXPECT_EQ(o.exit_code, 1);

@@ -5,6 +5,7 @@
 //
 // A packet handed to a qdisc directly (the simulator does) has skb->ifindex 0; classification
 // then uses the qdisc's own device, which is what a program asking for skb->ifindex means.
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,6 +77,7 @@ class BuiltSetup {
   sched::DeviceTable devices_;
   std::vector<BuiltQdisc> qdiscs_;  // depth first: a root, then its classes' qdiscs
   std::vector<BuiltClass> classes_;
+  std::deque<ClassNode> implicit_classes_;  // bands no line declared (prio, ets), as Linux makes them
 };
 
 }  // namespace bpfq::tc

@@ -291,6 +291,9 @@ Scenario from_toml(const toml::value& doc, const std::string& file) {
     uint64_t dscp = f.dscp;
     read_count(t, "dscp", dscp, 63);
     f.dscp = static_cast<uint8_t>(dscp);
+    uint64_t priority = f.priority;
+    read_count(t, "priority", priority, UINT32_MAX);
+    f.priority = static_cast<uint32_t>(priority);
     read_bool(t, "ecn", f.ecn);
     s.udp.push_back(f);
   });

@@ -56,6 +56,7 @@ void UdpFlow::send_one() {
   spec.ecn = spec_.ecn ? 2 : 0;
   spec.ip_id = ip_id_++;
   sched::build_into(*pkt, spec);
+  pkt->skb.priority = spec_.priority;
   net_.send_forward(*this, pkt);
 }
 

@@ -61,6 +61,7 @@ struct UdpFlowSpec {
   uint64_t on_ns = kSecond;       // OnOff: mean on period (exponential)
   uint64_t off_ns = kSecond;      // OnOff: mean off period (exponential)
   uint8_t dscp = 0;
+  uint32_t priority = 0;          // skb->priority of its packets (a socket's SO_PRIORITY)
   bool ecn = false;               // send ECT(0)
   bool ipv6 = false;
 };
