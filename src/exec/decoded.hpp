@@ -2,6 +2,7 @@
 // The pre-decoded form the interpreter runs: one Slot per instruction, same indices as the
 // original program (the second half of an lddw becomes an unused slot), plus a sentinel.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <bpfq/exec/program.hpp>
@@ -56,6 +57,12 @@ static_assert(sizeof(Slot) == 16);
 // Callback values (lddw PSEUDO_FUNC) are tagged instruction indices, opaque to programs.
 inline constexpr uint64_t kCallbackTag = 0xcb00'0000'0000'0000ULL;
 
+class JitCode;  // jit.hpp
+struct JitCodeDeleter {
+  void operator()(JitCode* code) const;
+};
+using JitCodePtr = std::unique_ptr<JitCode, JitCodeDeleter>;
+
 struct Program::Impl {
   std::vector<ebpf::Insn> insns;
   std::vector<Slot> slots;               // insns.size() + 1 (sentinel)
@@ -63,6 +70,7 @@ struct Program::Impl {
   std::vector<uint32_t> callback_targets;  // sorted instruction indices
   bool checked = false;
   uint64_t insn_budget = 0;
+  JitCodePtr jit;  // Backend::Jit: the machine code run instead
 
   RunResult run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const;
 };

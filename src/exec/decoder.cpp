@@ -6,6 +6,7 @@
 #include <bpfq/error.hpp>
 
 #include "decoded.hpp"
+#include "jit.hpp"
 
 namespace bpfq::exec {
 namespace {
@@ -372,6 +373,12 @@ Program Program::load(std::span<const Insn> insns, const LinkEnv& env, ProgramOp
   impl->regions = env.regions;
   impl->checked = opts.checked;
   impl->insn_budget = opts.insn_budget;
+  if (opts.backend == Backend::Jit && jit_supported()) {
+    if (opts.checked)
+      throw Error(env.where + (env.where.empty() ? "" : ": ") +
+                  "the JIT runs only programs without run-time checks (proved safe by the verifier)");
+    impl->jit = JitCode::compile(impl->slots, impl->callback_targets);
+  }
   return Program(std::move(impl));
 }
 
@@ -382,6 +389,10 @@ Program::~Program() = default;
 
 size_t Program::size() const { return impl_->insns.size(); }
 bool Program::checked() const { return impl_->checked; }
+Backend Program::backend() const { return impl_->jit ? Backend::Jit : Backend::Interpreter; }
+size_t Program::jit_code_size() const { return impl_->jit ? impl_->jit->code_size() : 0; }
+
+const char* backend_name(Backend b) { return b == Backend::Jit ? "jit" : "interpreter"; }
 const std::vector<ebpf::Insn>& Program::insns() const { return impl_->insns; }
 
 RunResult Program::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {

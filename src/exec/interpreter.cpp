@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "decoded.hpp"
+#include "jit.hpp"
 
 namespace bpfq::exec {
 
@@ -442,10 +443,23 @@ RunResult Program::Impl::run(void* ctx, uint64_t ctx_len, const RunOptions& opts
   const uint64_t c = reinterpret_cast<uint64_t>(ctx);
   rc.ctx_ = {c, c + (ctx ? ctx_len : 0), true};
   CurrentRun scope(&rc);
-  const uint64_t r0 = checked ? Interpreter::execute<true>(rc, slots.data(), c, ctx_len, 0, 0, 0)
-                              : Interpreter::execute<false>(rc, slots.data(), c, ctx_len, 0, 0, 0);
+  const uint64_t r0 = jit ? rc.run_jit(0, c, ctx_len, 0, 0, 0)
+                      : checked ? Interpreter::execute<true>(rc, slots.data(), c, ctx_len, 0, 0, 0)
+                                : Interpreter::execute<false>(rc, slots.data(), c, ctx_len, 0, 0, 0);
   rc.result_.r0 = r0;
   return rc.result_;
+}
+
+uint64_t RunContext::run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                             uint64_t a5) {
+  JitFrame frame;
+  frame.target = prog_.jit->entry(insn);
+  frame.args[0] = a1, frame.args[1] = a2, frame.args[2] = a3, frame.args[3] = a4, frame.args[4] = a5;
+  frame.fault = &result_.fault;
+  const uint64_t r0 = prog_.jit->run(frame);
+  if (frame.own_fault != Fault::None && result_.fault == Fault::None) result_.fault = frame.own_fault;
+  if (result_.fault != Fault::None && result_.pc == kNoPc) result_.pc = frame.fault_pc;
+  return r0;
 }
 
 uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
@@ -469,9 +483,11 @@ uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, ui
     return 0;
   }
   ++nesting_;
-  const Slot* start = prog_.slots.data() + (fn & 0xffff'ffffULL);
-  const uint64_t r0 = checked_ ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
-                               : Interpreter::execute<false>(*this, start, a1, a2, a3, a4, a5);
+  const auto insn = static_cast<uint32_t>(fn & 0xffff'ffffULL);
+  const Slot* start = prog_.slots.data() + insn;
+  const uint64_t r0 = prog_.jit    ? run_jit(insn, a1, a2, a3, a4, a5)
+                      : checked_ ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
+                                 : Interpreter::execute<false>(*this, start, a1, a2, a3, a4, a5);
   --nesting_;
   return r0;
 }

@@ -1,5 +1,5 @@
-// Runs every bpf_conformance program through the interpreter, fast and checked, and reports
-// each failure by file name. The corpus lives in ../shared (never copied into the project).
+// Runs every bpf_conformance program through the interpreter (fast and checked) and the JIT,
+// and reports each failure by file name. The corpus lives in ../shared (never copied into the project).
 #include <filesystem>
 #include <string>
 
@@ -24,7 +24,7 @@ struct Tally {
   int passed = 0, failed = 0, unsupported = 0;
 };
 
-Tally run_corpus(bool checked) {
+Tally run_corpus(bool checked, exec::Backend backend) {
   exec::HelperRegistry helpers;
   helpers.add_helper(5, "unwind", unwind_helper);
   exec::LinkEnv env;
@@ -44,7 +44,9 @@ Tally run_corpus(bool checked) {
     try {
       exec::ProgramOptions opts;
       opts.checked = checked;
+      opts.backend = backend;
       const exec::Program prog = exec::Program::load(insns, env, opts);
+      EXPECT_EQ(prog.backend(), backend) << file;
       std::vector<uint8_t> mem = c.mem;  // programs may write their input
       const exec::RunResult r = prog.run(mem.empty() ? nullptr : mem.data(), mem.size());
       if (c.error) {
@@ -74,18 +76,21 @@ Tally run_corpus(bool checked) {
   return t;
 }
 
-void check_corpus(bool checked) {
+void check_corpus(bool checked, exec::Backend backend = exec::Backend::Interpreter) {
   if (!std::filesystem::is_directory(kCorpus))
     GTEST_SKIP() << "conformance corpus not found at " << kCorpus << " (shared/ is beside the project in CI)";
-  const Tally t = run_corpus(checked);
-  std::printf("bpf_conformance (%s mode): %d passed, %d failed, %d unsupported (callx)\n",
-              checked ? "checked" : "fast", t.passed, t.failed, t.unsupported);
+  if (backend == exec::Backend::Jit && !exec::jit_supported()) GTEST_SKIP() << "no JIT on this architecture";
+  const Tally t = run_corpus(checked, backend);
+  std::printf("bpf_conformance (%s): %d passed, %d failed, %d unsupported (callx)\n",
+              backend == exec::Backend::Jit ? "JIT" : checked ? "checked mode" : "fast mode", t.passed,
+              t.failed, t.unsupported);
   EXPECT_EQ(t.failed, 0);
   EXPECT_GE(t.passed, 312) << "every ISA v4 test must pass";
 }
 
 TEST(Conformance, AllV4TestsPassInFastMode) { check_corpus(false); }
 TEST(Conformance, AllV4TestsPassInCheckedMode) { check_corpus(true); }
+TEST(Conformance, AllV4TestsPassOnTheJit) { check_corpus(false, exec::Backend::Jit); }
 
 }  // namespace
 }  // namespace bpfq

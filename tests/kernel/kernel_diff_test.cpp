@@ -1,4 +1,4 @@
-// Differential test: bpfq's interpreter (fast and checked mode) against the running Linux
+// Differential test: bpfq's interpreter (fast and checked mode) and JIT against the running Linux
 // kernel's eBPF (verifier + JIT, through BPF_PROG_TEST_RUN), on the bpf_conformance corpus and
 // on seeded random ALU programs. All 64 bits of r0 are compared (see kernel_runner.hpp).
 // Skips itself where bpf() is not permitted.
@@ -40,11 +40,13 @@ struct BpfqRun {
 };
 
 // Runs like the kernel side: r1 = 0 (no context), r2 = 0.
-BpfqRun run_bpfq(const std::vector<Insn>& insns, bool checked) {
+BpfqRun run_bpfq(const std::vector<Insn>& insns, bool checked,
+                 exec::Backend backend = exec::Backend::Interpreter) {
   BpfqRun out;
   try {
     exec::ProgramOptions opts;
     opts.checked = checked;
+    opts.backend = backend;
     const exec::Program prog = exec::Program::load(insns, {}, opts);
     const exec::RunResult r = prog.run(nullptr, 0);
     if (!r.ok()) {
@@ -71,9 +73,12 @@ std::string describe(const BpfqRun& r) { return r.ok ? hex(r.r0) : r.error; }
 std::string disagreement(const std::vector<Insn>& insns, uint64_t kernel_r0) {
   const BpfqRun fast = run_bpfq(insns, false);
   const BpfqRun checked = run_bpfq(insns, true);
-  if (fast.ok && checked.ok && fast.r0 == kernel_r0 && checked.r0 == kernel_r0) return {};
+  const BpfqRun jit = run_bpfq(insns, false, exec::Backend::Jit);
+  if (fast.ok && checked.ok && jit.ok && fast.r0 == kernel_r0 && checked.r0 == kernel_r0 &&
+      jit.r0 == kernel_r0)
+    return {};
   return "kernel r0 = " + hex(kernel_r0) + ", bpfq fast = " + describe(fast) +
-         ", bpfq checked = " + describe(checked);
+         ", bpfq checked = " + describe(checked) + ", bpfq JIT = " + describe(jit);
 }
 
 TEST(KernelDiff, HarnessReadsAll64BitsOfR0) {

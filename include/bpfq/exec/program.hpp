@@ -5,8 +5,11 @@
 // lddw merged, helper/kfunc pointers resolved) and throws bpfq::Error naming the instruction
 // on bad input. run() never throws and never allocates.
 //
-// Two modes:
-//  - fast: no per-access checks; for programs whose safety is established elsewhere;
+// Three ways to run:
+//  - fast: the interpreter with no per-access checks; for programs whose safety is established
+//    elsewhere;
+//  - JIT (Backend::Jit, x86-64): the program as machine code, with no run-time checks either;
+//    for programs proved safe by the verifier (docs/jit.md);
 //  - checked: every memory access is bounds-checked against the regions the program was given
 //    (its stack, the context, regions registered by the linker or by helpers during the run),
 //    and an instruction budget stops runaway loops. A fault ends the run with a RunResult
@@ -74,10 +77,19 @@ struct RunOptions {
   void* user = nullptr;              // handed to helpers through RunContext::user()
 };
 
+// What runs a program's instructions.
+enum class Backend : uint8_t { Interpreter, Jit };
+const char* backend_name(Backend b);  // "interpreter", "jit"
+
 struct ProgramOptions {
   bool checked = false;
+  // Jit needs checked == false (it emits no checks); where the JIT is not supported
+  // (jit_supported() is false) the program runs on the interpreter.
+  Backend backend = Backend::Interpreter;
   uint64_t insn_budget = 1'000'000;  // checked mode: instructions per run (incl. callbacks)
 };
+
+bool jit_supported();  // the JIT can run here (x86-64)
 
 class Program {
  public:
@@ -92,6 +104,8 @@ class Program {
 
   size_t size() const;  // instructions
   bool checked() const;
+  Backend backend() const;  // what runs it
+  size_t jit_code_size() const;  // bytes of machine code; 0 on the interpreter
   const std::vector<ebpf::Insn>& insns() const;
 
   struct Impl;
@@ -128,6 +142,8 @@ class RunContext {
   friend struct Program::Impl;
   friend struct Interpreter;
   RunContext(const Program::Impl& prog, void* user, std::span<const MemRegion> extra);
+  // Runs the JIT code of the sub-program starting at `insn`; returns r0.
+  uint64_t run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 
   const Program::Impl& prog_;
   void* user_;

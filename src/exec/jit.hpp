@@ -1,0 +1,52 @@
+#pragma once
+// The x86-64 JIT: a decoded program as machine code (docs/jit.md).
+//
+// Each sub-program becomes a native function u64 f(r1, r2, r3, r4, r5) — eBPF's r1..r5 live in
+// the System V argument registers and r6..r10 in callee-saved ones, so helpers and kfuncs are
+// called directly with the program's registers. Every run enters through a trampoline that
+// points r12 at a JitFrame; a helper that failed the run (RunContext::fail) or the end of the
+// program reached leaves through the frame's saved stack pointer, back to the trampoline.
+// The code emits no run-time checks: only programs proved safe may run on it.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "decoded.hpp"
+
+namespace bpfq::exec {
+
+// What the trampoline and the code share; r12 points at it during a run.
+struct JitFrame {
+  uint64_t target = 0;   // the sub-program to call
+  uint64_t args[5] = {};  // its r1..r5
+  uint64_t saved_rsp = 0;  // the trampoline's stack pointer, to unwind to after a fault
+  const Fault* fault = nullptr;  // the run's fault; non-zero after a helper call ends the run
+  uint32_t fault_pc = 0;  // the instruction that ended the run
+  Fault own_fault = Fault::None;  // a fault the code itself found (fell off the end)
+};
+
+class JitCode {
+ public:
+  // Throws bpfq::Error if the code cannot be mapped executable.
+  static JitCodePtr compile(const std::vector<Slot>& slots,
+                                          const std::vector<uint32_t>& callback_targets);
+  JitCode(const JitCode&) = delete;
+  JitCode& operator=(const JitCode&) = delete;
+  ~JitCode();
+
+  // The native entry of the sub-program starting at instruction `insn` (0, a local call's or a
+  // callback's target).
+  uint64_t entry(uint32_t insn) const;
+  // Calls frame.target with frame.args through the trampoline; returns r0.
+  uint64_t run(JitFrame& frame) const;
+  size_t code_size() const { return size_; }
+
+ private:
+  JitCode() = default;
+  void* code_ = nullptr;  // read + execute, never writable once mapped
+  size_t size_ = 0, mapped_ = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> entries_;  // (insn, code offset), sorted
+};
+
+}  // namespace bpfq::exec

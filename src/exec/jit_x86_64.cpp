@@ -1,0 +1,404 @@
+// The x86-64 JIT: translates the decoder's Slots one by one (jit.hpp explains the frame).
+#include "jit.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <set>
+
+#include <bpfq/error.hpp>
+
+#include "x86_64_assembler.hpp"
+
+namespace bpfq::exec {
+
+void JitCodeDeleter::operator()(JitCode* code) const { delete code; }
+
+#if defined(__x86_64__)
+bool jit_supported() { return true; }
+
+namespace {
+using namespace x86;
+
+// eBPF register → x86-64 register. r1..r5 are the System V argument registers, so a helper
+// call needs no moves; r6..r10 are callee-saved, so they survive it. r9..r11 are scratch; r12
+// holds the JitFrame.
+constexpr uint8_t kReg[ebpf::kNumRegs] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
+constexpr uint8_t kTmp = R11, kTmp2 = R10, kTmp3 = R9, kFrame = R12;
+constexpr int32_t kStack = ebpf::kStackSize;
+
+constexpr int32_t off(size_t o) { return static_cast<int32_t>(o); }
+const int32_t kTargetOff = off(offsetof(JitFrame, target));
+const int32_t kArgsOff = off(offsetof(JitFrame, args));
+const int32_t kSavedRspOff = off(offsetof(JitFrame, saved_rsp));
+const int32_t kFaultOff = off(offsetof(JitFrame, fault));
+const int32_t kFaultPcOff = off(offsetof(JitFrame, fault_pc));
+const int32_t kOwnFaultOff = off(offsetof(JitFrame, own_fault));
+
+// Op ranges of the X-macro enum (decoded.hpp): each ALU/JMP group lists its ops in one order.
+constexpr int kAluOps = OP_ADD_ALU64_X - OP_ADD_ALU64_K;
+constexpr int kJmpOps = OP_JEQ_JMP_X - OP_JEQ_JMP_K;
+
+class Translator {
+ public:
+  Translator(const std::vector<Slot>& slots, const std::vector<uint32_t>& callbacks)
+      : slots_(slots), label_(slots.size(), 0), entry_(slots.size(), SIZE_MAX) {
+    starts_.insert(0);
+    for (const Slot& s : slots)
+      if (s.op == OP_CALL_LOCAL) starts_.insert(static_cast<uint32_t>(s.off));
+    starts_.insert(callbacks.begin(), callbacks.end());
+  }
+
+  std::vector<uint8_t> translate(std::vector<std::pair<uint32_t, uint32_t>>& entries) {
+    trampoline();
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (starts_.count(static_cast<uint32_t>(i))) {
+        entry_[i] = a_.pos();
+        entries.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(a_.pos()));
+        prologue();
+      }
+      label_[i] = a_.pos();
+      if (slots_[i].op == OP_LDDW) {
+        a_.mov_imm(kReg[slots_[i].dst], slots_[i].imm);
+        ++i;  // its second half is never reached
+        if (i < slots_.size()) label_[i] = a_.pos();
+        continue;
+      }
+      insn(static_cast<uint32_t>(i), slots_[i]);
+    }
+    for (const auto& [at, target] : jumps_) a_.patch_rel(at, label_[target]);
+    for (const auto& [at, target] : calls_) a_.patch_rel(at, entry_[target]);
+    for (const auto& [at, pc] : helper_faults_) {  // out of line: the hot path falls through
+      a_.patch_rel(at, a_.pos());
+      a_.rm(NONE, false, MOV_RM_IMM, 0, kFrame, kFaultPcOff);
+      a_.u32(pc);
+      a_.jmp_to(fault_exit_);
+    }
+    return std::move(a_.bytes());
+  }
+
+ private:
+  // r12 = frame; call frame->target(args); return r0. A fault jumps to fault_exit_, which
+  // restores the stack pointer saved here and returns as if the call had returned 0.
+  void trampoline() {
+    for (uint8_t r : {RBX, RBP, R12, R13, R14, R15}) a_.push(r);
+    a_.alu_imm(true, EXT_SUB, RSP, 8);  // 16-byte alignment at the call
+    a_.mov(true, kFrame, RDI);
+    a_.rm(NONE, true, MOV_RM_R, RSP, kFrame, kSavedRspOff);
+    a_.rm(NONE, true, MOV_R_RM, RAX, kFrame, kTargetOff);
+    for (int k = 4; k >= 0; --k) a_.rm(NONE, true, MOV_R_RM, kReg[k + 1], kFrame, kArgsOff + 8 * k);
+    a_.call_reg(RAX);
+    const size_t back = a_.pos();
+    a_.alu_imm(true, EXT_ADD, RSP, 8);
+    for (uint8_t r : {R15, R14, R13, R12, RBP, RBX}) a_.pop(r);
+    a_.ret();
+    fault_exit_ = a_.pos();
+    a_.rm(NONE, true, MOV_R_RM, RSP, kFrame, kSavedRspOff);
+    a_.mov_imm(RAX, 0);
+    a_.jmp_to(back);
+  }
+
+  // Each sub-program: its own 512-byte eBPF stack below rbp (= r10), r6..r9 saved.
+  void prologue() {
+    a_.push(RBP);
+    a_.mov(true, RBP, RSP);
+    a_.alu_imm(true, EXT_SUB, RSP, kStack);
+    for (uint8_t r : {RBX, R13, R14, R15}) a_.push(r);
+  }
+  void epilogue() {
+    for (uint8_t r : {R15, R14, R13, RBX}) a_.pop(r);
+    a_.leave();
+    a_.ret();
+  }
+
+  void insn(uint32_t pc, const Slot& s) {
+    const uint8_t dst = kReg[s.dst], src = kReg[s.src];
+    const auto imm32 = static_cast<int32_t>(s.imm);
+    const int op = s.op;
+    if (op >= OP_ADD_ALU64_K && op < OP_ADD_ALU64_K + 4 * kAluOps) {
+      const int group = (op - OP_ADD_ALU64_K) / kAluOps;  // ALU64_K, ALU64_X, ALU32_K, ALU32_X
+      alu(op - OP_ADD_ALU64_K - group * kAluOps, group < 2, group % 2 == 1, dst, src, imm32);
+      return;
+    }
+    if (op >= OP_JEQ_JMP_K && op < OP_JEQ_JMP_K + 4 * kJmpOps) {
+      const int group = (op - OP_JEQ_JMP_K) / kJmpOps;  // JMP_K, JMP_X, JMP32_K, JMP32_X
+      cond_jump(op - OP_JEQ_JMP_K - group * kJmpOps, group < 2, group % 2 == 1, dst, src, imm32,
+                static_cast<uint32_t>(s.off));
+      return;
+    }
+    switch (op) {
+      case OP_NEG64: a_.rr(NONE, true, GRP3, EXT_NEG, dst); return;
+      case OP_NEG32: a_.rr(NONE, false, GRP3, EXT_NEG, dst); return;
+      case OP_MOVSX64_8: a_.rr(NONE, true, MOVSX8, dst, src, true); return;
+      case OP_MOVSX64_16: a_.rr(NONE, true, MOVSX16, dst, src); return;
+      case OP_MOVSX64_32: a_.rr(NONE, true, MOVSXD, dst, src); return;
+      case OP_MOVSX32_8: a_.rr(NONE, false, MOVSX8, dst, src, true); return;
+      case OP_MOVSX32_16: a_.rr(NONE, false, MOVSX16, dst, src); return;
+      case OP_LE16: a_.rr(NONE, false, MOVZX16, dst, dst); return;
+      case OP_LE32: a_.mov(false, dst, dst); return;
+      case OP_LE64: return;
+      case OP_BE16:
+        a_.rr(OPSIZE16, false, SHIFT_IMM8, EXT_ROL, dst);
+        a_.u8(8);
+        a_.rr(NONE, false, MOVZX16, dst, dst);
+        return;
+      case OP_BE32: a_.bswap(false, dst); return;
+      case OP_BE64: a_.bswap(true, dst); return;
+
+      case OP_LDXB: a_.rm(NONE, false, MOVZX8, dst, src, s.off); return;
+      case OP_LDXH: a_.rm(NONE, false, MOVZX16, dst, src, s.off); return;
+      case OP_LDXW: a_.rm(NONE, false, MOV_R_RM, dst, src, s.off); return;
+      case OP_LDXDW: a_.rm(NONE, true, MOV_R_RM, dst, src, s.off); return;
+      case OP_LDXSB: a_.rm(NONE, true, MOVSX8, dst, src, s.off); return;
+      case OP_LDXSH: a_.rm(NONE, true, MOVSX16, dst, src, s.off); return;
+      case OP_LDXSW: a_.rm(NONE, true, MOVSXD, dst, src, s.off); return;
+      case OP_STXB: a_.rm(NONE, false, MOV_RM_R8, src, dst, s.off, true); return;
+      case OP_STXH: a_.rm(OPSIZE16, false, MOV_RM_R, src, dst, s.off); return;
+      case OP_STXW: a_.rm(NONE, false, MOV_RM_R, src, dst, s.off); return;
+      case OP_STXDW: a_.rm(NONE, true, MOV_RM_R, src, dst, s.off); return;
+      case OP_STB: a_.rm(NONE, false, MOV_RM8_IMM, 0, dst, s.off); a_.u8(static_cast<uint8_t>(s.imm)); return;
+      case OP_STH: a_.rm(OPSIZE16, false, MOV_RM_IMM, 0, dst, s.off); a_.u16(static_cast<uint16_t>(s.imm)); return;
+      case OP_STW: a_.rm(NONE, false, MOV_RM_IMM, 0, dst, s.off); a_.u32(static_cast<uint32_t>(s.imm)); return;
+      case OP_STDW: a_.rm(NONE, true, MOV_RM_IMM, 0, dst, s.off); a_.u32(static_cast<uint32_t>(s.imm)); return;
+
+      case OP_AADD32: case OP_AADD64: a_.rm(LOCK, op == OP_AADD64, ADD_RM_R, src, dst, s.off); return;
+      case OP_AOR32: case OP_AOR64: a_.rm(LOCK, op == OP_AOR64, OR_RM_R, src, dst, s.off); return;
+      case OP_AAND32: case OP_AAND64: a_.rm(LOCK, op == OP_AAND64, AND_RM_R, src, dst, s.off); return;
+      case OP_AXOR32: case OP_AXOR64: a_.rm(LOCK, op == OP_AXOR64, XOR_RM_R, src, dst, s.off); return;
+      case OP_AFADD32: case OP_AFADD64: a_.rm(LOCK, op == OP_AFADD64, XADD, src, dst, s.off); return;
+      case OP_AXCHG32: case OP_AXCHG64: a_.rm(NONE, op == OP_AXCHG64, XCHG_RM_R, src, dst, s.off); return;
+      case OP_AFOR32: case OP_AFOR64: fetch_op(op == OP_AFOR64, OR_RM_R, dst, src, s.off); return;
+      case OP_AFAND32: case OP_AFAND64: fetch_op(op == OP_AFAND64, AND_RM_R, dst, src, s.off); return;
+      case OP_AFXOR32: case OP_AFXOR64: fetch_op(op == OP_AFXOR64, XOR_RM_R, dst, src, s.off); return;
+      case OP_ACMPXCHG32: case OP_ACMPXCHG64: {
+        const bool w = op == OP_ACMPXCHG64;
+        a_.rm(LOCK, w, CMPXCHG, src, dst, s.off);
+        if (!w) a_.mov(false, RAX, RAX);  // r0 is the old value either way, zero-extended
+        return;
+      }
+
+      case OP_JA:
+        if (s.off != static_cast<int32_t>(pc) + 1) jumps_.emplace_back(a_.jmp(), static_cast<uint32_t>(s.off));
+        return;
+      case OP_CALL_HELPER: {
+        a_.mov_imm(RAX, s.imm);
+        a_.call_reg(RAX);
+        // A helper may end the run (RunContext::fail): leave through the frame when it did.
+        a_.rm(NONE, true, MOV_R_RM, kTmp, kFrame, kFaultOff);
+        a_.rm(NONE, false, CMP_RM8_IMM8, EXT_CMP, kTmp, 0);
+        a_.u8(0);
+        helper_faults_.emplace_back(a_.jcc(kNE), pc);
+        return;
+      }
+      case OP_CALL_LOCAL:
+        calls_.emplace_back(a_.call(), static_cast<uint32_t>(s.off));
+        return;
+      case OP_EXIT: epilogue(); return;
+      default:  // OP_FELL_OFF_END: the sentinel after the last instruction
+        a_.rm(NONE, false, MOV_RM8_IMM, 0, kFrame, kOwnFaultOff);
+        a_.u8(static_cast<uint8_t>(Fault::FellOffEnd));
+        a_.rm(NONE, false, MOV_RM_IMM, 0, kFrame, kFaultPcOff);
+        a_.u32(pc);
+        a_.jmp_to(fault_exit_);
+        return;
+    }
+  }
+
+  // BPFQ_ALU_OPS order: ADD SUB MUL DIV SDIV OR AND LSH RSH MOD SMOD XOR MOV ARSH.
+  void alu(int k, bool w, bool x, uint8_t dst, uint8_t src, int32_t imm) {
+    static constexpr uint8_t kGroup1[] = {EXT_ADD, EXT_SUB, 0, 0, 0, EXT_OR, EXT_AND, 0, 0, 0, 0, EXT_XOR};
+    static constexpr uint16_t kRegForm[] = {ADD_RM_R, SUB_RM_R, 0, 0, 0, OR_RM_R, AND_RM_R, 0, 0, 0, 0, XOR_RM_R};
+    switch (k) {
+      case 0: case 1: case 5: case 6: case 11:
+        if (x) a_.rr(NONE, w, kRegForm[k], src, dst);
+        else a_.alu_imm(w, kGroup1[k], dst, imm);
+        return;
+      case 2:  // MUL: the low bits of a product do not depend on signedness
+        if (x) {
+          a_.rr(NONE, w, IMUL_R_RM, dst, src);
+        } else {
+          a_.rr(NONE, w, IMUL_R_RM_IMM, dst, dst);
+          a_.u32(static_cast<uint32_t>(imm));
+        }
+        return;
+      case 3: divide(w, x, false, false, dst, src, imm); return;
+      case 4: divide(w, x, true, false, dst, src, imm); return;
+      case 9: divide(w, x, false, true, dst, src, imm); return;
+      case 10: divide(w, x, true, true, dst, src, imm); return;
+      case 7: shift(w, x, EXT_SHL, dst, src, imm); return;
+      case 8: shift(w, x, EXT_SHR, dst, src, imm); return;
+      case 13: shift(w, x, EXT_SAR, dst, src, imm); return;
+      case 12:  // MOV
+        if (x) a_.mov(w, dst, src);
+        else a_.mov_imm(dst, w ? static_cast<uint64_t>(static_cast<int64_t>(imm)) : static_cast<uint32_t>(imm));
+        return;
+    }
+  }
+
+  // Shifts count modulo the width, as x86 itself does; a count in a register must be in cl,
+  // which is r4's register.
+  void shift(bool w, bool x, uint8_t ext, uint8_t dst, uint8_t src, int32_t imm) {
+    if (!x) {
+      const auto count = static_cast<uint8_t>(imm & (w ? 63 : 31));
+      if (count != 0) a_.shift_imm(w, ext, dst, count);
+      else if (!w) a_.mov(false, dst, dst);
+      return;
+    }
+    if (src == RCX) {
+      a_.rr(NONE, w, SHIFT_CL, ext, dst);
+    } else if (dst == RCX) {
+      a_.mov(true, kTmp, RCX);
+      a_.mov(true, RCX, src);
+      a_.rr(NONE, w, SHIFT_CL, ext, kTmp);
+      a_.mov(true, RCX, kTmp);
+    } else {
+      a_.mov(true, kTmp, RCX);
+      a_.mov(true, RCX, src);
+      a_.rr(NONE, w, SHIFT_CL, ext, dst);
+      a_.mov(true, RCX, kTmp);
+    }
+    if (!w) a_.mov(false, dst, dst);
+  }
+
+  // RFC 9669: x / 0 = 0, x % 0 = x, INT_MIN / -1 = INT_MIN, x % -1 = 0 (no trap). div and idiv
+  // use rax and rdx, which hold r0 and r3: both are kept in scratch registers meanwhile.
+  void divide(bool w, bool x, bool is_signed, bool is_mod, uint8_t dst, uint8_t src, int32_t imm) {
+    auto zero_divisor = [&] {
+      if (!is_mod) a_.mov_imm(dst, 0);
+      else if (!w) a_.mov(false, dst, dst);
+    };
+    auto minus_one_divisor = [&] {
+      if (is_mod) a_.mov_imm(dst, 0);
+      else a_.rr(NONE, w, GRP3, EXT_NEG, dst);
+    };
+    size_t to_zero = SIZE_MAX, to_minus_one = SIZE_MAX;
+    if (!x) {
+      if (imm == 0) return zero_divisor();
+      if (is_signed && imm == -1) return minus_one_divisor();
+      a_.mov_imm(kTmp, w ? static_cast<uint64_t>(static_cast<int64_t>(imm)) : static_cast<uint32_t>(imm));
+    } else {
+      a_.mov(w, kTmp, src);
+      a_.rr(NONE, w, TEST_RM_R, kTmp, kTmp);
+      to_zero = a_.jcc(kE);
+      if (is_signed) {
+        a_.alu_imm(w, EXT_CMP, kTmp, -1);
+        to_minus_one = a_.jcc(kE);
+      }
+    }
+    a_.mov(true, kTmp2, RAX);
+    a_.mov(true, kTmp3, RDX);
+    a_.mov(w, RAX, dst);
+    if (!is_signed) a_.rr(NONE, false, XOR_RM_R, RDX, RDX);
+    else if (w) a_.cqo();
+    else a_.cdq();
+    a_.rr(NONE, w, GRP3, is_signed ? EXT_IDIV : EXT_DIV, kTmp);
+    a_.mov(true, kTmp, is_mod ? RDX : RAX);
+    a_.mov(true, RAX, kTmp2);
+    a_.mov(true, RDX, kTmp3);
+    a_.mov(w, dst, kTmp);
+    if (!x) return;
+    const size_t to_done = a_.jmp();
+    a_.patch_rel(to_zero, a_.pos());
+    zero_divisor();
+    if (is_signed) {
+      const size_t to_done2 = a_.jmp();
+      a_.patch_rel(to_minus_one, a_.pos());
+      minus_one_divisor();
+      a_.patch_rel(to_done2, a_.pos());
+    }
+    a_.patch_rel(to_done, a_.pos());
+  }
+
+  // Atomic fetch-and-{or,and,xor}: x86 has no such instruction, so a compare-exchange loop on
+  // rax (r0, kept in a scratch register meanwhile).
+  void fetch_op(bool w, uint16_t opc, uint8_t dst, uint8_t src, int32_t offset) {
+    a_.rm(NONE, true, LEA, kTmp, dst, offset);
+    a_.mov(true, kTmp2, RAX);
+    a_.rm(NONE, w, MOV_R_RM, RAX, kTmp, 0);
+    const size_t loop = a_.pos();
+    a_.mov(true, kTmp3, RAX);
+    a_.rr(NONE, w, opc, src == RAX ? kTmp2 : src, kTmp3);
+    a_.rm(LOCK, w, CMPXCHG, kTmp3, kTmp, 0);
+    a_.jcc_to(kNE, loop);
+    a_.mov(w, kTmp3, RAX);
+    a_.mov(true, RAX, kTmp2);
+    a_.mov(true, src, kTmp3);
+  }
+
+  // BPFQ_JMP_OPS order: JEQ JGT JGE JSET JNE JSGT JSGE JLT JLE JSLT JSLE.
+  void cond_jump(int k, bool w, bool x, uint8_t dst, uint8_t src, int32_t imm, uint32_t target) {
+    static constexpr uint8_t kCond[] = {kE, kA, kAE, kNE, kNE, kG, kGE, kB, kBE, kL, kLE};
+    if (k == 3) {  // JSET: test
+      if (x) {
+        a_.rr(NONE, w, TEST_RM_R, src, dst);
+      } else {
+        a_.rr(NONE, w, GRP3, EXT_TEST, dst);
+        a_.u32(static_cast<uint32_t>(imm));
+      }
+    } else if (x) {
+      a_.rr(NONE, w, CMP_RM_R, src, dst);
+    } else if (imm == 0 && (k == 0 || k == 4)) {
+      a_.rr(NONE, w, TEST_RM_R, dst, dst);
+    } else {
+      a_.alu_imm(w, EXT_CMP, dst, imm);
+    }
+    jumps_.emplace_back(a_.jcc(kCond[k]), target);
+  }
+
+  const std::vector<Slot>& slots_;
+  std::set<uint32_t> starts_;  // first instructions of sub-programs
+  Assembler a_;
+  std::vector<size_t> label_;  // code offset of each instruction
+  std::vector<size_t> entry_;  // code offset of each sub-program's prologue
+  size_t fault_exit_ = 0;
+  std::vector<std::pair<size_t, uint32_t>> jumps_, calls_, helper_faults_;  // (rel32 at, insn)
+};
+}  // namespace
+
+JitCodePtr JitCode::compile(const std::vector<Slot>& slots,
+                                          const std::vector<uint32_t>& callback_targets) {
+  JitCodePtr jit(new JitCode);
+  const std::vector<uint8_t> code = Translator(slots, callback_targets).translate(jit->entries_);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t mapped = (code.size() + page - 1) / page * page;
+  // W^X: written while only writable, then made executable and never writable again.
+  void* mem = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) throw Error("JIT: cannot map " + std::to_string(mapped) + " bytes: " + std::strerror(errno));
+  std::memcpy(mem, code.data(), code.size());
+  if (mprotect(mem, mapped, PROT_READ | PROT_EXEC) != 0) {
+    const int e = errno;
+    munmap(mem, mapped);
+    throw Error(std::string("JIT: cannot make code executable: ") + std::strerror(e));
+  }
+  jit->code_ = mem;
+  jit->size_ = code.size();
+  jit->mapped_ = mapped;
+  return jit;
+}
+
+#else  // not x86-64: programs run on the interpreter
+bool jit_supported() { return false; }
+JitCodePtr JitCode::compile(const std::vector<Slot>&, const std::vector<uint32_t>&) {
+  throw Error("the JIT runs only on x86-64");
+}
+#endif
+
+JitCode::~JitCode() {
+  if (code_) munmap(code_, mapped_);
+}
+
+uint64_t JitCode::entry(uint32_t insn) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), std::pair<uint32_t, uint32_t>{insn, 0});
+  return reinterpret_cast<uint64_t>(code_) + it->second;
+}
+
+uint64_t JitCode::run(JitFrame& frame) const {
+  using Trampoline = uint64_t (*)(JitFrame*);
+  return reinterpret_cast<Trampoline>(code_)(&frame);
+}
+
+}  // namespace bpfq::exec
