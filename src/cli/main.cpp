@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include <bpfq/error.hpp>
+#include <bpfq/runtime/object.hpp>
 
 #include "global_flags.hpp"
 #include "live_command.hpp"
@@ -20,6 +21,11 @@ int main(int argc, char** argv) {
   app.add_flag("-j,--json", flags.json, "print JSON");
   app.add_flag("-s,--stats", flags.stats, "show statistics (qdisc/class show)");
   CLI::Option* batch = app.add_option("-b,--batch", flags.batch, "run the tc lines of FILE (docs/cli.md)");
+  app.add_option_function<std::string>(
+         "--backend", [](const std::string& name) { bpfq::runtime::set_default_backend(bpfq::runtime::parse_backend(name)); },
+         "what runs verified programs: jit (the default on x86-64) or interpreter (docs/jit.md)")
+      ->check(CLI::IsMember({"jit", "interpreter"}))
+      ->trigger_on_parse();
   bpfq::cli::add_prog_commands(app, flags);
   bpfq::cli::add_sim_command(app, flags);
   bpfq::cli::add_live_command(app, flags);  // -b FILE is its setup

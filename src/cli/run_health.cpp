@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <bpfq/runtime/object.hpp>
+
 namespace bpfq::cli {
 
 RunHealth run_health(const tc::SetupSnapshot& end, uint64_t pool_exhausted) {
@@ -37,7 +39,8 @@ std::string health_text(const RunHealth& h) {
 nlohmann::json health_json(const RunHealth& h) {
   return {{"clean", h.clean()},         {"program_faults", h.faults},   {"leaked_refs", h.leaked_refs},
           {"bad_dequeues", h.bad_dequeues}, {"bad_verdicts", h.bad_verdicts}, {"pool_exhausted", h.pool_exhausted},
-          {"unverified_programs", h.unverified}, {"last_fault", h.last_fault}};
+          {"unverified_programs", h.unverified}, {"last_fault", h.last_fault},
+          {"verified_programs_run_on", exec::backend_name(runtime::default_backend())}};
 }
 
 }  // namespace bpfq::cli

@@ -1,6 +1,9 @@
 // Object: loads the spec, creates (or reuses pinned) maps, links the programs against them.
 #include <bpfq/runtime/object.hpp>
 
+#include <cstdlib>
+#include <optional>
+
 #include <bpfq/ebpf/insn.hpp>
 #include <bpfq/loader/load_object.hpp>
 #include <bpfq/maps/map_of_maps.hpp>
@@ -195,8 +198,12 @@ void Object::Impl::link_programs() {
     };
     env.regions = regions;
     env.where = where + " section " + p.section;
-    // A verified program runs unchecked; the others checked (when asked).
-    programs.push_back(exec::Program::load(p.insns, env, {opts.checked && !verified[index], opts.insn_budget}));
+    // A verified program runs unchecked, on the JIT by default; the others checked (when asked).
+    exec::ProgramOptions po;
+    po.checked = opts.checked && !verified[index];
+    po.insn_budget = opts.insn_budget;
+    po.backend = verified[index] ? opts.backend : exec::Backend::Interpreter;
+    programs.push_back(exec::Program::load(p.insns, env, po));
   }
 }
 
@@ -227,11 +234,36 @@ Object Object::open(const std::string& path, const ObjectOptions& opts) {
   return Object(Impl::create(loader::load_object(path), path, opts));
 }
 
+namespace {
+std::optional<exec::Backend> chosen_backend;  // set_default_backend's
+}  // namespace
+
+exec::Backend parse_backend(std::string_view name) {
+  if (name == "jit") return exec::Backend::Jit;
+  if (name == "interpreter") return exec::Backend::Interpreter;
+  throw Error("unknown backend '" + std::string(name) + "'", {}, "the backends are jit and interpreter");
+}
+
+exec::Backend default_backend() {
+  if (chosen_backend) return *chosen_backend;
+  if (const char* env = std::getenv("BPFQ_BACKEND"); env && *env) {
+    try {
+      return parse_backend(env);
+    } catch (const Error& e) {
+      throw Error(std::string("BPFQ_BACKEND=") + env + ": " + e.what());
+    }
+  }
+  return exec::jit_supported() ? exec::Backend::Jit : exec::Backend::Interpreter;
+}
+
+void set_default_backend(exec::Backend b) { chosen_backend = b; }
+
 std::vector<ProgramInfo> Object::programs() const {
   std::vector<ProgramInfo> out;
   for (size_t i = 0; i < impl_->spec.programs.size(); ++i) {
     const loader::ProgramSpec& p = impl_->spec.programs[i];
-    out.push_back({p.name, p.section, p.insns.size(), impl_->verified[i] != 0, impl_->unverified[i]});
+    out.push_back({p.name, p.section, p.insns.size(), impl_->verified[i] != 0, impl_->programs[i].backend(),
+                   impl_->unverified[i]});
   }
   return out;
 }

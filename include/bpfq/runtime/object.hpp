@@ -54,8 +54,17 @@ enum class Verification : uint8_t {
   Off,
 };
 
+// What runs verified programs: the JIT where it is supported (x86-64), else the interpreter.
+// BPFQ_BACKEND=interpreter|jit in the environment, or set_default_backend (bpfq --backend),
+// chooses otherwise. Programs that are not verified always run on the interpreter.
+exec::Backend default_backend();  // bpfq::Error if BPFQ_BACKEND names no backend
+void set_default_backend(exec::Backend b);
+// "jit" or "interpreter"; bpfq::Error naming the choices otherwise.
+exec::Backend parse_backend(std::string_view name);
+
 struct ObjectOptions {
   Verification verification = Verification::Enforce;
+  exec::Backend backend = default_backend();  // for the verified programs
   // Non-empty: verify only this program (section or entry function), the one the caller runs;
   // the object's others run checked.
   std::string verify_only;
@@ -80,6 +89,7 @@ struct ProgramInfo {
   std::string section;  // "qdisc/enqueue", "tc", …
   size_t insn_count = 0;
   bool verified = false;  // proved safe at load; runs without run-time checks
+  exec::Backend backend = exec::Backend::Interpreter;  // what runs it
   std::string unverified;  // Verification::RunUnverifiedChecked: the verifier's reason, if it refused it
 };
 
