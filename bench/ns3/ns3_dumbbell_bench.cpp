@@ -37,9 +37,9 @@ void BM_Dumbbell(benchmark::State& state, bool bpf) {
   state.counters["packets_per_second"] = benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
 }
 
-void BM_BpfqSim(benchmark::State& state) {
+void BM_BpfqSim(benchmark::State& state, BpfqQdisc qdisc) {
   uint64_t packets = 0;
-  for (auto _ : state) packets += run_bpfq_dumbbell(static_cast<uint32_t>(state.range(0)), 30);
+  for (auto _ : state) packets += run_bpfq_dumbbell(static_cast<uint32_t>(state.range(0)), 30, qdisc);
   state.counters["packets_per_second"] = benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
 }
 
@@ -47,7 +47,11 @@ BENCHMARK_CAPTURE(BM_Dumbbell, ns3, false)->Name("Ns3/dumbbell30s/FqCoDelQueueDi
     ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Dumbbell, bpf, true)->Name("Ns3/dumbbell30s/BpfQueueDisc_fq_codel")->Arg(4)->Arg(64)
     ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
-BENCHMARK(BM_BpfqSim)->Name("Bpfq/dumbbell30s/fq_codel")->Arg(4)->Arg(64)
+BENCHMARK_CAPTURE(BM_BpfqSim, jit, BpfqQdisc::Jit)->Name("Bpfq/dumbbell30s/fq_codel")->Arg(4)->Arg(64)
+    ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_BpfqSim, interp, BpfqQdisc::Interpreter)->Name("Bpfq/dumbbell30s/fq_codel_interp")->Arg(4)->Arg(64)
+    ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_BpfqSim, native, BpfqQdisc::Native)->Name("Bpfq/dumbbell30s/native_fq_codel")->Arg(4)->Arg(64)
     ->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
 
 }  // namespace
@@ -62,5 +66,13 @@ int main(int argc, char** argv) {
        {"Bpfq/dumbbell30s/fq_codel/4/iterations:1/repeats:3/real_time",
         "Ns3/dumbbell30s/FqCoDelQueueDisc/4/iterations:1/repeats:3/real_time"},
        {"Bpfq/dumbbell30s/fq_codel/64/iterations:1/repeats:3/real_time",
-        "Ns3/dumbbell30s/FqCoDelQueueDisc/64/iterations:1/repeats:3/real_time"}});
+        "Ns3/dumbbell30s/FqCoDelQueueDisc/64/iterations:1/repeats:3/real_time"},
+       {"Bpfq/dumbbell30s/fq_codel/4/iterations:1/repeats:3/real_time",
+        "Bpfq/dumbbell30s/native_fq_codel/4/iterations:1/repeats:3/real_time"},
+       {"Bpfq/dumbbell30s/fq_codel/64/iterations:1/repeats:3/real_time",
+        "Bpfq/dumbbell30s/native_fq_codel/64/iterations:1/repeats:3/real_time"},
+       {"Bpfq/dumbbell30s/fq_codel_interp/4/iterations:1/repeats:3/real_time",
+        "Bpfq/dumbbell30s/native_fq_codel/4/iterations:1/repeats:3/real_time"},
+       {"Bpfq/dumbbell30s/fq_codel_interp/64/iterations:1/repeats:3/real_time",
+        "Bpfq/dumbbell30s/native_fq_codel/64/iterations:1/repeats:3/real_time"}});
 }

@@ -1,7 +1,7 @@
 // Per-packet cost of fq_codel: one enqueue + one dequeue with one packet standing in each of
 // `flows` active flows, for progs/fq_codel.bpf.c against the native FqCodelQdisc, in the same run.
-// Ebpf/: verified at open, run unchecked; EbpfChecked/: not verified, every access checked at
-// run time (what bpfq did before it had a verifier).
+// Jit/: verified at open, run as machine code (the default); Interp/: verified, run on the
+// interpreter without checks; Checked/: not verified, every access checked at run time.
 //
 // Steady state: packets go to the flows round robin (skb->priority names the flow, so neither
 // side hashes), and the virtual clock stands still, so every sojourn time is 0: CoDel runs its
@@ -27,12 +27,13 @@ using namespace bpfq::sched;
 
 constexpr Handle kHandle = Handle::make(1, 0);
 
-enum class Kind { Native, Ebpf, EbpfChecked };
+enum class Kind { Native, Jit, Interp, Checked };
 
 std::unique_ptr<Qdisc> make(Kind kind, uint32_t flows, PacketPool& pool, bpfq::runtime::Clock& clock) {
   if (kind == Kind::Native) return std::make_unique<FqCodelQdisc>(FqCodelParams{.flows = flows}, kHandle);
   BpfQdiscEnv env{&pool, &clock};
-  if (kind == Kind::EbpfChecked) env.verification = bpfq::runtime::Verification::Off;
+  if (kind == Kind::Checked) env.verification = bpfq::runtime::Verification::Off;
+  bpfq::runtime::set_default_backend(kind == Kind::Jit ? bpfq::exec::Backend::Jit : bpfq::exec::Backend::Interpreter);
   auto q = BpfQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/fq_codel.bpf.o", kHandle, env);
   q->object().set_global("flows", flows);
   q->init();
@@ -68,15 +69,16 @@ void BM_FqCodel(benchmark::State& state, Kind kind) {
 }
 
 BENCHMARK_CAPTURE(BM_FqCodel, native, Kind::Native)->Name("Native/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_FqCodel, ebpf, Kind::Ebpf)->Name("Ebpf/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_FqCodel, ebpf_checked, Kind::EbpfChecked)->Name("EbpfChecked/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, jit, Kind::Jit)->Name("Jit/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, interp, Kind::Interp)->Name("Interp/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, checked, Kind::Checked)->Name("Checked/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const char* n : {"1", "100", "10000"})
-    for (const char* subject : {"Ebpf/fq_codel/", "EbpfChecked/fq_codel/"})
+    for (const char* subject : {"Jit/fq_codel/", "Interp/fq_codel/", "Checked/fq_codel/"})
       pairs.push_back({std::string(subject) + n, std::string("Native/fq_codel/") + n});
   return bpfq::bench::run_with_ratios(argc, argv, pairs);
 }

@@ -1,7 +1,7 @@
 // Per-packet cost of a qdisc: one enqueue + one dequeue with `backlog` packets standing in the
 // queue, for the eBPF FIFOs of progs/ against Linux's pfifo in native C++, in the same run.
-// Ebpf/: verified at open, run unchecked; EbpfChecked/: not verified, every access checked at
-// run time (what bpfq did before it had a verifier).
+// Jit/: verified at open, run as machine code (the default); Interp/: verified, run on the
+// interpreter without checks; Checked/: not verified, every access checked at run time.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -21,21 +21,24 @@ using namespace bpfq::sched;
 
 constexpr uint32_t kLimit = 20000;
 
-std::unique_ptr<Qdisc> make(const std::string& kind, bool checked, PacketPool& pool, bpfq::runtime::Clock& clock) {
+enum class Mode { Jit, Interp, Checked };
+
+std::unique_ptr<Qdisc> make(const std::string& kind, Mode mode, PacketPool& pool, bpfq::runtime::Clock& clock) {
   if (kind == "native") return std::make_unique<PfifoQdisc>(kLimit);
   BpfQdiscEnv env{&pool, &clock};
-  if (checked) env.verification = bpfq::runtime::Verification::Off;
+  if (mode == Mode::Checked) env.verification = bpfq::runtime::Verification::Off;
+  bpfq::runtime::set_default_backend(mode == Mode::Jit ? bpfq::exec::Backend::Jit : bpfq::exec::Backend::Interpreter);
   auto q = BpfQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/" + kind + ".bpf.o", Handle::make(1, 0), env);
   q->object().set_global("limit", kLimit);
   q->init();
   return q;
 }
 
-void BM_EnqueueDequeue(benchmark::State& state, const std::string& kind, bool checked) {
+void BM_EnqueueDequeue(benchmark::State& state, const std::string& kind, Mode mode) {
   const auto backlog = static_cast<uint32_t>(state.range(0));
   PacketPool pool(PacketPoolConfig{.packets = backlog + 16});
   bpfq::runtime::ManualClock clock;
-  auto q = make(kind, checked, pool, clock);
+  auto q = make(kind, mode, pool, clock);
   FrameSpec spec;
   spec.payload_len = 64;
   const std::vector<uint8_t> frame = build_frame(spec);  // built once: the loop measures the qdisc
@@ -55,20 +58,26 @@ void BM_EnqueueDequeue(benchmark::State& state, const std::string& kind, bool ch
   q->reset();
 }
 
-BENCHMARK_CAPTURE(BM_EnqueueDequeue, native, std::string("native"), false)->Name("Native/pfifo")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_EnqueueDequeue, fifo, std::string("fifo"), false)->Name("Ebpf/fifo")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_EnqueueDequeue, pfifo, std::string("pfifo"), false)->Name("Ebpf/pfifo")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_EnqueueDequeue, fifo_checked, std::string("fifo"), true)
-    ->Name("EbpfChecked/fifo")->Arg(1)->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_EnqueueDequeue, pfifo_checked, std::string("pfifo"), true)
-    ->Name("EbpfChecked/pfifo")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_EnqueueDequeue, native, std::string("native"), Mode::Jit)->Name("Native/pfifo")->Arg(1)->Arg(100)->Arg(10000);
+#define BPFQ_MODES(prog)                                                                                   \
+  BENCHMARK_CAPTURE(BM_EnqueueDequeue, prog##_jit, std::string(#prog), Mode::Jit)                           \
+      ->Name("Jit/" #prog)->Arg(1)->Arg(100)->Arg(10000);                                                  \
+  BENCHMARK_CAPTURE(BM_EnqueueDequeue, prog##_interp, std::string(#prog), Mode::Interp)                     \
+      ->Name("Interp/" #prog)->Arg(1)->Arg(100)->Arg(10000);                                               \
+  BENCHMARK_CAPTURE(BM_EnqueueDequeue, prog##_checked, std::string(#prog), Mode::Checked)                   \
+      ->Name("Checked/" #prog)->Arg(1)->Arg(100)->Arg(10000);
+BPFQ_MODES(fifo)
+BPFQ_MODES(pfifo)
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const char* n : {"1", "100", "10000"})
-    for (const char* subject : {"Ebpf/fifo/", "Ebpf/pfifo/", "EbpfChecked/fifo/", "EbpfChecked/pfifo/"})
-      pairs.push_back({std::string(subject) + n, std::string("Native/pfifo/") + n});
+    for (const char* mode : {"Jit/", "Interp/", "Checked/"})
+      for (const char* prog : {"fifo/", "pfifo/"}) {
+        const std::string subject = std::string(mode) + prog;
+        pairs.push_back({subject + n, std::string("Native/pfifo/") + n});
+      }
   return bpfq::bench::run_with_ratios(argc, argv, pairs);
 }

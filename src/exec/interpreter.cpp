@@ -6,17 +6,18 @@
 
 #include "decoded.hpp"
 #include "jit.hpp"
+#include "run_state.hpp"
 
 namespace bpfq::exec {
 
 namespace {
-thread_local RunContext* tls_current = nullptr;
+thread_local RunState* tls_current = nullptr;
 
 // Makes `rc` the current run for helpers until the scope ends (runs nest for callbacks).
 struct CurrentRun {
-  explicit CurrentRun(RunContext* rc) : prev(tls_current) { tls_current = rc; }
+  explicit CurrentRun(RunState* rc) : prev(tls_current) { tls_current = rc; }
   ~CurrentRun() { tls_current = prev; }
-  RunContext* prev;
+  RunState* prev;
 };
 
 template <typename T>
@@ -39,13 +40,25 @@ inline bool inside(const MemRegion& r, uint64_t a, uint64_t n) {
 
 RunContext* RunContext::current() { return tls_current; }
 
-RunContext::RunContext(const Program::Impl& prog, void* user, std::span<const MemRegion> extra)
-    : prog_(prog), user_(user), extra_(extra), checked_(prog.checked), budget_(prog.insn_budget) {
+// The public face forwards to the state behind it.
+bool RunContext::may_access(uint64_t p, uint64_t len, bool write) const {
+  return static_cast<const RunState*>(this)->may_access(p, len, write);
+}
+void RunContext::grant(uint64_t p, uint64_t len, bool writable) { static_cast<RunState*>(this)->grant(p, len, writable); }
+void RunContext::fail(const char* detail) { static_cast<RunState*>(this)->fail(detail); }
+bool RunContext::is_callback(uint64_t fn) const { return static_cast<const RunState*>(this)->is_callback(fn); }
+uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
+  return static_cast<RunState*>(this)->call(fn, a1, a2, a3, a4, a5);
+}
+bool RunContext::failed() const { return static_cast<const RunState*>(this)->result_.fault != Fault::None; }
+
+RunState::RunState(const Program::Impl& prog, void* user, std::span<const MemRegion> extra, RunResult& result)
+    : RunContext(user, prog.checked), prog_(prog), extra_(extra), budget_(prog.insn_budget), result_(result) {
   result_.pc = kNoPc;
 }
 
-bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
-  if (!checked_) return true;
+bool RunState::may_access(uint64_t a, uint64_t n, bool write) const {
+  if (!checked()) return true;
   auto ok = [&](const MemRegion& r) { return inside(r, a, n) && (!write || r.writable); };
   if (ok(ctx_)) return true;
   for (int i = 0; i < n_stacks_; ++i)
@@ -68,8 +81,8 @@ bool RunContext::may_access(uint64_t a, uint64_t n, bool write) const {
   return false;
 }
 
-void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
-  if (!checked_ || p + len < p) return;  // a region that wraps would cover everything
+void RunState::grant(uint64_t p, uint64_t len, bool writable) {
+  if (!checked() || p + len < p) return;  // a region that wraps would cover everything
   // A region granted among the last kRecentGrants (a map value looked up on every loop
   // iteration) needs no new slot. Their addresses are kept in an array of their own, so the
   // look back is a few compares without branches, not a walk through the slots.
@@ -92,13 +105,13 @@ void RunContext::grant(uint64_t p, uint64_t len, bool writable) {
   if (n_grants_ < kMaxGrants) ++n_grants_;
 }
 
-void RunContext::fail(const char* detail) {
+void RunState::fail(const char* detail) {
   if (result_.fault != Fault::None) return;
   result_.fault = Fault::HelperFault;
   result_.detail = detail;
 }
 
-bool RunContext::is_callback(uint64_t fn) const {
+bool RunState::is_callback(uint64_t fn) const {
   if ((fn & 0xff00'0000'0000'0000ULL) != kCallbackTag) return false;
   const uint64_t t = fn & 0xffff'ffffULL;
   const auto& v = prog_.callback_targets;
@@ -108,12 +121,12 @@ bool RunContext::is_callback(uint64_t fn) const {
 struct Interpreter {
   // Runs from `start` with r1..r5 set; returns r0. Faults are recorded in rc.result_.
   template <bool Checked>
-  static uint64_t execute(RunContext& rc, const Slot* start, uint64_t a1, uint64_t a2, uint64_t a3,
+  static uint64_t execute(RunState& rc, const Slot* start, uint64_t a1, uint64_t a2, uint64_t a3,
                           uint64_t a4, uint64_t a5);
 };
 
 template <bool Checked>
-uint64_t Interpreter::execute(RunContext& rc, const Slot* start, uint64_t a1, uint64_t a2,
+uint64_t Interpreter::execute(RunState& rc, const Slot* start, uint64_t a1, uint64_t a2,
                               uint64_t a3, uint64_t a4, uint64_t a5) {
 #define BPFQ_LABEL(name) &&L_##name,
 #define BPFQ_LABEL_ALU64_K(name) &&L_##name##_ALU64_K,
@@ -439,18 +452,19 @@ out:
 }
 
 RunResult Program::Impl::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {
-  RunContext rc(*this, opts.user, opts.extra);
+  RunResult result;
+  RunState rc(*this, opts.user, opts.extra, result);
   const uint64_t c = reinterpret_cast<uint64_t>(ctx);
   rc.ctx_ = {c, c + (ctx ? ctx_len : 0), true};
   CurrentRun scope(&rc);
   const uint64_t r0 = jit ? rc.run_jit(0, c, ctx_len, 0, 0, 0)
                       : checked ? Interpreter::execute<true>(rc, slots.data(), c, ctx_len, 0, 0, 0)
                                 : Interpreter::execute<false>(rc, slots.data(), c, ctx_len, 0, 0, 0);
-  rc.result_.r0 = r0;
-  return rc.result_;
+  result.r0 = r0;
+  return result;  // built in place: the caller's object all along
 }
 
-uint64_t RunContext::run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+uint64_t RunState::run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                              uint64_t a5) {
   JitFrame frame;
   frame.target = prog_.jit->entry(insn);
@@ -462,7 +476,7 @@ uint64_t RunContext::run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a
   return r0;
 }
 
-uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
+uint64_t RunState::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
   if (!is_callback(fn)) {
     fail("callback is not a sub-program of this program");
     result_.fault = Fault::BadCallback;
@@ -475,7 +489,7 @@ uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, ui
   // Fast mode has no instruction budget: a verified program's own code ends, but helpers may call
   // back 2^23 times each, nested. The run stops past 2^23 callback calls in all (as checked
   // mode's budget would).
-  if (!checked_ && ++callback_calls_ > kMaxCallbackCalls) {
+  if (!checked() && ++callback_calls_ > kMaxCallbackCalls) {
     if (result_.fault == Fault::None) {
       result_.fault = Fault::Budget;
       result_.detail = "more than 2^23 callback calls in one run";
@@ -486,7 +500,7 @@ uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, ui
   const auto insn = static_cast<uint32_t>(fn & 0xffff'ffffULL);
   const Slot* start = prog_.slots.data() + insn;
   const uint64_t r0 = prog_.jit    ? run_jit(insn, a1, a2, a3, a4, a5)
-                      : checked_ ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
+                      : checked() ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
                                  : Interpreter::execute<false>(*this, start, a1, a2, a3, a4, a5);
   --nesting_;
   return r0;

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <set>
 
 #include <bpfq/error.hpp>
 
@@ -46,31 +45,61 @@ constexpr int kJmpOps = OP_JEQ_JMP_X - OP_JEQ_JMP_K;
 class Translator {
  public:
   Translator(const std::vector<Slot>& slots, const std::vector<uint32_t>& callbacks)
-      : slots_(slots), label_(slots.size(), 0), entry_(slots.size(), SIZE_MAX) {
-    starts_.insert(0);
+      : slots_(slots), is_start_(slots.size(), false) {
+    is_start_[0] = true;
     for (const Slot& s : slots)
-      if (s.op == OP_CALL_LOCAL) starts_.insert(static_cast<uint32_t>(s.off));
-    starts_.insert(callbacks.begin(), callbacks.end());
+      if (s.op == OP_CALL_LOCAL) is_start_[static_cast<size_t>(s.off)] = true;
+    for (uint32_t c : callbacks) is_start_[c] = true;
   }
 
+  // Passes until the code stops shrinking, as Linux's JIT does: the first uses 32-bit jumps
+  // everywhere; each next one makes a jump short (8-bit) where the previous pass's layout puts
+  // its target within reach. Code only shrinks between passes, so a short jump stays in reach.
   std::vector<uint8_t> translate(std::vector<std::pair<uint32_t, uint32_t>>& entries) {
+    std::vector<uint8_t> code = pass();
+    for (int n = 0; n < 16; ++n) {
+      prev_label_ = label_, prev_end_ = end_;
+      std::vector<uint8_t> shorter = pass();
+      const bool same = shorter.size() == code.size();
+      code = std::move(shorter);
+      if (same) break;
+    }
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (is_start_[i]) entries.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(entry_[i]));
+    return code;
+  }
+
+ private:
+  std::vector<uint8_t> pass() {
+    a_ = Assembler();
+    a_.bytes().reserve(slots_.size() * 8 + 256);
+    label_.assign(slots_.size(), 0);
+    end_.assign(slots_.size(), 0);
+    entry_.assign(slots_.size(), 0);
+    jumps_.clear(), short_jumps_.clear(), calls_.clear(), helper_faults_.clear();
     trampoline();
     for (size_t i = 0; i < slots_.size(); ++i) {
-      if (starts_.count(static_cast<uint32_t>(i))) {
+      if (is_start_[i]) {
         entry_[i] = a_.pos();
-        entries.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(a_.pos()));
         prologue();
       }
       label_[i] = a_.pos();
       if (slots_[i].op == OP_LDDW) {
         a_.mov_imm(kReg[slots_[i].dst], slots_[i].imm);
+        end_[i] = a_.pos();
         ++i;  // its second half is never reached
-        if (i < slots_.size()) label_[i] = a_.pos();
+        if (i < slots_.size()) label_[i] = end_[i] = a_.pos();
         continue;
       }
       insn(static_cast<uint32_t>(i), slots_[i]);
+      end_[i] = a_.pos();
     }
     for (const auto& [at, target] : jumps_) a_.patch_rel(at, label_[target]);
+    for (const auto& [at, target] : short_jumps_) {
+      const int64_t rel = static_cast<int64_t>(label_[target]) - static_cast<int64_t>(at + 1);
+      if (!fits_i8(rel)) throw Error("JIT: a short jump out of reach (internal error)");
+      a_.bytes()[at] = static_cast<uint8_t>(rel);
+    }
     for (const auto& [at, target] : calls_) a_.patch_rel(at, entry_[target]);
     for (const auto& [at, pc] : helper_faults_) {  // out of line: the hot path falls through
       a_.patch_rel(at, a_.pos());
@@ -81,7 +110,21 @@ class Translator {
     return std::move(a_.bytes());
   }
 
- private:
+  // A jump (cond: a condition code, or -1 for jmp) as the last code of instruction `pc`:
+  // short when the previous pass put the target within a signed byte.
+  void jump_to_insn(int cond, uint32_t pc, uint32_t target) {
+    if (!prev_end_.empty()) {
+      const int64_t rel = static_cast<int64_t>(prev_label_[target]) - static_cast<int64_t>(prev_end_[pc]);
+      if (fits_i8(rel)) {
+        a_.u8(cond < 0 ? 0xeb : static_cast<uint8_t>(0x70 | cond));
+        short_jumps_.emplace_back(a_.pos(), target);
+        a_.u8(0);
+        return;
+      }
+    }
+    jumps_.emplace_back(cond < 0 ? a_.jmp() : a_.jcc(static_cast<uint8_t>(cond)), target);
+  }
+
   // r12 = frame; call frame->target(args); return r0. A fault jumps to fault_exit_, which
   // restores the stack pointer saved here and returns as if the call had returned 0.
   void trampoline() {
@@ -126,7 +169,7 @@ class Translator {
     }
     if (op >= OP_JEQ_JMP_K && op < OP_JEQ_JMP_K + 4 * kJmpOps) {
       const int group = (op - OP_JEQ_JMP_K) / kJmpOps;  // JMP_K, JMP_X, JMP32_K, JMP32_X
-      cond_jump(op - OP_JEQ_JMP_K - group * kJmpOps, group < 2, group % 2 == 1, dst, src, imm32,
+      cond_jump(pc, op - OP_JEQ_JMP_K - group * kJmpOps, group < 2, group % 2 == 1, dst, src, imm32,
                 static_cast<uint32_t>(s.off));
       return;
     }
@@ -182,7 +225,7 @@ class Translator {
       }
 
       case OP_JA:
-        if (s.off != static_cast<int32_t>(pc) + 1) jumps_.emplace_back(a_.jmp(), static_cast<uint32_t>(s.off));
+        if (s.off != static_cast<int32_t>(pc) + 1) jump_to_insn(-1, pc, static_cast<uint32_t>(s.off));
         return;
       case OP_CALL_HELPER: {
         a_.mov_imm(RAX, s.imm);
@@ -330,7 +373,7 @@ class Translator {
   }
 
   // BPFQ_JMP_OPS order: JEQ JGT JGE JSET JNE JSGT JSGE JLT JLE JSLT JSLE.
-  void cond_jump(int k, bool w, bool x, uint8_t dst, uint8_t src, int32_t imm, uint32_t target) {
+  void cond_jump(uint32_t pc, int k, bool w, bool x, uint8_t dst, uint8_t src, int32_t imm, uint32_t target) {
     static constexpr uint8_t kCond[] = {kE, kA, kAE, kNE, kNE, kG, kGE, kB, kBE, kL, kLE};
     if (k == 3) {  // JSET: test
       if (x) {
@@ -346,16 +389,19 @@ class Translator {
     } else {
       a_.alu_imm(w, EXT_CMP, dst, imm);
     }
-    jumps_.emplace_back(a_.jcc(kCond[k]), target);
+    jump_to_insn(kCond[k], pc, target);
   }
 
   const std::vector<Slot>& slots_;
-  std::set<uint32_t> starts_;  // first instructions of sub-programs
+  std::vector<bool> is_start_;  // first instructions of sub-programs
   Assembler a_;
   std::vector<size_t> label_;  // code offset of each instruction
+  std::vector<size_t> end_;    // code offset after each instruction
   std::vector<size_t> entry_;  // code offset of each sub-program's prologue
+  std::vector<size_t> prev_label_, prev_end_;  // the previous pass's
   size_t fault_exit_ = 0;
-  std::vector<std::pair<size_t, uint32_t>> jumps_, calls_, helper_faults_;  // (rel32 at, insn)
+  // (displacement at, instruction): 32-bit jumps, 8-bit jumps, calls, helper fault exits.
+  std::vector<std::pair<size_t, uint32_t>> jumps_, short_jumps_, calls_, helper_faults_;
 };
 }  // namespace
 

@@ -138,7 +138,7 @@ void BpfQdisc::note_freed_while_queued(Packet* pkt, DropReason reason) {
 bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
                    QdiscRun& env, uint64_t& r0) {
   exec::MemRegion regions[kPacketRegions];
-  const size_t n = ctx_pkt ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
+  const size_t n = ctx_pkt && prog.checked() ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
   ++counters_.runs;
   ProgramRunStats& stats = run_stats_of(prog);
   ++stats.runs;

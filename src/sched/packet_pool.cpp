@@ -1,6 +1,7 @@
 #include <bpfq/sched/packet_pool.hpp>
 
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +29,8 @@ PacketPool::PacketPool(const PacketPoolConfig& config) : config_(config) {
   if (config.data_room < 64)
     throw Error("packet data_room " + std::to_string(config.data_room) + " is below 64 bytes",
                 "PacketPool", "a frame needs room for its headers; the default is 2048");
-  packet_stride_ = round_up(sizeof(Packet), kCacheLine);
+  packet_stride_ = std::bit_ceil(round_up(sizeof(Packet), kCacheLine));
+  stride_shift_ = std::countr_zero(packet_stride_);
   buffer_stride_ = round_up(size_t{config.headroom} + config.data_room, kCacheLine);
   const size_t size = round_up(config.packets * (packet_stride_ + buffer_stride_), 4096);
   base_ = reinterpret_cast<uintptr_t>(map_low_memory(size, config.strategy));
@@ -110,7 +112,7 @@ void PacketPool::give_back(Packet* pkt) {
 Packet* PacketPool::packet_at(const void* p) const {
   auto a = reinterpret_cast<uintptr_t>(p);
   if (a < base_ || a >= buffers_) return nullptr;
-  if ((a - base_) % packet_stride_ != 0) return nullptr;
+  if (((a - base_) & (packet_stride_ - 1)) != 0) return nullptr;
   return reinterpret_cast<Packet*>(a);
 }
 

@@ -8,8 +8,6 @@
 
 namespace bpfq::sched {
 
-QdiscRun::QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner) : runtime::RunEnv(env), qdisc(owner) {}
-
 QdiscRun* current_qdisc_run() {
   exec::RunContext* ctx = exec::RunContext::current();
   if (!ctx || !ctx->user()) return nullptr;
@@ -18,22 +16,39 @@ QdiscRun* current_qdisc_run() {
   return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
 }
 
+namespace {
+// The __sk_buff's writable fields as offsets, adjacent ones merged into one region (one store
+// may cover two: mark and queue_mapping). Worked out once from the program-type table.
+struct WritableSkbFields {
+  exec::MemRegion at[kPacketRegions - 2];  // offsets from the __sk_buff
+  int n = 0;
+};
+const WritableSkbFields& writable_skb_fields() {
+  static const WritableSkbFields fields = [] {
+    WritableSkbFields w;
+    for (const verifier::CtxField& f : verifier::sk_buff_layout().fields) {
+      if (!f.writable) continue;
+      if (w.n > 0 && w.at[w.n - 1].end == f.offset) w.at[w.n - 1].end = f.offset + f.size;
+      else if (w.n < kPacketRegions - 2) w.at[w.n++] = {f.offset, f.offset + f.size, true};
+    }
+    return w;
+  }();
+  return fields;
+}
+}  // namespace
+
 int packet_regions(const Packet& pkt, exec::MemRegion* out) {
   const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
   int n = 0;
   out[n++] = {base, base + sizeof(struct __sk_buff), false};
-  // Adjacent writable fields form one region: one store may cover two (mark and queue_mapping).
-  for (const verifier::CtxField& f : verifier::sk_buff_layout().fields) {
-    if (!f.writable) continue;
-    const uint64_t begin = base + f.offset, end = begin + f.size;
-    if (n > 1 && out[n - 1].end == begin) out[n - 1].end = end;
-    else if (n < kPacketRegions - 1) out[n++] = {begin, end, true};
-  }
+  const WritableSkbFields& fields = writable_skb_fields();
+  for (int i = 0; i < fields.n; ++i) out[n++] = {base + fields.at[i].begin, base + fields.at[i].end, true};
   out[n++] = {reinterpret_cast<uint64_t>(pkt.data()), reinterpret_cast<uint64_t>(pkt.data_end()), true};
   return n;
 }
 
 void grant_packet(const Packet& pkt) {
+  if (!exec::RunContext::current()->checked()) return;  // unchecked runs need no regions
   exec::MemRegion regions[kPacketRegions];
   const int n = packet_regions(pkt, regions);
   exec::RunContext& ctx = *exec::RunContext::current();

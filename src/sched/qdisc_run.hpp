@@ -24,7 +24,8 @@ struct QdiscRun : runtime::RunEnv {
   static constexpr int kMaxHeld = 32;  // references one run may hold at once
 
   // owner: the qdisc whose packets the program may hold (null for a tc program of no qdisc).
-  QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner);
+  // Inline: built on every run, straight from the qdisc's fields.
+  QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner) : runtime::RunEnv(env), qdisc(owner) {}
 
   BpfQdisc* qdisc = nullptr;
   Packet* held[kMaxHeld];

@@ -5,6 +5,7 @@
 // Conventions (ObjectSpec's linked form): a local call (`call` src_reg 1) and an lddw
 // PSEUDO_FUNC (src_reg 4) name a sub-program start at idx + 1 + imm; the second slot of an
 // lddw is not an instruction.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -44,13 +45,31 @@ struct Subprogram {
   bool is_callback = false;  // target of an lddw PSEUDO_FUNC (not only of calls)
 };
 
+// An instruction's successors: at most two (fall-through, jump target), kept inline so that a
+// graph costs no allocation per instruction.
+struct Successors {
+  uint32_t at[2] = {};
+  uint8_t n = 0;
+
+  void push_back(uint32_t v) { at[n++] = v; }
+  size_t size() const { return n; }
+  bool empty() const { return n == 0; }
+  uint32_t back() const { return at[n - 1]; }
+  uint32_t operator[](size_t i) const { return at[i]; }
+  const uint32_t* begin() const { return at; }
+  const uint32_t* end() const { return at + n; }
+  friend bool operator==(const Successors& a, const Successors& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+};
+
 struct Cfg {
   size_t size = 0;                     // instruction slots
   std::vector<uint8_t> is_lddw_tail;   // 1: second slot of an lddw
   // Successors within the same function: fall-through first, then the jump target.
   // Calls fall through (their callee is in call_target); exit has none. A conditional jump
   // keeps both even when they coincide (off 0); an edge found invalid is left out.
-  std::vector<std::vector<uint32_t>> succs;
+  std::vector<Successors> succs;
   std::vector<std::optional<uint32_t>> call_target;  // local calls: the callee's first insn
   std::vector<std::optional<uint32_t>> func_ref;     // lddw PSEUDO_FUNC: the callback's first insn
   std::vector<Subprogram> subprograms;  // sorted by start; [0] is the entry at 0

@@ -117,7 +117,8 @@ class Program {
 };
 
 // The run in progress on this thread, for helpers: check pointers they were given, grant
-// the program access to memory they return, call back into the program (bpf_loop).
+// the program access to memory they return, call back into the program (bpf_loop). The run's
+// state lives in the exec layer (src/exec/run_state.hpp); helpers see only this.
 class RunContext {
  public:
   static RunContext* current();  // null outside a run
@@ -134,38 +135,20 @@ class RunContext {
   // Runs the sub-program `fn` with r1..r5 on a fresh stack and returns its r0. After a fault
   // (check failed()) the helper should return promptly.
   uint64_t call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
-  bool failed() const { return result_.fault != Fault::None; }
+  bool failed() const;
 
   void* user() const { return user_; }  // embedder data (clock, qdisc, …) from RunOptions
 
- private:
-  friend struct Program::Impl;
-  friend struct Interpreter;
-  RunContext(const Program::Impl& prog, void* user, std::span<const MemRegion> extra);
-  // Runs the JIT code of the sub-program starting at `insn`; returns r0.
-  uint64_t run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+  RunContext(const RunContext&) = delete;
+  RunContext& operator=(const RunContext&) = delete;
 
-  const Program::Impl& prog_;
+ protected:
+  RunContext(void* user, bool checked) : user_(user), checked_(checked) {}
+  ~RunContext() = default;
+
+ private:
   void* user_;
-  std::span<const MemRegion> extra_;
-  RunContext* prev_ = nullptr;
   bool checked_;
-  MemRegion ctx_{};
-  MemRegion stacks_[8];  // stacks of the runs in progress (a callback may use its caller's)
-  int n_stacks_ = 0;
-  static constexpr int kMaxGrants = 256;  // slot numbers fit recent_slot_'s bytes
-  static constexpr int kRecentGrants = 8;  // both powers of two: the rings wrap with a mask
-  MemRegion grants_[kMaxGrants];
-  int n_grants_ = 0, next_grant_ = 0;
-  uint64_t recent_begin_[kRecentGrants] = {};  // the newest grants' addresses (0: none)
-  uint8_t recent_slot_[kRecentGrants] = {};    // and their slots
-  int next_recent_ = 0;
-  mutable MemRegion last_hit_{};  // a prog/extra/grant region may_access matched last
-  uint64_t budget_ = 0;
-  int nesting_ = 0;  // callbacks in progress
-  uint64_t callback_calls_ = 0;  // fast mode: callbacks called in this run
-  static constexpr uint64_t kMaxCallbackCalls = uint64_t{1} << 23;
-  RunResult result_;
 };
 
 }  // namespace bpfq::exec

@@ -62,7 +62,9 @@ std::vector<Error> unknown_calls(const loader::ProgramSpec& prog, const exec::He
 
 // The map a program passed as a helper argument, or nullptr if `arg` is not a live map the
 // program may hold: a map of a live runtime::Object, or an inner map that a map-of-maps
-// handed to a program on this thread (lookup, pop, peek) and that is still alive.
+// handed to a program on this thread (lookup, pop, peek) and that is still alive. In a run
+// without checks (a verified program) the verifier proved the argument a map of the program's,
+// so it is taken as it is.
 maps::Map* program_map(uint64_t arg);
 
 // Makes a map created outside a runtime::Object (e.g. by an embedder) acceptable to

@@ -98,7 +98,7 @@ class PacketPool {
 
   // The packet's slot, 0 .. capacity()-1: an index for tables beside the pool.
   uint32_t index_of(const Packet* pkt) const {
-    return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(pkt) - base_) / packet_stride_);
+    return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(pkt) - base_) >> stride_shift_);
   }
 
   // Who is told of drops (Qdisc::drop and the references a bpf qdisc loses); null: nobody.
@@ -118,7 +118,10 @@ class PacketPool {
   FlowHashKey hash_key_ = FlowHashKey::from_perturbation(0);
   uintptr_t base_ = 0;
   size_t mapping_size_ = 0;
-  size_t packet_stride_ = 0;  // sizeof(Packet) rounded to a cache line
+  // sizeof(Packet) rounded to a power of two: finding a packet from a pointer (on every kfunc
+  // call) is then a mask and a shift, not a division.
+  size_t packet_stride_ = 0;
+  int stride_shift_ = 0;
   size_t buffer_stride_ = 0;  // headroom + data_room rounded to a cache line
   uintptr_t buffers_ = 0;     // first byte buffer
   Packet* free_ = nullptr;    // free list through Packet::next

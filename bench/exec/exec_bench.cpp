@@ -1,12 +1,23 @@
-// ns per executed eBPF instruction of the interpreter, next to a native C++ loop doing the
-// same work, in the same run. Inputs come from the context so nothing can be folded.
+// ns per executed eBPF instruction of the interpreter (Interp/, Checked/) and the JIT (Jit/), next
+// to a native C++ loop doing the same work, in the same run. Inputs come from the context so
+// nothing can be folded.
+//
+// Against Linux's JIT: Kernel/ runs a program in the running kernel through BPF_PROG_TEST_RUN
+// (a socket filter, timed by the kernel over `repeat` runs); JitK/ runs the very same
+// instructions on bpfq's JIT. Those programs take their inputs from immediates instead of the
+// context (a socket filter's context is an sk_buff) and keep the loop's table on the stack.
+// JitCompile/ is the JIT's compile time for a program of `insns` instructions.
 #include <benchmark/benchmark.h>
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 
 #include <cstring>
 #include <vector>
 
 #include <bpfq/exec/program.hpp>
 
+#include "../../tests/support/kernel_bpf.hpp"
 #include "../support/ratio_reporter.hpp"
 
 namespace {
@@ -106,7 +117,9 @@ __attribute__((noinline)) uint64_t helper_native(uint64_t count, bpfq::exec::Hel
   return r0;
 }
 
-bpfq::exec::Program load(const std::vector<Insn>& insns, bool checked) {
+enum class Mode { Interp, Checked, Jit };
+
+bpfq::exec::Program load(const std::vector<Insn>& insns, Mode mode) {
   static bpfq::exec::HelperRegistry helpers = [] {
     bpfq::exec::HelperRegistry h;
     h.add_helper(1, "counting", counting_helper);
@@ -115,7 +128,8 @@ bpfq::exec::Program load(const std::vector<Insn>& insns, bool checked) {
   bpfq::exec::LinkEnv env;
   env.helpers = &helpers;
   bpfq::exec::ProgramOptions opts;
-  opts.checked = checked;
+  opts.checked = mode == Mode::Checked;
+  opts.backend = mode == Mode::Jit ? bpfq::exec::Backend::Jit : bpfq::exec::Backend::Interpreter;
   opts.insn_budget = 1ull << 40;
   return bpfq::exec::Program::load(insns, env, opts);
 }
@@ -128,8 +142,8 @@ void report_insns(benchmark::State& state, double insns_per_run) {
                                                      benchmark::Counter::kInvert);
 }
 
-void BM_StraightLine(benchmark::State& state, bool checked) {
-  const auto prog = load(straight_line_program(), checked);
+void BM_StraightLine(benchmark::State& state, Mode mode) {
+  const auto prog = load(straight_line_program(), mode);
   uint64_t in[2] = {12345, 678};
   for (auto _ : state) benchmark::DoNotOptimize(prog.run(in, sizeof in).r0);
   report_insns(state, 3 + 8.0 * kBlocks + 1);
@@ -141,8 +155,9 @@ void BM_StraightLineNative(benchmark::State& state) {
 }
 
 constexpr uint64_t kLoopCount = 1000;
-void BM_Loop(benchmark::State& state, bool checked) {
-  const auto prog = load(loop_program(), checked);
+constexpr int32_t kLoopCountKernel = 1000;
+void BM_Loop(benchmark::State& state, Mode mode) {
+  const auto prog = load(loop_program(), mode);
   LoopCtx c{kLoopCount, {}};
   for (int i = 0; i < 64; ++i) c.table[i] = i * 3;
   for (auto _ : state) benchmark::DoNotOptimize(prog.run(&c, sizeof c).r0);
@@ -155,8 +170,8 @@ void BM_LoopNative(benchmark::State& state) {
   report_insns(state, 5 + kLoopInsnsPerIter * double(kLoopCount) + 1);
 }
 
-void BM_Helper(benchmark::State& state, bool checked) {
-  const auto prog = load(helper_program(), checked);
+void BM_Helper(benchmark::State& state, Mode mode) {
+  const auto prog = load(helper_program(), mode);
   uint64_t count = kLoopCount;
   for (auto _ : state) benchmark::DoNotOptimize(prog.run(&count, sizeof count).r0);
   report_insns(state, 2 + kHelperInsnsPerIter * double(kLoopCount) + 1);
@@ -168,25 +183,116 @@ void BM_HelperNative(benchmark::State& state) {
   report_insns(state, 2 + kHelperInsnsPerIter * double(kLoopCount) + 1);
 }
 
-BENCHMARK_CAPTURE(BM_StraightLine, fast, false)->Name("Interp/straight_line");
-BENCHMARK_CAPTURE(BM_StraightLine, checked, true)->Name("Checked/straight_line");
+// ---- the same programs in the kernel: inputs as immediates, the table on the stack ----
+
+// straight_line with r0, r2 = 12345, 678 from immediates.
+std::vector<Insn> straight_line_kernel() {
+  std::vector<Insn> p = straight_line_program();
+  p[0] = alu64k(e::MOV, 0, 12345);
+  p[1] = alu64k(e::MOV, 2, 678);
+  return p;
+}
+// loop_loads over a 64-entry table at r10-512 (written first: 64 stores), kLoopCount times.
+std::vector<Insn> loop_kernel() {
+  std::vector<Insn> p;
+  for (int i = 0; i < 64; ++i) p.push_back(Insn{uint8_t(e::ST | e::MEM | e::DW), 10, 0, int16_t(-512 + 8 * i), i * 3});
+  p.push_back(alu64k(e::MOV, 2, kLoopCountKernel));
+  p.push_back(alu64(e::MOV, 3, 10));
+  p.push_back(alu64k(e::ADD, 3, -512));
+  std::vector<Insn> body = loop_program();
+  p.insert(p.end(), body.begin() + 3, body.end());  // from r0 = 0 on
+  return p;
+}
+constexpr double kLoopKernelInsns = 64 + 3 + 2 + kLoopInsnsPerIter * double(kLoopCountKernel) + 1;
+
+// A socket filter in the running kernel; fd -1 and `why` when it cannot be loaded.
+bpfq::test::Fd load_in_kernel(const std::vector<Insn>& insns, std::string& why) {
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "bpfq_bench", "GPL",
+                               reinterpret_cast<const bpf_insn*>(insns.data()), insns.size(), nullptr);
+  if (fd < 0) why = bpfq::test::errno_text(-fd);
+  return bpfq::test::Fd(fd);
+}
+
+// The kernel's own time per run (BPF_PROG_TEST_RUN's duration over `repeat` runs).
+void BM_Kernel(benchmark::State& state, std::vector<Insn> (*program)(), double insns) {
+  std::string why;
+  const bpfq::test::Fd fd = load_in_kernel(program(), why);
+  if (!fd.ok()) {
+    state.SkipWithError(("the kernel did not load the program: " + why).c_str());
+    return;
+  }
+  uint8_t packet[64] = {};
+  for (auto _ : state) {
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = packet;
+    opts.data_size_in = sizeof(packet);
+    opts.repeat = 100;
+    if (bpf_prog_test_run_opts(fd.get(), &opts) != 0) {
+      state.SkipWithError("BPF_PROG_TEST_RUN failed");
+      return;
+    }
+    state.SetIterationTime(opts.duration * 1e-9);  // ns per run, averaged by the kernel
+  }
+  report_insns(state, insns);
+}
+void BM_JitK(benchmark::State& state, std::vector<Insn> (*program)(), double insns) {
+  const auto prog = load(program(), Mode::Jit);
+  uint8_t packet[64] = {};
+  for (auto _ : state) benchmark::DoNotOptimize(prog.run(packet, sizeof packet).r0);
+  report_insns(state, insns);
+}
+
+// Compile time of the JIT (decoding included) for a straight-line program of range(0) insns.
+void BM_JitCompile(benchmark::State& state) {
+  std::vector<Insn> p = straight_line_kernel();
+  p.resize(static_cast<size_t>(state.range(0)) - 1, alu64k(e::ADD, 0, 1));
+  p.push_back(exit_insn());
+  for (auto _ : state) benchmark::DoNotOptimize(load(p, Mode::Jit));
+  state.counters["insns"] = static_cast<double>(p.size());
+}
+// The decoding alone (what the interpreter needs too), to see the JIT's own share.
+void BM_Decode(benchmark::State& state) {
+  std::vector<Insn> p = straight_line_kernel();
+  p.resize(static_cast<size_t>(state.range(0)) - 1, alu64k(e::ADD, 0, 1));
+  p.push_back(exit_insn());
+  for (auto _ : state) benchmark::DoNotOptimize(load(p, Mode::Interp));
+}
+
+BENCHMARK_CAPTURE(BM_StraightLine, jit, Mode::Jit)->Name("Jit/straight_line");
+BENCHMARK_CAPTURE(BM_StraightLine, fast, Mode::Interp)->Name("Interp/straight_line");
+BENCHMARK_CAPTURE(BM_StraightLine, checked, Mode::Checked)->Name("Checked/straight_line");
 BENCHMARK(BM_StraightLineNative)->Name("Native/straight_line");
-BENCHMARK_CAPTURE(BM_Loop, fast, false)->Name("Interp/loop_loads");
-BENCHMARK_CAPTURE(BM_Loop, checked, true)->Name("Checked/loop_loads");
+BENCHMARK_CAPTURE(BM_Loop, jit, Mode::Jit)->Name("Jit/loop_loads");
+BENCHMARK_CAPTURE(BM_Loop, fast, Mode::Interp)->Name("Interp/loop_loads");
+BENCHMARK_CAPTURE(BM_Loop, checked, Mode::Checked)->Name("Checked/loop_loads");
 BENCHMARK(BM_LoopNative)->Name("Native/loop_loads");
-BENCHMARK_CAPTURE(BM_Helper, fast, false)->Name("Interp/helper_calls");
-BENCHMARK_CAPTURE(BM_Helper, checked, true)->Name("Checked/helper_calls");
+BENCHMARK_CAPTURE(BM_Helper, jit, Mode::Jit)->Name("Jit/helper_calls");
+BENCHMARK_CAPTURE(BM_Helper, fast, Mode::Interp)->Name("Interp/helper_calls");
+BENCHMARK_CAPTURE(BM_Helper, checked, Mode::Checked)->Name("Checked/helper_calls");
 BENCHMARK(BM_HelperNative)->Name("Native/helper_calls");
+BENCHMARK_CAPTURE(BM_JitK, straight_line, straight_line_kernel, 3 + 8.0 * kBlocks + 1)->Name("JitK/straight_line");
+BENCHMARK_CAPTURE(BM_Kernel, straight_line, straight_line_kernel, 3 + 8.0 * kBlocks + 1)
+    ->Name("Kernel/straight_line")->UseManualTime();
+BENCHMARK_CAPTURE(BM_JitK, loop_loads, loop_kernel, kLoopKernelInsns)->Name("JitK/loop_loads");
+BENCHMARK_CAPTURE(BM_Kernel, loop_loads, loop_kernel, kLoopKernelInsns)->Name("Kernel/loop_loads")->UseManualTime();
+BENCHMARK(BM_JitCompile)->Name("JitCompile")->Arg(100)->Arg(1000)->Arg(4096);
+BENCHMARK(BM_Decode)->Name("Decode")->Arg(100)->Arg(1000)->Arg(4096);
 
 }  // namespace
 
 int main(int argc, char** argv) {
   return bpfq::bench::run_with_ratios(argc, argv, {
+      {"Jit/straight_line", "Native/straight_line"},
       {"Interp/straight_line", "Native/straight_line"},
       {"Checked/straight_line", "Native/straight_line"},
+      {"Jit/loop_loads", "Native/loop_loads"},
       {"Interp/loop_loads", "Native/loop_loads"},
       {"Checked/loop_loads", "Native/loop_loads"},
+      {"Jit/helper_calls", "Native/helper_calls"},
       {"Interp/helper_calls", "Native/helper_calls"},
       {"Checked/helper_calls", "Native/helper_calls"},
+      {"JitK/straight_line", "Kernel/straight_line/manual_time"},
+      {"JitK/loop_loads", "Kernel/loop_loads/manual_time"},
   });
 }

@@ -1,0 +1,44 @@
+#pragma once
+// The state of a run in progress, behind the RunContext that helpers see: which program, its
+// stacks and the memory it may touch (checked mode), the instruction budget, the result.
+#include <cstdint>
+#include <span>
+
+#include "decoded.hpp"
+
+namespace bpfq::exec {
+
+class RunState final : public RunContext {
+ public:
+  // `result` receives the run's outcome (the caller's return value: no copy at the end).
+  RunState(const Program::Impl& prog, void* user, std::span<const MemRegion> extra, RunResult& result);
+
+  bool may_access(uint64_t p, uint64_t len, bool write) const;
+  void grant(uint64_t p, uint64_t len, bool writable);
+  void fail(const char* detail);
+  bool is_callback(uint64_t fn) const;
+  uint64_t call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+  // Runs the JIT code of the sub-program starting at `insn`; returns r0.
+  uint64_t run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+
+  const Program::Impl& prog_;
+  std::span<const MemRegion> extra_;
+  MemRegion ctx_{};
+  MemRegion stacks_[8];  // stacks of the runs in progress (a callback may use its caller's)
+  int n_stacks_ = 0;
+  static constexpr int kMaxGrants = 256;  // slot numbers fit recent_slot_'s bytes
+  static constexpr int kRecentGrants = 8;  // both powers of two: the rings wrap with a mask
+  MemRegion grants_[kMaxGrants];
+  int n_grants_ = 0, next_grant_ = 0;
+  uint64_t recent_begin_[kRecentGrants] = {};  // the newest grants' addresses (0: none)
+  uint8_t recent_slot_[kRecentGrants] = {};    // and their slots
+  int next_recent_ = 0;
+  mutable MemRegion last_hit_{};  // a prog/extra/grant region may_access matched last
+  uint64_t budget_ = 0;
+  int nesting_ = 0;  // callbacks in progress
+  uint64_t callback_calls_ = 0;  // fast mode: callbacks called in this run
+  static constexpr uint64_t kMaxCallbackCalls = uint64_t{1} << 23;
+  RunResult& result_;
+};
+
+}  // namespace bpfq::exec
