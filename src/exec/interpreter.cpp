@@ -11,7 +11,9 @@
 namespace bpfq::exec {
 
 namespace {
-thread_local RunState* tls_current = nullptr;
+// initial-exec: a plain %fs-relative load, not a __tls_get_addr call, although the code is
+// position-independent (helpers ask for the current run on every call).
+__attribute__((tls_model("initial-exec"))) thread_local RunState* tls_current = nullptr;
 
 // Makes `rc` the current run for helpers until the scope ends (runs nest for callbacks).
 struct CurrentRun {
@@ -41,10 +43,12 @@ inline bool inside(const MemRegion& r, uint64_t a, uint64_t n) {
 RunContext* RunContext::current() { return tls_current; }
 
 // The public face forwards to the state behind it.
-bool RunContext::may_access(uint64_t p, uint64_t len, bool write) const {
+bool RunContext::may_access_checked(uint64_t p, uint64_t len, bool write) const {
   return static_cast<const RunState*>(this)->may_access(p, len, write);
 }
-void RunContext::grant(uint64_t p, uint64_t len, bool writable) { static_cast<RunState*>(this)->grant(p, len, writable); }
+void RunContext::grant_checked(uint64_t p, uint64_t len, bool writable) {
+  static_cast<RunState*>(this)->grant(p, len, writable);
+}
 void RunContext::fail(const char* detail) { static_cast<RunState*>(this)->fail(detail); }
 bool RunContext::is_callback(uint64_t fn) const { return static_cast<const RunState*>(this)->is_callback(fn); }
 uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {

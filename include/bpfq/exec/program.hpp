@@ -125,9 +125,13 @@ class RunContext {
 
   bool checked() const { return checked_; }
   // Checked mode: is [p, p+len) permitted (for writing if write)? Always true in fast mode.
-  bool may_access(uint64_t p, uint64_t len, bool write) const;
+  bool may_access(uint64_t p, uint64_t len, bool write) const {
+    return !checked_ || may_access_checked(p, len, write);
+  }
   // Checked mode: permit [p, p+len) for the rest of this run (e.g. a map value a helper returned).
-  void grant(uint64_t p, uint64_t len, bool writable);
+  void grant(uint64_t p, uint64_t len, bool writable) {
+    if (checked_) grant_checked(p, len, writable);
+  }
   // Report a helper fault; the run ends when the helper returns. `detail` must be static text.
   void fail(const char* detail);
   // Is `fn` a callback value the program loaded with lddw PSEUDO_FUNC?
@@ -147,6 +151,9 @@ class RunContext {
   ~RunContext() = default;
 
  private:
+  bool may_access_checked(uint64_t p, uint64_t len, bool write) const;
+  void grant_checked(uint64_t p, uint64_t len, bool writable);
+
   void* user_;
   bool checked_;
 };
