@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   for (const char* name : {"prog", "sim", "live"})
     app.get_subcommand(name)->fallthrough();  // global flags after it too: `bpfq sim ... -j`
   try {
+    bpfq::runtime::default_backend();  // a bad BPFQ_BACKEND is refused before anything runs
     app.parse(argc, argv);
     const std::vector<std::string> words = bpfq::cli::parsed_tc_words(app);
     if (app.get_subcommand("live")->parsed()) {

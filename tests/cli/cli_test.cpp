@@ -183,5 +183,31 @@ name = "b"
       << goodput[0] << " vs " << goodput[1];
 }
 
+
+// The JIT and the interpreter are interchangeable: the same run gives the same report, byte
+// for byte, and the health says which one ran the verified programs.
+TEST(Cli, BothBackendsGiveTheSameSimulationAndSaySoInTheHealth) {
+  const std::string run = "sim --duration 2 -q 'bpf obj " + library_object("fq_codel") + "' -j";
+  const Outcome jit = bpfq("--backend jit " + run);
+  const Outcome interp = bpfq("--backend interpreter " + run);
+  ASSERT_EQ(jit.exit_code, 0) << jit.output;
+  ASSERT_EQ(interp.exit_code, 0) << interp.output;
+  nlohmann::json a = nlohmann::json::parse(jit.output), b = nlohmann::json::parse(interp.output);
+  EXPECT_EQ(a.at(0).at("health").at("verified_programs_run_on"), "jit");
+  EXPECT_EQ(b.at(0).at("health").at("verified_programs_run_on"), "interpreter");
+  a.at(0).at("health").erase("verified_programs_run_on");
+  b.at(0).at("health").erase("verified_programs_run_on");
+  EXPECT_EQ(a.dump(), b.dump());
+}
+
+TEST(Cli, AnUnknownBackendIsRefusedByName) {
+  Outcome o = bpfq("--backend llvm sim --duration 1");
+  EXPECT_EQ(o.exit_code, 2) << o.output;
+  EXPECT_TRUE(contains(o.output, "llvm")) << o.output;
+  o = run_bpfq_env("BPFQ_BACKEND=llvm", "sim --duration 1");
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_TRUE(contains(o.output, "bpfq: error: BPFQ_BACKEND=llvm: unknown backend 'llvm'")) << o.output;
+}
+
 }  // namespace
 }  // namespace bpfq::test

@@ -18,9 +18,9 @@ struct Outcome {
 };
 
 // Under `timeout`: a run that hangs ends with 124 (or -1 once killed) and fails its test.
-inline Outcome run_bpfq(const std::string& args, bool with_stderr = true) {
-  const std::string command =
-      "timeout -k 5 120 " + std::string(BPFQ_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+inline Outcome run_bpfq(const std::string& args, bool with_stderr = true, const std::string& env = {}) {
+  const std::string command = (env.empty() ? "" : "env " + env + " ") + "timeout -k 5 120 " +
+                              std::string(BPFQ_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
   Outcome o;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return o;
@@ -30,6 +30,9 @@ inline Outcome run_bpfq(const std::string& args, bool with_stderr = true) {
   o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return o;
 }
+
+// With `env` ("NAME=value") in the environment.
+inline Outcome run_bpfq_env(const std::string& env, const std::string& args) { return run_bpfq(args, true, env); }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
