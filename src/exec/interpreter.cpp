@@ -61,8 +61,8 @@ RunState::RunState(const Program::Impl& prog, void* user, std::span<const MemReg
   result_.pc = kNoPc;
 }
 
+// Checked runs only (RunContext::may_access answers for the others).
 bool RunState::may_access(uint64_t a, uint64_t n, bool write) const {
-  if (!checked()) return true;
   auto ok = [&](const MemRegion& r) { return inside(r, a, n) && (!write || r.writable); };
   if (ok(ctx_)) return true;
   for (int i = 0; i < n_stacks_; ++i)
@@ -85,8 +85,9 @@ bool RunState::may_access(uint64_t a, uint64_t n, bool write) const {
   return false;
 }
 
+// Checked runs only (RunContext::grant does nothing for the others).
 void RunState::grant(uint64_t p, uint64_t len, bool writable) {
-  if (!checked() || p + len < p) return;  // a region that wraps would cover everything
+  if (p + len < p) return;  // a region that wraps would cover everything
   // A region granted among the last kRecentGrants (a map value looked up on every loop
   // iteration) needs no new slot. Their addresses are kept in an array of their own, so the
   // look back is a few compares without branches, not a walk through the slots.
