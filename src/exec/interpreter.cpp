@@ -462,11 +462,15 @@ RunResult Program::Impl::run(void* ctx, uint64_t ctx_len, const RunOptions& opts
   const uint64_t c = reinterpret_cast<uint64_t>(ctx);
   rc.ctx_ = {c, c + (ctx ? ctx_len : 0), true};
   CurrentRun scope(&rc);
-  const uint64_t r0 = jit ? rc.run_jit(0, c, ctx_len, 0, 0, 0)
-                      : checked ? Interpreter::execute<true>(rc, slots.data(), c, ctx_len, 0, 0, 0)
-                                : Interpreter::execute<false>(rc, slots.data(), c, ctx_len, 0, 0, 0);
-  result.r0 = r0;
+  result.r0 = rc.run_from(0, c, ctx_len, 0, 0, 0);
   return result;  // built in place: the caller's object all along
+}
+
+uint64_t RunState::run_from(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
+  if (prog_.jit) return run_jit(insn, a1, a2, a3, a4, a5);
+  const Slot* start = prog_.slots.data() + insn;
+  return checked() ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
+                   : Interpreter::execute<false>(*this, start, a1, a2, a3, a4, a5);
 }
 
 uint64_t RunState::run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
@@ -502,11 +506,7 @@ uint64_t RunState::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint
     return 0;
   }
   ++nesting_;
-  const auto insn = static_cast<uint32_t>(fn & 0xffff'ffffULL);
-  const Slot* start = prog_.slots.data() + insn;
-  const uint64_t r0 = prog_.jit    ? run_jit(insn, a1, a2, a3, a4, a5)
-                      : checked() ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
-                                 : Interpreter::execute<false>(*this, start, a1, a2, a3, a4, a5);
+  const uint64_t r0 = run_from(static_cast<uint32_t>(fn & 0xffff'ffffULL), a1, a2, a3, a4, a5);
   --nesting_;
   return r0;
 }

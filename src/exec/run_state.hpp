@@ -18,6 +18,9 @@ class RunState final : public RunContext {
   void fail(const char* detail);
   bool is_callback(uint64_t fn) const;
   uint64_t call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+  // Runs the sub-program starting at `insn` on the program's backend; returns r0. The one
+  // place that chooses between the JIT and the interpreter's two modes.
+  uint64_t run_from(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
   // Runs the JIT code of the sub-program starting at `insn`; returns r0.
   uint64_t run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 
