@@ -128,7 +128,10 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   std::array<io::live::Bridge::Side, 2> sides;
   for (int i = 0; i < 2; ++i) {
     const LinkNode* link = plan.find_link(o.ifname[i]);
-    sides[i] = {ports[i].get(), &built.device(o.ifname[i]), link ? link->rate_bps : 0};
+    const uint64_t rate = link ? link->rate_bps : 0;
+    // A link with a rate is a wire of that rate: it carries frames, not 64 KB GSO bundles.
+    const bool cut_gso = link && link->gso ? !*link->gso : rate != 0;
+    sides[i] = {ports[i].get(), &built.device(o.ifname[i]), rate, cut_gso};
   }
   io::live::Bridge bridge(pool, clock, sides);
   bridge.watch(signal_fd.fd, [fd = signal_fd.fd] {
@@ -146,8 +149,13 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
     timerfd_settime(duration_fd.fd, 0, &spec, nullptr);
     bridge.watch(duration_fd.fd, [] { return true; });
   }
-  fmt::print(stderr, "bpfq live: {} ({}) <-> {} ({}){}\n", o.ifname[0], io::live::port_kind_name(ports[0]->kind()),
-             o.ifname[1], io::live::port_kind_name(ports[1]->kind()),
+  auto side_text = [&](int i) {
+    const io::live::Bridge::Side& s = sides[i];
+    return fmt::format("{} ({}, {}, GSO {})", o.ifname[i], io::live::port_kind_name(ports[i]->kind()),
+                       s.rate_bps ? fmt::format("{} Mbit/s", s.rate_bps / 1e6) : std::string("no rate"),
+                       s.cut_gso ? "cut into frames" : "bundles whole");
+  };
+  fmt::print(stderr, "bpfq live: {} <-> {}{}\n", side_text(0), side_text(1),
              o.duration_s > 0 ? fmt::format(" for {} s", o.duration_s) : std::string(", Ctrl-C to stop"));
   const uint64_t start = clock.now_ns();
   bridge.run();
@@ -156,7 +164,9 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   sigprocmask(SIG_UNBLOCK, &signals, nullptr);
 
   const SetupSnapshot snapshot = built.snapshot();
-  const RunHealth health = run_health(snapshot, ports[0]->stats().rx_no_buffer + ports[1]->stats().rx_no_buffer);
+  // Pool exhaustion: frames the ports could not take, and segments of cut bundles never made.
+  const RunHealth health = run_health(snapshot, ports[0]->stats().rx_no_buffer + ports[1]->stats().rx_no_buffer +
+                                                    bridge.stats(0).cut_no_buffer + bridge.stats(1).cut_no_buffer);
   // Direction i leaves through side i: received on side 1 - i.
   DirectionReport dirs[2];
   for (int i = 0; i < 2; ++i)
@@ -171,7 +181,8 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
       j["directions"].push_back({{"from", d.from}, {"to", d.to}, {"offered", d.stats.offered}, {"sent", d.stats.sent},
                                  {"sent_bytes", d.stats.sent_bytes}, {"device_drops", d.device_drops},
                                  {"qdisc_drops", d.qdisc_drops}, {"unsent_at_exit", d.stats.unsent_at_exit},
-                                 {"queued", d.queued}, {"conserved", d.conserved}});
+                                 {"queued", d.queued}, {"gso_bundles_cut", d.stats.bundles_cut},
+                                 {"cut_no_buffer", d.stats.cut_no_buffer}, {"conserved", d.conserved}});
       j["qdiscs"][o.ifname[i]] = show_json(snapshot, ShowCommand{ShowCommand::What::Qdisc, o.ifname[i]}, true);
     }
     fmt::print("{}\n", j.dump());
@@ -183,6 +194,10 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
                  d.from, d.to, d.stats.offered, d.stats.sent, elapsed_s > 0 ? d.stats.sent_bytes * 8 / elapsed_s / 1e6 : 0.0,
                  d.qdisc_drops + d.device_drops, d.qdisc_drops, d.device_drops, d.stats.unsent_at_exit, d.queued,
                  d.conserved ? "conserved" : "NOT CONSERVED");
+    for (const DirectionReport& d : dirs)
+      if (d.stats.bundles_cut)
+        fmt::print("{} -> {}: {} GSO bundles cut into frames ({} segments lost: pool exhausted)\n", d.from, d.to,
+                   d.stats.bundles_cut, d.stats.cut_no_buffer);
     for (const auto& p : ports) {
       const io::live::PortStats& s = p->stats();
       fmt::print("port {} ({}): rx {} frames, tx {} frames", p->ifname(), io::live::port_kind_name(p->kind()), s.rx_packets,

@@ -78,7 +78,7 @@ const LinkNode* SetupPlan::find_link(const std::string& dev) const {
 }
 
 LinkNode& SetupPlan::link(const std::string& dev) {
-  if (!find_link(dev)) links_.push_back(LinkNode{dev, {}, false, 0, {}, {}});
+  if (!find_link(dev)) links_.push_back(LinkNode{dev, {}, false, 0, {}, {}, {}});
   return const_cast<LinkNode&>(*find_link(dev));
 }
 
@@ -112,9 +112,9 @@ void SetupPlan::link_add(TcLine& line) {
   if (const LinkNode* l = find_link(dev))
     line.fail("device " + dev + " exists" + declared(l->where),
               "declare a device with `link add` before its first qdisc, once");
-  LinkNode node{dev, {}, false, 0, line.where(), {}};
+  LinkNode node{dev, {}, false, 0, {}, line.where(), {}};
   while (!line.done()) {
-    const std::string option = line.take("mtu, txqueuelen, rate or the end of the line");
+    const std::string option = line.take("mtu, txqueuelen, rate, gso or the end of the line");
     if (option == "mtu") {
       node.params.mtu = static_cast<uint32_t>(line.take_number("an MTU in bytes (68 to 65535)", 65535));
       if (node.params.mtu < 68) line.bad_previous("an MTU in bytes (68 to 65535)");
@@ -125,10 +125,14 @@ void SetupPlan::link_add(TcLine& line) {
       if (rate.kind != ValueKind::Rate || rate.value == 0) line.bad_previous("a rate (100mbit, 1gbit)");
       if (rate.value > UINT64_MAX / 8) line.fail("rate " + token + " is too large", "at most about 18 Ebit/s");
       node.rate_bps = rate.value * 8;
+    } else if (option == "gso") {
+      const std::string value = line.take("on or off");
+      if (value != "on" && value != "off") line.bad_previous("on or off");
+      node.gso = value == "on";
     } else if (option == "txqueuelen" || option == "qlen") {
       node.params.tx_queue_len = static_cast<uint32_t>(line.take_number("a queue length in packets", UINT32_MAX));
     } else {
-      line.bad_previous("mtu, txqueuelen, rate or the end of the line");
+      line.bad_previous("mtu, txqueuelen, rate, gso or the end of the line");
     }
   }
   links_.push_back(std::move(node));

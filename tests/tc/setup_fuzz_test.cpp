@@ -33,7 +33,7 @@ size_t iterations() {
 
 const std::vector<std::string>& seeds() {
   static const std::vector<std::string> s = {
-      "link add dev eth0 mtu 1500 txqueuelen 500 rate 10mbit\n"
+      "link add dev eth0 mtu 1500 txqueuelen 500 rate 10mbit gso off\n"
       "qdisc add dev eth0 root handle 1: drr\n"
       "class add dev eth0 parent 1: classid 1:1 drr quantum 1500\n"
       "class add dev eth0 parent 1: classid 1:2\n"

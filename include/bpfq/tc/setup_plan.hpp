@@ -36,6 +36,9 @@ struct LinkNode {
   sched::DeviceParams params;
   bool mtu_set = false;  // `mtu N` was written
   uint64_t rate_bps = 0;  // `rate R`: the line rate (bits/s) datapaths give it; 0: theirs
+  // `gso on|off`: whether GSO bundles reach the qdisc whole (live only: simulated packets are
+  // wire frames); unset: cut into wire frames when the link has a rate.
+  std::optional<bool> gso;
   std::string where;  // the line that declared it ("" when a qdisc line implied it)
   std::string clsact_where;  // `qdisc add dev D clsact`: its line; "" without clsact
 };

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "frame_offload.hpp"
+
 namespace bpfq::io::live {
 namespace {
 
@@ -20,9 +22,12 @@ constexpr uint64_t kPacerSlackNs = 1'000'000;
 // The side frames leave through: the runner of its device, paced onto its port's TX ring.
 class Bridge::Egress final : public sched::Transmitter {
  public:
-  Egress(Port& out, sched::Device& device, uint64_t rate_bps, const runtime::Clock& clock)
+  Egress(Port& out, sched::Device& device, uint64_t rate_bps, bool cut_gso, sched::PacketPool& pool,
+         const runtime::Clock& clock)
       : out_(out),
         rate_bps_(rate_bps),
+        cut_gso_(cut_gso),
+        pool_(pool),
         clock_(clock),
         watchdog_timer_([this] { runner_->on_timer(); }),
         link_timer_([this] { runner_->wake(); }) {
@@ -45,6 +50,19 @@ class Bridge::Egress final : public sched::Transmitter {
     return true;
   }
 
+  // A packet received on the other side: to the device, as one or (cut) as its segments.
+  void offer(sched::Packet* pkt) {
+    if (cut_gso_ && pkt->skb.gso_segs > 1) {
+      if (const auto cut = segment_gso(*pkt, pool_, [this](sched::Packet* seg) { enqueue(seg); })) {
+        ++stats_.bundles_cut;
+        stats_.cut_no_buffer += cut->no_buffer;
+        sched::PacketPool::release(pkt);
+        return;
+      }
+    }
+    enqueue(pkt);
+  }
+
   void enqueue(sched::Packet* pkt) {
     ++stats_.offered;
     runner_->enqueue(pkt);
@@ -59,7 +77,9 @@ class Bridge::Egress final : public sched::Transmitter {
     if (!root || root->qlen() == 0) return;
     if (!out_.tx_room()) {
       want_tx_room_ = true;
-    } else if (rate_bps_ && clock_.now_ns() < next_free_ns_) {
+    } else if (rate_bps_) {
+      // Also when the slot came while the pass ended: a time already past fires at once, where
+      // no wake-up at all would leave the packet until the next arrival.
       link_timer_.arm(next_free_ns_);
     }
   }
@@ -79,6 +99,8 @@ class Bridge::Egress final : public sched::Transmitter {
 
   Port& out_;
   uint64_t rate_bps_;
+  bool cut_gso_;
+  sched::PacketPool& pool_;
   const runtime::Clock& clock_;
   TimerFdTimer watchdog_timer_;
   TimerFdTimer link_timer_;
@@ -92,7 +114,8 @@ class Bridge::Egress final : public sched::Transmitter {
 Bridge::Bridge(sched::PacketPool& pool, const runtime::Clock& clock, std::array<Side, 2> sides)
     : pool_(pool), clock_(clock), sides_(sides) {
   for (int i = 0; i < 2; ++i)
-    egress_[i] = std::make_unique<Egress>(*sides_[i].port, *sides_[i].egress, sides_[i].rate_bps, clock_);
+    egress_[i] = std::make_unique<Egress>(*sides_[i].port, *sides_[i].egress, sides_[i].rate_bps, sides_[i].cut_gso, pool_,
+                                          clock_);
 }
 
 Bridge::~Bridge() = default;
@@ -119,7 +142,7 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
   for (int i = 0; i < 2; ++i) {
     if (!(fds[3 * i].revents & POLLIN)) continue;
     Egress& out = *egress_[1 - i];
-    const size_t n = sides_[i].port->receive(pool_, kRxBatch, clock_.now_ns(), [&](sched::Packet* pkt) { out.enqueue(pkt); });
+    const size_t n = sides_[i].port->receive(pool_, kRxBatch, clock_.now_ns(), [&](sched::Packet* pkt) { out.offer(pkt); });
     more |= n == kRxBatch;
   }
   for (int i = 0; i < 2; ++i) {

@@ -3,11 +3,13 @@
 // turned into packets and back. A GSO bundle is one packet to the qdisc, as in Linux, counted
 // by the bytes its segments put on the wire (skb->wire_len, Linux's qdisc_pkt_len).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <utility>
 
 #include <bpfq/sched/packet.hpp>
+#include <bpfq/sched/packet_pool.hpp>
 
 namespace bpfq::io::live {
 
@@ -34,5 +36,18 @@ bool fill_packet(sched::Packet& pkt, std::span<const uint8_t> frame, const VnetH
 // The virtio_net_hdr that sends pkt as it was received (all zero for a plain frame).
 VnetHeader vnet_header(const sched::Packet& pkt);
 
+// A GSO bundle of TCP (IPv4, IPv6) or UDP (GSO_UDP_L4) cut into the frames a wire carries, as
+// Linux's skb_gso_segment: each segment repeats the headers with its own IP length (IPv4: id + i
+// and a new header checksum), TCP sequence number and flags (FIN and PSH on the last, CWR on the
+// first) or UDP length, and a partial checksum the kernel finishes on the way out. Each segment
+// is a packet from pool (created_ns of the bundle) handed to on_segment, which takes it.
+struct Segmented {
+  uint32_t segments = 0;   // handed to on_segment
+  uint32_t no_buffer = 0;  // not made: the pool was exhausted (the caller counts them)
+};
+// nullopt: bundle is not a GSO frame bpfq cuts (a plain frame, UFO, no partial checksum); the
+// caller keeps it whole.
+std::optional<Segmented> segment_gso(const sched::Packet& bundle, sched::PacketPool& pool,
+                                     const std::function<void(sched::Packet*)>& on_segment);
 
 }  // namespace bpfq::io::live

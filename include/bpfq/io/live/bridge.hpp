@@ -35,17 +35,21 @@ struct DirectionStats {
   uint64_t sent = 0;            // frames put on the TX port
   uint64_t sent_bytes = 0;      // their wire bytes (qdisc_pkt_len)
   uint64_t unsent_at_exit = 0;  // packets the trees gave back at exit but the port could not take
+  uint64_t bundles_cut = 0;     // GSO bundles received and cut into wire frames (Side::cut_gso)
+  uint64_t cut_no_buffer = 0;   // segments of them not made: the packet pool was exhausted
 };
 
 class Bridge {
  public:
   // One interface: its port, the device (egress tree) frames leaving through it cross, and its
   // line rate (0: as fast as the TX ring drains). Frames received on one side leave on the other.
-  // A GSO bundle stays one packet, as in Linux's qdiscs, counted by its wire bytes.
+  // A GSO bundle stays one packet, as in Linux's qdiscs on a TSO device, counted by its wire
+  // bytes; with cut_gso it is cut into the frames a wire of that rate carries before the tree.
   struct Side {
     Port* port;
     sched::Device* egress;
     uint64_t rate_bps;
+    bool cut_gso;
   };
 
   Bridge(sched::PacketPool& pool, const runtime::Clock& clock, std::array<Side, 2> sides);
