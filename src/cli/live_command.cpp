@@ -13,6 +13,7 @@
 
 #include <bpfq/error.hpp>
 #include <bpfq/io/live/bridge.hpp>
+#include <bpfq/io/live/control_socket.hpp>
 #include <bpfq/io/live/port.hpp>
 #include <bpfq/runtime/clock.hpp>
 #include <bpfq/sched/packet_pool.hpp>
@@ -22,6 +23,7 @@
 #include <bpfq/tc/setup_plan.hpp>
 #include <bpfq/tc/setup_show.hpp>
 
+#include "live_setup.hpp"
 #include "run_health.hpp"
 
 namespace bpfq::cli {
@@ -48,47 +50,41 @@ struct OwnedFd {
   }
 };
 
-// The plan: the setup file's lines; an interface the file leaves without a root qdisc gets
-// pfifo_fast, Linux's default for a real device. Devices other than the two are an error.
-std::unique_ptr<SetupPlan> live_plan(const std::string& batch, const LiveOptions& o) {
-  auto owned = std::make_unique<SetupPlan>();
-  SetupPlan& plan = *owned;
-  plan.set_verification(o.unverified ? runtime::Verification::RunUnverifiedChecked : runtime::Verification::Enforce);
-  if (!batch.empty())
-    for (TcLine& line : read_batch_file(batch)) plan.apply(line);
-  for (const LinkNode& l : plan.links())
-    if (l.name != o.ifname[0] && l.name != o.ifname[1])
-      throw Error("device " + l.name + " is not one of the bridged interfaces (" + o.ifname[0] + ", " + o.ifname[1] + ")",
-                  l.where.empty() ? batch : l.where, "`dev` names the real interfaces: bpfq live " + o.ifname[0] + " " + o.ifname[1] + " -b FILE");
-  for (const std::string& name : o.ifname)
-    if (!plan.child_of(name, sched::Handle::root())) plan.add_root(name, parse_qdisc_spec("pfifo_fast"));
-  return owned;
-}
-
 // One direction's end-of-run accounting: what was received on one side either left the other,
-// was dropped (by its device or its tree, which say why), or is still queued.
+// was dropped (by its device or its tree, which say why), or is still queued. devices: every
+// tree the direction used, oldest first (a control line replaced the others; their packets were
+// released and counted as their drops).
 struct DirectionReport {
   std::string from, to;
   io::live::DirectionStats stats;
   uint64_t device_drops = 0, qdisc_drops = 0, queued = 0;
+  uint64_t trees = 0;  // trees used: 1 + the replacements
   bool conserved = false;
 };
 
 DirectionReport direction_report(const std::string& from, const std::string& to, const io::live::DirectionStats& s,
-                                 const sched::Device& dev) {
+                                 const std::vector<sched::Device*>& devices) {
   DirectionReport r{from, to, s};
-  const sched::DeviceStats& d = dev.stats();
-  r.device_drops = d.egress_shot + d.egress_redirect + d.egress_faults + d.down_drops + d.no_root_drops;
-  const sched::Qdisc* root = dev.root();
-  const uint64_t root_offered = root ? root->stats().enqueued_packets : 0;
-  const uint64_t root_sent = root ? root->stats().sent_packets : 0;
-  r.qdisc_drops = root ? root->stats().dropped : 0;
-  r.queued = root ? root->qlen() : 0;
-  // The device hands every packet it does not drop or consume to the root; the root's sent
+  r.trees = devices.size();
+  uint64_t stolen = 0, root_offered = 0, root_sent = 0;
+  bool roots_conserved = true;
+  for (const sched::Device* dev : devices) {
+    const sched::DeviceStats& d = dev->stats();
+    r.device_drops += d.egress_shot + d.egress_redirect + d.egress_faults + d.down_drops + d.no_root_drops;
+    stolen += d.egress_stolen;
+    if (const sched::Qdisc* root = dev->root()) {
+      root_offered += root->stats().enqueued_packets;
+      root_sent += root->stats().sent_packets;
+      r.qdisc_drops += root->stats().dropped;
+      r.queued += root->qlen();
+      roots_conserved &= root->stats().conserved();
+    }
+  }
+  // The devices hand every packet they do not drop or consume to their roots; the roots' sent
   // packets are exactly those the port took or that could not be sent at exit.
-  r.conserved = s.offered == r.device_drops + d.egress_stolen + root_offered &&
+  r.conserved = s.offered == r.device_drops + stolen + root_offered &&
                 root_offered == root_sent + r.qdisc_drops + r.queued && root_sent == s.sent + s.unsent_at_exit &&
-                (!root || root->stats().conserved());
+                roots_conserved;
   return r;
 }
 
@@ -101,13 +97,36 @@ nlohmann::json port_json(const io::live::Port& p) {
           {"tx_bytes", s.tx_bytes},        {"tx_errors", s.tx_errors}};
 }
 
+// One request on the control socket: {"words": [tc line], "json": bool, "stats": bool}; the answer
+// is {"output": text} or {"error": message}.
+std::string answer(const std::string& request, LiveSetup& setup, io::live::Bridge& bridge) {
+  const nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
+  if (!req.is_object() || !req.contains("words") || !req["words"].is_array())
+    return nlohmann::json{{"error", "a request is {\"words\": [...], \"json\": bool, \"stats\": bool}"}}.dump();
+  try {
+    std::vector<std::string> words;
+    for (const auto& w : req["words"]) words.push_back(w.is_string() ? w.get<std::string>() : w.dump());
+    const std::string out = setup.apply(words, req.value("json", false), req.value("stats", false),
+                                        [&](int side, sched::Device& device) { bridge.switch_device(side, device); });
+    return nlohmann::json{{"output", out}}.dump();
+  } catch (const Error& e) {
+    return nlohmann::json{{"error", e.what()}}.dump();
+  } catch (const std::exception& e) {  // a bad_alloc of a huge program, a JSON type error
+    return nlohmann::json{{"error", std::string("the line could not be applied: ") + e.what()}}.dump();
+  }
+}
+
 void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   if (o.ifname[0] == o.ifname[1]) throw Error("the two interfaces are the same (" + o.ifname[0] + ")", "bpfq live", "bridge two different interfaces");
   if (!(o.duration_s >= 0) || !(o.grace_s >= 0) || o.duration_s > 1e7 || o.grace_s > 3600)
     throw Error("--duration and --grace take seconds from 0 (duration) up to 10^7 (grace: 3600)", "bpfq live", "e.g. --duration 15");
   const io::live::PortKind kind = io::live::parse_port_kind(o.port);
-  const std::unique_ptr<SetupPlan> owned_plan = live_plan(flags.batch, o);
-  const SetupPlan& plan = *owned_plan;
+  // The setup is checked and built before any interface is touched.
+  runtime::MonotonicClock clock;
+  sched::PacketPool pool(sched::PacketPoolConfig{o.pool_packets, io::live::kMaxFrameBytes});
+  LiveSetup setup(flags.batch, {o.ifname[0], o.ifname[1]},
+                  o.unverified ? runtime::Verification::RunUnverifiedChecked : runtime::Verification::Enforce, clock, pool,
+                  o.seed);
 
   // Signals become a readable fd: the loop stops cleanly, drains and reports.
   sigset_t signals;
@@ -118,26 +137,33 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   OwnedFd signal_fd{signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK)};
   if (signal_fd.fd < 0) throw Error("signalfd failed", "bpfq live");
 
-  runtime::MonotonicClock clock;
-  sched::PacketPool pool(sched::PacketPoolConfig{o.pool_packets, io::live::kMaxFrameBytes});
-  BuiltSetup built(plan, clock, pool, {}, 0, o.seed);
   io::live::PortOptions port_options;
   port_options.kind = kind;
   std::unique_ptr<io::live::Port> ports[2] = {io::live::open_port(o.ifname[0], port_options),
                                               io::live::open_port(o.ifname[1], port_options)};
   std::array<io::live::Bridge::Side, 2> sides;
   for (int i = 0; i < 2; ++i) {
-    const LinkNode* link = plan.find_link(o.ifname[i]);
+    const LinkNode* link = setup.plan().find_link(o.ifname[i]);
     const uint64_t rate = link ? link->rate_bps : 0;
     // A link with a rate is a wire of that rate: it carries frames, not 64 KB GSO bundles.
     const bool cut_gso = link && link->gso ? !*link->gso : rate != 0;
-    sides[i] = {ports[i].get(), &built.device(o.ifname[i]), rate, cut_gso};
+    sides[i] = {ports[i].get(), &setup.device(i), rate, cut_gso};
   }
   io::live::Bridge bridge(pool, clock, sides);
   bridge.watch(signal_fd.fd, [fd = signal_fd.fd] {
     signalfd_siginfo info;  // consumed: unblocking at the end must not deliver it again
     return read(fd, &info, sizeof info) == sizeof info;
   });
+  // tc lines while forwarding: `bpfq -s qdisc show dev IF`, `bpfq qdisc replace dev IF root ...`.
+  std::vector<std::unique_ptr<io::live::ControlSocket>> control;
+  for (const std::string& name : o.ifname) {
+    control.push_back(std::make_unique<io::live::ControlSocket>(io::live::control_path(name)));
+    io::live::ControlSocket& sock = *control.back();
+    bridge.watch(sock.fd(), [&] {
+      sock.serve_one([&](const std::string& request) { return answer(request, setup, bridge); });
+      return false;
+    });
+  }
   OwnedFd duration_fd;
   if (o.duration_s > 0) {
     duration_fd.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -163,14 +189,14 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   bridge.finish(static_cast<uint64_t>(o.grace_s * 1e9));
   sigprocmask(SIG_UNBLOCK, &signals, nullptr);
 
-  const SetupSnapshot snapshot = built.snapshot();
+  const SetupSnapshot snapshot = setup.serving_snapshot();
   // Pool exhaustion: frames the ports could not take, and segments of cut bundles never made.
-  const RunHealth health = run_health(snapshot, ports[0]->stats().rx_no_buffer + ports[1]->stats().rx_no_buffer +
+  const RunHealth health = run_health(setup.snapshot(), ports[0]->stats().rx_no_buffer + ports[1]->stats().rx_no_buffer +
                                                     bridge.stats(0).cut_no_buffer + bridge.stats(1).cut_no_buffer);
   // Direction i leaves through side i: received on side 1 - i.
   DirectionReport dirs[2];
   for (int i = 0; i < 2; ++i)
-    dirs[i] = direction_report(o.ifname[1 - i], o.ifname[i], bridge.stats(i), built.device(o.ifname[i]));
+    dirs[i] = direction_report(o.ifname[1 - i], o.ifname[i], bridge.stats(i), setup.served(i));
   const bool conserved = dirs[0].conserved && dirs[1].conserved;
 
   if (flags.json) {
@@ -182,7 +208,8 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
                                  {"sent_bytes", d.stats.sent_bytes}, {"device_drops", d.device_drops},
                                  {"qdisc_drops", d.qdisc_drops}, {"unsent_at_exit", d.stats.unsent_at_exit},
                                  {"queued", d.queued}, {"gso_bundles_cut", d.stats.bundles_cut},
-                                 {"cut_no_buffer", d.stats.cut_no_buffer}, {"conserved", d.conserved}});
+                                 {"cut_no_buffer", d.stats.cut_no_buffer}, {"trees", d.trees},
+                                 {"conserved", d.conserved}});
       j["qdiscs"][o.ifname[i]] = show_json(snapshot, ShowCommand{ShowCommand::What::Qdisc, o.ifname[i]}, true);
     }
     fmt::print("{}\n", j.dump());
@@ -194,6 +221,10 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
                  d.from, d.to, d.stats.offered, d.stats.sent, elapsed_s > 0 ? d.stats.sent_bytes * 8 / elapsed_s / 1e6 : 0.0,
                  d.qdisc_drops + d.device_drops, d.qdisc_drops, d.device_drops, d.stats.unsent_at_exit, d.queued,
                  d.conserved ? "conserved" : "NOT CONSERVED");
+    for (const DirectionReport& d : dirs)
+      if (d.trees > 1)
+        fmt::print("{} -> {}: the tree was replaced {} times while forwarding (the counts above add up every tree)\n",
+                   d.from, d.to, d.trees - 1);
     for (const DirectionReport& d : dirs)
       if (d.stats.bundles_cut)
         fmt::print("{} -> {}: {} GSO bundles cut into frames ({} segments lost: pool exhausted)\n", d.from, d.to,

@@ -1,6 +1,15 @@
 #include "setup_commands.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <bpfq/error.hpp>
+#include <bpfq/io/live/control_socket.hpp>
 
 #include <bpfq/runtime/clock.hpp>
 #include <bpfq/sched/packet_pool.hpp>
@@ -42,7 +51,31 @@ std::string grammar(std::string_view object) {
            "filter add dev D egress bpf obj FILE.bpf.o [sec S] da [NAME VALUE]...   (after qdisc add dev D clsact)\n"
            "filter del dev D (parent H:[M] [prio P] | egress)\n"
            "filter show [dev D]";
-  return "link add dev D [mtu N] [txqueuelen N] [rate R]";
+  return "link add dev D [mtu N] [txqueuelen N] [rate R] [gso on|off]";
+}
+
+// A line naming a device that a running `bpfq live` bridges acts on it, as tc's lines act on the
+// running kernel: the control socket the instance made for the device, if it exists.
+std::optional<std::string> live_control_path(const std::vector<std::string>& words) {
+  const auto dev = std::find(words.begin(), words.end(), "dev");
+  if (dev == words.end() || dev + 1 == words.end()) return std::nullopt;
+  std::string path = io::live::control_path(*(dev + 1));
+  if (access(path.c_str(), F_OK) != 0) return std::nullopt;
+  return path;
+}
+
+void ask_live(const std::string& path, const std::vector<std::string>& words, const GlobalFlags& flags) {
+  const nlohmann::json request = {{"words", words}, {"json", flags.json}, {"stats", flags.stats}};
+  std::string text;
+  try {
+    text = io::live::ControlSocket::ask(path, request.dump());
+  } catch (const Error& e) {
+    throw Error(e.reason(), e.where(), e.hint() + "; a socket left by a killed bpfq live can be removed: rm " + path);
+  }
+  const nlohmann::json answer = nlohmann::json::parse(text, nullptr, false);
+  if (!answer.is_object()) throw Error("the bpfq live on " + path + " answered something else than JSON", "bpfq");
+  if (answer.contains("error")) throw Error(answer["error"].get<std::string>());
+  fmt::print("{}", answer.value("output", std::string{}));
 }
 
 }  // namespace
@@ -74,6 +107,8 @@ void run_tc(std::vector<std::string> words, GlobalFlags flags) {
     if (w == "-j" || w == "-json" || w == "--json") return flags.json = true;
     return false;
   });
+  if (flags.batch.empty())
+    if (const std::optional<std::string> path = live_control_path(words)) return ask_live(*path, words, flags);
   SetupPlan plan;
   // Nothing flows through a batch: its qdiscs run against a clock at 0 and a small pool.
   runtime::ManualClock clock;

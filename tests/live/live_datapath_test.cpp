@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -41,8 +42,10 @@ class LiveDatapath : public ::testing::Test {
   }
 
   // bpfq live between ra and rb with `setup`; `flows` CUBIC flows A→B for `seconds` and a ping
-  // every 100 ms from 2 s after they start until 1 s before they end; then SIGTERM.
-  LoadRun under_load(const std::string& setup, int flows, int seconds, std::vector<std::string> extra = {}) {
+  // every 100 ms from 2 s after they start until 1 s before they end (`during` runs once the
+  // pings started); then SIGTERM.
+  LoadRun under_load(const std::string& setup, int flows, int seconds, std::vector<std::string> extra = {},
+                     const std::function<void()>& during = {}) {
     LoadRun r;
     const std::string setup_path = topo_->file("setup.tc");
     std::ofstream(setup_path) << setup;
@@ -61,6 +64,7 @@ class LiveDatapath : public ::testing::Test {
                                  "client.out");
     std::this_thread::sleep_for(std::chrono::seconds(2));
     Child& ping = topo_->start("a", {"ping", "-i", "0.1", "-c", std::to_string((seconds - 3) * 10), "10.77.0.2"}, "ping.out");
+    if (during) during();
     EXPECT_EQ(client.wait(std::chrono::seconds(seconds + 20)), 0) << client.output();
     ping.wait(std::chrono::seconds(10));
     server.wait(std::chrono::seconds(5));
@@ -150,6 +154,68 @@ TEST_F(LiveDatapath, AFaultingProgramDoesNotStopForwarding) {
   EXPECT_GE(qdisc_drops, faults);
   EXPECT_NE(r.live["health"]["last_fault"].get<std::string>().find("engine_fault_every.bpf.c"), std::string::npos)
       << r.live_text;
+}
+
+// A tc line on a bridged device goes to the running instance through its control socket: show
+// reads the tree serving now, replace swaps pfifo for fq_codel under load (the queued packets
+// are released and counted), and a bad line is refused by name while forwarding goes on.
+TEST_F(LiveDatapath, ReplaceUnderLoadSwapsTheTreeAndCountsEveryPacket) {
+  struct Bpfq {
+    int exit = -1;
+    std::string out;
+  };
+  auto bpfq = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), kBpfq);
+    Child& c = topo_->start("r", args, "ctl-" + std::to_string(getpid()) + "-" + std::to_string(std::rand()) + ".out");
+    Bpfq r;
+    r.exit = c.wait(std::chrono::seconds(60));
+    r.out = c.output();
+    return r;
+  };
+  Bpfq before, replaced, after, bad, link;
+  const LoadRun r = under_load("link add dev rb rate 100mbit\nqdisc add dev rb root handle 1: pfifo limit 1000\n", 4, 15, {},
+                               [&] {
+                                 std::this_thread::sleep_for(std::chrono::seconds(3));
+                                 before = bpfq({"-s", "qdisc", "show", "dev", "rb"});
+                                 replaced = bpfq({"qdisc", "replace", "dev", "rb", "root", "handle", "2:", "fq_codel"});
+                                 std::this_thread::sleep_for(std::chrono::seconds(1));
+                                 after = bpfq({"-j", "-s", "qdisc", "show", "dev", "rb"});
+                                 bad = bpfq({"qdisc", "replace", "dev", "rb", "root", "fq_nonsense"});
+                                 link = bpfq({"link", "add", "dev", "rb", "rate", "1mbit"});
+                               });
+  EXPECT_EQ(before.exit, 0) << before.out;
+  EXPECT_NE(before.out.find("qdisc pfifo 1: root"), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("backlog"), std::string::npos) << before.out;
+  EXPECT_EQ(replaced.exit, 0) << replaced.out;
+  EXPECT_EQ(after.exit, 0) << after.out;
+  const nlohmann::json shown = nlohmann::json::parse(after.out, nullptr, false);
+  ASSERT_TRUE(shown.is_array() && shown.size() == 1u) << after.out;
+  EXPECT_EQ(shown[0]["kind"], "fq_codel");
+  EXPECT_EQ(shown[0]["handle"], "2:");
+  EXPECT_GT(shown[0]["packets"].get<uint64_t>(), 0u) << "the new tree carries the traffic";
+  EXPECT_EQ(bad.exit, 1);
+  EXPECT_EQ(bad.out.rfind("bpfq: error: control line 4: ", 0), 0u) << bad.out;
+  EXPECT_NE(bad.out.find("unknown qdisc 'fq_nonsense'"), std::string::npos) << bad.out;
+  EXPECT_EQ(link.exit, 1);
+  EXPECT_NE(link.out.find("link lines are read when bpfq live starts"), std::string::npos) << link.out;
+
+  expect_conserved(r);
+  ASSERT_TRUE(r.iperf.is_object());
+  EXPECT_GE(r.goodput_mbps(), 85.0) << r.live_text;
+  // Towards rb: two trees, the pfifo's queue released at the swap and counted as its drops.
+  const nlohmann::json& to_rb = r.live["directions"][1];
+  EXPECT_EQ(to_rb["to"], "rb");
+  EXPECT_EQ(to_rb["trees"].get<uint64_t>(), 2u) << r.live_text;
+  EXPECT_GE(to_rb["qdisc_drops"].get<uint64_t>(), 100u) << "a full 1000-packet FIFO was released";
+  // Pings: bloated before the swap (2-5 s), short after it settled (from 9 s).
+  ASSERT_GE(r.rtts.size(), 100u);
+  const std::vector<double> early(r.rtts.begin(), r.rtts.begin() + 25), late(r.rtts.end() - 30, r.rtts.end());
+  EXPECT_GE(percentile(early, 50), 60.0) << "pfifo: ping p50";
+  EXPECT_LE(percentile(late, 99), 15.0) << "fq_codel: ping p99";
+  EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
+  std::printf("replace pfifo -> fq_codel under load: %.1f Mbit/s, %llu qdisc drops, ping p50 %.1f ms before, p99 %.2f ms after\n",
+              r.goodput_mbps(), static_cast<unsigned long long>(to_rb["qdisc_drops"].get<uint64_t>()),
+              percentile(early, 50), percentile(late, 99));
 }
 
 // Setup mistakes are found before any interface is touched (no root needed).

@@ -29,9 +29,17 @@ class Bridge::Egress final : public sched::Transmitter {
         cut_gso_(cut_gso),
         pool_(pool),
         clock_(clock),
+        device_(&device),
         watchdog_timer_([this] { runner_->on_timer(); }),
         link_timer_([this] { runner_->wake(); }) {
     runner_.emplace(device, clock, watchdog_timer_, *this);
+  }
+
+  void switch_device(sched::Device& device) {
+    runner_.reset();  // detaches the watchdog from the old tree
+    if (device_->root()) device_->root()->reset();
+    device_ = &device;
+    runner_.emplace(device, clock_, watchdog_timer_, *this);
   }
 
   bool can_transmit() const override {
@@ -102,6 +110,7 @@ class Bridge::Egress final : public sched::Transmitter {
   bool cut_gso_;
   sched::PacketPool& pool_;
   const runtime::Clock& clock_;
+  sched::Device* device_;
   TimerFdTimer watchdog_timer_;
   TimerFdTimer link_timer_;
   std::optional<sched::QdiscRunner> runner_;
@@ -119,6 +128,11 @@ Bridge::Bridge(sched::PacketPool& pool, const runtime::Clock& clock, std::array<
 }
 
 Bridge::~Bridge() = default;
+
+void Bridge::switch_device(int i, sched::Device& device) {
+  sides_[i].egress = &device;
+  egress_[i]->switch_device(device);
+}
 
 const DirectionStats& Bridge::stats(int i) const { return egress_[i]->stats_; }
 sched::QdiscRunner& Bridge::runner(int i) { return *egress_[i]->runner_; }

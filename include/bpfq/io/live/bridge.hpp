@@ -66,6 +66,10 @@ class Bridge {
   // releases what remains through a reset of each root (counted as drops).
   void finish(uint64_t grace_ns);
 
+  // Side i's frames leave through device from now on (a tc line changed its tree while
+  // forwarding): what the old device's root held is released and counted as its drops.
+  void switch_device(int i, sched::Device& device);
+
   // The direction leaving through side i (received on side 1 - i).
   const DirectionStats& stats(int i) const;
   sched::QdiscRunner& runner(int i);
