@@ -1,5 +1,7 @@
 #include "live_setup.hpp"
 
+#include "map_dump.hpp"
+
 #include <algorithm>
 
 #include <bpfq/error.hpp>
@@ -83,6 +85,13 @@ std::string LiveSetup::apply(const std::vector<std::string>& words, bool json, b
   const auto [object, verb] = object_and_verb(words);
   if (object == "link")
     throw Error("link lines are read when bpfq live starts", where, "restart bpfq live to change a link's rate or gso");
+  if (object == "map") {
+    const MapDumpCommand cmd = parse_map_dump(words, where);
+    const int side = cmd.dev == ifname_[0] ? 0 : cmd.dev == ifname_[1] ? 1 : -1;
+    if (side < 0) throw Error("cannot find device " + cmd.dev, where, "bpfq live bridges " + ifname_[0] + " and " + ifname_[1]);
+    const nlohmann::json dump = map_dump_json(*served_[side].back()->built, cmd);
+    return json ? dump.dump() + "\n" : map_dump_text(dump);
+  }
   if (verb == "show" || verb == "list" || verb == "ls") {
     TcLine line(words, where);
     // A show line leaves the plan as it is.

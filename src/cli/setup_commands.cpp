@@ -1,5 +1,7 @@
 #include "setup_commands.hpp"
 
+#include "map_dump.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +27,7 @@ using namespace bpfq::tc;  // the tc model: specs, setups, show
 
 namespace {
 
-constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link", "tc"};
+constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link", "tc", "map"};
 
 // What --help shows under each subcommand: its tc lines (docs/cli.md has the details).
 std::string grammar(std::string_view object) {
@@ -44,6 +46,7 @@ std::string grammar(std::string_view object) {
     return "class add|replace|change dev D parent H: classid H:M [KIND] [NAME VALUE]...\n"
            "class del dev D classid H:M\nclass show [dev D]";
   if (object == "tc") return "tc qdisc|class|filter|link ...: the same lines, as written for tc";
+  if (object == "map") return "map dump dev D [handle H:]: the maps of the bpf qdiscs on D (docs/cli.md)";
   if (object == "filter")
     return "filter add|replace|change dev D parent H:[M] [protocol ip|ipv6|all] [prio P] [chain C] [handle X] KIND ARGS...\n"
            "  KIND: u32 match ... classid X:Y | fw [handle MARK[/MASK]] classid X:Y\n"
@@ -85,6 +88,7 @@ void add_tc_commands(CLI::App& app) {
     CLI::App* sub = app.add_subcommand(name, fmt::format("tc-style setup: {} add|show ... (docs/cli.md)", name));
     sub->prefix_command();  // every word after it is the tc line's
     sub->footer(grammar(name));
+    if (std::string_view(name) == "map") sub->description("the maps of the bpf qdiscs on a device: map dump dev D [handle H:]");
   }
 }
 
@@ -114,15 +118,19 @@ void run_tc(std::vector<std::string> words, GlobalFlags flags) {
   runtime::ManualClock clock;
   sched::PacketPool pool(sched::PacketPoolConfig{64});
   std::unique_ptr<BuiltSetup> built;
-
-  auto run_line = [&](TcLine& line) {
-    const std::optional<ShowCommand> show = plan.apply(line);
-    if (!show) return;
+  // The setup of the lines so far, built once per change.
+  auto current = [&]() -> BuiltSetup& {
     if (!built || built->plan_version() != plan.version()) {
       built.reset();
       built = std::make_unique<BuiltSetup>(plan, clock, pool);
     }
-    const SetupSnapshot snapshot = built->snapshot();
+    return *built;
+  };
+
+  auto run_line = [&](TcLine& line) {
+    const std::optional<ShowCommand> show = plan.apply(line);
+    if (!show) return;
+    const SetupSnapshot snapshot = current().snapshot();
     if (flags.json)
       fmt::print("{}\n", show_json(snapshot, *show, flags.stats).dump());
     else
@@ -130,7 +138,10 @@ void run_tc(std::vector<std::string> words, GlobalFlags flags) {
   };
   if (!flags.batch.empty())
     for (TcLine& line : read_batch_file(flags.batch)) run_line(line);
-  if (!words.empty()) {
+  if (!words.empty() && words[0] == "map") {  // `map dump`: from the setup the batch built
+    const nlohmann::json dump = map_dump_json(current(), parse_map_dump(words, "command line"));
+    fmt::print("{}", flags.json ? dump.dump() + "\n" : map_dump_text(dump));
+  } else if (!words.empty()) {
     TcLine line(words, "command line");
     run_line(line);
   }

