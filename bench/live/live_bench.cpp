@@ -1,0 +1,255 @@
+// bpfq live on real veths in network namespaces (A ⇄ R ⇄ B, tests/live/live_topology.hpp), each
+// figure a ratio to a baseline measured in the same run (docs/live.md, "Performance"):
+//   Live/pps64/*     64-byte frames per second A→B through the bump in the wire: the bridge with
+//                    a native C++ FIFO (the bare path) against eBPF fifo and fq_codel, verified
+//                    on the JIT and on the interpreter. Time per iteration = 1 / frames per second.
+//   Live/tcp1/*      one TCP stream (iperf3, 4 s) through bpfq against the kernel's own bridge and
+//                    router in R. Time = 1 / Gbit/s.
+//   Live/idle_ping/* ping RTT at idle (200 pings, 10 ms apart) through bpfq against the kernel
+//                    bridge. Time = the p50 RTT; the p99 is a counter.
+// Needs root, ip, iperf3 and ping; skips (with the reason) otherwise. The machine is shared:
+// run with --benchmark_repetitions=3 and read the medians. The frame generator is this binary,
+// run in A as `bench_live --generate IF SECONDS`.
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "live/live_topology.hpp"
+#include "support/ratio_reporter.hpp"
+
+namespace {
+
+using bpfq::test::Child;
+using bpfq::test::LiveTopology;
+
+const std::string kBpfq = std::string(BPFQ_BINARY_DIR) + "/bpfq";
+constexpr double kGenerateSeconds = 3;
+
+// The frame generator: 60-byte UDP frames (64 on the wire) on ifname for `seconds`, to a MAC
+// address nobody has (B's stack counts and drops them early). Prints the frames sent.
+int generate(const char* ifname, double seconds) {
+  const int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname));
+  int one = 1;
+  setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+  if (fd < 0 || addr.sll_ifindex == 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 1;
+  uint8_t frame[60] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,  // MACs, IPv4
+                       0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 77, 0, 1, 10, 77, 0, 2,  // IPv4
+                       0x30, 0x39, 0, 9, 0, 26, 0, 0};  // UDP 12345 → 9, no checksum
+  constexpr int kBatch = 64;
+  iovec iov[kBatch];
+  mmsghdr msgs[kBatch] = {};
+  for (int i = 0; i < kBatch; ++i) {
+    iov[i] = {frame, sizeof frame};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  uint64_t sent = 0;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    const int n = sendmmsg(fd, msgs, kBatch, 0);
+    if (n > 0) sent += static_cast<uint64_t>(n);
+  }
+  std::printf("%llu\n", static_cast<unsigned long long>(sent));
+  return 0;
+}
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+// One topology for the whole run; nullptr (and why) where the live benchmarks cannot run.
+LiveTopology* topology(benchmark::State& state) {
+  static std::unique_ptr<LiveTopology> topo;
+  if (auto why = bpfq::test::live_unavailable()) {
+    state.SkipWithError(why->c_str());
+    return nullptr;
+  }
+  if (!topo) topo = std::make_unique<LiveTopology>();
+  if (!topo->ok()) {
+    state.SkipWithError("could not build the namespaces");
+    return nullptr;
+  }
+  return topo.get();
+}
+
+uint64_t rx_packets(LiveTopology& topo) {
+  Child& c = topo.start("b", {"cat", "/sys/class/net/b0/statistics/rx_packets"}, "rx.out");
+  c.wait();
+  return std::strtoull(c.output().c_str(), nullptr, 10);
+}
+
+// bpfq live in R with the setup text until the returned Child is signalled; false if the path
+// does not forward.
+Child* start_bpfq(LiveTopology& topo, const std::string& setup, const std::string& backend) {
+  const std::string path = topo.file("bench.tc");
+  std::ofstream(path) << setup;
+  Child& live = topo.start("r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", "packet", "-b", path}, "live.out");
+  for (int i = 0; i < 20; ++i)
+    if (topo.run("a", "ping -c 1 -W 1 10.77.0.2")) return &live;
+  return nullptr;
+}
+
+void stop(Child& live) {
+  live.signal(SIGTERM);
+  live.wait(std::chrono::seconds(20));
+}
+
+// The kernel forwarding between ra and rb, for the baselines, while it exists: its bridge, or
+// its router (host routes and proxy ARP: A and B keep their one subnet).
+struct KernelPath {
+  LiveTopology& topo;
+  bool router;
+  KernelPath(LiveTopology& t, bool as_router) : topo(t), router(as_router) {
+    if (router) {
+      // R's own /32 addresses give its ARP requests a source.
+      for (const char* cmd : {"sysctl -qw net.ipv4.ip_forward=1", "sysctl -qw net.ipv4.conf.ra.proxy_arp=1",
+                              "sysctl -qw net.ipv4.conf.rb.proxy_arp=1", "ip addr add 192.0.2.1/32 dev ra",
+                              "ip addr add 192.0.2.2/32 dev rb", "ip route add 10.77.0.1/32 dev ra",
+                              "ip route add 10.77.0.2/32 dev rb"})
+        topo.run("r", cmd);
+    } else {
+      for (const char* cmd : {"ip link add bpfq-br type bridge", "ip link set ra master bpfq-br",
+                              "ip link set rb master bpfq-br", "ip link set bpfq-br up"})
+        topo.run("r", cmd);
+    }
+    for (int i = 0; i < 40 && !topo.run("a", "ping -c 1 -W 1 10.77.0.2"); ++i) {
+    }
+  }
+  ~KernelPath() {
+    if (router) {
+      for (const char* cmd : {"ip route del 10.77.0.1/32 dev ra", "ip route del 10.77.0.2/32 dev rb",
+                              "ip addr del 192.0.2.1/32 dev ra", "ip addr del 192.0.2.2/32 dev rb", "sysctl -qw net.ipv4.conf.ra.proxy_arp=0", "sysctl -qw net.ipv4.conf.rb.proxy_arp=0",
+                              "sysctl -qw net.ipv4.ip_forward=0"})
+        topo.run("r", cmd);
+    } else {
+      topo.run("r", "ip link del bpfq-br");
+    }
+    // A and B learnt R's MAC for each other (proxy ARP): bpfq forwards frames as they are.
+    topo.run("a", "ip neigh flush all");
+    topo.run("b", "ip neigh flush all");
+  }
+};
+
+void BM_Pps64(benchmark::State& state, std::string setup, std::string backend) {
+  LiveTopology* topo = topology(state);
+  if (!topo) return;
+  for (auto _ : state) {
+    Child* live = start_bpfq(*topo, setup, backend);
+    if (!live) {
+      state.SkipWithError("bpfq live did not forward");
+      return;
+    }
+    const uint64_t before = rx_packets(*topo);
+    Child& gen = topo->start("a", {self_exe(), "--generate", "a0", std::to_string(kGenerateSeconds)}, "gen.out");
+    gen.wait(std::chrono::seconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // what bpfq still held leaves
+    const uint64_t received = rx_packets(*topo) - before;
+    stop(*live);
+    const double offered = std::strtod(gen.output().c_str(), nullptr);
+    const double pps = static_cast<double>(received) / kGenerateSeconds;
+    state.SetIterationTime(pps > 0 ? 1 / pps : 1);
+    state.counters["Mpps"] = pps / 1e6;
+    state.counters["offered_Mpps"] = offered / kGenerateSeconds / 1e6;
+  }
+}
+
+double iperf_gbps(LiveTopology& topo) {
+  Child& server = topo.start("b", {"iperf3", "-s", "-1"}, "server.out");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Child& client = topo.start("a", {"iperf3", "-c", "10.77.0.2", "-t", "4", "-J"}, "client.out");
+  client.wait(std::chrono::seconds(30));
+  server.wait(std::chrono::seconds(5));
+  const std::string out = client.output();
+  const size_t at = out.find("\"sum_received\"");
+  const size_t bps = at == std::string::npos ? at : out.find("\"bits_per_second\":", at);
+  return bps == std::string::npos ? 0 : std::strtod(out.c_str() + bps + 18, nullptr) / 1e9;
+}
+
+enum class Path { Bpfq, KernelBridge, KernelRouter };
+
+void BM_Tcp1(benchmark::State& state, Path path) {
+  LiveTopology* topo = topology(state);
+  if (!topo) return;
+  for (auto _ : state) {
+    double gbps = 0;
+    if (path != Path::Bpfq) {
+      KernelPath kernel(*topo, path == Path::KernelRouter);
+      gbps = iperf_gbps(*topo);
+    } else {
+      Child* live = start_bpfq(*topo, "", "jit");
+      if (!live) return state.SkipWithError("bpfq live did not forward");
+      gbps = iperf_gbps(*topo);
+      stop(*live);
+    }
+    state.SetIterationTime(gbps > 0 ? 1 / gbps : 1);
+    state.counters["Gbit/s"] = gbps;
+  }
+}
+
+void BM_IdlePing(benchmark::State& state, bool kernel) {
+  LiveTopology* topo = topology(state);
+  if (!topo) return;
+  for (auto _ : state) {
+    std::unique_ptr<KernelPath> bridge;
+    Child* live = nullptr;
+    if (kernel) {
+      bridge = std::make_unique<KernelPath>(*topo, false);
+    } else if (!(live = start_bpfq(*topo, "", "jit"))) {
+      return state.SkipWithError("bpfq live did not forward");
+    }
+    Child& ping = topo->start("a", {"ping", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
+    ping.wait(std::chrono::seconds(30));
+    if (live) stop(*live);
+    std::vector<double> rtts = bpfq::test::ping_rtts(ping.output());
+    const double p50 = bpfq::test::percentile(rtts, 50), p99 = bpfq::test::percentile(rtts, 99);
+    state.SetIterationTime(p50 > 0 ? p50 / 1e3 : 1);
+    state.counters["p50_us"] = p50 * 1e3;
+    state.counters["p99_us"] = p99 * 1e3;
+  }
+}
+
+const char* kFifo = "qdisc add dev rb root pfifo limit 1000\n";
+const char* kFqCodel = "qdisc add dev rb root fq_codel\n";
+const char* kNative = "qdisc add dev rb root native_pfifo limit 1000\n";
+
+// One iteration per repetition: it takes seconds, and its manual time is far below the minimum.
+#define LIVE_BENCH(...) BENCHMARK_CAPTURE(__VA_ARGS__)->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond)
+LIVE_BENCH(BM_Pps64, native, kNative, "jit")->Name("Live/pps64/native_fifo");
+LIVE_BENCH(BM_Pps64, fifo_jit, kFifo, "jit")->Name("Live/pps64/fifo_jit");
+LIVE_BENCH(BM_Pps64, fq_codel_jit, kFqCodel, "jit")->Name("Live/pps64/fq_codel_jit");
+LIVE_BENCH(BM_Pps64, fifo_interp, kFifo, "interpreter")->Name("Live/pps64/fifo_interp");
+LIVE_BENCH(BM_Pps64, fq_codel_interp, kFqCodel, "interpreter")->Name("Live/pps64/fq_codel_interp");
+LIVE_BENCH(BM_Tcp1, kernel_bridge, Path::KernelBridge)->Name("Live/tcp1/kernel_bridge");
+LIVE_BENCH(BM_Tcp1, kernel_router, Path::KernelRouter)->Name("Live/tcp1/kernel_router");
+LIVE_BENCH(BM_Tcp1, bpfq, Path::Bpfq)->Name("Live/tcp1/bpfq");
+LIVE_BENCH(BM_IdlePing, kernel, true)->Name("Live/idle_ping/kernel_bridge");
+LIVE_BENCH(BM_IdlePing, bpfq, false)->Name("Live/idle_ping/bpfq");
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--generate") return generate(argv[2], std::strtod(argv[3], nullptr));
+  return bpfq::bench::run_with_ratios(argc, argv,
+                                      {{"Live/pps64/fifo_jit/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/fq_codel_jit/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/fifo_interp/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/fq_codel_interp/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/tcp1/bpfq/iterations:1/manual_time", "Live/tcp1/kernel_bridge/iterations:1/manual_time"},
+                                       {"Live/tcp1/bpfq/iterations:1/manual_time", "Live/tcp1/kernel_router/iterations:1/manual_time"},
+                                       {"Live/idle_ping/bpfq/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"}});
+}
