@@ -158,9 +158,8 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   std::vector<std::unique_ptr<io::live::ControlSocket>> control;
   for (const std::string& name : o.ifname) {
     control.push_back(std::make_unique<io::live::ControlSocket>(io::live::control_path(name)));
-    io::live::ControlSocket& sock = *control.back();
-    bridge.watch(sock.fd(), [&] {
-      sock.serve_one([&](const std::string& request) { return answer(request, setup, bridge); });
+    bridge.watch(control.back()->fd(), [&setup, &bridge, sock = control.back().get()] {
+      sock->serve_one([&](const std::string& request) { return answer(request, setup, bridge); });
       return false;
     });
   }

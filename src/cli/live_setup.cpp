@@ -120,11 +120,10 @@ std::vector<sched::Device*> LiveSetup::served(int side) const {
   return devices;
 }
 
-SetupSnapshot LiveSetup::snapshot(std::optional<int> side) const {
+SetupSnapshot LiveSetup::snapshot() const {
   SetupSnapshot all;
   for (int i = 0; i < 2; ++i)
-    if (!side || *side == i)
-      for (Generation* g : served_[i]) append_device(all, g->built->snapshot(), ifname_[i]);
+    for (Generation* g : served_[i]) append_device(all, g->built->snapshot(), ifname_[i]);
   return all;
 }
 

@@ -45,8 +45,8 @@ class LiveSetup {
 
   // Every device side i's frames left through, oldest first; the last serves now.
   std::vector<sched::Device*> served(int side) const;
-  // The trees that served side i (all sides: nullopt), as one snapshot: counters and health.
-  tc::SetupSnapshot snapshot(std::optional<int> side = std::nullopt) const;
+  // Every tree that served, as one snapshot: the run's counters and health.
+  tc::SetupSnapshot snapshot() const;
   // The trees serving now.
   tc::SetupSnapshot serving_snapshot() const;
 

@@ -13,7 +13,7 @@ namespace bpfq::cli {
 namespace {
 
 // Elements listed per map; a larger map says how many it left out. for_each, not
-// get_next_key, walks the map: the kernel's hash get_next_key is a search per key.
+// get_next_key, walks the map: a hash map's get_next_key searches for the key every time.
 constexpr size_t kMaxElements = 1024;
 // Value bytes shown per element: a global data map (.bss) can hold megabytes.
 constexpr uint32_t kMaxValueBytes = 4096;
@@ -44,9 +44,10 @@ nlohmann::json map_json(maps::Map& map) {
   nlohmann::json elements = nlohmann::json::array();
   map.for_each([&](const void* key, void* value) {
     if (elements.size() == kMaxElements) return 1;
-    std::vector<uint8_t> v(static_cast<const uint8_t*>(value), static_cast<const uint8_t*>(value) + spec.value_size);
-    for (uint32_t at : spec.kptr_offsets) std::fill_n(v.begin() + at, 8, 0);  // no addresses leave bpfq
     const uint32_t shown = std::min(spec.value_size, kMaxValueBytes);
+    std::vector<uint8_t> v(static_cast<const uint8_t*>(value), static_cast<const uint8_t*>(value) + shown);
+    for (uint32_t at : spec.kptr_offsets)  // no addresses leave bpfq
+      if (at + 8 <= shown) std::fill_n(v.begin() + at, 8, 0);
     nlohmann::json e = {{"key", hex(static_cast<const uint8_t*>(key), spec.key_size)}, {"value", hex(v.data(), shown)}};
     if (shown < spec.value_size) e["value_bytes_left_out"] = spec.value_size - shown;
     elements.push_back(std::move(e));
