@@ -26,7 +26,10 @@ using namespace x86;
 // eBPF register → x86-64 register. r1..r5 are the System V argument registers, so a helper
 // call needs no moves; r6..r10 are callee-saved, so they survive it. r9..r11 are scratch; r12
 // holds the JitFrame.
-constexpr uint8_t kReg[ebpf::kNumRegs] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
+// Indexed by an instruction's 4-bit register fields. Where a field names no register (NEG's
+// src, which the loader does not require to be 0), it may hold 11..15: those map to RAX and are
+// never used.
+constexpr uint8_t kReg[16] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr uint8_t kTmp = R11, kTmp2 = R10, kTmp3 = R9, kFrame = R12;
 constexpr int32_t kStack = ebpf::kStackSize;
 

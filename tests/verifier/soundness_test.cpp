@@ -75,14 +75,16 @@ std::string disasm(const std::vector<Insn>& p) { return e::disassemble(p.data(),
 
 // ------------------------------------------------------------------ running
 
-uint64_t helper_prandom(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  static thread_local std::mt19937 g(7);
-  return g();
+// The stateful helpers' state, reset before each run so that the checked interpreter and the
+// JIT see the same numbers.
+thread_local std::mt19937 g_prandom;
+thread_local uint64_t g_ktime;
+void reset_helper_state() {
+  g_prandom.seed(7);
+  g_ktime = 0x7ffffffffff00000ull;
 }
-uint64_t helper_ktime(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  static thread_local uint64_t t = 0x7ffffffffff00000ull;
-  return t += 0x12345;
-}
+uint64_t helper_prandom(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return g_prandom(); }
+uint64_t helper_ktime(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return g_ktime += 0x12345; }
 
 // bpf_loop: calls the callback for i = 0.. until it returns 1; the number of calls made.
 uint64_t helper_loop(uint64_t n, uint64_t fn, uint64_t ctx, uint64_t, uint64_t) {
@@ -136,6 +138,27 @@ struct Violation {
 };
 
 // Runs a verified program checked on each input; the first violation found.
+// A verified program on the JIT, without run-time checks, against the checked interpreter's
+// result on the same input (r0, and the context memory after the run).
+std::optional<Violation> check_jit_run(const std::vector<Insn>& insns, const exec::LinkEnv& env, const Buffer& in,
+                                       uint64_t r0, const Buffer& mem_after) {
+  if (!exec::jit_supported()) return std::nullopt;
+  exec::ProgramOptions jopts;
+  jopts.backend = exec::Backend::Jit;
+  const exec::Program jit = exec::Program::load(insns, env, jopts);
+  alignas(16) Buffer mem = in;
+  reset_helper_state();
+  const exec::RunResult r = jit.run(mem.data(), mem.size());
+  if (!r.ok()) return Violation{"JIT: fault where the checked interpreter had none: " + r.message(), in, false, r.fault};
+  if (r.r0 != r0 || mem != mem_after) {
+    char buf[140];
+    std::snprintf(buf, sizeof buf, "JIT: r0 = 0x%" PRIx64 " where the checked interpreter gave 0x%" PRIx64 "%s", r.r0, r0,
+                  mem != mem_after ? ", and different memory" : "");
+    return Violation{buf, in};
+  }
+  return std::nullopt;
+}
+
 std::optional<Violation> check_runs(const std::vector<Insn>& insns, const verifier::VerifyResult& v,
                                     const std::vector<Buffer>& inputs) {
   exec::LinkEnv env;
@@ -155,6 +178,7 @@ std::optional<Violation> check_runs(const std::vector<Insn>& insns, const verifi
                      exec::Fault::Budget};
   for (const Buffer& in : inputs) {
     alignas(16) Buffer mem = in;
+    reset_helper_state();
     exec::RunResult r = prog->run(mem.data(), mem.size());
     if (r.fault == exec::Fault::Budget) {
       // bpf_loop may call its callback 2^23 times, past the default budget: a program that ends
@@ -162,6 +186,7 @@ std::optional<Violation> check_runs(const std::vector<Insn>& insns, const verifi
       popts.insn_budget = uint64_t{1} << 28;
       const exec::Program patient = exec::Program::load(insns, env, popts);
       mem = in;
+      reset_helper_state();
       r = patient.run(mem.data(), mem.size());
     }
     if (!r.ok()) return Violation{"fault: " + r.message(), in, false, r.fault};
@@ -170,6 +195,8 @@ std::optional<Violation> check_runs(const std::vector<Insn>& insns, const verifi
       std::snprintf(buf, sizeof buf, "r0 = %" PRId64 " (0x%" PRIx64 ") outside ", static_cast<int64_t>(r.r0), r.r0);
       return Violation{buf + range_text(v), in};
     }
+    // What the verifier accepted runs unchecked as machine code: the same r0 and memory.
+    if (const std::optional<Violation> jit = check_jit_run(insns, env, in, r.r0, mem)) return jit;
   }
   return std::nullopt;
 }
@@ -1331,7 +1358,7 @@ class SoundnessChecker {
   }
 
   void report(const char* who) const {
-    std::printf("  %s: %" PRIu64 " verified programs run checked (%" PRIu64 " runs): %" PRIu64 " violations, %" PRIu64
+    std::printf("  %s: %" PRIu64 " verified programs run checked and on the JIT (%" PRIu64 " runs): %" PRIu64 " violations, %" PRIu64
                 " refused by Program::load (fail-safe)\n",
                 who, verified_, runs_, violations_, load_refusals_);
     std::vector<std::pair<int, std::string>> top;
@@ -1341,7 +1368,7 @@ class SoundnessChecker {
       std::printf("  refused by Program::load %5d: %s\n", top[k].first, top[k].second.c_str());
     if (top.size() > 6) std::printf("  refused by Program::load: %zu more reasons\n", top.size() - 6);
     for (const Finding& f : findings_)
-      ADD_FAILURE() << "verifier bug: a verified program misbehaves in checked mode: " << f.what << "\nminimal ("
+      ADD_FAILURE() << "a verified program misbehaves (checked interpreter or JIT): " << f.what << "\nminimal ("
                     << f.minimal.size() << " insns):\n"
                     << disasm(f.minimal) << "original (" << f.original.size() << " insns):\n"
                     << disasm(f.original);
