@@ -35,6 +35,12 @@ std::pair<std::string, std::string> object_and_verb(const std::vector<std::strin
 
 }  // namespace
 
+std::optional<std::string> named_device(const std::vector<std::string>& words) {
+  const auto dev = std::find(words.begin(), words.end(), "dev");
+  if (dev == words.end() || dev + 1 == words.end()) return std::nullopt;
+  return *(dev + 1);
+}
+
 LiveSetup::LiveSetup(const std::string& batch, std::array<std::string, 2> ifname, runtime::Verification verification,
                      runtime::Clock& clock, sched::PacketPool& pool, uint64_t seed)
     : ifname_(std::move(ifname)), verification_(verification), clock_(clock), pool_(pool), seed_(seed) {
@@ -99,9 +105,7 @@ std::string LiveSetup::apply(const std::vector<std::string>& words, bool json, b
     const SetupSnapshot now = serving_snapshot();
     return json ? show_json(now, *show, stats).dump() + "\n" : show_text(now, *show, stats);
   }
-  // The device the line changes: the word after `dev`.
-  const auto dev = std::find(words.begin(), words.end(), "dev");
-  const std::string name = dev != words.end() && dev + 1 != words.end() ? *(dev + 1) : "";
+  const std::string name = named_device(words).value_or("");  // the device the line changes
   const int side = name == ifname_[0] ? 0 : name == ifname_[1] ? 1 : -1;
   if (side < 0)
     throw Error("the line names no bridged device (" + ifname_[0] + ", " + ifname_[1] + ")", where,

@@ -8,6 +8,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,9 @@
 #include <bpfq/tc/setup_snapshot.hpp>
 
 namespace bpfq::cli {
+
+// The device a tc line's words name (the word after `dev`), if any.
+std::optional<std::string> named_device(const std::vector<std::string>& words);
 
 class LiveSetup {
  public:

@@ -1,10 +1,10 @@
 #include "setup_commands.hpp"
 
+#include "live_setup.hpp"
 #include "map_dump.hpp"
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <optional>
 
 #include <fmt/core.h>
@@ -60,9 +60,9 @@ std::string grammar(std::string_view object) {
 // A line naming a device that a running `bpfq live` bridges acts on it, as tc's lines act on the
 // running kernel: the control socket the instance made for the device, if it exists.
 std::optional<std::string> live_control_path(const std::vector<std::string>& words) {
-  const auto dev = std::find(words.begin(), words.end(), "dev");
-  if (dev == words.end() || dev + 1 == words.end()) return std::nullopt;
-  std::string path = io::live::control_path(*(dev + 1));
+  const std::optional<std::string> dev = named_device(words);
+  if (!dev) return std::nullopt;
+  std::string path = io::live::control_path(*dev);
   if (access(path.c_str(), F_OK) != 0) return std::nullopt;
   return path;
 }
