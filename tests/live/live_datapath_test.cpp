@@ -53,8 +53,7 @@ class LiveDatapath : public ::testing::Test {
     argv.insert(argv.end(), extra.begin(), extra.end());
     Child& live = topo_->start("r", argv, "live.out");
     // Forwarding works (and ARP is resolved) before the measurement starts.
-    bool reachable = false;
-    for (int i = 0; i < 20 && !reachable; ++i) reachable = topo_->run("a", "ping -c 1 -W 1 10.77.0.2");
+    const bool reachable = topo_->b_reachable(20);
     EXPECT_TRUE(reachable) << live.output();
     if (!reachable) return r;
     Child& server = topo_->start("b", {"iperf3", "-s", "-1"}, "server.out");

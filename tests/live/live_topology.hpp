@@ -118,6 +118,12 @@ class LiveTopology {
   }
   // A command in namespace `which`; true if it exited 0.
   bool run(const std::string& which, const std::string& cmd) const { return sh("ip netns exec " + ns(which) + " " + cmd); }
+  // B answers A's ping within `tries` one-second attempts: frames cross R (and ARP resolved).
+  bool b_reachable(int tries) const {
+    for (int i = 0; i < tries; ++i)
+      if (run("a", "ping -c 1 -W 1 10.77.0.2")) return true;
+    return false;
+  }
 
  private:
   static bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
