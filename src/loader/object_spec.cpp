@@ -40,4 +40,16 @@ int ObjectSpec::map_index(std::string_view name) const {
   return -1;
 }
 
+const LocalType* ObjectSpec::local_type(uint32_t id) const {
+  auto it = std::lower_bound(local_types.begin(), local_types.end(), id,
+                             [](const LocalType& t, uint32_t want) { return t.id < want; });
+  return it != local_types.end() && it->id == id ? &*it : nullptr;
+}
+
+const StructOpsMember* StructOpsMap::member(std::string_view wanted) const {
+  for (const StructOpsMember& m : members)
+    if (m.name == wanted) return &m;
+  return nullptr;
+}
+
 }  // namespace bpfq::loader

@@ -37,6 +37,20 @@ struct SourceLine {
   std::string text;  // the source line itself
 };
 
+// A CO-RE relocation the loader applied (.BTF.ext core_relo), kept so later layers can check
+// what a program does with kernel types (e.g. which fields of struct sk_buff it writes).
+struct CoreAccess {
+  size_t insn = 0;        // instruction index in ProgramSpec::insns
+  uint32_t kind = 0;      // enum bpf_core_relo_kind (0 FIELD_BYTE_OFFSET, … 12 TYPE_MATCHES)
+  std::string type;       // the local root type's name, flavor stripped ("sk_buff")
+  std::string access;     // "sk_buff.tstamp", "Qdisc.q.qlen", "sk_buff.cb[8]"; the type for type kinds
+  uint64_t value = 0;     // what the instruction now holds (the target offset, size, id, …)
+  bool resolved = true;   // false: no target matched; the instruction was poisoned
+  // FIELD_BYTE_OFFSET on a store (ST/STX/atomic): the program writes this field.
+  bool is_store = false;
+  uint32_t access_size = 0;  // bytes the load or store touches (FIELD_BYTE_OFFSET on LDX/ST/STX)
+};
+
 struct ProgramSpec {
   std::string name;     // entry function symbol
   std::string section;  // "qdisc/enqueue", "tc", "xdp", …
@@ -44,6 +58,7 @@ struct ProgramSpec {
   std::vector<std::string> kfunc_names;  // CALL_KFUNC imm indexes this
   std::vector<FunctionRange> functions;  // entry first, then sub-programs in placement order
   std::vector<SourceLine> lines;         // sorted by insn; empty without -g
+  std::vector<CoreAccess> core_accesses; // sorted by insn; empty without CO-RE relocations
 
   // The line-info record covering insn (the last one at or before it), or nullptr.
   const SourceLine* line_at(size_t insn) const;
@@ -64,6 +79,59 @@ struct GlobalVariable {
   std::string type_name;   // the typedef it is declared with ("bpfq_time_ns"), "" for none
 };
 
+// Fields of a struct or global data value that the runtime manages rather than the program
+// (Linux's btf_record): graph roots and nodes, refcounts, locks and kptrs.
+enum class SpecialKind : uint8_t { SpinLock, ListHead, ListNode, RbRoot, RbNode, Refcount, Kptr };
+
+struct SpecialField {
+  SpecialKind kind = SpecialKind::SpinLock;
+  uint32_t offset = 0;  // bytes into the struct or value
+  // ListHead/RbRoot (`__contains(T, node)`): the contained struct T (local BTF id) and the byte
+  // offset of its node member.
+  uint32_t contained_type = 0;
+  uint32_t node_offset = 0;
+  // Kptr: the pointee's struct name ("sk_buff": a packet) and, for one of the program's own
+  // structs (an object from bpf_obj_new), its local BTF id (0 otherwise).
+  std::string kptr_target;
+  uint32_t kptr_type = 0;
+};
+
+// A struct of the program's BTF that bpf_obj_new may allocate: its size and special fields.
+struct LocalType {
+  uint32_t id = 0;  // local BTF type id (bpf_core_type_id_local)
+  std::string name;
+  uint32_t size = 0;
+  std::vector<SpecialField> fields;  // ascending offset
+};
+
+// A special field of a global variable (`private(A) struct bpf_list_head head __contains(…)`).
+struct GlobalSpecialField {
+  uint32_t map_index = 0;  // the global data map holding it
+  SpecialField field;      // offset: bytes into that map's value
+};
+
+// One member of a struct_ops variable's struct, as the program's BTF declares it.
+struct StructOpsMember {
+  std::string name;
+  uint32_t index = 0;   // member index in the local struct
+  uint32_t offset = 0;  // bytes into StructOpsMap::data
+  uint32_t size = 0;
+  bool is_function = false;  // a function-pointer slot
+  std::string program;       // is_function: entry function of the program in the slot; "" = NULL
+};
+
+// A SEC(".struct_ops") / SEC(".struct_ops.link") variable: libbpf's BPF_MAP_TYPE_STRUCT_OPS map.
+struct StructOpsMap {
+  std::string name;       // the variable ("fifo")
+  std::string type_name;  // its struct, ___flavor stripped ("Qdisc_ops")
+  std::string section;    // ".struct_ops", ".struct_ops.link", "?.struct_ops", …
+  bool link = false;      // .struct_ops.link (BPF_F_LINK)
+  std::vector<uint8_t> data;              // the variable's initial bytes
+  std::vector<StructOpsMember> members;   // declaration order
+
+  const StructOpsMember* member(std::string_view name) const;
+};
+
 struct ObjectSpec {
   std::string path;     // as given to load_object
   std::string license;  // contents of SEC("license"), "" if absent
@@ -75,6 +143,11 @@ struct ObjectSpec {
   // Names of the maps declared with __uint(pinning, LIBBPF_PIN_BY_NAME): objects opened with
   // the same runtime::PinnedMaps share them by name, as libbpf does under one pin_root_path.
   std::vector<std::string> pinned_by_name;
+  std::vector<StructOpsMap> struct_ops;               // in section order, then by offset
+  std::vector<LocalType> local_types;                 // structs with special fields, by id
+  std::vector<GlobalSpecialField> global_fields;      // in map order, then by offset
+
+  const LocalType* local_type(uint32_t id) const;
 
   // The program whose section (first match) or entry function name is section_or_name.
   const ProgramSpec* program(std::string_view section_or_name) const;
