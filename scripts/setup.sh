@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   clang llvm lld                     # clang -target bpf for progs/, libFuzzer
+  clang-19 bpftool                   # struct_ops programs keep kptr tags; a host vmlinux.h
   libclang-rt-dev                    # sanitizer/fuzzer runtimes for clang
   libelf-dev zlib1g-dev libbpf-dev   # ELF + BTF for the loader
   linux-libc-dev                     # uapi linux/bpf.h for programs

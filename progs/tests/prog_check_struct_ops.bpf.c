@@ -1,6 +1,6 @@
 /* prog check test: a qdisc written for Linux's struct_ops bpf qdisc (6.16): programs in
- * struct_ops/ sections and their Qdisc_ops in SEC(".struct_ops.link"). bpfq cannot run it yet,
- * and prog check must say so instead of passing it. The struct is a stand-in for vmlinux.h's. */
+ * struct_ops/ sections and their Qdisc_ops in SEC(".struct_ops.link"), but only two of the five
+ * ops Linux requires: prog check must say so. The struct is a stand-in for vmlinux.h's. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

@@ -8,6 +8,7 @@
 #include <bpfq/error.hpp>
 #include <bpfq/runtime/object.hpp>
 
+#include "btf_command.hpp"
 #include "global_flags.hpp"
 #include "live_command.hpp"
 #include "prog_commands.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"jit", "interpreter"}))
       ->trigger_on_parse();
   bpfq::cli::add_prog_commands(app, flags);
+  bpfq::cli::add_btf_commands(app);
   bpfq::cli::add_sim_command(app, flags);
   bpfq::cli::add_live_command(app, flags);  // -b FILE is its setup
   bpfq::cli::add_tc_commands(app);

@@ -7,6 +7,7 @@
 #include <bpfq/error.hpp>
 #include <bpfq/maps/map.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/struct_ops_qdisc.hpp>
 #include <bpfq/tc/tc_line.hpp>
 
 namespace bpfq::cli {
@@ -79,11 +80,14 @@ nlohmann::json map_dump_json(const tc::BuiltSetup& built, const MapDumpCommand& 
     if (row.dev != cmd.dev) continue;
     dev_known = true;
     if (cmd.handle && row.handle != *cmd.handle) continue;
-    auto* bpf = dynamic_cast<sched::BpfQdisc*>(built.find_qdisc(row.dev, row.handle));
-    if (!bpf) continue;
+    sched::Qdisc* qdisc = built.find_qdisc(row.dev, row.handle);
+    runtime::Object* object = nullptr;
+    if (auto* bpf = dynamic_cast<sched::BpfQdisc*>(qdisc)) object = &bpf->object();
+    if (auto* ops = dynamic_cast<sched::StructOpsQdisc*>(qdisc)) object = &ops->object();
+    if (!object) continue;
     nlohmann::json q = {{"dev", row.dev}, {"handle", row.handle.to_string()}, {"kind", row.kind}};
     q["maps"] = nlohmann::json::array();
-    for (const maps::MapSpec& spec : bpf->object().spec().maps) q["maps"].push_back(map_json(bpf->object().map(spec.name)));
+    for (const maps::MapSpec& spec : object->spec().maps) q["maps"].push_back(map_json(object->map(spec.name)));
     out.push_back(std::move(q));
   }
   if (!dev_known) throw Error("cannot find device " + cmd.dev, "map dump", "devices come from `link add` or a qdisc line");

@@ -19,6 +19,7 @@
 #include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/packet_pool.hpp>
+#include <bpfq/sched/struct_ops_qdisc.hpp>
 #include <bpfq/tc/program_params.hpp>
 #include <bpfq/tc/qdisc_spec.hpp>
 #include <bpfq/verifier/verifier.hpp>
@@ -162,16 +163,16 @@ std::string listed(std::span<const std::string_view> names) {
 std::string at_section(const std::string& path, const std::string& section) { return path + " section " + section; }
 
 // Section names bpfq does not know (their programs never run, their data is ignored), and
-// Linux's struct_ops qdiscs, which bpfq cannot run yet.
+// struct_ops programs without the Qdisc_ops that would run them (objects with one are checked
+// by check_struct_ops).
 void check_sections(const std::string& path, const loader::ObjectCheck& obj, std::vector<Error>& problems) {
   for (const loader::SectionInfo& s : obj.sections) {
     if (!s.alloc && !s.code) continue;  // BTF, symbols, relocations, debug info
     if (is_struct_ops_section(s.name)) {
-      problems.emplace_back(s.code ? "struct_ops programs (Linux's bpf qdisc, Qdisc_ops in BPF) are not supported yet"
-                                   : "struct_ops maps (Linux's bpf qdisc, SEC(\".struct_ops\")) are not supported yet",
-                            at_section(path, s.name),
-                            "write the qdisc as SEC(\"qdisc/enqueue\") and SEC(\"qdisc/dequeue\") programs on struct "
-                            "sch_bpf_ctx (docs/program-model.md)");
+      if (s.code)
+        problems.emplace_back("struct_ops program outside any struct_ops Qdisc_ops: nothing runs it",
+                              at_section(path, s.name),
+                              "name it in a `SEC(\".struct_ops.link\") struct Qdisc_ops` (docs/struct_ops.md)");
       continue;
     }
     if (s.code ? s.name == ".text" || is_qdisc_section(s.name) || is_tc_section(s.name) : is_known_data_section(s.name))
@@ -292,7 +293,40 @@ void run_init(const std::string& path, const std::vector<tc::ProgramParam>& para
 // Everything `tc qdisc add … bpf obj FILE NAME VALUE …` and `filter add … bpf obj` would
 // refuse, all at once: the sections, the license, the maps, each program's calls and packet
 // writes, linking, the parameters and qdisc/init. Problems go to stderr; any is exit 1.
+// An object of Linux's struct_ops API: opened as its qdisc would be (CO-RE against bpfq's kernel,
+// every op present and supported, no write to a read-only kernel field), then initialised.
+void check_struct_ops(const std::string& path, const std::vector<std::string>& param_words) {
+  runtime::ManualClock clock;
+  sched::PacketPool pool(sched::PacketPoolConfig{64});
+  sched::BpfQdiscEnv env{&pool, &clock};
+  const std::vector<ProgramParam> params = parse_params(path, param_words);
+  auto q = sched::StructOpsQdisc::open(path, sched::Handle::make(1, 0), env);
+  for (const ProgramParam& p : params) set_parameter(q->object(), p, path);
+  q->init();
+  const loader::ObjectSpec& spec = q->object().spec();
+  for (const loader::StructOpsMap& ops : spec.struct_ops)
+    for (const loader::StructOpsMember& m : ops.members) {
+      if (m.program.empty()) continue;
+      const loader::ProgramSpec* prog = spec.program(m.program);
+      fmt::print("{}: struct_ops {} '{}' (id {}): {} = {} ({}), {} insns, ok (not verified: runs checked)\n", path,
+                 ops.type_name, ops.name, q->id(), m.name, m.program, prog->section, prog->insns.size());
+    }
+}
+
 void check(const std::string& path, const std::vector<std::string>& param_words, bool verbose) {
+  bool struct_ops = false;
+  try {
+    struct_ops = loader::declares_struct_ops(loader::read_object_file(path), path);
+  } catch (const Error&) {  // reported below, with everything else wrong with the file
+  }
+  if (struct_ops) {
+    try {
+      return check_struct_ops(path, param_words);
+    } catch (const Error& e) {
+      fmt::print(stderr, "bpfq: error: {}\n", e.what());
+      throw Error("1 problem", path);
+    }
+  }
   std::vector<Error> problems;
   std::vector<tc::ProgramParam> params;
   bool params_ok = true;

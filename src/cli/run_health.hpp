@@ -13,6 +13,7 @@ namespace bpfq::cli {
 struct RunHealth {
   uint64_t faults = 0;            // program runs that faulted (qdisc and clsact programs)
   uint64_t leaked_refs = 0;       // references programs lost, released by the engine
+  uint64_t leaked_objects = 0;    // graph objects struct_ops programs lost, freed by the engine
   uint64_t bad_dequeues = 0;      // dequeue programs handing out packets they did not hold
   uint64_t bad_verdicts = 0;      // packets dropped for a verdict out of range
   uint64_t pool_exhausted = 0;    // packets not built or received: the packet pool was empty
@@ -20,7 +21,7 @@ struct RunHealth {
   std::string last_fault;         // the last fault's message with its source line
 
   // The programs did nothing wrong (a run that is not makes `bpfq sim` exit 1).
-  bool programs_clean() const { return faults + leaked_refs + bad_dequeues + bad_verdicts == 0; }
+  bool programs_clean() const { return faults + leaked_refs + leaked_objects + bad_dequeues + bad_verdicts == 0; }
   bool clean() const { return programs_clean() && pool_exhausted == 0 && unverified == 0; }
 };
 

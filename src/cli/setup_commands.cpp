@@ -27,7 +27,7 @@ using namespace bpfq::tc;  // the tc model: specs, setups, show
 
 namespace {
 
-constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link", "tc", "map"};
+constexpr const char* kObjects[] = {"qdisc", "class", "filter", "link", "tc", "map", "struct_ops"};
 
 // What --help shows under each subcommand: its tc lines (docs/cli.md has the details).
 std::string grammar(std::string_view object) {
@@ -46,6 +46,9 @@ std::string grammar(std::string_view object) {
     return "class add|replace|change dev D parent H: classid H:M [KIND] [NAME VALUE]...\n"
            "class del dev D classid H:M\nclass show [dev D]";
   if (object == "tc") return "tc qdisc|class|filter|link ...: the same lines, as written for tc";
+  if (object == "struct_ops")
+    return "struct_ops register FILE.bpf.o: the object's struct_ops Qdisc_ops (Linux's bpf qdisc API) becomes a qdisc\n"
+           "  kind named by its .id for the lines after it: qdisc add dev D root bpf_fifo (docs/struct_ops.md)";
   if (object == "map") return "map dump dev D [handle H:]: the maps of the bpf qdiscs on D (docs/cli.md)";
   if (object == "filter")
     return "filter add|replace|change dev D parent H:[M] [protocol ip|ipv6|all] [prio P] [chain C] [handle X] KIND ARGS...\n"
@@ -89,6 +92,8 @@ void add_tc_commands(CLI::App& app) {
     sub->prefix_command();  // every word after it is the tc line's
     sub->footer(grammar(name));
     if (std::string_view(name) == "map") sub->description("the maps of the bpf qdiscs on a device: map dump dev D [handle H:]");
+    if (std::string_view(name) == "struct_ops")
+      sub->description("register a struct_ops Qdisc_ops (Linux's bpf qdisc) as a qdisc kind: struct_ops register FILE.bpf.o");
   }
 }
 
@@ -144,6 +149,9 @@ void run_tc(std::vector<std::string> words, GlobalFlags flags) {
   } else if (!words.empty()) {
     TcLine line(words, "command line");
     run_line(line);
+    if (words[0] == "struct_ops")  // say what the object registered
+      for (const auto& [id, path] : plan.registered_qdiscs())
+        if (path == words.back()) fmt::print("registered qdisc {} ({})\n", id, path);
   }
 }
 

@@ -74,11 +74,21 @@ class RelocationResolver {
     ResolvedRelocation r;
     r.symbol = sym.name;
     if (sym.section == SHN_UNDEF) {
+      if (auto it = targets_.kconfig_externs.find(sym.name); it != targets_.kconfig_externs.end()) {
+        if (addend < 0 || static_cast<uint32_t>(addend) > it->second.size)
+          throw Error("reference to '" + sym.name + "' + " + std::to_string(addend) +
+                          " lies outside the extern",
+                      where_, "the file is corrupted");
+        r.target = RelocationTarget::GlobalData;
+        r.map_index = targets_.kconfig_map;
+        r.data_offset = it->second.offset + static_cast<uint32_t>(addend);
+        return r;
+      }
       const bool ksym = targets_.ksym_variables.count(sym.name) != 0;
       throw Error("reference to undefined symbol '" + sym.name + "'", where_,
                   ksym ? "__ksym variables (typed kernel symbols) are not supported"
-                       : "extern variables (__ksym, __kconfig) are not supported; define the "
-                         "variable in this object");
+                       : "of extern variables only __kconfig ones are supported (compile with "
+                         "-g so that BTF lists them); define the variable in this object");
     }
     const int64_t offset = static_cast<int64_t>(sym.value) + addend;
     if (sym.value > INT32_MAX || offset < 0)

@@ -61,6 +61,14 @@ struct RelocationTargets {
   std::unordered_map<size_t, uint32_t> data_map_of_section;  // ELF index -> ObjectSpec::maps index
   std::set<std::string, std::less<>> kfuncs;             // functions in BTF DATASEC .ksyms
   std::set<std::string, std::less<>> ksym_variables;     // variables there (unsupported)
+  // __kconfig externs: ObjectSpec::maps index of their ".kconfig" map, and each one's place in
+  // its value (lddw of an extern resolves as GlobalData there).
+  struct Extern {
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  uint32_t kconfig_map = 0;
+  std::map<std::string, Extern, std::less<>> kconfig_externs;
 };
 
 // Every SHF_EXECINSTR section, in ELF order, with its functions and resolved relocations.

@@ -20,8 +20,9 @@ int32_t relative(size_t target, size_t from) {
 
 class ProgramLinker {
  public:
-  ProgramLinker(const std::string& file, const std::vector<CodeSection>& code, const LineTable& lines)
-      : file_(file), code_(code), lines_(lines) {}
+  ProgramLinker(const std::string& file, const std::vector<CodeSection>& code, const LineTable& lines,
+                const CoreTable& core)
+      : file_(file), code_(code), lines_(lines), core_(core) {}
 
   ProgramSpec link(size_t section, const CodeFunction& entry) {
     program_ = ProgramSpec{};
@@ -57,22 +58,27 @@ class ProgramLinker {
     program_.insns.insert(program_.insns.end(), sec.insns.begin() + fn.start,
                           sec.insns.begin() + fn.start + fn.count);
     program_.functions.push_back({fn.name, start, fn.count});
-    copy_lines(sec.name, fn, start);
+    copy_records(lines_, sec.name, fn, start, program_.lines);
+    copy_records(core_, sec.name, fn, start, program_.core_accesses);
     placed_.emplace(key, start);
     placements_.push_back({section, &fn, start});
     return start;
   }
 
-  void copy_lines(const std::string& section, const CodeFunction& fn, size_t out_start) {
-    auto it = lines_.find(section);
-    if (it == lines_.end()) return;
-    const std::vector<SourceLine>& all = it->second;  // sorted by insn
-    auto line = std::lower_bound(all.begin(), all.end(), fn.start,
-                                 [](const SourceLine& l, size_t at) { return l.insn < at; });
-    for (; line != all.end() && line->insn < fn.start + fn.count; ++line) {
-      SourceLine copy = *line;
-      copy.insn = out_start + (line->insn - fn.start);
-      program_.lines.push_back(std::move(copy));
+  // Line or CO-RE records of fn's instructions, renumbered to where fn is placed. Functions are
+  // appended in order, so out stays sorted.
+  template <typename Table, typename Record>
+  static void copy_records(const Table& table, const std::string& section, const CodeFunction& fn,
+                           size_t out_start, std::vector<Record>& out) {
+    auto it = table.find(section);
+    if (it == table.end()) return;
+    const std::vector<Record>& all = it->second;  // sorted by insn
+    auto rec = std::lower_bound(all.begin(), all.end(), fn.start,
+                                [](const Record& r, size_t at) { return r.insn < at; });
+    for (; rec != all.end() && rec->insn < fn.start + fn.count; ++rec) {
+      Record copy = *rec;
+      copy.insn = out_start + (rec->insn - fn.start);
+      out.push_back(std::move(copy));
     }
   }
 
@@ -158,6 +164,7 @@ class ProgramLinker {
   const std::string& file_;
   const std::vector<CodeSection>& code_;
   const LineTable& lines_;
+  const CoreTable& core_;
   ProgramSpec program_;
   std::map<std::pair<size_t, size_t>, size_t> placed_;  // (section, function start) -> out start
   std::vector<Placement> placements_;
@@ -167,8 +174,8 @@ class ProgramLinker {
 }  // namespace
 
 std::vector<ProgramSpec> link_programs(const std::string& file, const std::vector<CodeSection>& code,
-                                       const LineTable& lines) {
-  ProgramLinker linker(file, code, lines);
+                                       const LineTable& lines, const CoreTable& core) {
+  ProgramLinker linker(file, code, lines, core);
   std::vector<ProgramSpec> programs;
   for (size_t s = 0; s < code.size(); ++s) {
     if (code[s].name == ".text") continue;  // sub-programs only

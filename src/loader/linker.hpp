@@ -8,13 +8,14 @@
 #include <bpfq/loader/object_spec.hpp>
 
 #include "code_sections.hpp"
+#include "core_relocs.hpp"
 #include "line_info.hpp"
 
 namespace bpfq::loader {
 
 // Entry programs are the global functions of every executable section except .text, in section
-// order then by offset. lines may be empty.
+// order then by offset. lines and core may be empty.
 std::vector<ProgramSpec> link_programs(const std::string& file, const std::vector<CodeSection>& code,
-                                       const LineTable& lines);
+                                       const LineTable& lines, const CoreTable& core = {});
 
 }  // namespace bpfq::loader

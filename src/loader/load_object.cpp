@@ -18,12 +18,16 @@
 #include "btf_maps.hpp"
 #include "btf_types.hpp"
 #include "code_sections.hpp"
+#include "core_relocs.hpp"
 #include "elf_file.hpp"
 #include "global_data.hpp"
 #include "global_vars.hpp"
+#include "graph_records.hpp"
+#include "kconfig_externs.hpp"
 #include "line_info.hpp"
 #include "linker.hpp"
 #include "location.hpp"
+#include "struct_ops.hpp"
 
 namespace bpfq::loader {
 
@@ -89,6 +93,11 @@ void reject_data_relocations(const ElfFile& elf) {
 }  // namespace
 
 ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& name) {
+  return load_object(elf_bytes, name, LoadOptions{});
+}
+
+ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& name,
+                       const LoadOptions& opts) {
   const ElfFile elf(elf_bytes, name);
   reject_duplicate_sections(elf);
 
@@ -122,15 +131,28 @@ ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& na
   if (btf) {
     read_ksyms(*btf, targets);
     spec.globals = read_global_variables(*btf, elf, targets.data_map_of_section, spec.maps);
+    const auto kconfig_map = static_cast<uint32_t>(spec.maps.size());
+    if (std::optional<KconfigExterns> k = read_kconfig_externs(*btf, elf, opts.kconfig, kconfig_map)) {
+      targets.kconfig_map = kconfig_map;
+      for (GlobalVariable& v : k->variables) {
+        targets.kconfig_externs[v.name] = {v.offset, v.size};
+        spec.globals.push_back(std::move(v));
+      }
+      spec.maps.push_back(std::move(k->spec));
+    }
   }
+  spec.struct_ops = read_struct_ops(elf, btf.get());
+  if (btf) read_graph_records(*btf, spec);
   reject_data_relocations(elf);
 
   LineTable lines;
-  if (const ElfSection* ext = elf.find_section(".BTF.ext"); ext && btf)
-    lines = read_line_info(ext->data, *btf, at_section(name, ext->name));
+  const ElfSection* ext = btf ? elf.find_section(".BTF.ext") : nullptr;
+  if (ext) lines = read_line_info(ext->data, *btf, at_section(name, ext->name));
 
-  const std::vector<CodeSection> code = read_code_sections(elf, targets);
-  spec.programs = link_programs(name, code, lines);
+  std::vector<CodeSection> code = read_code_sections(elf, targets);
+  CoreTable core;  // patches code before it is linked
+  if (ext) core = apply_core_relocations(ext->data, *btf, opts.target_btf, code, name);
+  spec.programs = link_programs(name, code, lines, core);
   return spec;
 }
 
@@ -160,6 +182,17 @@ std::vector<uint8_t> read_object_file(const std::string& path) {
   return bytes;
 }
 
-ObjectSpec load_object(const std::string& path) { return load_object(read_object_file(path), path); }
+bool declares_struct_ops(std::span<const uint8_t> elf_bytes, const std::string& name) {
+  const ElfFile elf(elf_bytes, name);
+  for (const ElfSection& s : elf.sections())
+    if (is_struct_ops_section(s.name)) return true;
+  return false;
+}
+
+ObjectSpec load_object(const std::string& path) { return load_object(path, LoadOptions{}); }
+
+ObjectSpec load_object(const std::string& path, const LoadOptions& opts) {
+  return load_object(read_object_file(path), path, opts);
+}
 
 }  // namespace bpfq::loader

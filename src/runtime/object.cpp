@@ -1,12 +1,14 @@
 // Object: loads the spec, creates (or reuses pinned) maps, links the programs against them.
 #include <bpfq/runtime/object.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 
 #include <bpfq/ebpf/insn.hpp>
 #include <bpfq/loader/load_object.hpp>
 #include <bpfq/maps/map_of_maps.hpp>
+#include <bpfq/runtime/graph_heap.hpp>
 #include <bpfq/runtime/helpers.hpp>
 #include <bpfq/verifier/verifier.hpp>
 
@@ -16,6 +18,8 @@ struct Object::Impl {
   loader::ObjectSpec spec;
   ObjectOptions opts;
   std::string where;
+  // Objects of graph kfuncs; declared before the maps, which release object kptrs into it.
+  std::unique_ptr<GraphHeap> graph;
   std::vector<std::shared_ptr<maps::Map>> maps;  // parallel to spec.maps
   std::vector<exec::Program> programs;           // parallel to spec.programs
   std::vector<size_t> to_pin;                    // maps created here to pin once open succeeds
@@ -68,6 +72,7 @@ struct Object::Impl {
   static std::unique_ptr<Impl> create(loader::ObjectSpec spec, const std::string& name,
                                       const ObjectOptions& opts);
   void create_maps();
+  void create_graph_heap();
   // The pinned map `s` names, if its definition matches s; bpfq::Error naming both objects if not.
   std::shared_ptr<maps::Map> reuse_pinned(const maps::MapSpec& s) const;
   void link_programs();
@@ -154,6 +159,28 @@ uint64_t Object::Impl::resolve_lddw(uint8_t kind, int32_t imm, int32_t next_imm)
               {}, "the loader should have turned map fds into map indexes");
 }
 
+// A heap when some program calls a graph kfunc: its roots are the global ones, and maps whose
+// values hold kptrs release them through it (objects; packets go on to opts.kptr_dtor).
+void Object::Impl::create_graph_heap() {
+  const bool needed = std::any_of(spec.programs.begin(), spec.programs.end(), [](const loader::ProgramSpec& p) {
+    return std::any_of(p.kfunc_names.begin(), p.kfunc_names.end(), is_graph_kfunc);
+  });
+  if (!needed) return;
+  std::vector<GlobalRoot> roots;
+  for (const loader::GlobalSpecialField& g : spec.global_fields)
+    if (uint8_t* value = array_value(g.map_index))
+      roots.push_back({reinterpret_cast<uint64_t>(value) + g.field.offset, g.field});
+  try {
+    graph = std::make_unique<GraphHeap>(spec.local_types, roots);
+  } catch (const Error& e) {
+    throw Error(e.reason(), where, e.hint());
+  }
+  graph->set_packet_kptrs({nullptr, opts.kptr_dtor});
+  for (const auto& m : maps)
+    if (!m->spec().kptr_offsets.empty() && (!m->kptr_dtor() || m->kptr_dtor() == opts.kptr_dtor))
+      m->set_kptr_dtor(GraphHeap::kptr_dtor);
+}
+
 void Object::Impl::link_programs() {
   // Global data is always reachable: programs address it directly (lddw map value).
   std::vector<exec::MemRegion> regions;
@@ -163,6 +190,7 @@ void Object::Impl::link_programs() {
     if (begin == 0) continue;
     regions.push_back({begin, begin + spec.maps[i].value_size, !spec.maps[i].read_only});
   }
+  if (graph) regions.push_back(graph->region());  // every object, live or stale, is arena bytes
   const exec::HelperRegistry* helpers = opts.helpers ? opts.helpers : &standard_helpers();
   // Calls the helper registry cannot link are named first (with the source line); then the
   // verifier proves the rest.
@@ -214,6 +242,7 @@ std::unique_ptr<Object::Impl> Object::Impl::create(loader::ObjectSpec spec, cons
   impl->opts = opts;
   impl->where = opts.where.empty() ? name : opts.where;
   impl->create_maps();
+  impl->create_graph_heap();
   impl->link_programs();
   // Pinned only now: an object that failed to open leaves no pins behind (as libbpf unpins).
   for (size_t index : impl->to_pin) impl->opts.pins->pin(impl->spec.maps[index].name, impl->maps[index], impl->where);
@@ -225,13 +254,17 @@ Object::Object(Object&&) noexcept = default;
 Object& Object::operator=(Object&&) noexcept = default;
 Object::~Object() = default;
 
+static loader::LoadOptions load_options(const ObjectOptions& opts) {
+  return {opts.target_btf, opts.kconfig};
+}
+
 Object Object::open(std::span<const uint8_t> elf_bytes, const std::string& name,
                     const ObjectOptions& opts) {
-  return Object(Impl::create(loader::load_object(elf_bytes, name), name, opts));
+  return Object(Impl::create(loader::load_object(elf_bytes, name, load_options(opts)), name, opts));
 }
 
 Object Object::open(const std::string& path, const ObjectOptions& opts) {
-  return Object(Impl::create(loader::load_object(path), path, opts));
+  return Object(Impl::create(loader::load_object(path, load_options(opts)), path, opts));
 }
 
 namespace {
@@ -294,7 +327,7 @@ std::shared_ptr<maps::Map> Object::create_inner_map(std::string_view outer) cons
   maps::MapSpec spec = *m->spec().inner;
   if (spec.name.empty()) spec.name = std::string(outer) + ".inner";
   std::shared_ptr<maps::Map> inner = maps::create_map(spec);
-  inner->set_kptr_dtor(impl_->opts.kptr_dtor);
+  inner->set_kptr_dtor(impl_->graph && !spec.kptr_offsets.empty() ? GraphHeap::kptr_dtor : impl_->opts.kptr_dtor);
   return inner;
 }
 
@@ -304,6 +337,8 @@ void Object::release_retired() {
 }
 
 const loader::ObjectSpec& Object::spec() const { return impl_->spec; }
+
+GraphHeap* Object::graph_heap() const { return impl_->graph.get(); }
 
 const loader::GlobalVariable& Object::global(std::string_view var) const {
   for (const loader::GlobalVariable& g : impl_->spec.globals)

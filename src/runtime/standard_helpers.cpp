@@ -1,8 +1,20 @@
 #include <bpfq/runtime/helpers.hpp>
 
+#include <bpfq/runtime/run_env.hpp>
+
 #include "helper_support.hpp"
 
 namespace bpfq::runtime {
+
+namespace {
+
+// bpf_jiffies64: the run's clock in ticks of kJiffiesHz.
+uint64_t jiffies64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(current_clock().now_ns()) * kJiffiesHz /
+                               1'000'000'000u);
+}
+
+}  // namespace
 
 const exec::HelperRegistry& standard_helpers() {
   static const exec::HelperRegistry registry = [] {
@@ -20,6 +32,7 @@ const exec::HelperRegistry& standard_helpers() {
     r.add_helper(id::kMapPeekElem, "bpf_map_peek_elem", detail::map_peek_elem);
     r.add_helper(id::kSpinLock, "bpf_spin_lock", detail::spin_lock);
     r.add_helper(id::kSpinUnlock, "bpf_spin_unlock", detail::spin_unlock);
+    r.add_helper(id::kJiffies64, "bpf_jiffies64", jiffies64);
     r.add_helper(id::kKtimeGetBootNs, "bpf_ktime_get_boot_ns", detail::ktime_get_ns);
     r.add_helper(id::kRingbufOutput, "bpf_ringbuf_output", detail::ringbuf_output);
     r.add_helper(id::kRingbufReserve, "bpf_ringbuf_reserve", detail::ringbuf_reserve);

@@ -18,7 +18,9 @@ void release_kptr(void* pkt) {
   BpfQdisc::release_reference(static_cast<Packet*>(pkt), DropReason::ReleasedByMap);
 }
 
-runtime::ObjectOptions object_options(const BpfQdiscEnv& env) {
+}  // namespace
+
+runtime::ObjectOptions bpf_qdisc_object_options(const BpfQdiscEnv& env) {
   runtime::ObjectOptions o;
   o.helpers = &qdisc_helpers();
   o.kptr_dtor = release_kptr;
@@ -27,10 +29,8 @@ runtime::ObjectOptions object_options(const BpfQdiscEnv& env) {
   return o;
 }
 
-}  // namespace
-
 std::unique_ptr<BpfQdisc> BpfQdisc::open(const std::string& path, Handle handle, const BpfQdiscEnv& env) {
-  return std::make_unique<BpfQdisc>(runtime::Object::open(path, object_options(env)), handle, env);
+  return std::make_unique<BpfQdisc>(runtime::Object::open(path, bpf_qdisc_object_options(env)), handle, env);
 }
 
 BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env)
@@ -116,23 +116,6 @@ void BpfQdisc::sync_class(Class& c) {
 void BpfQdisc::note_skb_queue(maps::Map* queue) {
   if (std::find(skb_queues_.begin(), skb_queues_.end(), queue) == skb_queues_.end())
     skb_queues_.push_back(queue);  // at most one entry per map of the object
-}
-
-void BpfQdisc::release_reference(Packet* pkt, DropReason reason) {
-  if (pkt->refcount == 1 && pkt->queued_in)
-    static_cast<BpfQdisc*>(pkt->queued_in)->note_freed_while_queued(pkt, reason);
-  PacketPool::release(pkt);
-}
-
-void BpfQdisc::note_freed_while_queued(Packet* pkt, DropReason reason) {
-  pkt->queued_in = nullptr;
-  note_unqueued(pkt);
-  QdiscStats& s = mutable_stats();
-  ++s.dropped;
-  s.dropped_bytes += pkt->qdisc_len();
-  const DropReason counted = resetting_ ? DropReason::Reset : reason;
-  ++s.drops_by_reason[static_cast<size_t>(counted)];
-  pkt->pool->note_drop(*pkt, counted);
 }
 
 bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
@@ -289,7 +272,7 @@ DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
 // ---- reset ----
 
 void BpfQdisc::do_reset() {
-  resetting_ = true;
+  counting_reset_ = true;
   uint64_t r0 = 0;
   if (reset_prog_) run_control(*reset_prog_, "qdisc/reset", r0);
   for (maps::Map* queue : skb_queues_) {
@@ -311,7 +294,7 @@ void BpfQdisc::do_reset() {
     sync_class(c);
   }
   watchdog_ns_ = 0;
-  resetting_ = false;
+  counting_reset_ = false;
   if (init_prog_) run_control(*init_prog_, "qdisc/init", r0);
 }
 

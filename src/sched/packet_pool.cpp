@@ -41,6 +41,7 @@ PacketPool::PacketPool(const PacketPoolConfig& config) : config_(config) {
   for (uint32_t i = config.packets; i-- > 0;) {
     auto* pkt = new (reinterpret_cast<void*>(base_ + i * packet_stride_)) Packet;
     std::memset(&pkt->skb, 0, sizeof(pkt->skb));
+  pkt->kernel = {};
     pkt->pool = this;
     pkt->head = reinterpret_cast<uint8_t*>(buffers_ + i * buffer_stride_);
     pkt->buffer_size = static_cast<uint32_t>(buffer_stride_);
@@ -80,6 +81,7 @@ Packet* PacketPool::alloc() {
   pkt->enqueue_ns = pkt->created_ns = 0;
   pkt->offload = {};
   std::memset(&pkt->skb, 0, sizeof(pkt->skb));
+  pkt->kernel = {};
   unpoison_bytes(pkt->head, pkt->buffer_size);
   uint8_t* data = pkt->head + config_.headroom;
   pkt->skb.data = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));

@@ -81,4 +81,19 @@ void Qdisc::drop(Packet* pkt, DropReason reason) {
   PacketPool::release(pkt);
 }
 
+void Qdisc::release_reference(Packet* pkt, DropReason reason) {
+  if (pkt->refcount == 1 && pkt->queued_in) pkt->queued_in->note_freed_while_queued(pkt, reason);
+  PacketPool::release(pkt);
+}
+
+void Qdisc::note_freed_while_queued(Packet* pkt, DropReason reason) {
+  pkt->queued_in = nullptr;
+  note_unqueued(pkt);
+  ++stats_.dropped;
+  stats_.dropped_bytes += pkt->qdisc_len();
+  const DropReason counted = counting_reset_ ? DropReason::Reset : reason;
+  ++stats_.drops_by_reason[static_cast<size_t>(counted)];
+  pkt->pool->note_drop(*pkt, counted);
+}
+
 }  // namespace bpfq::sched

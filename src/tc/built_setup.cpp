@@ -121,7 +121,8 @@ std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const Qd
     });
   };
   std::unique_ptr<sched::Qdisc> q =
-      make_qdisc(node->spec, QdiscSite{clock_, pool_, device.params(), seed_, dev, &pins_, verification_}, node->handle, add_classes);
+      make_qdisc(node->spec, QdiscSite{clock_, pool_, device.params(), seed_, dev, &pins_, verification_, parent},
+                 node->handle, add_classes);
   q->set_parent(parent);
   qdiscs_[index].qdisc = q.get();
   return q;

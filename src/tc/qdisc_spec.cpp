@@ -6,7 +6,7 @@
 
 namespace bpfq::tc {
 
-QdiscSpec parse_qdisc_spec(TcLine& line) {
+QdiscSpec parse_qdisc_spec(TcLine& line, const RegisteredQdiscs* registered) {
   QdiscSpec spec;
   spec.where = line.where();
   spec.text = line.remaining_text();
@@ -15,6 +15,8 @@ QdiscSpec parse_qdisc_spec(TcLine& line) {
   if (!kind) {
     if (word.ends_with(".o")) {
       spec.object = word;
+    } else if (registered && registered->count(word)) {
+      spec.object = registered->find(word)->second;
     } else {
       spec.object = find_library_program(word);
       if (spec.object.empty()) {

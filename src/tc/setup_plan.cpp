@@ -6,6 +6,8 @@
 
 #include <bpfq/error.hpp>
 #include <bpfq/loader/load_object.hpp>
+#include <bpfq/sched/struct_ops_qdisc.hpp>
+#include <bpfq/tc/program_library.hpp>
 #include <bpfq/tc/qdisc_kind.hpp>
 
 #include "kinds/kinds.hpp"
@@ -19,7 +21,11 @@ constexpr uint32_t kFirstAutoPrio = 0xC000;    // and gives the first filter wit
 
 std::string declared(const std::string& where) { return where.empty() ? "" : " (" + where + ")"; }
 
-bool classful(const QdiscNode& q) { return find_qdisc_kind(q.spec.kind)->classful; }
+// Linux's bpf qdisc (a struct_ops object) is classless, whatever its `bpf` kind says.
+bool classful(const QdiscNode& q) {
+  if (!find_qdisc_kind(q.spec.kind)->classful) return false;
+  return q.spec.object.empty() || !loader::declares_struct_ops(loader::read_object_file(q.spec.object), q.spec.object);
+}
 
 }  // namespace
 
@@ -49,9 +55,15 @@ SetupPlan::~SetupPlan() = default;
 
 std::optional<ShowCommand> SetupPlan::apply(TcLine& line) {
   line.accept("tc");  // lines copied from tc scripts
-  const std::string object = line.take("qdisc, class, filter or link");
+  const std::string object = line.take("qdisc, class, filter, link or struct_ops");
+  if (object == "struct_ops") {
+    line.expect("register");
+    struct_ops_register(line);
+    ++version_;
+    return std::nullopt;
+  }
   if (object != "qdisc" && object != "class" && object != "filter" && object != "link")
-    line.bad_previous("qdisc, class, filter or link");
+    line.bad_previous("qdisc, class, filter, link or struct_ops");
   const char* verbs = object == "link" ? "add" : "add, replace, change, del or show";
   const std::string verb = line.take(verbs);
   if (object != "link" && (verb == "show" || verb == "list" || verb == "ls")) {
@@ -144,10 +156,33 @@ sched::Handle SetupPlan::unused_handle(const std::string& dev) const {
   return sched::Handle::make(static_cast<uint16_t>(major), 0);
 }
 
-void SetupPlan::check_builds(const QdiscSpec& spec, const LinkNode& dev) {
+// bpftool struct_ops register: the object's Qdisc_ops.id names a qdisc kind from now on, as
+// Linux's register_qdisc makes it one for tc.
+void SetupPlan::struct_ops_register(TcLine& line) {
+  const std::string path = line.take("an object with a struct_ops Qdisc_ops (FILE.bpf.o)");
+  line.expect_end("the end of the line");
+  if (!scratch_pool_) scratch_pool_ = std::make_unique<sched::PacketPool>(sched::PacketPoolConfig{64});
+  sched::BpfQdiscEnv env{scratch_pool_.get(), &scratch_clock_};
+  env.verification = verification_;
+  std::string id;
+  try {
+    id = sched::StructOpsQdisc::open(path, sched::Handle::make(1, 0), env)->id();
+  } catch (const Error& e) {
+    throw on_line(e, line.where());
+  }
+  if (find_qdisc_kind(id) || !find_library_program(id).empty())
+    line.fail("qdisc '" + id + "' exists: it is " + (find_qdisc_kind(id) ? "a qdisc kind" : "in the qdisc library"),
+              "give the Qdisc_ops another .id");
+  if (auto it = registered_.find(id); it != registered_.end() && it->second != path)
+    line.fail("qdisc '" + id + "' is registered already, from " + it->second, "give the Qdisc_ops another .id");
+  registered_[id] = path;
+}
+
+void SetupPlan::check_builds(const QdiscSpec& spec, const LinkNode& dev, sched::Handle parent) {
   if (!scratch_pool_) scratch_pool_ = std::make_unique<sched::PacketPool>(sched::PacketPoolConfig{64});
   QdiscSite site{scratch_clock_, *scratch_pool_, dev.params};
   site.verification = verification_;
+  site.parent = parent;
   make_qdisc(spec, site);
 }
 
@@ -176,7 +211,7 @@ void SetupPlan::qdisc_add(TcLine& line, Verb verb) {
     handle = line.take_handle("a qdisc handle (1:)");
     if (handle->minor() != 0 || handle->major() == 0) line.bad_previous("a qdisc handle with minor 0 (1:, 10:)");
   }
-  const QdiscSpec spec = parse_qdisc_spec(line);
+  const QdiscSpec spec = parse_qdisc_spec(line, &registered_);
 
   if (verb == Verb::Change) {
     // Same place, same kind, new parameters (tc qdisc change).
@@ -186,7 +221,7 @@ void SetupPlan::qdisc_add(TcLine& line, Verb verb) {
     if (handle && *handle != q->handle) line.fail("qdisc " + q->handle.to_string() + " is at that place, not " + handle->to_string());
     if (q->spec.kind != spec.kind || q->spec.object != spec.object)
       line.fail("cannot change a " + q->spec.name + " qdisc into " + spec.name, "use qdisc replace to put another qdisc there");
-    check_builds(spec, link(dev));
+    check_builds(spec, link(dev), parent);
     const_cast<QdiscNode*>(q)->spec = spec;
     return;
   }
@@ -214,13 +249,13 @@ void SetupPlan::qdisc_add(TcLine& line, Verb verb) {
     if (!classful(*owner))
       line.fail("unknown parent " + parent.to_string() + ": qdisc " + owner->handle.to_string() + " is " +
                     owner->spec.name + ", which has no classes",
-                "only bpf qdiscs are classful");
+                "only bpf qdiscs of the seed's API are classful (Linux's struct_ops bpf qdisc is classless)");
     if (const QdiscNode* child = child_of(dev, parent))
       line.fail("class " + parent.to_string() + " already has qdisc " + child->handle.to_string() +
                     declared(child->spec.where),
                 "one qdisc per class");
   }
-  check_builds(spec, link(dev));
+  check_builds(spec, link(dev), parent);
   // A qdisc under a class that was never added creates it, as prio's bands exist implicitly.
   if (!parent.is_root() && !find_class(dev, parent))
     classes_.push_back(ClassNode{dev, parent, sched::Handle::make(parent.major(), 0), line.where(), {}});
@@ -332,7 +367,7 @@ void SetupPlan::class_add(TcLine& line, Verb verb) {
   if (!owner) line.fail("unknown parent " + parent.to_string() + ": " + dev + " has no such qdisc", "add the qdisc first");
   if (!classful(*owner))
     line.fail("qdisc " + parent.to_string() + " is " + owner->spec.name + ", which has no classes",
-              "only bpf qdiscs are classful");
+              "only bpf qdiscs of the seed's API are classful (Linux's struct_ops bpf qdisc is classless)");
   // tc writes the parent's kind before the class options: `classid 1:1 drr quantum 1500`.
   if (const std::string* kind = line.peek(); kind && (*kind == "bpf" || *kind == owner->spec.name)) line.take("");
   QdiscSpec options;

@@ -50,6 +50,7 @@ std::string show_text(const SetupSnapshot& snapshot, const ShowCommand& cmd, boo
           if (q.program_runs) {
             out += fmt::format("\n program runs {} faults {} leaked_refs {} bad_dequeues {}", *q.program_runs,
                                *q.program_faults, *q.leaked_refs, *q.bad_dequeues);
+            if (q.leaked_objects) out += fmt::format(" leaked_objects {}", q.leaked_objects);
             if (!q.last_fault.empty()) out += "\n last fault: " + q.last_fault;
             for (const std::string& why : q.unverified) out += "\n not verified, runs checked: " + why;
           }
@@ -95,6 +96,7 @@ nlohmann::json show_json(const SetupSnapshot& snapshot, const ShowCommand& cmd, 
           if (q.program_runs)
             j["program"] = {{"runs", *q.program_runs},     {"faults", *q.program_faults},
                             {"leaked_refs", *q.leaked_refs}, {"bad_dequeues", *q.bad_dequeues},
+                            {"leaked_objects", q.leaked_objects},
                             {"last_fault", q.last_fault},   {"unverified", q.unverified}};
         }
         out.push_back(std::move(j));

@@ -140,6 +140,7 @@ const std::vector<HelperRow>& helper_rows() {
       {BPF_FUNC_spin_unlock, proto("bpf_spin_unlock", RetKind::Scalar, {A::SpinLock})},
       {BPF_FUNC_skb_ecn_set_ce, with_range(proto("bpf_skb_ecn_set_ce", RetKind::Scalar, {A::Skb}), 0, 1)},
       {BPF_FUNC_ktime_get_boot_ns, proto("bpf_ktime_get_boot_ns", RetKind::Scalar, {})},
+      {BPF_FUNC_jiffies64, proto("bpf_jiffies64", RetKind::Scalar, {})},
       {BPF_FUNC_ringbuf_output,
        with_maps(proto("bpf_ringbuf_output", RetKind::Scalar, {A::ConstMap, A::MemIn, A::Size, A::Scalar}), kRingbuf)},
       {BPF_FUNC_ringbuf_reserve, with_maps(proto("bpf_ringbuf_reserve", RetKind::RingbufMemOrNull,

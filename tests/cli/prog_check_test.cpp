@@ -33,10 +33,6 @@ std::vector<std::string> check(const std::string& args, int expected_exit) {
 
 const std::string kHelpersHint =
     " (hint: bpfq's qdisc and tc programs may call what docs/helpers.md lists (bpfq prog helpers))";
-const std::string kStructOpsHint =
-    " (hint: write the qdisc as SEC(\"qdisc/enqueue\") and SEC(\"qdisc/dequeue\") programs on struct sch_bpf_ctx "
-    "(docs/program-model.md))";
-
 TEST(ProgCheck, ReportsEveryProblemOfOneObjectAtOnce) {
   const std::string obj = test_object("prog_check_many");
   const std::string e = "bpfq: error: " + obj;
@@ -67,17 +63,13 @@ TEST(ProgCheck, ReportsEveryProblemOfOneObjectAtOnce) {
   EXPECT_EQ(check(obj, 1), expected);
 }
 
-TEST(ProgCheck, StructOpsQdiscsAreNotSupportedYet) {
+// Linux's struct_ops qdiscs are checked as Linux would: this one lacks init, reset and destroy.
+TEST(ProgCheck, AStructOpsQdiscNeedsAllFiveOps) {
   const std::string obj = test_object("prog_check_struct_ops");
-  const std::string e = "bpfq: error: " + obj;
   const std::vector<std::string> expected = {
-      e + " section struct_ops/bpf_fifo_enqueue: struct_ops programs (Linux's bpf qdisc, Qdisc_ops in BPF) are not "
-          "supported yet" + kStructOpsHint,
-      e + " section struct_ops/bpf_fifo_dequeue: struct_ops programs (Linux's bpf qdisc, Qdisc_ops in BPF) are not "
-          "supported yet" + kStructOpsHint,
-      e + " section .struct_ops.link: struct_ops maps (Linux's bpf qdisc, SEC(\".struct_ops\")) are not supported "
-          "yet" + kStructOpsHint,
-      e + ": 3 problems",
+      "bpfq: error: " + obj + " Qdisc_ops 'fifo': no init program (hint: Linux requires all of enqueue, dequeue, "
+          "init, reset and destroy)",
+      "bpfq: error: " + obj + ": 1 problem",
   };
   EXPECT_EQ(check(obj, 1), expected);
 }

@@ -55,7 +55,7 @@ TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
   expect_batch_error("# comment\n\nqdisc add dev eth0 root native_pfifo limit 100 foo\n",
                      "3: unexpected 'foo' after 'limit 100': expected the end of the line");
   expect_batch_error("qdisk add dev eth0 root pfifo\n",
-                     "1: unexpected 'qdisk': expected qdisc, class, filter or link");
+                     "1: unexpected 'qdisk': expected qdisc, class, filter, link or struct_ops");
   expect_batch_error("qdisc add dev eth0 root handle\n",
                      "1: expected a qdisc handle (1:) after 'root handle'");
   expect_batch_error("qdisc add dev eth0 root handle 1:5 pfifo\n",

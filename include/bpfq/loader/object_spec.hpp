@@ -91,12 +91,14 @@ struct SpecialField {
   uint32_t contained_type = 0;
   uint32_t node_offset = 0;
   // Kptr: the pointee's struct name ("sk_buff": a packet) and, for one of the program's own
-  // structs (an object from bpf_obj_new), its local BTF id (0 otherwise).
+  // structs (an object from bpf_obj_new), its local BTF id (0 otherwise). Read from the
+  // "kptr"/"kptr_ref" type tag, or inferred where clang 14 dropped it (loader/graph_records.hpp).
   std::string kptr_target;
   uint32_t kptr_type = 0;
 };
 
-// A struct of the program's BTF that bpf_obj_new may allocate: its size and special fields.
+// A struct of the program's BTF that bpf_obj_new may allocate: its size and special fields
+// (direct members only).
 struct LocalType {
   uint32_t id = 0;  // local BTF type id (bpf_core_type_id_local)
   std::string name;
@@ -136,7 +138,8 @@ struct ObjectSpec {
   std::string path;     // as given to load_object
   std::string license;  // contents of SEC("license"), "" if absent
   // BTF-defined maps (.maps, in declaration order), then one ARRAY per global data section
-  // (.data, .bss, .rodata, .rodata.str1.1, .data.*, .rodata.* in ELF section order).
+  // (.data, .bss, .rodata, .rodata.str1.1, .data.*, .rodata.* in ELF section order), then the
+  // read-only .kconfig map of __kconfig externs if any.
   std::vector<maps::MapSpec> maps;
   std::vector<ProgramSpec> programs;  // in ELF section order, then by offset in the section
   std::vector<GlobalVariable> globals;  // in section order, then as BTF lists them
@@ -144,7 +147,7 @@ struct ObjectSpec {
   // the same runtime::PinnedMaps share them by name, as libbpf does under one pin_root_path.
   std::vector<std::string> pinned_by_name;
   std::vector<StructOpsMap> struct_ops;               // in section order, then by offset
-  std::vector<LocalType> local_types;                 // structs with special fields, by id
+  std::vector<LocalType> local_types;                 // every named struct with a size, by id
   std::vector<GlobalSpecialField> global_fields;      // in map order, then by offset
 
   const LocalType* local_type(uint32_t id) const;

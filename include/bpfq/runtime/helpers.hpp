@@ -34,6 +34,7 @@ inline constexpr int32_t kMapPopElem = 88;
 inline constexpr int32_t kMapPeekElem = 89;
 inline constexpr int32_t kSpinLock = 93;
 inline constexpr int32_t kSpinUnlock = 94;
+inline constexpr int32_t kJiffies64 = 118;
 inline constexpr int32_t kKtimeGetBootNs = 125;
 inline constexpr int32_t kRingbufOutput = 130;
 inline constexpr int32_t kRingbufReserve = 131;
@@ -45,6 +46,10 @@ inline constexpr int32_t kTraceVprintk = 177;
 inline constexpr int32_t kLoop = 181;
 inline constexpr int32_t kKptrXchg = 194;
 }  // namespace helper_id
+
+// The tick rate of bpf_jiffies64 (jiffies = clock ns * HZ / 1e9), and so the CONFIG_HZ a
+// program's `extern unsigned CONFIG_HZ __kconfig` reads by default.
+inline constexpr uint64_t kJiffiesHz = 1000;
 
 // Every helper above; no kfuncs. Copy it and add to it (or replace entries by id) to extend.
 const exec::HelperRegistry& standard_helpers();

@@ -37,6 +37,7 @@
 
 namespace bpfq::runtime {
 
+class GraphHeap;
 class PinnedMaps;
 
 // What opening an object does with the verifier (docs/verifier.md). Programs of a known type
@@ -75,13 +76,18 @@ struct ObjectOptions {
   // Helpers and kfuncs the programs may call; null: standard_helpers(). Must outlive the Object.
   const exec::HelperRegistry* helpers = nullptr;
   // Set on every map the object creates (and on inner maps made by create_inner_map): releases
-  // the packet references held in kptr fields.
+  // the packet references held in kptr fields. When the object has a graph heap, its maps with
+  // kptr fields get GraphHeap::kptr_dtor instead, which drops objects and hands the rest to this.
   maps::KptrDtor kptr_dtor = nullptr;
   // Shown in errors instead of the path, e.g. "tc qdisc add … (prog.bpf.o)".
   std::string where;
   // Where LIBBPF_PIN_BY_NAME maps are shared; null: every map is the object's own. Used only
   // while the object opens.
   PinnedMaps* pins = nullptr;
+  // The kernel BTF that CO-RE relocations resolve against (sched::kernel_btf() for programs of
+  // Linux's struct_ops API) and the values of __kconfig externs: loader::LoadOptions.
+  std::span<const uint8_t> target_btf;
+  std::map<std::string, uint64_t, std::less<>> kconfig;
 };
 
 struct ProgramInfo {
@@ -119,6 +125,11 @@ class Object {
   void release_retired();
 
   const loader::ObjectSpec& spec() const;
+
+  // The objects of the graph kfuncs (bpf_obj_new, lists, rbtrees), created when a program calls
+  // one; null otherwise. Give it to runs as RunEnv::graph; call begin_run()/end_run() around
+  // each run to catch leaked references. Checked programs may always touch its arena.
+  GraphHeap* graph_heap() const;
 
   // Global variables, by name. Writes go straight into the global data map, .rodata included
   // (that is how user space passes parameters; programs cannot write .rodata). bpfq::Error if

@@ -18,10 +18,15 @@
 
 namespace bpfq::runtime {
 
+class GraphHeap;
+
 struct RunEnv {
   const Clock* clock = nullptr;  // null: a process-wide MonotonicClock
   Prng* prng = nullptr;          // null: a per-thread Prng seeded with 0
   TraceSink* trace = nullptr;    // null: a StderrTraceSink
+  // The objects of graph kfuncs (bpf_obj_new, lists, rbtrees): Object::graph_heap() of the
+  // program's object. Null: those kfuncs fail the run.
+  GraphHeap* graph = nullptr;
 };
 
 inline exec::RunOptions run_options(RunEnv& env, std::span<const exec::MemRegion> extra = {}) {

@@ -58,6 +58,8 @@ struct BpfQdiscCounters {
 // What qdisc programs may call: the standard helpers plus the qdisc kfuncs
 // (docs/program-model.md). Objects opened against it link exactly as BpfQdisc links them.
 const exec::HelperRegistry& qdisc_helpers();
+// How BpfQdisc opens its object: the qdisc helpers, packet references released as drops.
+runtime::ObjectOptions bpf_qdisc_object_options(const BpfQdiscEnv& env);
 
 class BpfQdisc final : public Qdisc {
  public:
@@ -103,9 +105,6 @@ class BpfQdisc final : public Qdisc {
   // the qdisc's tc programs, TcProgram::of_qdisc), counting each as a leak.
   void release_leaks(QdiscRun& run);
 
-  // The engine's side of a packet reference leaving a map or a program: the last reference of
-  // a packet queued here is a drop. Used by the kfuncs and the maps' kptr destructor.
-  static void release_reference(Packet* pkt, DropReason reason);
 
  protected:
   EnqueueResult do_enqueue(Packet* pkt, uint64_t now_ns) override;
@@ -132,7 +131,6 @@ class BpfQdisc final : public Qdisc {
   EnqueueResult pass(Packet* pkt, uint32_t classid, uint64_t now_ns);
   Packet* take_dequeued(QdiscRun& run, uint64_t skb);
   void arm_watchdog(uint64_t at_ns);
-  void note_freed_while_queued(Packet* pkt, DropReason reason);
   // Folds what a child did since the last call into our qlen, backlog and drops.
   void sync_class(Class& c);
   Class* find_class(uint32_t classid);
@@ -150,7 +148,6 @@ class BpfQdisc final : public Qdisc {
   Classifier classifier_;
   BpfQdiscCounters counters_;
   uint64_t watchdog_ns_ = 0;
-  bool resetting_ = false;  // packets freed now count as DropReason::Reset
   bool run_timing_ = false;
 };
 

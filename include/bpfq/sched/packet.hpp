@@ -22,6 +22,16 @@ class Qdisc;
 
 struct Packet {
   struct __sk_buff skb;  // FIRST member: programs see the packet through it.
+  // Right after it, the fields of Linux's struct sk_buff that __sk_buff lacks, for programs of
+  // Linux's struct_ops API: bpfq's kernel BTF (src/sched/kernel/kernel_types.bpf.c) lays out
+  // its struct sk_buff over skb and these (kernel_view.hpp).
+  struct KernelFields {
+    uint8_t cb[48];     // struct qdisc_skb_cb: pkt_len (set on enqueue), then the qdisc's data
+    uint64_t sk;        // struct sock *: bpfq's packets have no socket, always 0
+    uint32_t data_len;  // non-linear bytes: always 0
+    uint16_t mac_len;
+    uint16_t hdr_len;
+  } kernel;
 
   // ---- bookkeeping outside __sk_buff (programs never see it) ----
   PacketPool* pool;      // the owner; release() returns the packet there

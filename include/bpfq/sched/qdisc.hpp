@@ -99,6 +99,11 @@ class Qdisc {
   virtual void attach_watchdog(Watchdog* watchdog) { watchdog_ = watchdog; }
   Watchdog* watchdog() const { return watchdog_; }
 
+  // A packet that programs hold by reference (in map values or objects) is counted as queued
+  // by the qdisc in pkt->queued_in. Releasing its last reference (a map freeing a value, a
+  // program dropping it) is a drop of that qdisc; any other release just returns it to the pool.
+  static void release_reference(Packet* pkt, DropReason reason);
+
   const QdiscStats& stats() const { return stats_; }
   uint32_t qlen() const { return stats_.qlen; }
   uint64_t backlog() const { return stats_.backlog; }
@@ -146,6 +151,10 @@ class Qdisc {
     return EnqueueResult::dropped(reason);
   }
   QdiscStats& mutable_stats() { return stats_; }
+  // release_reference() freed the last reference of a packet queued here: it leaves the queue
+  // as a drop for reason (DropReason::Reset while counting_reset_).
+  void note_freed_while_queued(Packet* pkt, DropReason reason);
+  bool counting_reset_ = false;
   // qdisc_watchdog_schedule_ns: be dequeued again at at_ns (see Watchdog).
   void schedule_watchdog(uint64_t at_ns) {
     if (watchdog_) watchdog_->schedule(at_ns);

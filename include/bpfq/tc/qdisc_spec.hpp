@@ -9,6 +9,7 @@
 // PARAM VALUE pairs set the program's parameters (program_params.hpp); VALUE takes tc's units
 // (param_value.hpp). A PARAM without a value is a flag set to 1; `noNAME` sets NAME to 0.
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,8 +42,12 @@ struct QdiscSpec {
   std::optional<uint32_t> limit;  // fifos: `limit N`
 };
 
+// Qdisc kinds registered from struct_ops objects (`struct_ops register FILE`): Qdisc_ops.id ->
+// the object, run as `bpf obj FILE`.
+using RegisteredQdiscs = std::map<std::string, std::string, std::less<>>;
+
 // The qdisc words from the kind to the end of the line; errors name the word (TcLine).
-QdiscSpec parse_qdisc_spec(TcLine& line);
+QdiscSpec parse_qdisc_spec(TcLine& line, const RegisteredQdiscs* registered = nullptr);
 // A whole string (`bpfq sim -q SPEC`); errors say "qdisc 'SPEC'".
 QdiscSpec parse_qdisc_spec(const std::string& text);
 
@@ -54,6 +59,7 @@ struct QdiscSite {
   std::string dev = "eth0"; // with the handle, the qdisc's place in the tree (its stream's name)
   runtime::PinnedMaps* pins = nullptr;  // maps shared by name by every object of the setup
   runtime::Verification verification = runtime::Verification::Enforce;  // sim --unverified: RunUnverifiedChecked
+  sched::Handle parent = sched::Handle::root();  // where the qdisc goes: root, or a class
 };
 
 // Builds the qdisc (bpf programs are opened, parameterised, given to before_init, e.g. to add

@@ -13,6 +13,7 @@
 //   [tc] filter add|replace|change dev D parent H:[M] [protocol ip|ipv6|all] [prio|pref P] [chain C] [handle X] KIND ARGS...
 //        (the options before KIND in any order)    filter del dev D parent H:[M] [prio P]
 //   qdisc show [dev D]    class show [dev D]    filter show [dev D]
+//   struct_ops register FILE.bpf.o     (its Qdisc_ops.id becomes a qdisc kind: qdisc add … bpf_fifo)
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,6 +103,7 @@ class SetupPlan {
   const std::vector<QdiscNode>& qdiscs() const { return qdiscs_; }
   const std::vector<ClassNode>& classes() const { return classes_; }
   const std::vector<FilterNode>& filters() const { return filters_; }
+  const RegisteredQdiscs& registered_qdiscs() const { return registered_; }
   const LinkNode* find_link(const std::string& dev) const;
   const QdiscNode* find_qdisc(const std::string& dev, sched::Handle handle) const;
   // The qdisc under classid, or with Handle::root() the device's root qdisc.
@@ -113,6 +115,7 @@ class SetupPlan {
 
  private:
   void link_add(TcLine& line);
+  void struct_ops_register(TcLine& line);
   enum class Verb : uint8_t { Add, Replace, Change, Del };
   void qdisc_add(TcLine& line, Verb verb);
   void qdisc_del(TcLine& line);
@@ -130,13 +133,14 @@ class SetupPlan {
   const ClassNode* find_class(const std::string& dev, sched::Handle classid) const;
   // Builds the qdisc once against a scratch clock and pool: a program that does not load, or
   // whose parameters do not fit, is reported on its line.
-  void check_builds(const QdiscSpec& spec, const LinkNode& dev);
+  void check_builds(const QdiscSpec& spec, const LinkNode& dev, sched::Handle parent);
   sched::Handle unused_handle(const std::string& dev) const;
 
   std::vector<LinkNode> links_;
   std::vector<QdiscNode> qdiscs_;
   std::vector<ClassNode> classes_;
   std::vector<FilterNode> filters_;
+  RegisteredQdiscs registered_;
   uint64_t version_ = 0;
   runtime::ManualClock scratch_clock_;
   std::unique_ptr<sched::PacketPool> scratch_pool_;

@@ -26,6 +26,7 @@ struct QdiscRow {
   // bpf qdiscs: what the engine caught (program runs, faults, leaked references, dequeues of
   // packets that were not queued here) and the last fault's message with its source line.
   std::optional<uint64_t> program_runs, program_faults, leaked_refs, bad_dequeues;
+  uint64_t leaked_objects = 0;  // struct_ops qdiscs: graph objects a run lost, freed by bpfq
   std::string last_fault;
   // Programs the verifier refused that run anyway, checked (sim --unverified): its reasons.
   std::vector<std::string> unverified;

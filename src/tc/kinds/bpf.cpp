@@ -2,11 +2,15 @@
 // (sched::BpfQdisc). Written `bpf obj FILE.bpf.o [NAME VALUE]...`, as FILE.bpf.o on its own, or
 // by the name of a library program (`tbf rate 5mbit ...`): its NAME VALUE pairs are the
 // program's parameters (program_params.hpp). Classful: PASS hands packets to its classes.
+// An object holding a struct_ops Qdisc_ops (Linux 6.16's API) is a sched::StructOpsQdisc, also
+// named by its id once registered (`struct_ops register FILE`, then `qdisc add … bpf_fifo`).
 #include <fmt/core.h>
 
 #include <bpfq/error.hpp>
 #include <bpfq/runtime/prng.hpp>
+#include <bpfq/loader/load_object.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/struct_ops_qdisc.hpp>
 #include <bpfq/tc/program_params.hpp>
 
 #include "kinds.hpp"
@@ -41,7 +45,19 @@ std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite&
   sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr, site.pins};
   env.verification = site.verification;
   env.prng_seed = runtime::derive_seed(site.seed, site.dev + " " + handle.to_string());
-  auto q = sched::BpfQdisc::open(spec.object, handle, env);
+  const std::vector<uint8_t> bytes = loader::read_object_file(spec.object);
+  if (loader::declares_struct_ops(bytes, spec.object)) {
+    if (!site.parent.is_root())
+      throw Error("BPF qdisc only supported on root or mq", spec.object,
+                  "a struct_ops qdisc (Linux's bpf qdisc) goes at the root of a device");
+    auto q = std::make_unique<sched::StructOpsQdisc>(
+        runtime::Object::open(bytes, spec.object, sched::struct_ops_object_options(env)), handle, env, site.device);
+    for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);
+    q->init();
+    return q;
+  }
+  auto q = std::make_unique<sched::BpfQdisc>(
+      runtime::Object::open(bytes, spec.object, sched::bpf_qdisc_object_options(env)), handle, env);
   for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);
   if (before_init) before_init(*q);
   q->init();
@@ -49,19 +65,38 @@ std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite&
 }
 
 // obj FILE, then every parameter the line set, with the value the program holds now.
-void dump_bpf(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row) {
-  auto& bpf = static_cast<sched::BpfQdisc&>(q);
-  row.options = "obj " + bpf.path();
-  row.options_json["obj"] = bpf.path();
+// obj FILE and the parameters, for both kinds of bpf qdisc.
+void dump_object(runtime::Object& object, const std::string& path, const QdiscSpec* spec, QdiscRow& row) {
+  row.options = "obj " + path;
+  row.options_json["obj"] = path;
   row.options_json["params"] = nlohmann::json::object();
   if (spec)
     for (const ProgramParam& p : spec->params) {
-      const loader::GlobalVariable* var = param_global(bpf.object(), p);
-      const uint64_t value = parameter_value(bpf.object(), *var);
+      const loader::GlobalVariable* var = param_global(object, p);
+      const uint64_t value = parameter_value(object, *var);
       const std::optional<ValueKind> unit = parameter_unit(*var);
       row.options += " " + var->name + " " + (unit ? format_value(value, *unit) : std::to_string(value));
       row.options_json["params"][var->name] = value;
     }
+}
+
+void dump_struct_ops(sched::StructOpsQdisc& q, const QdiscSpec* spec, QdiscRow& row) {
+  dump_object(q.object(), q.path(), spec, row);
+  row.options += " id " + q.id();
+  row.options_json["struct_ops"] = q.id();
+  const sched::StructOpsCounters& c = q.counters();
+  row.program_runs = c.runs;
+  row.program_faults = c.faults;
+  row.leaked_refs = c.leaked_refs;
+  row.leaked_objects = c.leaked_objects;
+  row.bad_dequeues = c.bad_dequeues;
+  row.last_fault = c.last_fault;
+}
+
+void dump_bpf(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row) {
+  if (auto* ops = dynamic_cast<sched::StructOpsQdisc*>(&q)) return dump_struct_ops(*ops, spec, row);
+  auto& bpf = static_cast<sched::BpfQdisc&>(q);
+  dump_object(bpf.object(), bpf.path(), spec, row);
   const sched::BpfQdiscCounters& c = bpf.counters();
   row.program_runs = c.runs;
   row.program_faults = c.faults;
