@@ -52,7 +52,7 @@
 #define FQ_HORIZON_DROP 1                     /* 1: drop beyond the horizon; 0: cap tstamp to it */
 #define FQ_TIMER_SLACK_NS 0                   /* watchdog slack */
 #define FQ_BANDS 3                            /* the twin's bands, served by WRR */
-#define FQ_BAND 1                             /* the band of every packet (the twin's for priority 0) */
+#define FQ_BAND 1                             /* every packet's band (the twin's for priority 0) */
 #define FQ_WEIGHT0 (9 << 16)                  /* band quanta, bytes (the twin's weights) */
 #define FQ_WEIGHT1 (3 << 16)
 #define FQ_WEIGHT2 (1 << 16)
@@ -104,7 +104,7 @@ struct {
 /* Throttled flows by (time_next_packet, throttling order). */
 private(A) struct bpf_spin_lock fq_delayed_lock;
 private(A) struct bpf_rb_root fq_delayed __contains(fq_flow_node, rb_node);
-/* The round robin of band FQ_BAND: flows that became active since their last turn, then the others. */
+/* Band FQ_BAND's round robin: flows that became active since their last turn, then the others. */
 private(B) struct bpf_spin_lock fq_new_flows_lock;
 private(B) struct bpf_list_head fq_new_flows __contains(fq_flow_node, list_node);
 private(C) struct bpf_spin_lock fq_old_flows_lock;
