@@ -27,11 +27,17 @@ uint64_t spin_lock(uint64_t lock, uint64_t, uint64_t, uint64_t, uint64_t) {
   const uint32_t me = thread_token();
   if (__atomic_load_n(word, __ATOMIC_RELAXED) == me)
     return fail(rc, "bpf_spin_lock: this program already holds the lock");
-  for (;;) {
+  // Bounded: another thread holds a lock for a few instructions, so a word that stays set is
+  // one a program wrote itself (its bytes are program memory) or left held by a faulting run.
+  constexpr uint64_t kMaxSpins = uint64_t{1} << 24;
+  for (uint64_t spins = 0;;) {
     uint32_t expected = 0;
     if (__atomic_compare_exchange_n(word, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       return 0;
-    while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0) __builtin_ia32_pause();
+    while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0) {
+      if (++spins == kMaxSpins) return fail(rc, "bpf_spin_lock: the lock stays taken (its word was overwritten?)");
+      __builtin_ia32_pause();
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // and bpf_kptr_xchg for the packets and graph objects they keep. Every packet argument is
 // checked to be a live packet of the qdisc's pool, every released one to be a reference the run
 // holds; a bad one ends the run with a message naming the kfunc.
+#include <cerrno>
 #include <cstring>
 
 #include <bpfq/exec/program.hpp>
@@ -129,6 +130,87 @@ uint64_t kptr_xchg(uint64_t field, uint64_t p, uint64_t, uint64_t, uint64_t) {
   return old;
 }
 
+// ---- dynptrs over packets (bpf_dynptr_from_skb): read-only views of a packet the run holds ----
+// The program's 16-byte struct bpf_dynptr holds {packet, magic, size}. Every use checks that the
+// run still holds the packet: a dynptr used after its packet was dropped or stored away (Linux's
+// verifier invalidates it then) ends the run instead of reading a packet that is gone.
+struct SkbDynptr {
+  uint64_t packet;
+  uint32_t magic;
+  uint32_t size;
+};
+static_assert(sizeof(SkbDynptr) == 16, "struct bpf_dynptr");
+constexpr uint32_t kDynptrMagic = 0xd7a5b0f1;
+constexpr int32_t kDynptrRead = 201;   // BPF_FUNC_dynptr_read
+constexpr int32_t kDynptrWrite = 202;  // BPF_FUNC_dynptr_write
+
+uint64_t dynptr_from_skb(uint64_t skb, uint64_t flags, uint64_t ptr, uint64_t, uint64_t) {
+  exec::RunContext& rc = *exec::RunContext::current();
+  StructOpsRun* run = current_struct_ops_run();
+  if (!run || !rc.may_access(ptr, sizeof(SkbDynptr), true))
+    return fail("bpf_dynptr_from_skb: ptr is not 16 bytes of writable program memory");
+  SkbDynptr d{};  // zeroed: an invalid dynptr, as Linux leaves it on error
+  Packet* pkt = live_packet(*run, skb);
+  if (pkt && run->holds(pkt) && flags == 0) d = {skb, kDynptrMagic, pkt->len()};
+  std::memcpy(reinterpret_cast<void*>(ptr), &d, sizeof d);
+  if (!pkt || !run->holds(pkt)) return fail("bpf_dynptr_from_skb: skb is not a packet the program holds");
+  return flags == 0 ? 0 : static_cast<uint64_t>(-EINVAL);
+}
+
+// The packet behind a dynptr, or null with the run failed (`what` names the function).
+Packet* dynptr_packet(uint64_t ptr, const char* not_dynptr, const char* released) {
+  exec::RunContext& rc = *exec::RunContext::current();
+  StructOpsRun* run = current_struct_ops_run();
+  SkbDynptr d{};
+  if (run && rc.may_access(ptr, sizeof d, false)) std::memcpy(&d, reinterpret_cast<const void*>(ptr), sizeof d);
+  if (!run || d.magic != kDynptrMagic) {
+    fail(not_dynptr);
+    return nullptr;
+  }
+  Packet* pkt = live_packet(*run, d.packet);
+  if (!pkt || !run->holds(pkt)) {
+    fail(released);
+    return nullptr;
+  }
+  return pkt;
+}
+
+uint64_t dynptr_read(uint64_t dst, uint64_t len_arg, uint64_t src, uint64_t offset_arg, uint64_t flags) {
+  Packet* pkt = dynptr_packet(src, "bpf_dynptr_read: src is not a dynptr of bpf_dynptr_from_skb",
+                              "bpf_dynptr_read: the dynptr's packet was dropped or stored away (a dynptr used "
+                              "after its packet was released)");
+  if (!pkt) return 0;
+  const auto len = static_cast<uint32_t>(len_arg), offset = static_cast<uint32_t>(offset_arg);
+  if (!exec::RunContext::current()->may_access(dst, len, true))
+    return fail("bpf_dynptr_read: dst outside writable program memory");
+  if (flags != 0) return static_cast<uint64_t>(-EINVAL);
+  if (offset > pkt->len() || len > pkt->len() - offset) return static_cast<uint64_t>(-E2BIG);
+  std::memmove(reinterpret_cast<void*>(dst), pkt->data() + offset, len);
+  return 0;
+}
+
+// A qdisc's packets are read-only to its programs.
+uint64_t dynptr_write(uint64_t dst, uint64_t, uint64_t, uint64_t, uint64_t) {
+  if (!dynptr_packet(dst, "bpf_dynptr_write: dst is not a dynptr of bpf_dynptr_from_skb",
+                     "bpf_dynptr_write: the dynptr's packet was dropped or stored away"))
+    return 0;
+  return static_cast<uint64_t>(-EINVAL);
+}
+
+// bpf_dynptr_slice(p, offset, buffer, size): a read-only pointer to `size` bytes of the packet
+// at offset, or NULL when they are not all in it.
+uint64_t dynptr_slice(uint64_t ptr, uint64_t offset_arg, uint64_t, uint64_t size_arg, uint64_t) {
+  Packet* pkt = dynptr_packet(ptr, "bpf_dynptr_slice: not a dynptr of bpf_dynptr_from_skb",
+                              "bpf_dynptr_slice: the dynptr's packet was dropped or stored away (a dynptr used "
+                              "after its packet was released)");
+  if (!pkt) return 0;
+  const auto offset = static_cast<uint32_t>(offset_arg), size = static_cast<uint32_t>(size_arg);
+  if (offset > pkt->len() || size > pkt->len() - offset) return 0;
+  const auto at = reinterpret_cast<uint64_t>(pkt->data() + offset);
+  exec::RunContext::current()->grant(at, size, false);
+  return at;
+}
+
 // A failed CO-RE relocation that a run reached (the loader poisons such instructions into a
 // call of this id, as libbpf does; harmless in code that never runs).
 uint64_t core_relocation_failed(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -156,6 +238,10 @@ const exec::HelperRegistry& struct_ops_helpers() {
     r.add_kfunc("bpf_qdisc_watchdog_schedule", qdisc_watchdog_schedule);
     r.add_kfunc("bpf_qdisc_bstats_update", qdisc_bstats_update);
     r.add_helper(kCorePoisonHelper, "bpf_core_relocation_failed", core_relocation_failed);
+    r.add_kfunc("bpf_dynptr_from_skb", dynptr_from_skb);
+    r.add_kfunc("bpf_dynptr_slice", dynptr_slice);
+    r.add_helper(kDynptrRead, "bpf_dynptr_read", dynptr_read);
+    r.add_helper(kDynptrWrite, "bpf_dynptr_write", dynptr_write);
     return r;
   }();
   return registry;

@@ -262,6 +262,7 @@ bool StructOpsQdisc::run(const Op& op, uint64_t* args, size_t nargs, Packet* pkt
   r0 = result.r0;
   if (result.ok()) return true;
   ++counters_.faults;
+  release_global_locks();
   // "enqueue: bpf_fifo_enqueue: out-of-bounds store … at fifo.bpf.c:42"
   counters_.last_fault = std::string(op.name) + ": " + describe_fault(object_, op.function, result);
   return false;
@@ -380,6 +381,19 @@ void StructOpsQdisc::do_reset() {
   view_.q.qlen = 0;
   view_.qstats.backlog = 0;
   watchdog_ns_ = 0;  // the epilogue: qdisc_watchdog_cancel
+}
+
+// A run that faulted inside bpf_spin_lock/unlock left its lock taken: the next run would find it
+// so. The qdisc's runs are its programs' only users, so whatever holds a global lock now is
+// that run.
+void StructOpsQdisc::release_global_locks() {
+  const loader::ObjectSpec& spec = object_.spec();
+  for (const loader::GlobalSpecialField& g : spec.global_fields) {
+    if (g.field.kind != loader::SpecialKind::SpinLock) continue;
+    const uint32_t key = 0;
+    if (auto* value = static_cast<uint8_t*>(object_.map(spec.maps[g.map_index].name).lookup(&key)))
+      std::memset(value + g.field.offset, 0, sizeof(uint32_t));
+  }
 }
 
 void StructOpsQdisc::free_program_state() {

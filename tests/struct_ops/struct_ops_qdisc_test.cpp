@@ -148,6 +148,29 @@ TEST_F(StructOps, LeakedObjectsAndReferencesAreCountedNeverLost) {
   EXPECT_EQ(pool.counters().in_use, 0u);
 }
 
+TEST_F(StructOps, ADynptrReadsThePacketAndEndsTheRunOnceThePacketIsDropped) {
+  auto q = open(struct_ops_test_object("ops_dynptr"));
+  ASSERT_EQ(q->enqueue(packet(1), clock.now_ns()).verdict, EnqueueVerdict::Queued);
+  EXPECT_EQ(q->object().get_global<int64_t>("read_ret"), 0);
+  EXPECT_EQ(q->object().get_global<uint16_t>("eth_type"), 0x0800);  // bpf_dynptr_read
+  EXPECT_EQ(q->object().get_global<uint8_t>("ip_proto"), 17);       // bpf_dynptr_slice: UDP
+  EXPECT_EQ(q->counters().faults, 0u);
+
+  // mark 99: dropped, then read through its dynptr.
+  EXPECT_EQ(q->enqueue(packet(99), clock.now_ns()).verdict, EnqueueVerdict::Dropped);
+  EXPECT_EQ(q->counters().faults, 1u);
+  EXPECT_NE(q->counters().last_fault.find("bpf_dynptr_read: the dynptr's packet was dropped or stored away (a dynptr "
+                                          "used after its packet was released)"),
+            std::string::npos)
+      << q->counters().last_fault;
+  EXPECT_NE(q->counters().last_fault.find("ops_dynptr.bpf.c:"), std::string::npos) << q->counters().last_fault;
+  EXPECT_TRUE(q->stats().conserved());
+  EXPECT_EQ(q->stats().dropped, 1u);
+  // The run that faulted left nothing locked or held: the qdisc goes on.
+  ASSERT_EQ(q->enqueue(packet(2), clock.now_ns()).verdict, EnqueueVerdict::Queued);
+  EXPECT_EQ(drain(*q), (std::vector<uint32_t>{1, 2}));
+}
+
 class StructOpsFifo : public StructOps, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(StructOpsFifo, KeepsOrderDropsAtTheLimitAndResets) {

@@ -143,6 +143,15 @@ extern void bpf_qdisc_watchdog_schedule(struct Qdisc *sch, __u64 expire, __u64 d
 /* Counts a packet being dequeued in the qdisc's byte/packet stats. Dequeue only. */
 extern void bpf_qdisc_bstats_update(struct Qdisc *sch, const struct sk_buff *skb) __ksym;
 
+/* A read-only dynptr over a packet we hold (Linux passes it as the uapi struct __sk_buff *):
+ * read it with bpf_dynptr_read or bpf_dynptr_slice. All ops. It is valid while we hold the
+ * packet; once dropped or stored into a field, using it ends the run. */
+struct __sk_buff;
+extern int bpf_dynptr_from_skb(struct __sk_buff *skb, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+/* `size` bytes at `offset` of the dynptr's data, read-only; NULL if they are not all there. */
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt,
+			      __u32 buffer__szk) __ksym;
+
 /* ---- constants (include/linux/netdevice.h, include/uapi/linux/pkt_sched.h) ---- */
 
 /* enqueue's return value */

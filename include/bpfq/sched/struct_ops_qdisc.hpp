@@ -108,6 +108,7 @@ class StructOpsQdisc final : public Qdisc {
   // Frees what the programs still hold (graph objects, map values, globals' roots): every packet
   // left is a drop of `reason`.
   void free_program_state();
+  void release_global_locks();
 
   runtime::Object object_;
   std::string path_;
