@@ -106,6 +106,30 @@ TEST_F(LiveDatapath, PfifoOf1000PacketsBloatsTheQueue) {
               percentile(r.rtts, 99));
 }
 
+// Linux 6.16's struct_ops fq_codel (progs/struct_ops/fq_codel.bpf.c), registered by its id as
+// tc would after bpftool struct_ops register, on real TCP: fair flows, a short queue, every
+// packet counted. It runs checked (struct_ops programs are not verified yet), hence a lower
+// goodput floor than the seed's fq_codel.
+TEST_F(LiveDatapath, StructOpsFqCodelCarriesTcp) {
+  const std::string obj = std::string(BPFQ_BINARY_DIR) + "/progs/struct_ops/bpfq/fq_codel.bpf.o";
+  const LoadRun r = under_load("struct_ops register " + obj +
+                                   "\nlink add dev rb rate 100mbit\nqdisc add dev rb root bpf_fq_codel\n",
+                               4, 12);
+  expect_conserved(r);
+  ASSERT_TRUE(r.iperf.is_object());
+  ASSERT_GE(r.rtts.size(), 70u);
+  EXPECT_LE(percentile(r.rtts, 99), 15.0) << "ping p99 under load";
+  EXPECT_GE(r.goodput_mbps(), 60.0) << r.live_text;
+  const std::vector<double> streams = r.stream_mbps();
+  ASSERT_EQ(streams.size(), 4u);
+  for (double s : streams) EXPECT_NEAR(s, r.goodput_mbps() / 4, r.goodput_mbps() / 40) << "a flow's goodput";
+  EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
+  std::printf("struct_ops fq_codel: %.1f Mbit/s, ping p50 %.2f ms p99 %.2f ms, flows", r.goodput_mbps(),
+              percentile(r.rtts, 50), percentile(r.rtts, 99));
+  for (double s : streams) std::printf(" %.1f", s);
+  std::printf("\n");
+}
+
 TEST_F(LiveDatapath, FqCodelHoldsLatencyAtFullGoodput) {
   const LoadRun r = under_load("link add dev rb rate 100mbit\nqdisc add dev rb root fq_codel\n", 4, 15);
   expect_conserved(r);

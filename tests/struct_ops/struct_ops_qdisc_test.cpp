@@ -171,6 +171,20 @@ TEST_F(StructOps, ADynptrReadsThePacketAndEndsTheRunOnceThePacketIsDropped) {
   EXPECT_EQ(drain(*q), (std::vector<uint32_t>{1, 2}));
 }
 
+TEST_F(StructOps, ALockWordTheProgramOverwroteEndsTheRunInsteadOfHangingBpfq) {
+  auto q = open(struct_ops_test_object("ops_hostile_lock"));
+  ASSERT_EQ(q->enqueue(packet(1), clock.now_ns()).verdict, EnqueueVerdict::Queued);
+  // mark 7: the program scribbles on its lock word, then takes the lock.
+  EXPECT_EQ(q->enqueue(packet(7), clock.now_ns()).verdict, EnqueueVerdict::Dropped);
+  EXPECT_EQ(q->counters().faults, 1u);
+  EXPECT_NE(q->counters().last_fault.find("bpf_spin_lock: the lock stays taken"), std::string::npos)
+      << q->counters().last_fault;
+  EXPECT_EQ(q->counters().leaked_objects, 1u);  // the node it allocated before the lock
+  EXPECT_TRUE(q->stats().conserved());
+  ASSERT_EQ(q->enqueue(packet(2), clock.now_ns()).verdict, EnqueueVerdict::Queued);  // the lock was released
+  EXPECT_EQ(drain(*q), (std::vector<uint32_t>{1, 2}));
+}
+
 class StructOpsFifo : public StructOps, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(StructOpsFifo, KeepsOrderDropsAtTheLimitAndResets) {
