@@ -52,6 +52,10 @@ TEST(CliStructOps, RegisterMakesTheIdAQdiscKind) {
   EXPECT_TRUE(contains(show.output, "qdisc bpf_fifo 1: root obj " + struct_ops_fifo() + " id bpf_fifo"))
       << show.output;
 
+  const Outcome json = run_bpfq("-j -b " + setup + " qdisc show dev eth0");
+  EXPECT_TRUE(contains(json.output, "\"struct_ops\":\"bpf_fifo\"")) << json.output;
+  EXPECT_TRUE(contains(json.output, "\"program_stats\":{\"backlog\":0,\"drops\":0")) << json.output;
+
   // Without the register line the id means nothing.
   const std::string unregistered = write_temp("unregistered.tc", "qdisc add dev eth0 root bpf_fifo\n");
   const Outcome missing = run_bpfq("-b " + unregistered);

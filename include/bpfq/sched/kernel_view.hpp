@@ -21,7 +21,6 @@ std::span<const uint8_t> kernel_btf();
 namespace kernel_skb {
 inline constexpr uint32_t kTstamp = offsetof(Packet, skb.tstamp);
 inline constexpr uint32_t kCb = offsetof(Packet, kernel.cb);
-inline constexpr uint32_t kCbSize = sizeof(Packet::KernelFields::cb);
 inline constexpr uint32_t kCbDataOffset = 8;  // qdisc_skb_cb.data, after pkt_len and two u16s
 inline constexpr uint32_t kCbDataSize = 20;   // QDISC_CB_PRIV_LEN
 inline constexpr uint32_t kSize = offsetof(Packet, kernel) + sizeof(Packet::KernelFields);

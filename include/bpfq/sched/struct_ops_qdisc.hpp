@@ -86,8 +86,8 @@ class StructOpsQdisc final : public Qdisc {
   void watchdog_schedule(uint64_t expire_ns);
   // bpf_qdisc_bstats_update: the program's own byte and packet counters (Linux's bstats).
   void bstats_update(const Packet& pkt);
-  uint64_t program_bytes() const { return bstats_bytes_; }
   uint64_t program_packets() const { return bstats_packets_; }
+  uint64_t program_bytes() const { return bstats_bytes_; }
 
  protected:
   EnqueueResult do_enqueue(Packet* pkt, uint64_t now_ns) override;

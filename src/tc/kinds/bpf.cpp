@@ -84,6 +84,14 @@ void dump_struct_ops(sched::StructOpsQdisc& q, const QdiscSpec* spec, QdiscRow& 
   dump_object(q.object(), q.path(), spec, row);
   row.options += " id " + q.id();
   row.options_json["struct_ops"] = q.id();
+  // What the program itself keeps in struct Qdisc (Linux's tc -s), beside bpfq's accounting.
+  const sched::KernelQdisc& view = q.view();
+  row.options_json["program_stats"] = {{"qlen", view.q.qlen},
+                                       {"backlog", view.qstats.backlog},
+                                       {"drops", view.qstats.drops},
+                                       {"overlimits", view.qstats.overlimits},
+                                       {"sent_bytes", q.program_bytes()},
+                                       {"sent_packets", q.program_packets()}};
   const sched::StructOpsCounters& c = q.counters();
   row.program_runs = c.runs;
   row.program_faults = c.faults;
