@@ -397,9 +397,10 @@ void StructOpsQdisc::release_global_locks() {
 }
 
 void StructOpsQdisc::free_program_state() {
-  if (runtime::GraphHeap* heap = graph()) heap->clear();
+  // Maps first: their kptr fields give their objects back to the heap, which then frees the rest.
   for (const maps::MapSpec& spec : object_.spec().maps)
     if (!spec.kptr_offsets.empty()) object_.map(spec.name).clear();
+  if (runtime::GraphHeap* heap = graph()) heap->clear();
 }
 
 }  // namespace bpfq::sched
