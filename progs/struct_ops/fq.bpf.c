@@ -627,9 +627,24 @@ int BPF_PROG(bpf_fq_init, struct Qdisc *sch, struct nlattr *opt, struct netlink_
 
 /* Frees every flow and packet and forgets all state, as the twin's reset (the engine resets
  * its maps and globals). */
-static __always_inline void fq_purge(void)
+/* Drops the list's references to its flows. */
+static __always_inline void fq_drop_flows(struct bpf_spin_lock *lock, struct bpf_list_head *head)
 {
 	struct bpf_list_node *ln;
+	int i;
+
+	bpf_for(i, 0, FQ_FLOWS + 1) {
+		bpf_spin_lock(lock);
+		ln = bpf_list_pop_front(head);
+		bpf_spin_unlock(lock);
+		if (!ln)
+			break;
+		bpf_obj_drop(container_of(ln, struct fq_flow_node, list_node));
+	}
+}
+
+static __always_inline void fq_purge(void)
+{
 	struct bpf_rb_node *first, *rn;
 	struct sk_buff *skb;
 	struct skb_node *n;
@@ -637,30 +652,9 @@ static __always_inline void fq_purge(void)
 	int i;
 
 	/* The lists' and the tree's references to flows. */
-	bpf_for(i, 0, FQ_FLOWS + 1) {
-		bpf_spin_lock(&fq_band0_flows_lock);
-		ln = bpf_list_pop_front(&fq_band0_flows);
-		bpf_spin_unlock(&fq_band0_flows_lock);
-		if (!ln)
-			break;
-		bpf_obj_drop(container_of(ln, struct fq_flow_node, list_node));
-	}
-	bpf_for(i, 0, FQ_FLOWS + 1) {
-		bpf_spin_lock(&fq_new_flows_lock);
-		ln = bpf_list_pop_front(&fq_new_flows);
-		bpf_spin_unlock(&fq_new_flows_lock);
-		if (!ln)
-			break;
-		bpf_obj_drop(container_of(ln, struct fq_flow_node, list_node));
-	}
-	bpf_for(i, 0, FQ_FLOWS + 1) {
-		bpf_spin_lock(&fq_old_flows_lock);
-		ln = bpf_list_pop_front(&fq_old_flows);
-		bpf_spin_unlock(&fq_old_flows_lock);
-		if (!ln)
-			break;
-		bpf_obj_drop(container_of(ln, struct fq_flow_node, list_node));
-	}
+	fq_drop_flows(&fq_band0_flows_lock, &fq_band0_flows);
+	fq_drop_flows(&fq_new_flows_lock, &fq_new_flows);
+	fq_drop_flows(&fq_old_flows_lock, &fq_old_flows);
 	bpf_for(i, 0, FQ_FLOWS + 1) {
 		rn = NULL;
 		bpf_spin_lock(&fq_delayed_lock);
