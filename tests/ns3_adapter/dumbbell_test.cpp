@@ -95,6 +95,16 @@ TEST(Ns3Dumbbell, FqCodelMatchesFqCoDelQueueDisc) {
   EXPECT_EQ(bpf.result.stats.GetNDroppedPackets("bpfq: released_by_program"), ns3.stats.nTotalDroppedPacketsAfterDequeue);
 }
 
+// Linux 6.16's struct_ops fq_codel (progs/struct_ops/fq_codel.bpf.c), run by the same
+// BpfQueueDisc: packet for packet what ns-3's FqCoDelQueueDisc does, as the seed's twin does.
+TEST(Ns3Dumbbell, StructOpsFqCodelMatchesFqCoDelQueueDisc) {
+  const BpfRun bpf = run_bpf(std::string(BPFQ_BINARY_DIR) + "/progs/struct_ops/bpfq/fq_codel.bpf.o", "");
+  EXPECT_EQ(bpf.faults, 0u) << bpf.shown;
+  TrafficControlHelper tch;
+  tch.SetRootQueueDisc("ns3::FqCoDelQueueDisc");
+  expect_identical(bpf.result, run_ns3(tch));
+}
+
 TEST(Ns3Dumbbell, CodelMatchesCoDelQueueDisc) {
   const BpfRun bpf = run_bpf("codel", "limit 1000");
   TrafficControlHelper tch;
