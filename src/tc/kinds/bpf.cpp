@@ -64,8 +64,8 @@ std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite&
   return q;
 }
 
-// obj FILE, then every parameter the line set, with the value the program holds now.
-// obj FILE and the parameters, for both kinds of bpf qdisc.
+// obj FILE, then every parameter the line set, with the value the program holds now (both
+// kinds of bpf qdisc).
 void dump_object(runtime::Object& object, const std::string& path, const QdiscSpec* spec, QdiscRow& row) {
   row.options = "obj " + path;
   row.options_json["obj"] = path;
