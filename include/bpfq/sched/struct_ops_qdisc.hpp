@@ -96,9 +96,10 @@ class StructOpsQdisc final : public Qdisc {
 
  private:
   struct Op {
-    const char* name = nullptr;         // "enqueue"
+    explicit Op(const char* op) : name(op) {}
+    const char* name;                    // "enqueue"
     const exec::Program* prog = nullptr;
-    std::string function;               // the program's entry function
+    std::string function;                // the program's entry function
   };
   // Runs an op with args in the u64 ctx array; false (fault recorded) if it faulted. r0 out.
   bool run(const Op& op, uint64_t* args, size_t nargs, Packet* pkt, StructOpsRun& run, uint64_t& r0);
