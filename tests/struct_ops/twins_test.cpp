@@ -64,7 +64,9 @@ class Twins {
           PacketPool::release(a.packet);
           PacketPool::release(b.packet);
         }
-        if (a.kind == DequeueResult::Kind::Throttled) ASSERT_EQ(a.throttled_until_ns, b.throttled_until_ns);
+        if (a.kind == DequeueResult::Kind::Throttled) {
+          ASSERT_EQ(a.throttled_until_ns, b.throttled_until_ns);
+        }
       }
       ASSERT_EQ(seed_->qlen(), ops_->qlen());
       ASSERT_EQ(seed_->stats().dropped, ops_->stats().dropped);
