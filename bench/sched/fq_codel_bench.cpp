@@ -1,7 +1,10 @@
 // Per-packet cost of fq_codel: one enqueue + one dequeue with one packet standing in each of
 // `flows` active flows, for progs/fq_codel.bpf.c against the native FqCodelQdisc, in the same run.
 // Jit/: verified at open, run as machine code (the default); Interp/: verified, run on the
-// interpreter without checks; Checked/: not verified, every access checked at run time.
+// interpreter without checks; Checked/: not verified, every access checked at run time;
+// StructOps/: Linux 6.16's struct_ops fq_codel (progs/struct_ops/fq_codel.bpf.c: graph objects,
+// checked at run time as every struct_ops program is). It finds flows by hash, not by
+// skb->priority, so it is measured with one flow only, where the work is the same.
 //
 // Steady state: packets go to the flows round robin (skb->priority names the flow, so neither
 // side hashes), and the virtual clock stands still, so every sojourn time is 0: CoDel runs its
@@ -18,6 +21,7 @@
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/fq_codel_qdisc.hpp>
 #include <bpfq/sched/packet_builder.hpp>
+#include <bpfq/sched/struct_ops_qdisc.hpp>
 
 #include "../support/ratio_reporter.hpp"
 
@@ -27,11 +31,16 @@ using namespace bpfq::sched;
 
 constexpr Handle kHandle = Handle::make(1, 0);
 
-enum class Kind { Native, Jit, Interp, Checked };
+enum class Kind { Native, Jit, Interp, Checked, StructOps };
 
 std::unique_ptr<Qdisc> make(Kind kind, uint32_t flows, PacketPool& pool, bpfq::runtime::Clock& clock) {
   if (kind == Kind::Native) return std::make_unique<FqCodelQdisc>(FqCodelParams{.flows = flows}, kHandle);
   BpfQdiscEnv env{&pool, &clock};
+  if (kind == Kind::StructOps) {
+    auto q = StructOpsQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/struct_ops/bpfq/fq_codel.bpf.o", kHandle, env);
+    q->init();
+    return q;
+  }
   if (kind == Kind::Checked) env.verification = bpfq::runtime::Verification::Off;
   bpfq::runtime::set_default_backend(kind == Kind::Jit ? bpfq::exec::Backend::Jit : bpfq::exec::Backend::Interpreter);
   auto q = BpfQdisc::open(std::string(BPFQ_BINARY_DIR) + "/progs/fq_codel.bpf.o", kHandle, env);
@@ -72,6 +81,7 @@ BENCHMARK_CAPTURE(BM_FqCodel, native, Kind::Native)->Name("Native/fq_codel")->Ar
 BENCHMARK_CAPTURE(BM_FqCodel, jit, Kind::Jit)->Name("Jit/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
 BENCHMARK_CAPTURE(BM_FqCodel, interp, Kind::Interp)->Name("Interp/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
 BENCHMARK_CAPTURE(BM_FqCodel, checked, Kind::Checked)->Name("Checked/fq_codel")->Arg(1)->Arg(100)->Arg(10000);
+BENCHMARK_CAPTURE(BM_FqCodel, struct_ops, Kind::StructOps)->Name("StructOps/fq_codel")->Arg(1);
 
 }  // namespace
 
@@ -80,5 +90,6 @@ int main(int argc, char** argv) {
   for (const char* n : {"1", "100", "10000"})
     for (const char* subject : {"Jit/fq_codel/", "Interp/fq_codel/", "Checked/fq_codel/"})
       pairs.push_back({std::string(subject) + n, std::string("Native/fq_codel/") + n});
+  pairs.push_back({"StructOps/fq_codel/1", "Native/fq_codel/1"});
   return bpfq::bench::run_with_ratios(argc, argv, pairs);
 }
