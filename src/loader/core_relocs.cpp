@@ -61,20 +61,9 @@ struct CoreRecord {
   uint32_t kind;
 };
 
-// What libbpf writes into an instruction whose relocation has no answer: a call of helper
-// 0xbad2310 ("bad relo"), which the verifier rejects if it is reachable.
-constexpr int32_t kPoisonHelper = 195896080;
 constexpr size_t kMaxAccessLength = 64;  // libbpf's limit on access string indexes
 constexpr int kMaxNesting = 32;          // anonymous members, array element types
 
-// A type name without its ___flavor suffix: the last "___" followed by a character other than
-// '_' starts the suffix ("sk_buff___old" -> "sk_buff").
-std::string_view essential_name(std::string_view name) {
-  if (name.size() >= 4)
-    for (size_t i = name.size() - 3; i-- > 0;)
-      if (name.compare(i, 3, "___") == 0 && name[i + 3] != '_') return name.substr(0, i);
-  return name;
-}
 
 // One step of a field access after the root: a named member or an array index. Anonymous
 // members are not steps; the named member is looked up through them in the target.
@@ -542,7 +531,7 @@ class Relocator {
   }
 
   static void poison(std::vector<Insn>& insns, size_t idx) {
-    insns[idx] = Insn::make(ebpf::JMP | ebpf::CALL, 0, 0, 0, kPoisonHelper);
+    insns[idx] = Insn::make(ebpf::JMP | ebpf::CALL, 0, 0, 0, kCorePoisonHelper);
   }
 
   void patch(std::vector<Insn>& insns, size_t idx, uint32_t kind, const Answer& mine,
@@ -686,6 +675,14 @@ CoreTable apply_core_relocations(std::span<const uint8_t> btf_ext, const BtfType
               [](const CoreAccess& a, const CoreAccess& b) { return a.insn < b.insn; });
   }
   return table;
+}
+
+// The last "___" followed by a character other than '_' starts the flavor suffix.
+std::string_view essential_name(std::string_view name) {
+  if (name.size() >= 4)
+    for (size_t i = name.size() - 3; i-- > 0;)
+      if (name.compare(i, 3, "___") == 0 && name[i + 3] != '_') return name.substr(0, i);
+  return name;
 }
 
 }  // namespace bpfq::loader

@@ -7,6 +7,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <bpfq/loader/object_spec.hpp>
@@ -19,6 +20,10 @@ namespace bpfq::loader {
 // Per ELF section name: the relocations applied, CoreAccess::insn counted from the section
 // start, sorted by it.
 using CoreTable = std::map<std::string, std::vector<CoreAccess>, std::less<>>;
+
+// A type name without its ___flavor suffix, as libbpf matches names ("sk_buff___old" ->
+// "sk_buff"): CO-RE candidates and struct_ops types.
+std::string_view essential_name(std::string_view name);
 
 // Patches code in place. target_btf: raw BTF bytes; may be empty when every record is
 // TYPE_ID_LOCAL (answered from the object's own BTF), otherwise the object is refused. Errors

@@ -8,6 +8,7 @@
 
 #include <bpfq/error.hpp>
 
+#include "core_relocs.hpp"
 #include "location.hpp"
 
 namespace bpfq::loader {
@@ -15,13 +16,6 @@ namespace bpfq::loader {
 namespace {
 
 constexpr uint32_t kRelBpf64Abs64 = 2;  // R_BPF_64_ABS64: a function-pointer slot
-
-// "Qdisc_ops___v2" -> "Qdisc_ops" (libbpf's essential name: drop a ___flavor suffix).
-std::string essential_name(const std::string& name) {
-  for (size_t at = name.size() >= 4 ? name.size() - 4 : 0; at > 0; --at)
-    if (name.compare(at, 3, "___") == 0 && name[at + 3] != '_') return name.substr(0, at);
-  return name;
-}
 
 bool is_function_pointer(const BtfTypes& btf, uint32_t type) {
   const btf_type* t = btf.type(btf.skip_modifiers(type));
@@ -42,7 +36,7 @@ StructOpsMap read_variable(const BtfTypes& btf, const ElfSection& section, const
   if (!btf_is_struct(type) || type->name_off == 0)
     throw Error("struct_ops variable '" + m.name + "' is not of a named struct type", where,
                 "declare it as `SEC(\".struct_ops\") struct Qdisc_ops " + m.name + " = { … };`");
-  m.type_name = essential_name(btf.name(type->name_off));
+  m.type_name = std::string(essential_name(btf.name(type->name_off)));
 
   const ElfSymbol* sym = elf.find_object(m.name, section.index);
   const uint64_t offset = sym ? sym->value : info.offset;  // clang leaves DATASEC offsets 0

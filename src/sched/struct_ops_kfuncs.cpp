@@ -23,8 +23,6 @@ StructOpsRun* current_struct_ops_run() {
 
 namespace {
 
-constexpr int32_t kCorePoisonHelper = 195896080;  // 0xbad2310, libbpf's "bad relo"
-
 uint64_t fail(const char* detail) {
   exec::RunContext::current()->fail(detail);
   return 0;
@@ -237,7 +235,7 @@ const exec::HelperRegistry& struct_ops_helpers() {
     r.add_kfunc("bpf_qdisc_skb_drop", qdisc_skb_drop);
     r.add_kfunc("bpf_qdisc_watchdog_schedule", qdisc_watchdog_schedule);
     r.add_kfunc("bpf_qdisc_bstats_update", qdisc_bstats_update);
-    r.add_helper(kCorePoisonHelper, "bpf_core_relocation_failed", core_relocation_failed);
+    r.add_helper(loader::kCorePoisonHelper, "bpf_core_relocation_failed", core_relocation_failed);
     r.add_kfunc("bpf_dynptr_from_skb", dynptr_from_skb);
     r.add_kfunc("bpf_dynptr_slice", dynptr_slice);
     r.add_helper(kDynptrRead, "bpf_dynptr_read", dynptr_read);

@@ -9,7 +9,8 @@
 //  - lddw src_reg PSEUDO_FUNC:          imm = target - (idx + 1), a sub-program start;
 //  - call src_reg CALL_LOCAL:           imm = target - (idx + 1), a sub-program start;
 //  - call src_reg CALL_KFUNC:           imm = index into ProgramSpec::kfunc_names;
-//  - call src_reg CALL_HELPER:          imm = helper id, as compiled.
+//  - call src_reg CALL_HELPER:          imm = helper id, as compiled; kCorePoisonHelper where a
+//                                       CO-RE relocation found no answer (libbpf's poison).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,6 +21,10 @@
 #include <bpfq/maps/map_spec.hpp>
 
 namespace bpfq::loader {
+
+// What libbpf writes into an instruction whose CO-RE relocation has no answer: a call of helper
+// 0xbad2310 ("bad relo"), harmless unless a run reaches it.
+inline constexpr int32_t kCorePoisonHelper = 195896080;
 
 // A function placed in a linked program: the entry (first) or an appended sub-program.
 struct FunctionRange {
