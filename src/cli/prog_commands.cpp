@@ -304,12 +304,18 @@ void check_struct_ops(const std::string& path, const std::vector<std::string>& p
   for (const ProgramParam& p : params) set_parameter(q->object(), p, path);
   q->init();
   const loader::ObjectSpec& spec = q->object().spec();
+  const std::vector<runtime::ProgramInfo> programs = q->object().programs();
   for (const loader::StructOpsMap& ops : spec.struct_ops)
     for (const loader::StructOpsMember& m : ops.members) {
       if (m.program.empty()) continue;
-      const loader::ProgramSpec* prog = spec.program(m.program);
-      fmt::print("{}: struct_ops {} '{}' (id {}): {} = {} ({}), {} insns, ok (not verified: runs checked)\n", path,
-                 ops.type_name, ops.name, q->id(), m.name, m.program, prog->section, prog->insns.size());
+      const auto info = std::find_if(programs.begin(), programs.end(),
+                                     [&](const runtime::ProgramInfo& p) { return p.name == m.program; });
+      if (info == programs.end()) continue;
+      const std::string how = info->verified ? fmt::format("verified (runs on the {})", exec::backend_name(info->backend))
+                              : info->unverified.empty() ? std::string("not verified, runs checked")
+                                                         : "not verified, runs checked: " + info->unverified;
+      fmt::print("{}: struct_ops {} '{}' (id {}): {} = {} ({}), {} insns, ok, {}\n", path, ops.type_name, ops.name,
+                 q->id(), m.name, m.program, info->section, info->insn_count, how);
     }
 }
 

@@ -323,6 +323,7 @@ void read_graph_records(const BtfTypes& btf, ObjectSpec& spec) {
     const uint32_t vt = btf.skip_modifiers(value_type);
     const LocalType* value = Records::find(spec.local_types, vt);
     if (!value) continue;
+    map.value_btf_id = vt;
     if (has(value->fields, is_root) || has(value->fields, is_node))
       records.fail("map '" + map.name + "': its value holds a bpf_list_head, bpf_rb_root or node",
                    "bpfq keeps graph roots in global variables (private(X)) and in objects from bpf_obj_new");

@@ -200,7 +200,12 @@ void Object::Impl::link_programs() {
   verified.assign(spec.programs.size(), 0);
   unverified.assign(spec.programs.size(), {});
   if (opts.verification != Verification::Off) {
-    verifier::ObjectVerification v = verifier::verify_object(spec, where, {}, opts.verify_only);
+    verifier::VerifyOptions vo;
+    vo.kernel_btf = opts.target_btf;
+    verifier::ObjectVerification v = verifier::verify_object(spec, where, vo, opts.verify_only);
+    // What the verifier does not model yet runs checked, saying why.
+    for (size_t i = 0; i < spec.programs.size(); ++i)
+      if (v.results[i].unsupported) unverified[i] = v.results[i].to_error(where, spec.programs[i].section).what();
     if (opts.verification == Verification::Enforce) {
       if (std::optional<Error> problem = v.first_problem(spec, where)) throw *problem;
     } else {

@@ -60,6 +60,21 @@ const ProgramType kTypes[] = {
     {"tc", CtxKind::SkBuff, false, false, std::nullopt, {}},
 };
 
+// Linux's struct Qdisc_ops: enqueue(skb, sch, to_free), dequeue(sch), init(sch, opt, extack),
+// reset(sch), destroy(sch).
+constexpr OpArg kEnqueueArgs[] = {OpArg::OwnedSkb, OpArg::Qdisc, OpArg::ToFree};
+constexpr OpArg kSchArg[] = {OpArg::Qdisc};
+constexpr OpArg kInitArgs[] = {OpArg::Qdisc, OpArg::Opaque, OpArg::Opaque};
+const ProgramType kQdiscOpsTypes[] = {
+    {"struct_ops/Qdisc_ops.enqueue", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kEnqueueArgs},
+    {"struct_ops/Qdisc_ops.dequeue", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, true},
+    {"struct_ops/Qdisc_ops.init", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kInitArgs},
+    {"struct_ops/Qdisc_ops.reset", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, false, true},
+    {"struct_ops/Qdisc_ops.destroy", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, false, true},
+};
+constexpr std::string_view kQdiscOpsWritable[] = {"sk_buff.tstamp", "sk_buff.cb", "Qdisc.limit", "Qdisc.q.qlen",
+                                                  "Qdisc.qstats"};
+
 // Sections Linux's libbpf maps to tc programs; "tc/NAME" and "classifier/NAME" too.
 constexpr std::string_view kTcSections[] = {"tc", "classifier", "action", "tc/ingress", "tc/egress", "tcx/ingress",
                                             "tcx/egress"};
@@ -159,6 +174,8 @@ const std::vector<HelperRow>& helper_rows() {
                                                                          A::Scalar}), CallbackKind::Loop)},
       {BPF_FUNC_kptr_xchg, proto("bpf_kptr_xchg", RetKind::SkbOrNull, {A::KptrField, A::SkbOrNullRelease})},
       {1000, proto("bpf_skb_tc_classify", RetKind::Scalar, {A::Skb, A::Scalar, A::Scalar})},
+      {BPF_FUNC_dynptr_read,
+       proto("bpf_dynptr_read", RetKind::Scalar, {A::MemOut, A::Size, A::Dynptr, A::Scalar, A::Scalar})},
   };
   return rows;
 }
@@ -180,6 +197,36 @@ const std::vector<KfuncRow>& kfunc_rows() {
       {"bpf_skb_queue_len",
        with_range(skb_queue(proto("bpf_skb_queue_len", RetKind::Scalar, {A::ConstMap})), 0, UINT32_MAX)},
       {"bpf_qdisc_class_qlen", with_range(proto("bpf_qdisc_class_qlen", RetKind::Scalar, {A::Scalar}), 0, UINT32_MAX)},
+      // Linux's bpf qdisc (struct_ops).
+      {"bpf_qdisc_skb_drop", proto("bpf_qdisc_skb_drop", RetKind::Scalar, {A::SkbRelease, A::KernelToFree})},
+      {"bpf_qdisc_watchdog_schedule",
+       proto("bpf_qdisc_watchdog_schedule", RetKind::Scalar, {A::KernelQdisc, A::Scalar, A::Scalar})},
+      {"bpf_qdisc_bstats_update", proto("bpf_qdisc_bstats_update", RetKind::Scalar, {A::KernelQdisc, A::Skb})},
+      // Graph objects.
+      {"bpf_obj_new_impl", proto("bpf_obj_new_impl", RetKind::ObjOrNull, {A::ObjTypeId, A::NullMeta})},
+      {"bpf_obj_drop_impl", proto("bpf_obj_drop_impl", RetKind::Scalar, {A::ObjRelease, A::NullMeta})},
+      {"bpf_refcount_acquire_impl",
+       proto("bpf_refcount_acquire_impl", RetKind::RefObjOrNull, {A::ObjAny, A::NullMeta})},
+      {"bpf_list_push_front_impl", with_range(proto("bpf_list_push_front_impl", RetKind::Scalar,
+                                                    {A::ListHead, A::OwnedNode, A::NullMeta, A::NodeOffset}), -22, 0)},
+      {"bpf_list_push_back_impl", with_range(proto("bpf_list_push_back_impl", RetKind::Scalar,
+                                                   {A::ListHead, A::OwnedNode, A::NullMeta, A::NodeOffset}), -22, 0)},
+      {"bpf_list_pop_front", proto("bpf_list_pop_front", RetKind::OwnedNodeOrNull, {A::ListHead})},
+      {"bpf_list_pop_back", proto("bpf_list_pop_back", RetKind::OwnedNodeOrNull, {A::ListHead})},
+      {"bpf_rbtree_add_impl",
+       with_range(with_callback(proto("bpf_rbtree_add_impl", RetKind::Scalar,
+                                      {A::RbRoot, A::OwnedNode, A::Callback, A::NullMeta, A::NodeOffset}),
+                                CallbackKind::RbLess), -22, 0)},
+      {"bpf_rbtree_first", proto("bpf_rbtree_first", RetKind::NonOwningNodeOrNull, {A::RbRoot})},
+      {"bpf_rbtree_remove", proto("bpf_rbtree_remove", RetKind::OwnedNodeOrNull, {A::RbRoot, A::NonOwningNode})},
+      {"bpf_iter_num_new",
+       with_range(proto("bpf_iter_num_new", RetKind::Scalar, {A::IterUninit, A::Scalar, A::Scalar}), -22, 0)},
+      {"bpf_iter_num_next", proto("bpf_iter_num_next", RetKind::IterNumOrNull, {A::Iter})},
+      {"bpf_iter_num_destroy", proto("bpf_iter_num_destroy", RetKind::Scalar, {A::IterRelease})},
+      {"bpf_dynptr_from_skb",
+       with_range(proto("bpf_dynptr_from_skb", RetKind::Scalar, {A::Skb, A::Scalar, A::DynptrUninit}), -22, 0)},
+      {"bpf_dynptr_slice",
+       proto("bpf_dynptr_slice", RetKind::SliceOrNull, {A::Dynptr, A::Scalar, A::OptBuffer, A::ConstSize})},
   };
   return rows;
 }
@@ -221,6 +268,15 @@ const ProgramType* program_type_for_section(std::string_view section) {
       return &kTypes[4];
   return nullptr;
 }
+
+const ProgramType* struct_ops_program_type(std::string_view struct_name, std::string_view member) {
+  if (struct_name != "Qdisc_ops") return nullptr;
+  for (const ProgramType& t : kQdiscOpsTypes)
+    if (t.name.substr(t.name.find('.') + 1) == member) return &t;
+  return nullptr;
+}
+
+std::span<const std::string_view> struct_ops_writable_fields() { return kQdiscOpsWritable; }
 
 const FuncProto* helper_proto(int32_t id) {
   for (const HelperRow& row : helper_rows())

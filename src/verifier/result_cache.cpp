@@ -26,7 +26,8 @@ class Hasher {
   void map(const maps::MapSpec& m) {
     str(m.name);
     for (uint64_t v : {uint64_t{m.type}, uint64_t{m.key_size}, uint64_t{m.value_size}, uint64_t{m.max_entries},
-                       uint64_t{m.flags}, m.extra, uint64_t{m.read_only}, uint64_t{m.spin_lock_offset.value_or(~0u)}})
+                       uint64_t{m.flags}, m.extra, uint64_t{m.read_only}, uint64_t{m.spin_lock_offset.value_or(~0u)},
+                       uint64_t{m.value_btf_id}})
       u64(v);
     u64(m.kptr_offsets.size());
     for (uint32_t k : m.kptr_offsets) u64(k);
@@ -38,6 +39,12 @@ class Hasher {
     str(m.section);
     u64(m.inner != nullptr);
     if (m.inner) map(*m.inner);
+  }
+  void special(const loader::SpecialField& f) {
+    for (uint64_t v : {uint64_t{static_cast<uint8_t>(f.kind)}, uint64_t{f.offset}, uint64_t{f.contained_type},
+                       uint64_t{f.node_offset}, uint64_t{f.kptr_type}})
+      u64(v);
+    str(f.kptr_target);
   }
   std::pair<uint64_t, uint64_t> value() const { return {a_, b_}; }
 
@@ -67,6 +74,26 @@ std::pair<uint64_t, uint64_t> key_of(const loader::ProgramSpec& prog, const load
   }
   h.u64(object.maps.size());
   for (const maps::MapSpec& m : object.maps) h.map(m);
+  // What struct_ops programs and graph objects are checked against.
+  h.u64(object.local_types.size());
+  for (const loader::LocalType& t : object.local_types) {
+    h.u64(uint64_t{t.id} << 32 | t.size);
+    for (const loader::SpecialField& f : t.fields) h.special(f);
+  }
+  h.u64(object.global_fields.size());
+  for (const loader::GlobalSpecialField& g : object.global_fields) {
+    h.u64(g.map_index);
+    h.special(g.field);
+  }
+  for (const loader::StructOpsMap& so : object.struct_ops) {
+    h.str(so.type_name);
+    for (const loader::StructOpsMember& m : so.members) {
+      h.str(m.name);
+      h.str(m.program);
+    }
+  }
+  h.u64(opts.kernel_btf.size());
+  h.bytes(opts.kernel_btf.data(), opts.kernel_btf.size());
   h.u64(opts.insn_limit);
   h.u64(opts.ctx_size);
   return h.value();

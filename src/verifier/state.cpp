@@ -18,11 +18,20 @@ const char* type_name(RegType t) {
     case RegType::Skb: return "skb";
     case RegType::Func: return "func";
     case RegType::RingbufMem: return "ringbuf_mem";
+    case RegType::Kernel: return "ptr_to_btf_id";
+    case RegType::Object: return "ptr_to_obj";
+    case RegType::Mem: return "mem";
   }
   return "?";
 }
 
 namespace {
+
+bool all_invalid(const StackSlot& sl) {
+  for (SlotByte b : sl.bytes)
+    if (b != SlotByte::Invalid) return false;
+  return true;
+}
 
 // Ids of old and cur must correspond one to one (two of old's copies may not be two different
 // things in cur, nor the other way round).
@@ -52,7 +61,8 @@ bool reg_subsumes(const Reg& o, const Reg& c, IdMap& ids, IdMap& refs) {
     return o.id == 0 || (o.sub32 == c.sub32 && ids.check(o.id, c.id));
   }
   if (o.maybe_null != c.maybe_null || o.off != c.off || o.map != c.map || o.frame != c.frame ||
-      o.size != c.size || !o.v.contains(c.v))
+      o.size != c.size || o.btf_id != c.btf_id || o.untrusted != c.untrusted || o.non_owning != c.non_owning ||
+      !o.v.contains(c.v))
     return false;
   if (o.type == RegType::PacketData && c.range < o.range) return false;
   if (!ids.check(o.id, c.id)) return false;
@@ -60,6 +70,8 @@ bool reg_subsumes(const Reg& o, const Reg& c, IdMap& ids, IdMap& refs) {
 }
 
 bool slot_subsumes(const StackSlot& o, const StackSlot& c, IdMap& ids, IdMap& refs) {
+  if (o.object != c.object) return o.object == SlotObject::None && all_invalid(o);
+  if (o.object != SlotObject::None && !refs.check(o.object_ref, c.object_ref)) return false;
   for (int b = 0; b < 8; ++b) {
     const SlotByte ob = o.bytes[b], cb = c.bytes[b];
     switch (ob) {
@@ -114,7 +126,7 @@ bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& l
   for (const RefEntry& o : old.refs) {
     bool found = false;
     for (const RefEntry& c : cur.refs)
-      if (o.ringbuf == c.ringbuf && refs.check(o.id, c.id)) {
+      if (o.kind == c.kind && refs.check(o.id, c.id)) {
         found = true;
         break;
       }
@@ -132,7 +144,7 @@ bool widen_reg(const Reg& o, Reg& c) {
     c.id = 0;
     return true;
   }
-  if (o.off != c.off || !(o.v == c.v)) return false;
+  if (o.off != c.off || !(o.v == c.v) || o.btf_id != c.btf_id) return false;
   return true;
 }
 
@@ -149,6 +161,7 @@ bool widen_into(const State& old, State& cur) {
     for (size_t s = 0; s < n; ++s) {
       const StackSlot& os = o.stack[s];
       StackSlot& cs = c.stack[s];
+      if (os.object != cs.object) return false;
       const bool o_spill = os.spill_size != 0, c_spill = cs.spill_size != 0;
       if (o_spill && c_spill && os.spill.type == RegType::Scalar && cs.spill.type == RegType::Scalar) {
         if (!(os.spill.v == cs.spill.v)) {
@@ -191,6 +204,14 @@ std::string describe(const Reg& r) {
     case RegType::Skb: return "skb" + null + (r.ref ? "(ref=" + std::to_string(r.ref) + ")" : "(borrowed)");
     case RegType::Func: return "func(insn " + std::to_string(r.size) + ")";
     case RegType::RingbufMem: return "ringbuf_mem" + null + "(size=" + std::to_string(r.size) + ",ref=" + std::to_string(r.ref) + ")";
+    case RegType::Kernel:
+      return std::string(r.untrusted ? "untrusted_" : "trusted_") + "ptr_to_btf_id" + null + "(btf_id=" +
+             std::to_string(r.btf_id) + (offs().empty() ? "" : "," + offs()) +
+             (r.ref ? ",ref=" + std::to_string(r.ref) : "") + ")";
+    case RegType::Object:
+      return std::string(r.non_owning ? "non_own_" : "") + "ptr_to_obj" + null + "(btf_id=" + std::to_string(r.btf_id) +
+             (offs().empty() ? "" : "," + offs()) + (r.ref ? ",ref=" + std::to_string(r.ref) : "") + ")";
+    case RegType::Mem: return "rdonly_mem" + null + "(size=" + std::to_string(r.size) + ")";
   }
   return "?";
 }
@@ -220,7 +241,8 @@ bool join_reg(const Reg& a, const Reg& b, Reg& out, IdMap& ids, IdMap& refs) {
     return true;
   }
   if (a.maybe_null != b.maybe_null || a.map != b.map || a.frame != b.frame || a.size != b.size ||
-      a.map_index != b.map_index || !ids.check(a.id, b.id) || !refs.check(a.ref, b.ref))
+      a.map_index != b.map_index || a.btf_id != b.btf_id || a.untrusted != b.untrusted ||
+      a.non_owning != b.non_owning || !ids.check(a.id, b.id) || !refs.check(a.ref, b.ref))
     return false;
   // Different constant offsets stay apart: which field or string a pointer names matters.
   if (a.off != b.off) return false;
@@ -261,6 +283,12 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
       const StackSlot& sa = s < fa.stack.size() ? fa.stack[s] : kEmptySlot;
       const StackSlot& sb = s < fb.stack.size() ? fb.stack[s] : kEmptySlot;
       StackSlot& so = fo.stack[s];
+      // Dynptrs and iterators: the same object on both paths, or no join.
+      if (sa.object != sb.object) return std::nullopt;
+      if (sa.object != SlotObject::None) {
+        if (!refs.check(sa.object_ref, sb.object_ref)) return std::nullopt;
+        continue;
+      }
       const bool pa = sa.spill_size && sa.spill.is_pointer(), pb = sb.spill_size && sb.spill.is_pointer();
       if (pa || pb) {
         if (!(pa && pb && sa.bytes == sb.bytes && sa.spill_at == sb.spill_at && sa.spill_size == sb.spill_size))
@@ -311,7 +339,7 @@ std::optional<State> join_states(const State& a, const State& b, const std::vect
   for (const RefEntry& ra : a.refs) {
     bool found = false;
     for (const RefEntry& rb : b.refs)
-      if (ra.ringbuf == rb.ringbuf && refs.check(ra.id, rb.id)) {
+      if (ra.kind == rb.kind && refs.check(ra.id, rb.id)) {
         found = true;
         break;
       }

@@ -25,6 +25,11 @@ enum class RegType : uint8_t {
   Skb,         // struct __sk_buff * (a packet)
   Func,        // a sub-program (callback)
   RingbufMem,  // memory reserved in a ring buffer
+  // struct_ops programs (Linux's bpf qdisc):
+  Kernel,      // a kernel struct of bpfq's kernel BTF (struct sk_buff, struct Qdisc, …): btf_id
+  Object,      // a graph object from bpf_obj_new (the program's own struct btf_id): owning while
+               // `ref` is held, else non-owning (valid until the lock is released)
+  Mem,         // read-only bytes: a dynptr slice (of `ref`'s packet) or an iterator's number
 };
 
 const char* type_name(RegType t);
@@ -42,6 +47,9 @@ struct Reg {
   const maps::MapSpec* map = nullptr;  // MapPtr, MapValue
   int32_t map_index = -1;              // MapPtr/MapValue of an object map (not inner): its index
   bool sub32 = false;  // scalars: the zero-extended low half of the value its `id` links to
+  uint32_t btf_id = 0;    // Kernel: kernel BTF struct id; Object: the program's BTF struct id
+  bool untrusted = false; // Kernel: read from a field, not an argument: never written through
+  bool non_owning = false;// Object: in a list or tree; usable only until bpf_spin_unlock
   uint32_t origin = UINT32_MAX;        // maybe-NULL pointers: the call that returned them;
                                        // NotInit: the release that invalidated it
   bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }
@@ -55,10 +63,18 @@ struct Reg {
 
 enum class SlotByte : uint8_t { Invalid, Misc, Zero, Spill };
 
+// Stack objects only kfuncs touch: a 16-byte struct bpf_dynptr (two slots) and an 8-byte
+// struct bpf_iter_num.
+enum class SlotObject : uint8_t { None, DynptrFirst, DynptrSecond, Iter };
+
 struct StackSlot {  // 8 bytes at r10 - 8*(i+1)
   std::array<SlotByte, 8> bytes{};  // [0] = lowest address
   Reg spill;                        // when some bytes are Spill
   uint8_t spill_at = 0, spill_size = 0;
+  SlotObject object = SlotObject::None;
+  uint32_t object_ref = 0;   // dynptr: its packet's reference (0: borrowed); iterator: its own
+  uint32_t iter_step = 0;    // iterator: which bpf_iter_num_next made this state (not compared)
+  uint32_t dynptr_end = 0;   // 1 + the release that ended a dynptr here, for messages (not compared)
 };
 
 struct Frame {
@@ -72,10 +88,12 @@ struct Frame {
   uint32_t invocation = 0;       // callback frames: which call of the callback (not compared)
 };
 
+enum class RefKind : uint8_t { Packet, Ringbuf, Object, Iterator };
+
 struct RefEntry {
   uint32_t id = 0;
   uint32_t insn = 0;  // where it was acquired
-  bool ringbuf = false;
+  RefKind kind = RefKind::Packet;
 };
 
 struct State {

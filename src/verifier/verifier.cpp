@@ -13,6 +13,7 @@
 #include <bpfq/ebpf/cfg.hpp>
 #include <bpfq/ebpf/disassembler.hpp>
 
+#include "kernel_btf.hpp"
 #include "result_cache.hpp"
 #include "state.hpp"
 
@@ -30,7 +31,35 @@ constexpr size_t kScanStates = 64;          // newest states compared at a prune
 struct Failure {
   size_t insn;
   std::string message, hint, state;
+  bool unsupported = false;  // beyond what the verifier models (VerifyResult::unsupported)
 };
+
+// Bytes of the special fields of graph objects (Linux 6.18's layouts).
+uint32_t special_size(loader::SpecialKind k) {
+  switch (k) {
+    case loader::SpecialKind::SpinLock: return 4;
+    case loader::SpecialKind::ListHead: return 16;
+    case loader::SpecialKind::ListNode: return 24;
+    case loader::SpecialKind::RbRoot: return 16;
+    case loader::SpecialKind::RbNode: return 32;
+    case loader::SpecialKind::Refcount: return 4;
+    case loader::SpecialKind::Kptr: return 8;
+  }
+  return 8;
+}
+
+const char* special_name(loader::SpecialKind k) {
+  switch (k) {
+    case loader::SpecialKind::SpinLock: return "struct bpf_spin_lock";
+    case loader::SpecialKind::ListHead: return "struct bpf_list_head";
+    case loader::SpecialKind::ListNode: return "struct bpf_list_node";
+    case loader::SpecialKind::RbRoot: return "struct bpf_rb_root";
+    case loader::SpecialKind::RbNode: return "struct bpf_rb_node";
+    case loader::SpecialKind::Refcount: return "struct bpf_refcount";
+    case loader::SpecialKind::Kptr: return "kptr";
+  }
+  return "?";
+}
 
 // A stored state at a prune point, and how many paths descending from it are still unexplored.
 struct Checkpoint {
@@ -124,6 +153,7 @@ class Verifier {
     if (!errors.empty()) throw Failure{errors.front().insn, errors.front().message, structural_hint(errors.front().message), {}};
     compute_liveness();
     compute_loops();
+    if (type_.ctx == CtxKind::StructOpsArgs) open_kernel_types();
     explored_.resize(insns_.size());
     Path first;
     first.st = entry_state();
@@ -145,6 +175,20 @@ class Verifier {
 
  private:
   // ---------------------------------------------------------------- setup
+  void open_kernel_types() {
+    kbtf_ = std::make_unique<KernelBtf>(opts_.kernel_btf);
+    skb_btf_ = kbtf_->find_struct("sk_buff");
+    qdisc_btf_ = kbtf_->find_struct("Qdisc");
+    to_free_btf_ = kbtf_->find_struct("bpf_sk_buff_ptr");
+    if (!skb_btf_ || !qdisc_btf_ || !to_free_btf_)
+      throw Failure{0, "no BTF of the kernel types (struct sk_buff, struct Qdisc) to check the program against",
+                    "open struct_ops objects through bpfq's qdisc (it supplies them)", {}, true};
+    for (std::string_view path : struct_ops_writable_fields())
+      if (auto range = kbtf_->field_range(path))
+        writable_.push_back({kbtf_->find_struct(path.substr(0, path.find('.'))), range->first, range->second,
+                             std::string(path)});
+  }
+
   State entry_state() {
     State s;
     s.frames.emplace_back();
@@ -153,6 +197,10 @@ class Verifier {
     Reg ctx;
     if (type_.ctx == CtxKind::QdiscCtx) {
       ctx.type = RegType::Ctx;
+    } else if (type_.ctx == CtxKind::StructOpsArgs) {
+      ctx.type = RegType::Ctx;
+      for (OpArg a : type_.op_args)
+        if (a == OpArg::OwnedSkb) entry_skb_ref_ = acquire(s, RefKind::Packet);
     } else if (type_.ctx == CtxKind::SkBuff) {
       ctx.type = RegType::Skb;  // a tc program's context is the packet
     } else {
@@ -335,17 +383,19 @@ class Verifier {
       // test comes first: it fails fast on a loop's counter, the ancestor walk does not.
       if (!(cfg_.loop_head[s.pc] || callback_entry)) continue;
       const bool contains = subsumes(c->st, s, live);
-      if ((!contains && !callback_entry) || !is_ancestor(c.get(), path.parent)) continue;
+      const bool iterating = iterator_stepped(c->st, s);
+      if ((!contains && !callback_entry && !iterating) || !is_ancestor(c.get(), path.parent)) continue;
       if (contains) {
         // A callback called again in a state it was called in before: the helper bounds how
-        // often, so the earlier exploration covers this one.
-        if (another_invocation(c->st, s)) return Visit::Prune;
+        // often, so the earlier exploration covers this one. The same for an open-coded loop
+        // whose iterator stepped on the way (bpf_iter_num ends by itself).
+        if (another_invocation(c->st, s) || iterating) return Visit::Prune;
         throw Failure{s.pc, "infinite loop detected at insn " + std::to_string(s.pc),
                       "the loop can come back to where it started with nothing changed: make its condition "
                       "depend on a counter bounded by a constant", {}};
       }
-      if (callback_entry && widen_into(c->st, s)) {
-        // Widened: the next call of the callback is contained in this one.
+      if ((callback_entry || iterating) && widen_into(c->st, s)) {
+        // Widened: the next call of the callback (or iteration) is contained in this one.
       }
     }
     // Paths that meet where no loop begins go on as one when they differ only in numbers and
@@ -440,6 +490,19 @@ class Verifier {
     for (size_t f = s.frames.size(); f-- > 0;)
       if (s.frames[f].callback) return s.frames[f].invocation;
     return 0;
+  }
+
+  // Has an iterator old holds been stepped (bpf_iter_num_next) on the way to cur?
+  static bool iterator_stepped(const State& old, const State& cur) {
+    for (size_t f = 0; f < old.frames.size() && f < cur.frames.size(); ++f) {
+      const auto& a = old.frames[f].stack;
+      const auto& b = cur.frames[f].stack;
+      for (size_t k = 0; k < a.size() && k < b.size(); ++k)
+        if (a[k].object == SlotObject::Iter && b[k].object == SlotObject::Iter && a[k].object_ref == b[k].object_ref &&
+            a[k].iter_step != b[k].iter_step)
+          return true;
+    }
+    return false;
   }
 
   static bool another_invocation(const State& old, const State& cur) {
@@ -562,6 +625,10 @@ class Verifier {
     for (int r : regs)
       if (r >= 0 && r <= 10) st += (st.empty() ? "" : ", ") + rname(r) + "=" + describe(s.cur().regs[r]);
     throw Failure{s.pc, std::move(msg), std::move(hint), std::move(st)};
+  }
+
+  [[noreturn]] void fail_unsupported(const State& s, std::string msg, std::string hint) {
+    throw Failure{s.pc, std::move(msg), std::move(hint), {}, true};
   }
 
   std::string at(uint32_t insn) const {
@@ -794,6 +861,14 @@ class Verifier {
       case RegType::PacketData:
       case RegType::Skb:
       case RegType::RingbufMem:
+      case RegType::Mem:
+        break;
+      case RegType::Kernel:
+      case RegType::Object:
+        // Fields are found by constant offset (container_of included).
+        if (!num.v.is_const())
+          fail(s, rname(preg) + " variable offset on " + type_name(ptr.type) + " prohibited",
+               "move the pointer by constants only (a field's offset)", {preg});
         break;
       case RegType::MapPtr:
         if (num.v.is_const() && num.v.const_value() == 0) {
@@ -892,7 +967,16 @@ class Verifier {
     Reg out = Reg::scalar(mode == MEMSX ? Scalar::unknown_signed_of_size(size) : Scalar::unknown_of_size(size));
     if (base.maybe_null) fail_not_pointer(s, i.src, "reading through");
     switch (base.type) {
-      case RegType::Ctx: out = ctx_load(s, i, base, size, sch_bpf_ctx_layout()); break;
+      case RegType::Ctx:
+        out = type_.ctx == CtxKind::StructOpsArgs ? op_arg_load(s, i, base, size)
+                                                  : ctx_load(s, i, base, size, sch_bpf_ctx_layout());
+        break;
+      case RegType::Kernel: out = kernel_load(s, i, base, size); break;
+      case RegType::Object: out = object_access(s, i.src, base, i.off, size, false); break;
+      case RegType::Mem:
+        check_bounds(s, i.src, base, i.off, size, base.size, "read-only memory",
+                     "the slice or number is " + std::to_string(base.size) + " bytes");
+        break;
       case RegType::Skb: out = ctx_load(s, i, base, size, sk_buff_layout()); break;
       case RegType::Stack: out = stack_load(s, i, base, size); break;
       case RegType::MapValue: {
@@ -946,10 +1030,116 @@ class Verifier {
     return out;
   }
 
+  // ---- struct_ops: the op's arguments, kernel structs, graph objects
+
+  // ctx[n] of a struct_ops op: its n-th argument, typed (Linux's BPF_PROG reads them whole).
+  Reg op_arg_load(State& s, const Insn& i, const Reg& base, int size) {
+    const int64_t off = base.off + (base.v.is_const() ? static_cast<int64_t>(base.v.const_value()) : -1) + i.off;
+    if (!base.v.is_const() || off < 0 || off % 8 != 0 || size != 8 ||
+        static_cast<size_t>(off / 8) >= type_.op_args.size())
+      fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size),
+           std::string(type_.name) + " has " + std::to_string(type_.op_args.size()) +
+               " arguments, read whole (u64) from ctx[0.." + std::to_string(type_.op_args.size() - 1) + "]",
+           {i.src});
+    Reg out;
+    out.type = RegType::Kernel;
+    switch (type_.op_args[off / 8]) {
+      case OpArg::OwnedSkb:
+        out.btf_id = skb_btf_;
+        out.ref = entry_skb_ref_;
+        // Released already: the copy read now is as dead as the others.
+        if (std::none_of(s.refs.begin(), s.refs.end(), [&](const RefEntry& e) { return e.id == out.ref; }))
+          out = Reg::scalar(Scalar::unknown());
+        break;
+      case OpArg::Qdisc: out.btf_id = qdisc_btf_; break;
+      case OpArg::ToFree: out.btf_id = to_free_btf_; break;
+      case OpArg::Opaque: out = Reg::scalar(Scalar::unknown()); break;
+    }
+    return out;
+  }
+
+  // A field of a kernel struct: a number, or (a whole pointer to a struct) an untrusted pointer.
+  Reg kernel_load(State& s, const Insn& i, const Reg& base, int size) {
+    if (base.untrusted)
+      fail_unsupported(s, "reading through an untrusted pointer: " + rname(i.src) + "=" + describe(base),
+                       "bpfq does not yet prove reads through pointers loaded from kernel structs; "
+                       "the program runs checked");
+    const KernelBtf::Field f = kernel_field(s, i.src, base, i.off, size);
+    if (!f.pointee) return Reg::scalar(Scalar::unknown_of_size(size));
+    Reg out;
+    out.type = RegType::Kernel;
+    out.btf_id = f.pointee;
+    out.untrusted = true;
+    return out;
+  }
+
+  KernelBtf::Field kernel_field(const State& s, int r, const Reg& base, int16_t off, int size) {
+    if (!base.v.is_const())
+      fail(s, "variable offset access to " + kbtf_->struct_name(base.btf_id) + " through " + rname(r) +
+                  " is not allowed", "access kernel struct fields by name (constant offsets)", {r});
+    const int64_t at = base.off + static_cast<int64_t>(base.v.const_value()) + off;
+    KernelBtf::Field f = kbtf_->access(base.btf_id, at, size);
+    if (!f.error.empty())
+      fail(s, "invalid access to struct " + kbtf_->struct_name(base.btf_id) + ": " + f.error,
+           "read fields of the struct as bpfq's vmlinux.h (bpfq btf dump) declares them", {r});
+    return f;
+  }
+
+  // Linux's bpf qdisc lets programs write sk_buff tstamp and cb, Qdisc limit, q.qlen and qstats
+  // of the op's own (trusted) arguments, nothing else.
+  void kernel_store(State& s, const Insn& i, const Reg& base, const Reg& val, int size) {
+    if (base.untrusted)
+      fail(s, "only read is supported through untrusted " + rname(i.dst) + "=" + describe(base) + ": writes " +
+                  std::to_string(size) + " bytes",
+           "a pointer loaded from a kernel struct field is untrusted: write only the op's own arguments (skb, sch)",
+           {i.dst});
+    const KernelBtf::Field f = kernel_field(s, i.dst, base, i.off, size);
+    const int64_t at = base.off + static_cast<int64_t>(base.v.const_value()) + i.off;
+    bool ok = false;
+    std::string allowed;
+    for (const WritableField& w : writable_) {
+      if (w.struct_id != base.btf_id) continue;
+      allowed += (allowed.empty() ? "" : ", ") + w.path;
+      ok = ok || (at >= w.off && at + size <= static_cast<int64_t>(w.off) + w.size);
+    }
+    if (!ok)
+      fail(s, "no write support to " + f.path + " (" + std::to_string(size) + " bytes at offset " + std::to_string(at) + ")",
+           allowed.empty() ? "struct " + kbtf_->struct_name(base.btf_id) + " is read-only to programs"
+                           : "programs may write " + allowed + " only",
+           {i.dst});
+    if (val.is_pointer())
+      fail(s, rname(i.src) + " leaks addr into " + f.path, "kernel struct fields take numbers",
+           {static_cast<int>(i.src)});
+  }
+
+  // A byte range of a graph object: inside it, clear of the fields its kfuncs own (a kptr may be
+  // read, as a number).
+  Reg object_access(const State& s, int r, const Reg& base, int16_t off, int size, bool write) {
+    const loader::LocalType* t = obj_.local_type(base.btf_id);
+    if (!t) fail(s, "internal: object of unknown type " + std::to_string(base.btf_id), {}, {r});
+    if (!base.v.is_const())
+      fail(s, "variable offset access to struct " + t->name + " through " + rname(r) + " is not allowed",
+           "access object fields by name (constant offsets)", {r});
+    check_bounds(s, r, base, off, size, t->size, ("object struct " + t->name).c_str(),
+                 "struct " + t->name + " has " + std::to_string(t->size) + " bytes");
+    const Access a = span_of(base, off, size);
+    for (const loader::SpecialField& sf : t->fields) {
+      if (a.lo >= sf.offset + special_size(sf.kind) || a.hi <= sf.offset) continue;
+      if (sf.kind == loader::SpecialKind::Kptr && !write) continue;
+      fail(s, std::string(write ? "writes to " : "reads ") + special_name(sf.kind) + " at offset " +
+                  std::to_string(sf.offset) + " of struct " + t->name + " directly",
+           sf.kind == loader::SpecialKind::Kptr ? "a kptr changes only through bpf_kptr_xchg"
+                                                : std::string(special_name(sf.kind)) + " is used only through its kfuncs",
+           {r});
+    }
+    return Reg::scalar(Scalar::unknown_of_size(size));
+  }
+
   Reg stack_load(State& s, const Insn& i, const Reg& base, int size) {
     const Access a = span_of(base, i.off, size);
     check_stack_range(s, i.src, a.lo, a.hi, false, size);
     Frame& f = frame_of(s, base);
+    check_no_stack_object(s, i.src, f, a.lo, a.hi, false);
     if (!base.v.is_const()) {
       for (int64_t b = a.lo; b < a.hi; ++b) {
         const StackSlot& sl = slot(f, b);
@@ -1003,7 +1193,18 @@ class Verifier {
              "only numbers may be stored there; packets go into maps through bpf_kptr_xchg", {static_cast<int>(i.src)});
     };
     switch (base.type) {
-      case RegType::Ctx: ctx_store(s, i, base, val, size, sch_bpf_ctx_layout()); break;
+      case RegType::Ctx:
+        if (type_.ctx == CtxKind::StructOpsArgs)
+          fail(s, "the arguments of " + std::string(type_.name) + " are read-only", {}, {i.dst});
+        ctx_store(s, i, base, val, size, sch_bpf_ctx_layout());
+        break;
+      case RegType::Kernel: kernel_store(s, i, base, val, size); break;
+      case RegType::Object:
+        no_pointer("object");
+        object_access(s, i.dst, base, i.off, size, true);
+        break;
+      case RegType::Mem: fail(s, "cannot write into rdonly_mem " + rname(i.dst), "dynptr slices of a packet and "
+                                 "iterator numbers are read-only", {i.dst});
       case RegType::Skb: ctx_store(s, i, base, val, size, sk_buff_layout()); break;
       case RegType::Stack: stack_store(s, i, base, val, size); break;
       case RegType::MapValue: {
@@ -1041,8 +1242,9 @@ class Verifier {
   // The lock word changes only through bpf_spin_lock/unlock: a store could fake a holder and
   // make the next bpf_spin_lock spin forever.
   void check_not_lock(const State& s, int r, const Reg& base, int16_t off, int size) {
-    if (!base.map->spin_lock_offset) return;
-    const int64_t k = *base.map->spin_lock_offset;
+    const std::optional<uint32_t> lock_off = lock_offset(base);
+    if (!lock_off) return;
+    const int64_t k = *lock_off;
     const Access a = span_of(base, off, size);
     if (a.lo < k + 4 && a.hi > k)
       fail(s, "bpf_spin_lock cannot be accessed directly by load/store",
@@ -1124,10 +1326,35 @@ class Verifier {
     }
   }
 
+  // Dynptrs and iterators on the stack change only through their kfuncs; a write over a dynptr
+  // ends it (both halves), one over an iterator would leak it.
+  void check_no_stack_object(const State& s, int r, Frame& f, int64_t lo, int64_t hi, bool write) {
+    for (int64_t b = lo; b < hi; b += 1) {
+      const size_t idx = static_cast<size_t>(stack_index(b));
+      if (idx >= f.stack.size() || f.stack[idx].object == SlotObject::None) continue;
+      StackSlot& sl = f.stack[idx];
+      const bool iter = sl.object == SlotObject::Iter;
+      if (!write || iter)
+        fail(s, std::string(write ? "cannot overwrite " : "cannot read ") + (iter ? "iterator" : "dynptr") + " at fp" +
+                    std::to_string(-8 * static_cast<int64_t>(idx + 1)) + " directly",
+             iter ? "a struct bpf_iter_num changes only through bpf_iter_num_new/next/destroy"
+                  : "read a dynptr's bytes with bpf_dynptr_read or bpf_dynptr_slice",
+             {r});
+      const size_t other = sl.object == SlotObject::DynptrFirst ? idx - 1 : idx + 1;
+      for (size_t k : {idx, other})
+        if (k < f.stack.size()) {
+          f.stack[k].object = SlotObject::None;
+          f.stack[k].object_ref = 0;
+          f.stack[k].bytes.fill(SlotByte::Invalid);
+        }
+    }
+  }
+
   void stack_store(State& s, const Insn& i, const Reg& base, const Reg& val, int size) {
     const Access a = span_of(base, i.off, size);
     check_stack_range(s, i.dst, a.lo, a.hi, true, size);
     Frame& f = frame_of(s, base);
+    check_no_stack_object(s, i.dst, f, a.lo, a.hi, true);
     if (val.type == RegType::Stack && base.frame < val.frame)
       fail(s, "cannot spill pointers to stack into stack frame of the caller",
            "a callee's stack ends when it returns: keep pointers to it in its own frame", {i.dst});
@@ -1378,6 +1605,7 @@ class Verifier {
     if ((op == JEQ || op == JNE) && (b_zero || a_zero)) {
       const Reg& p = b_zero ? a : b;
       if (!p.is_pointer()) fail(not_taken, "internal: comparison of two numbers as pointers");
+      if (p.type == RegType::Kernel && p.untrusted) return;  // read from a field: may be NULL, both edges
       if (!p.maybe_null) {
         // A valid pointer is never NULL.
         (op == JEQ ? can_take : can_skip) = false;
@@ -1455,7 +1683,9 @@ class Verifier {
         if (sl.spill_size) apply(sl.spill);
     }
     // A NULL reference is no reference; a NULL handed out in ctx->skb hands nothing out.
-    if (is_null && p.ref) std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == p.ref; });
+    // (A slice's ref is its packet's, which a NULL slice leaves held.)
+    if (is_null && p.ref && p.type != RegType::Mem)
+      std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == p.ref; });
     if (id != 0 && s.ctx_skb_id == id) {
       s.ctx_skb_set = !is_null;
       s.ctx_skb_id = 0;
@@ -1463,18 +1693,59 @@ class Verifier {
   }
 
   // ---- references
-  uint32_t acquire(State& s, bool ringbuf) {
+  uint32_t acquire(State& s, RefKind kind) {
     const uint32_t id = new_id();
-    s.refs.push_back({id, s.pc, ringbuf});
+    s.refs.push_back({id, s.pc, kind});
     return id;
   }
 
   void release(State& s, uint32_t ref) {
     std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
+    // Dynptrs over the packet end with it.
+    for (Frame& f : s.frames)
+      for (StackSlot& sl : f.stack)
+        if ((sl.object == SlotObject::DynptrFirst || sl.object == SlotObject::DynptrSecond) && sl.object_ref == ref) {
+          sl.object = SlotObject::None;
+          sl.object_ref = 0;
+          sl.bytes.fill(SlotByte::Invalid);
+          sl.dynptr_end = s.pc + 1;
+        }
     // Copies become numbers, as Linux does for privileged programs: they may still be compared,
     // never dereferenced nor passed on.
     auto kill = [&](Reg& r) {
       if (r.ref == ref && r.is_pointer()) {
+        r = Reg::scalar(Scalar::unknown());
+        r.origin = s.pc;
+      }
+    };
+    for (Frame& f : s.frames) {
+      for (Reg& r : f.regs) kill(r);
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size) kill(sl.spill);
+    }
+  }
+
+  // An owning object pointer moved into a list or tree: the program keeps non-owning pointers,
+  // valid until it releases the lock.
+  void to_non_owning(State& s, uint32_t ref) {
+    std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
+    auto demote = [&](Reg& r) {
+      if (r.type == RegType::Object && r.ref == ref) {
+        r.ref = 0;
+        r.non_owning = true;
+      }
+    };
+    for (Frame& f : s.frames) {
+      for (Reg& r : f.regs) demote(r);
+      for (StackSlot& sl : f.stack)
+        if (sl.spill_size) demote(sl.spill);
+    }
+  }
+
+  // bpf_spin_unlock: non-owning pointers die (another run may free their objects).
+  void drop_non_owning(State& s) {
+    auto kill = [&](Reg& r) {
+      if (r.type == RegType::Object && r.non_owning) {
         r = Reg::scalar(Scalar::unknown());
         r.origin = s.pc;
       }
@@ -1500,23 +1771,37 @@ class Verifier {
     }
     const FuncProto* proto = nullptr;
     std::string name;
+    // A struct_ops program's call of something the runtime links but the verifier has no
+    // prototype for: the runtime checks it, so the program runs checked.
+    auto unknown = [&](const std::string& msg, const char* hint) {
+      if (type_.ctx == CtxKind::StructOpsArgs) fail_unsupported(s, msg, hint);
+      fail(s, msg, hint);
+    };
     if (i.src == CALL_HELPER) {
       proto = helper_proto(i.imm);
-      if (!proto) fail(s, "unknown func #" + std::to_string(i.imm), "bpfq provides the helpers listed in docs/helpers.md");
+      if (!proto) unknown("unknown func #" + std::to_string(i.imm), "bpfq provides the helpers listed in docs/helpers.md");
     } else if (i.src == CALL_KFUNC) {
       if (i.imm < 0 || static_cast<size_t>(i.imm) >= prog_.kfunc_names.size()) fail(s, "invalid kernel function call");
       name = prog_.kfunc_names[i.imm];
       proto = kfunc_proto(name);
-      if (!proto) fail(s, "calling kernel function " + name + " is not allowed", "bpfq's kfuncs are listed in docs/helpers.md");
+      if (!proto) unknown("calling kernel function " + name + " is not allowed", "bpfq's kfuncs are listed in docs/helpers.md");
     } else {
       fail(s, "unknown call kind (src_reg " + std::to_string(i.src) + ")");
     }
     const bool spin_lock = proto->name == std::string_view("bpf_spin_lock");
-    if (proto->name != std::string_view("bpf_spin_unlock")) no_call_under_lock();
+    // Under a lock: its unlock and the kfuncs of the lists and trees it guards (Linux's graph API).
+    if (proto->name != std::string_view("bpf_spin_unlock") && !graph_api(*proto)) no_call_under_lock();
     const maps::MapSpec* map = nullptr;
     int32_t map_index = -1;
     uint32_t release_ref = 0;
     int callback_reg = -1, cb_ctx_reg = -1;
+    // Graph objects, dynptrs and iterators: what the arguments said, for the result.
+    const loader::SpecialField* root = nullptr;  // ListHead/RbRoot
+    uint32_t obj_type = 0;                       // ObjTypeId, ObjAny: the object's struct
+    uint32_t owned_node_ref = 0;                 // OwnedNode: moves into root
+    uint32_t skb_ref = 0, dynptr_ref = 0;        // Skb: its reference; Dynptr: its packet's
+    uint32_t const_size = 0;                     // ConstSize
+    KptrTarget kptr;                             // KptrField
     for (int a = 0; a < 5 && proto->args[a] != ArgKind::None; ++a) {
       const int r = a + 1;
       const ArgKind kind = proto->args[a];
@@ -1595,13 +1880,14 @@ class Verifier {
           if (reg.type != RegType::Scalar) expect(false, "scalar");
           break;
         case ArgKind::Skb:
-          expect(reg.type == RegType::Skb && !reg.maybe_null && reg.off == 0 && reg.v.is_const() && reg.v.const_value() == 0,
+          skb_ref = reg.ref;
+          expect(is_packet(reg) && !reg.maybe_null && reg.off == 0 && reg.v.is_const() && reg.v.const_value() == 0,
                  "skb", reg.maybe_null ? rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) +
                                              " (" + at(reg.origin) + ") against NULL first"
                                        : "pass ctx->skb or a packet reference you hold");
           break;
         case ArgKind::SkbRelease:
-          expect(reg.type == RegType::Skb && !reg.maybe_null && reg.ref != 0 && reg.off == 0 && reg.v.is_const() &&
+          expect(is_packet(reg) && !reg.maybe_null && reg.ref != 0 && reg.off == 0 && reg.v.is_const() &&
                      reg.v.const_value() == 0,
                  "referenced skb",
                  reg.type == RegType::Skb && reg.ref == 0 ? "the packet in ctx->skb is borrowed: only references you took are released"
@@ -1609,18 +1895,25 @@ class Verifier {
                                   : "");
           release_ref = reg.ref;
           break;
-        case ArgKind::KptrField: {
-          const bool ok = reg.type == RegType::MapValue && !reg.maybe_null && reg.v.is_const() &&
-                          std::find(reg.map->kptr_offsets.begin(), reg.map->kptr_offsets.end(),
-                                    static_cast<uint32_t>(reg.off + static_cast<int64_t>(reg.v.const_value()))) !=
-                              reg.map->kptr_offsets.end();
-          expect(ok, "pointer to a __kptr_ref field of a map value",
-                 "pass the address of a `struct sk_buff __kptr_ref *` field of a map value you looked up (and checked for NULL)");
+        case ArgKind::KptrField:
+          kptr = kptr_at(s, reg);
+          expect(kptr.ok, "pointer to a kptr field of a map value or object",
+                 "pass the address of a `__kptr` field of a map value you looked up (and checked for NULL), or of "
+                 "an object you own");
           break;
-        }
         case ArgKind::SkbOrNullRelease: {
           if (reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0) break;
-          expect(reg.type == RegType::Skb && reg.ref != 0 && reg.off == 0 && reg.v.is_const() && reg.v.const_value() == 0,
+          if (!kptr.packet) {
+            const loader::LocalType* t = obj_.local_type(kptr.type);
+            expect(reg.type == RegType::Object && !reg.maybe_null && reg.ref != 0 && at_start(reg) &&
+                       reg.btf_id == kptr.type,
+                   "owning pointer to struct " + (t ? t->name : std::string("?")) + " or NULL",
+                   reg.type == RegType::Object && reg.non_owning ? "this object is in a list or tree: take it out first"
+                                                                 : "store an object you own (from bpf_obj_new), at its start");
+            release_ref = reg.ref;
+            break;
+          }
+          expect(is_packet(reg) && reg.ref != 0 && reg.off == 0 && reg.v.is_const() && reg.v.const_value() == 0,
                  "referenced skb or NULL",
                  reg.type == RegType::Skb ? "the packet in ctx->skb is borrowed: take a reference with bpf_skb_acquire and store that"
                                           : "only packet references may be stored in a __kptr_ref field");
@@ -1645,14 +1938,96 @@ class Verifier {
           release_ref = reg.ref;
           break;
         case ArgKind::SpinLock:
+          if (reg.type == RegType::Object)
+            fail_unsupported(s, std::string(proto->name) + " of a lock inside an object (struct " + local_name(reg.btf_id) + ")",
+                             "bpfq verifies locks in map values and global variables (private(X)) so far");
           expect(reg.type == RegType::MapValue && !reg.maybe_null, "map_value", "pass the address of a struct bpf_spin_lock in a map value");
           spin_lock_arg(s, r, reg, spin_lock);
           break;
+        case ArgKind::KernelQdisc:
+          expect(is_kernel(reg, qdisc_btf_), "trusted struct Qdisc *", "pass the op's sch argument");
+          break;
+        case ArgKind::KernelToFree:
+          expect(is_kernel(reg, to_free_btf_), "trusted struct bpf_sk_buff_ptr *", "pass enqueue's to_free argument");
+          break;
+        case ArgKind::ObjTypeId: {
+          const loader::LocalType* t =
+              reg.type == RegType::Scalar && reg.v.is_const() ? obj_.local_type(static_cast<uint32_t>(reg.v.const_value())) : nullptr;
+          expect(t != nullptr, "a constant: the BTF id of one of the program's structs", "use bpf_obj_new(struct T)");
+          obj_type = t->id;
+          break;
+        }
+        case ArgKind::NullMeta:
+          expect(reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0, "NULL (the meta argument)",
+                 "call it through its bpf_experimental.h macro (bpf_obj_new, bpf_obj_drop, bpf_list_push_back, …)");
+          break;
+        case ArgKind::ObjRelease:
+          expect(reg.type == RegType::Object && !reg.maybe_null && reg.ref != 0 && at_start(reg), "owning object pointer",
+                 object_hint(reg));
+          release_ref = reg.ref;
+          break;
+        case ArgKind::ObjAny: {
+          expect(reg.type == RegType::Object && !reg.maybe_null && at_start(reg), "object pointer", object_hint(reg));
+          obj_type = reg.btf_id;
+          const loader::LocalType* t = obj_.local_type(obj_type);
+          if (!t || std::none_of(t->fields.begin(), t->fields.end(),
+                                 [](const loader::SpecialField& f) { return f.kind == loader::SpecialKind::Refcount; }))
+            fail(s, fn + ": struct " + (t ? t->name : std::string("?")) + " has no struct bpf_refcount",
+                 "only objects with a struct bpf_refcount field can have more than one owner", {r});
+          break;
+        }
+        case ArgKind::ListHead:
+        case ArgKind::RbRoot:
+          root = &graph_root(s, r, reg,
+                             kind == ArgKind::ListHead ? loader::SpecialKind::ListHead : loader::SpecialKind::RbRoot, fn);
+          break;
+        case ArgKind::OwnedNode:
+          expect(reg.type == RegType::Object && !reg.maybe_null && reg.ref != 0 && at_node(reg, *root),
+                 "owning pointer to the node of struct " + local_name(root->contained_type) + " at offset " +
+                     std::to_string(root->node_offset),
+                 object_hint(reg));
+          owned_node_ref = reg.ref;
+          break;
+        case ArgKind::NonOwningNode:
+          expect(reg.type == RegType::Object && !reg.maybe_null && reg.non_owning && at_node(reg, *root),
+                 "non-owning pointer to the node of struct " + local_name(root->contained_type) + " in the tree",
+                 "pass a node bpf_rbtree_first returned, under the same lock");
+          break;
+        case ArgKind::NodeOffset:  // (Linux's verifier writes the node's offset in; bpfq finds it)
+          expect(reg.type == RegType::Scalar && reg.v.is_const(), "a constant (the node's offset)",
+                 "call it through its bpf_experimental.h macro");
+          break;
+        case ArgKind::DynptrUninit: dynptr_init(s, r, reg, skb_ref); break;
+        case ArgKind::Dynptr: dynptr_ref = dynptr_arg(s, r, reg, fn); break;
+        case ArgKind::OptBuffer: {
+          if (reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() == 0) break;
+          const Reg& sz = read_reg(s, r + 1);
+          if (sz.type != RegType::Scalar || !sz.v.is_const()) expect(false, "NULL, or a buffer of the constant size in arg " + std::to_string(r + 1));
+          check_mem(s, r, reg, static_cast<uint32_t>(sz.v.const_value()), true, fn, "buffer");
+          break;
+        }
+        case ArgKind::ConstSize:
+          expect(reg.type == RegType::Scalar && reg.v.is_const() && reg.v.const_value() > 0 &&
+                     reg.v.const_value() <= 0xffff,
+                 "a constant size (1..65535)", "the slice's size must be known when the program is loaded");
+          const_size = static_cast<uint32_t>(reg.v.const_value());
+          break;
+        case ArgKind::IterUninit: iter_init(s, r, reg); break;
+        case ArgKind::Iter: iter_slot(s, r, reg, fn).iter_step = new_id(); break;
+        case ArgKind::IterRelease: {
+          StackSlot& sl = iter_slot(s, r, reg, fn);
+          release_ref = sl.object_ref;
+          sl.object = SlotObject::None;
+          sl.object_ref = 0;
+          sl.bytes.fill(SlotByte::Invalid);
+          break;
+        }
       }
     }
     // The callback's frame, if the helper calls back: explored as if called, and as if not.
     State before = s;
     if (release_ref) release(s, release_ref);
+    if (owned_node_ref) to_non_owning(s, owned_node_ref);
     Reg ret = Reg::scalar(Scalar::unknown());
     if (proto->ret_range) ret.v = Scalar::srange(proto->ret_range->first, proto->ret_range->second);
     switch (proto->ret) {
@@ -1673,11 +2048,33 @@ class Verifier {
         ret.origin = s.pc;
         break;
       case RetKind::SkbOrNull:
+        if (kptr.ok && !kptr.packet) {  // bpf_kptr_xchg of an object field
+          ret = object_ret(s, kptr.type, 0, true);
+          break;
+        }
         ret = Reg{};
         ret.type = RegType::Skb;
+        if (type_.ctx == CtxKind::StructOpsArgs) {  // a struct sk_buff *
+          ret.type = RegType::Kernel;
+          ret.btf_id = skb_btf_;
+        }
         ret.maybe_null = true;
         ret.id = new_id();
-        ret.ref = acquire(s, false);
+        ret.ref = acquire(s, RefKind::Packet);
+        ret.origin = s.pc;
+        break;
+      case RetKind::ObjOrNull:
+      case RetKind::RefObjOrNull: ret = object_ret(s, obj_type, 0, true); break;
+      case RetKind::OwnedNodeOrNull: ret = object_ret(s, root->contained_type, root->node_offset, true); break;
+      case RetKind::NonOwningNodeOrNull: ret = object_ret(s, root->contained_type, root->node_offset, false); break;
+      case RetKind::SliceOrNull:
+      case RetKind::IterNumOrNull:
+        ret = Reg{};
+        ret.type = RegType::Mem;
+        ret.size = proto->ret == RetKind::SliceOrNull ? const_size : 4;
+        ret.ref = proto->ret == RetKind::SliceOrNull ? dynptr_ref : 0;  // dies with the packet
+        ret.maybe_null = true;
+        ret.id = new_id();
         ret.origin = s.pc;
         break;
       case RetKind::RingbufMemOrNull: {
@@ -1689,7 +2086,7 @@ class Verifier {
         ret.maybe_null = true;
         ret.size = static_cast<uint32_t>(sz.v.const_value());
         ret.id = new_id();
-        ret.ref = acquire(s, true);
+        ret.ref = acquire(s, RefKind::Ringbuf);
         ret.origin = s.pc;
         break;
       }
@@ -1700,11 +2097,185 @@ class Verifier {
     s.cur().regs[0] = ret;
     if (callback_reg >= 0) {
       // Also explore the callback being called, from the state before the call returned.
-      State cb = make_callback_frame(before, *proto, callback_reg, cb_ctx_reg, map, map_index);
+      State cb = make_callback_frame(before, *proto, callback_reg, cb_ctx_reg, map, map_index, root);
       fork(path, pending, std::move(cb));
     }
     s.pc++;
     return Step::Next;
+  }
+
+  // ---- struct_ops and graph object arguments
+  static bool graph_api(const FuncProto& p) {
+    for (ArgKind a : p.args)
+      if (a == ArgKind::ListHead || a == ArgKind::RbRoot) return true;
+    return p.name == std::string_view("bpf_refcount_acquire_impl");
+  }
+
+  // A packet: a seed program's struct __sk_buff *, or a struct_ops program's trusted sk_buff.
+  bool is_packet(const Reg& r) const { return r.type == RegType::Skb || is_kernel(r, skb_btf_); }
+
+  bool is_kernel(const Reg& r, uint32_t btf_id) const {
+    return r.type == RegType::Kernel && btf_id != 0 && r.btf_id == btf_id && !r.untrusted && !r.maybe_null &&
+           r.off == 0 && r.v.is_const() && r.v.const_value() == 0;
+  }
+
+  static int64_t const_off(const Reg& r) { return r.off + static_cast<int64_t>(r.v.is_const() ? r.v.const_value() : 0); }
+  static bool at_start(const Reg& r) { return r.v.is_const() && const_off(r) == 0; }
+  static bool at_node(const Reg& r, const loader::SpecialField& root) {
+    return r.btf_id == root.contained_type && r.v.is_const() && const_off(r) == root.node_offset;
+  }
+
+  std::string local_name(uint32_t id) const {
+    const loader::LocalType* t = obj_.local_type(id);
+    return t ? t->name : "#" + std::to_string(id);
+  }
+
+  std::string object_hint(const Reg& r) const {
+    if (r.type != RegType::Object) return "pass an object from bpf_obj_new (or taken out of a list or tree)";
+    if (r.maybe_null) return "check the result of " + origin_name(r.origin) + " (" + at(r.origin) + ") against NULL first";
+    if (r.non_owning)
+      return "this object is in a list or tree (the program's pointer is non-owning): take it out first with "
+             "bpf_list_pop_* or bpf_rbtree_remove";
+    if (r.ref == 0) return "the program does not own this object";
+    return "pass the object's start: container_of() the node";
+  }
+
+  // The kptr field a bpf_kptr_xchg argument points at, and what it holds.
+  struct KptrTarget {
+    bool ok = false;
+    bool packet = true;  // a struct sk_buff; else one of the program's structs (type)
+    uint32_t type = 0;
+  };
+
+  KptrTarget kptr_at(const State& s, const Reg& reg) {
+    if (reg.maybe_null || !reg.v.is_const()) return {};
+    const int64_t off = const_off(reg);
+    auto of = [&](const loader::SpecialField& f) -> KptrTarget {
+      if (f.kptr_type == 0 && f.kptr_target != "sk_buff")
+        fail_unsupported(s, "bpf_kptr_xchg of a struct " + f.kptr_target + " kptr",
+                         "bpfq's kptrs hold packets (struct sk_buff) and the program's own objects");
+      return {true, f.kptr_type == 0, f.kptr_type};
+    };
+    auto in = [&](const std::vector<loader::SpecialField>& fields) -> KptrTarget {
+      for (const loader::SpecialField& f : fields)
+        if (f.kind == loader::SpecialKind::Kptr && f.offset == off) return of(f);
+      return {};
+    };
+    if (reg.type == RegType::Object)
+      if (const loader::LocalType* t = obj_.local_type(reg.btf_id)) return in(t->fields);
+    if (reg.type != RegType::MapValue) return {};
+    for (const loader::GlobalSpecialField& g : obj_.global_fields)
+      if (static_cast<int32_t>(g.map_index) == reg.map_index && g.field.kind == loader::SpecialKind::Kptr &&
+          g.field.offset == off)
+        return of(g.field);
+    if (const loader::LocalType* t = obj_.local_type(reg.map->value_btf_id))
+      if (KptrTarget k = in(t->fields); k.ok) return k;
+    for (uint32_t k : reg.map->kptr_offsets)  // a seed map's __kptr_ref packet field
+      if (k == off) return {true, true, 0};
+    return {};
+  }
+
+  // A global bpf_list_head/bpf_rb_root argument: the root, whose lock the program must hold.
+  const loader::SpecialField& graph_root(const State& s, int r, const Reg& reg, loader::SpecialKind kind,
+                                         const std::string& fn) {
+    const char* what = special_name(kind);
+    if (reg.type == RegType::Object)
+      fail_unsupported(s, fn + " on a root inside an object", "bpfq verifies roots in global variables (private(X))");
+    if (reg.type != RegType::MapValue || reg.maybe_null || !reg.v.is_const())
+      fail(s, rname(r) + " type=" + describe(reg) + " expected=pointer to a global " + what + " (arg " +
+                  std::to_string(r) + " of " + fn + ")",
+           "pass the address of a private(X) global declared with __contains(struct, node)", {r});
+    const int64_t off = const_off(reg);
+    const loader::GlobalSpecialField* root = nullptr;
+    for (const loader::GlobalSpecialField& g : obj_.global_fields)
+      if (static_cast<int32_t>(g.map_index) == reg.map_index && g.field.kind == kind && g.field.offset == off)
+        root = &g;
+    if (!root)
+      fail(s, fn + ": no " + what + " at offset " + std::to_string(off) + " of '" + reg.map->name + "'",
+           std::string("pass the address of a global ") + what + " declared with __contains(struct, node)", {r});
+    if (s.lock_map != reg.map)
+      fail(s, fn + " needs the bpf_spin_lock of '" + reg.map->name + "' held",
+           "call bpf_spin_lock() on the lock declared in the same private(X) section first", {r});
+    return root->field;
+  }
+
+  Reg object_ret(State& s, uint32_t type, uint32_t off, bool owning) {
+    Reg r;
+    r.type = RegType::Object;
+    r.btf_id = type;
+    r.off = off;
+    r.maybe_null = true;
+    r.id = new_id();
+    r.origin = s.pc;
+    if (owning) r.ref = acquire(s, RefKind::Object);
+    r.non_owning = !owning;
+    return r;
+  }
+
+  // The stack bytes a dynptr or iterator occupies: constant, aligned, in the frame.
+  int64_t stack_object_at(const State& s, int r, const Reg& reg, int size, const std::string& fn, const char* what) {
+    if (reg.type != RegType::Stack || !reg.v.is_const())
+      fail(s, rname(r) + " type=" + describe(reg) + " expected=fp (a " + what + " on the stack, arg " +
+                  std::to_string(r) + " of " + fn + ")",
+           std::string("declare the ") + what + " as a local variable and pass its address", {r});
+    const int64_t off = const_off(reg);
+    check_stack_range(s, r, off, off + size, true, size);
+    if ((off + kStackSize) % 8 != 0)
+      fail(s, "misaligned " + std::string(what) + " at fp" + std::to_string(off), {}, {r});
+    return off;
+  }
+
+  void dynptr_init(State& s, int r, const Reg& reg, uint32_t packet_ref) {
+    const int64_t off = stack_object_at(s, r, reg, 16, "bpf_dynptr_from_skb", "struct bpf_dynptr");
+    Frame& f = frame_of(s, reg);
+    check_no_stack_object(s, r, f, off, off + 16, true);  // an iterator there fails; a dynptr ends
+    slot(f, off);  // (grows the stack to both slots first: references stay valid)
+    for (int64_t at : {off, off + 8}) {
+      StackSlot& sl = slot(f, at);
+      forget_spill(sl);
+      sl.bytes.fill(SlotByte::Invalid);
+      sl.object = at == off ? SlotObject::DynptrFirst : SlotObject::DynptrSecond;
+      sl.object_ref = packet_ref;
+      sl.dynptr_end = 0;
+    }
+  }
+
+  // An initialised dynptr: returns its packet's reference.
+  uint32_t dynptr_arg(State& s, int r, const Reg& reg, const std::string& fn) {
+    const int64_t off = stack_object_at(s, r, reg, 16, fn, "struct bpf_dynptr");
+    Frame& f = frame_of(s, reg);
+    slot(f, off);
+    const StackSlot& first = slot(f, off);
+    const StackSlot& second = slot(f, off + 8);
+    if (first.object == SlotObject::DynptrFirst && second.object == SlotObject::DynptrSecond) return first.object_ref;
+    if (first.dynptr_end)
+      fail(s, fn + ": the dynptr at fp" + std::to_string(off) + " was invalidated when its packet was released at " +
+                  at(first.dynptr_end - 1),
+           "a dynptr may not be used after its packet was dropped, freed or stored away: read what you need first",
+           {r});
+    fail(s, "Expected an initialized dynptr as arg #" + std::to_string(r) + " of " + fn,
+         "make it with bpf_dynptr_from_skb(skb, 0, &dynptr) first", {r});
+  }
+
+  void iter_init(State& s, int r, const Reg& reg) {
+    const int64_t off = stack_object_at(s, r, reg, 8, "bpf_iter_num_new", "struct bpf_iter_num");
+    Frame& f = frame_of(s, reg);
+    check_no_stack_object(s, r, f, off, off + 8, true);  // an iterator there: refused (leak)
+    StackSlot& sl = slot(f, off);
+    forget_spill(sl);
+    sl.bytes.fill(SlotByte::Invalid);
+    sl.object = SlotObject::Iter;
+    sl.object_ref = acquire(s, RefKind::Iterator);
+    sl.iter_step = new_id();
+  }
+
+  StackSlot& iter_slot(State& s, int r, const Reg& reg, const std::string& fn) {
+    const int64_t off = stack_object_at(s, r, reg, 8, fn, "struct bpf_iter_num");
+    StackSlot& sl = slot(frame_of(s, reg), off);
+    if (sl.object != SlotObject::Iter)
+      fail(s, "expected an initialized iter_num as arg #" + std::to_string(r) + " of " + fn,
+           "create it with bpf_iter_num_new first (bpf_for does)", {r});
+    return sl;
   }
 
   // Maps of maps hold maps: their values go in and out of the program as a map pointer spilled
@@ -1774,7 +2345,7 @@ class Verifier {
   }
 
   State make_callback_frame(const State& before, const FuncProto& proto, int callback_reg, int ctx_reg,
-                            const maps::MapSpec* map, int32_t map_index) {
+                            const maps::MapSpec* map, int32_t map_index, const loader::SpecialField* root) {
     State s = before;
     if (s.frames.size() >= static_cast<size_t>(kMaxCallDepth))
       fail(s, "the call stack of " + std::to_string(s.frames.size() + 1) + " frames is too deep !");
@@ -1783,8 +2354,17 @@ class Verifier {
     f.callsite = s.pc;
     f.start = fn.size;
     f.callback = static_cast<uint8_t>(proto.callback);
-    const Reg ctx = before.cur().regs[ctx_reg];
-    if (proto.callback == CallbackKind::Loop) {
+    const Reg ctx = ctx_reg >= 0 ? before.cur().regs[ctx_reg] : Reg{};
+    if (proto.callback == CallbackKind::RbLess) {
+      // Two nodes of the tree, compared under its lock.
+      for (int r : {1, 2}) {
+        f.regs[r] = Reg{};
+        f.regs[r].type = RegType::Object;
+        f.regs[r].btf_id = root->contained_type;
+        f.regs[r].off = root->node_offset;
+        f.regs[r].non_owning = true;
+      }
+    } else if (proto.callback == CallbackKind::Loop) {
       f.regs[1] = Reg::scalar(Scalar::urange(0, UINT32_MAX));  // the index
       f.regs[2] = ctx;
     } else {
@@ -1826,12 +2406,13 @@ class Verifier {
   // the same pointer (map and lookup) that took it.
   void spin_lock_arg(State& s, int r, const Reg& reg, bool lock) {
     const maps::MapSpec& m = *reg.map;
-    if (!m.spin_lock_offset)
+    const std::optional<uint32_t> lock_off = lock_offset(reg);
+    if (!lock_off)
       fail(s, "map '" + m.name + "' has no valid bpf_spin_lock",
            "declare a struct bpf_spin_lock field in the map's value type (a BTF-defined map)", {r});
-    if (!reg.v.is_const() || reg.off + static_cast<int64_t>(reg.v.const_value()) != *m.spin_lock_offset)
+    if (!reg.v.is_const() || reg.off + static_cast<int64_t>(reg.v.const_value()) != *lock_off)
       fail(s, "off " + std::to_string(reg.off + reg.v.smin) + " doesn't point to 'struct bpf_spin_lock' that is at " +
-                  std::to_string(*m.spin_lock_offset),
+                  std::to_string(*lock_off),
            "pass &value->lock", {r});
     if (lock) {  // (a second bpf_spin_lock is a call under a lock: refused in call())
       s.lock_map = &m;
@@ -1843,6 +2424,16 @@ class Verifier {
       fail(s, "bpf_spin_unlock of different lock", "unlock through the pointer the lock was taken with", {r});
     s.lock_map = nullptr;
     s.lock_id = 0;
+    drop_non_owning(s);
+  }
+
+  // The lock of a map value (BTF) or of a global data section (a private(X) global).
+  std::optional<uint32_t> lock_offset(const Reg& reg) const {
+    if (reg.map->spin_lock_offset) return reg.map->spin_lock_offset;
+    for (const loader::GlobalSpecialField& g : obj_.global_fields)
+      if (static_cast<int32_t>(g.map_index) == reg.map_index && g.field.kind == loader::SpecialKind::SpinLock)
+        return g.field.offset;
+    return std::nullopt;
   }
 
   void check_mem(State& s, int r, const Reg& reg, uint32_t size, bool write, const std::string& fn, const char* what) {
@@ -1855,6 +2446,7 @@ class Verifier {
           fail(s, "invalid variable-offset indirect access to stack " + rname(r), {}, {r});
         check_stack_range(s, r, a.lo, a.hi, write, sz);
         Frame& f = frame_of(s, reg);
+        check_no_stack_object(s, r, f, a.lo, a.hi, write);
         for (int64_t b = a.lo; b < a.hi; ++b) {
           StackSlot& sl = slot(f, b);
           SlotByte& k = sl.bytes[(b + kStackSize) % 8];
@@ -1896,6 +2488,10 @@ class Verifier {
       case RegType::RingbufMem:
         check_bounds(s, r, reg, 0, sz, reg.size, "ringbuf memory", "the reservation's size");
         break;
+      case RegType::Mem:
+        if (write) fail(s, "cannot write into rdonly_mem " + rname(r) + " (the " + what + " of " + fn + ")", {}, {r});
+        check_bounds(s, r, reg, 0, sz, reg.size, "read-only memory", "its size");
+        break;
       default:
         fail(s, rname(r) + " type=" + describe(reg) + " expected=fp, pkt, map_value or mem (the " + what + " of " + fn + ")",
              {}, {r});
@@ -1922,12 +2518,25 @@ class Verifier {
   Step exit(Path& path, std::vector<Path>& pending) {
     State& s = path.st;
     const Reg r0 = s.cur().regs[0];
-    if (s.lock_map)
+    const bool less = s.frames.size() > 1 && s.cur().callback == static_cast<uint8_t>(CallbackKind::RbLess);
+    if (s.lock_map && !less)  // (bpf_rbtree_add's less runs under its caller's lock)
       fail(s, s.frames.size() == 1 ? "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
                                    : "bpf_spin_unlock is missing",
            "release the lock with bpf_spin_unlock() on every path before returning");
     // A sub-program may leave R0 unset (a void function): the caller gets it unset.
-    if (r0.type == RegType::NotInit && (s.frames.size() == 1 || s.cur().callback)) fail_uninit(s, 0);
+    if (r0.type == RegType::NotInit && ((s.frames.size() == 1 && !type_.ret_void) || s.cur().callback))
+      fail_uninit(s, 0);
+    if (less) {
+      // The tree goes on with what less answered: nothing of its frame flows back.
+      if (r0.type != RegType::Scalar)
+        fail(s, "At callback return the register R0 is not a known value (" + describe(r0) + ")",
+             "less returns true (a before b) or false", {0});
+      return Step::Done;
+    }
+    if (s.frames.size() == 1 && type_.ctx == CtxKind::StructOpsArgs) {
+      op_return(s, r0);
+      return Step::Done;
+    }
     if (s.frames.size() == 1) {
       check_return(s, r0);
       result_.r0_smin = std::min(result_.r0_smin, r0.v.smin);
@@ -1975,15 +2584,50 @@ class Verifier {
     return Step::Next;
   }
 
-  void check_return(State& s, const Reg& r0) {
-    if (!s.refs.empty()) {
-      const RefEntry& e = s.refs.front();
-      fail(s, "Unreleased reference id=" + std::to_string(e.id) + " alloc_insn=" + std::to_string(e.insn),
-           std::string(e.ringbuf ? "submit or discard the ring buffer reservation" : "the packet reference") +
-               " taken at " + at(e.insn) +
-               (e.ringbuf ? "" : " is still held: release it with bpf_skb_release, store it in a map with bpf_kptr_xchg, "
-                                 "queue it, or hand it out in ctx->skb"));
+  // A struct_ops op's exit: dequeue hands its packet out by returning it; nothing else may be
+  // left held.
+  void op_return(State& s, const Reg& r0) {
+    if (type_.ret_skb) {
+      const bool null = r0.type == RegType::Scalar && r0.v.is_const() && r0.v.const_value() == 0;
+      const bool packet = r0.type == RegType::Kernel && r0.btf_id == skb_btf_ && !r0.untrusted && r0.ref != 0 &&
+                          at_start(r0);
+      if (!null && !packet)
+        fail(s, "At program exit the register R0 is " + describe(r0) + ": " + std::string(type_.name) +
+                    " returns a packet reference or NULL",
+             "return a packet the program holds (taken out of its queue with bpf_kptr_xchg), or NULL", {0});
+      if (packet) std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == r0.ref; });
+    } else if (!type_.ret_void && r0.type != RegType::Scalar) {
+      fail(s, "At program exit the register R0 is not a known value (" + describe(r0) + ")",
+           "return a number, not a pointer", {0});
     }
+    check_no_refs(s);
+  }
+
+  void check_no_refs(const State& s) {
+    if (s.refs.empty()) return;
+    const RefEntry& e = s.refs.front();
+    std::string hint;
+    switch (e.kind) {
+      case RefKind::Ringbuf: hint = "submit or discard the ring buffer reservation taken at " + at(e.insn); break;
+      case RefKind::Object:
+        hint = "the object taken at " + at(e.insn) + " is still owned: push it into a list or tree, store it with "
+               "bpf_kptr_xchg, or free it with bpf_obj_drop";
+        break;
+      case RefKind::Iterator: hint = "destroy the iterator made at " + at(e.insn) + " with bpf_iter_num_destroy"; break;
+      case RefKind::Packet:
+        hint = "the packet reference " + std::string(e.insn == 0 && entry_skb_ref_ == e.id ? "enqueue received" : "taken at " + at(e.insn)) +
+               (type_.ctx == CtxKind::StructOpsArgs
+                    ? " is still held: drop it with bpf_qdisc_skb_drop or bpf_kfree_skb, store it with bpf_kptr_xchg, "
+                      "or return it (dequeue)"
+                    : " is still held: release it with bpf_skb_release, store it in a map with bpf_kptr_xchg, queue "
+                      "it, or hand it out in ctx->skb");
+        break;
+    }
+    fail(s, "Unreleased reference id=" + std::to_string(e.id) + " alloc_insn=" + std::to_string(e.insn), hint);
+  }
+
+  void check_return(State& s, const Reg& r0) {
+    check_no_refs(s);
     if (r0.type != RegType::Scalar)
       fail(s, "At program exit the register R0 is not a known value (" + describe(r0) + ")",
            "return a number, not a pointer", {0});
@@ -2012,6 +2656,16 @@ class Verifier {
   std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
   std::vector<std::pair<const maps::MapSpec*, std::unique_ptr<maps::MapSpec>>> key_specs_;
   uint32_t next_id_ = 0;
+  // struct_ops programs: the kernel types, the fields they may write, and the reference of the
+  // packet enqueue receives.
+  struct WritableField {
+    uint32_t struct_id, off, size;
+    std::string path;
+  };
+  std::unique_ptr<KernelBtf> kbtf_;
+  uint32_t skb_btf_ = 0, qdisc_btf_ = 0, to_free_btf_ = 0;
+  std::vector<WritableField> writable_;
+  uint32_t entry_skb_ref_ = 0;
 };
 
 }  // namespace
@@ -2034,6 +2688,7 @@ VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& o
     Verifier(prog, object, type, opts, result).run();
   } catch (const Failure& f) {
     result.ok = false;
+    result.unsupported = f.unsupported;
     result.error.insn = f.insn;
     result.error.message = f.message;
     result.error.hint = f.hint;
@@ -2056,12 +2711,21 @@ VerifyResult verify(const loader::ProgramSpec& prog, const loader::ObjectSpec& o
   return result;
 }
 
+// A struct_ops program's type: the op of the first struct_ops member that holds it.
+static const ProgramType* struct_ops_type(const loader::ObjectSpec& object, const loader::ProgramSpec& p) {
+  for (const loader::StructOpsMap& so : object.struct_ops)
+    for (const loader::StructOpsMember& m : so.members)
+      if (m.is_function && m.program == p.name) return struct_ops_program_type(so.type_name, m.name);
+  return nullptr;
+}
+
 ObjectVerification verify_object(const loader::ObjectSpec& object, const std::string& where, const VerifyOptions& opts,
                                  std::string_view only) {
   ObjectVerification out;
   std::vector<std::pair<uint32_t, std::string>> queue_users, plain_users;
   for (const loader::ProgramSpec& p : object.programs) {
     const ProgramType* type = program_type_for_section(p.section);
+    if (!type) type = struct_ops_type(object, p);
     out.verified.push_back(0);
     out.results.emplace_back();
     if (!type || (!only.empty() && p.section != only && p.name != only)) continue;

@@ -49,6 +49,9 @@ struct MapSpec {
   std::vector<uint32_t> kptr_offsets;
   // Byte offset in the value of its struct bpf_spin_lock (BTF), if it has one.
   std::optional<uint32_t> spin_lock_offset;
+  // The program's BTF id of the value's struct (0: none): where the verifier finds what each
+  // kptr field holds (a packet, or one of the program's graph objects).
+  uint32_t value_btf_id = 0;
   // Map-in-map: the template of the inner maps.
   std::shared_ptr<MapSpec> inner;
   // Global data (.data/.rodata/.bss): the initial bytes of element 0; empty otherwise.

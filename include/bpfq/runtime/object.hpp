@@ -96,7 +96,9 @@ struct ProgramInfo {
   size_t insn_count = 0;
   bool verified = false;  // proved safe at load; runs without run-time checks
   exec::Backend backend = exec::Backend::Interpreter;  // what runs it
-  std::string unverified;  // Verification::RunUnverifiedChecked: the verifier's reason, if it refused it
+  // Why it runs checked: the verifier's reason, when it refused it (RunUnverifiedChecked) or
+  // met what it does not model yet (VerifyResult::unsupported).
+  std::string unverified;
 };
 
 class Object {

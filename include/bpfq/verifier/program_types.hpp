@@ -42,7 +42,16 @@ const CtxLayout& sk_buff_layout();      // struct __sk_buff (tc programs, and ev
 
 // Memory: r1 points to VerifyOptions::ctx_size bytes of plain memory and r2 holds that size
 // (programs bpfq's own tests run on a buffer, like the conformance suite's).
-enum class CtxKind : uint8_t { QdiscCtx, SkBuff, Memory };
+// StructOpsArgs: r1 points to the op's arguments, one u64 each (Linux's BPF_PROG).
+enum class CtxKind : uint8_t { QdiscCtx, SkBuff, Memory, StructOpsArgs };
+
+// An argument of a struct_ops op, as the program sees it in its ctx array.
+enum class OpArg : uint8_t {
+  OwnedSkb,  // struct sk_buff *: a packet reference the program must release or store
+  Qdisc,     // struct Qdisc *: trusted
+  ToFree,    // struct bpf_sk_buff_ptr *: only for bpf_qdisc_skb_drop
+  Opaque,    // a pointer the program may not use (init's nlattr and extack): a number
+};
 
 struct ProgramType {
   std::string_view name;         // "qdisc/enqueue"
@@ -54,7 +63,20 @@ struct ProgramType {
   // Allowed return values (inclusive); nullopt: any number.
   std::optional<std::pair<int64_t, int64_t>> ret_range;
   std::string_view ret_hint;  // what the values mean
+  // StructOpsArgs: the op's arguments, and whether it returns a packet reference or NULL (the
+  // qdisc's dequeue) rather than a number.
+  std::span<const OpArg> op_args = {};
+  bool ret_skb = false;
+  bool ret_void = false;  // a void op: r0 is not read
 };
+
+// The program type of a struct_ops program in member `member` of a struct_ops variable of type
+// `struct_name` ("Qdisc_ops", "enqueue"), or null (not a struct_ops op bpfq knows).
+const ProgramType* struct_ops_program_type(std::string_view struct_name, std::string_view member);
+
+// The fields of kernel structs a struct_ops program may write (Linux's bpf_qdisc
+// btf_struct_access): "struct.field.path".
+std::span<const std::string_view> struct_ops_writable_fields();
 
 // The program type a section selects, or null (bpfq runs such programs only checked).
 const ProgramType* program_type_for_section(std::string_view section);
@@ -87,6 +109,25 @@ enum class ArgKind : uint8_t {
   CallbackCtx,      // handed to the callback: a pointer to the stack or a map value, or NULL
   RingbufMem,       // memory reserved by bpf_ringbuf_reserve; released by the call
   SpinLock,         // a map value pointer at its struct bpf_spin_lock
+  // struct_ops (Linux's bpf qdisc) and graph objects:
+  KernelQdisc,      // the op's struct Qdisc *
+  KernelToFree,     // enqueue's struct bpf_sk_buff_ptr *
+  ObjTypeId,        // a constant: the program's BTF id of a struct (bpf_core_type_id_local)
+  NullMeta,         // the hidden meta argument of the _impl kfuncs: NULL
+  ObjRelease,       // an owning object pointer (at its start), released by the call
+  ObjAny,           // an object pointer, owning or not (at its start)
+  ListHead,         // a global struct bpf_list_head, its lock held
+  RbRoot,           // a global struct bpf_rb_root, its lock held
+  OwnedNode,        // an owning object at the node the root contains; ownership moves to it
+  NonOwningNode,    // an object at its node, in that root (non-owning)
+  NodeOffset,       // a constant: the node's offset in its struct
+  DynptrUninit,     // 16 bytes of stack that become a struct bpf_dynptr
+  Dynptr,           // an initialised struct bpf_dynptr on the stack
+  OptBuffer,        // writable memory of the size in the next argument, or NULL
+  ConstSize,        // a known constant size
+  IterUninit,       // 8 bytes of stack that become a struct bpf_iter_num (a reference)
+  Iter,             // an initialised struct bpf_iter_num
+  IterRelease,      // an initialised struct bpf_iter_num, destroyed by the call
 };
 
 enum class RetKind : uint8_t {
@@ -94,9 +135,17 @@ enum class RetKind : uint8_t {
   MapValueOrNull,   // a value of arg 1's map (an inner map for maps of maps), or NULL
   SkbOrNull,        // a new packet reference, or NULL
   RingbufMemOrNull, // memory of the size in arg 2, a reference, or NULL
+  ObjOrNull,        // a new owning object of the type in arg 1, or NULL
+  RefObjOrNull,     // a new owning reference to arg 1's object, or NULL
+  OwnedNodeOrNull,  // an owning object at the root's node (taken out of it), or NULL
+  NonOwningNodeOrNull,  // an object still in the root, at its node, or NULL
+  SliceOrNull,      // read-only bytes of the dynptr's packet (size in arg 4), or NULL
+  IterNumOrNull,    // the iterator's next number (4 read-only bytes), or NULL when done
 };
 
-enum class CallbackKind : uint8_t { None, Loop, ForEachMapElem };
+// Loop: bpf_loop; ForEachMapElem: bpf_for_each_map_elem; RbLess: bpf_rbtree_add's `less`
+// (two nodes of the tree, under its lock; any number of calls).
+enum class CallbackKind : uint8_t { None, Loop, ForEachMapElem, RbLess };
 
 struct FuncProto {
   std::string_view name;

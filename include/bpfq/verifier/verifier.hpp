@@ -12,6 +12,7 @@
 // ranges, stack slots, reference tracking) with state pruning at jump targets.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct VerifyOptions {
   bool log = false;                           // keep the whole exploration log (prog check -v)
   uint64_t insn_limit = 250'000;              // instructions processed before "too complex"
   uint32_t ctx_size = 0;                      // CtxKind::Memory: the buffer's size
+  // BTF of the kernel types struct_ops programs see (sched::kernel_btf()); without it their
+  // programs are left unverified.
+  std::span<const uint8_t> kernel_btf;
 };
 
 struct Diagnostic {
@@ -38,6 +42,10 @@ struct Diagnostic {
 
 struct VerifyResult {
   bool ok = true;
+  // !ok because the program uses something the verifier does not model yet (struct_ops
+  // programs only: untrusted pointers, helpers without a prototype): it runs checked, and
+  // error says what.
+  bool unsupported = false;
   Diagnostic error;               // when !ok: the first problem found
   std::string log;                // with VerifyOptions::log
   uint64_t insns_processed = 0;
@@ -65,8 +73,9 @@ struct ObjectVerification {
   std::vector<VerifyResult> results;  // parallel to object.programs (default for the untyped)
   std::vector<Error> object_problems; // what spans programs
 
-  // Whether program i has a type and the verifier did not prove it safe (unsafe, or too complex).
-  bool refused(size_t i) const { return !results[i].ok; }
+  // Whether program i has a type and the verifier found it unsafe or too complex (not: beyond
+  // what it models, which leaves it to run checked).
+  bool refused(size_t i) const { return !results[i].ok && !results[i].unsupported; }
   // The first problem: a program refused (in program order), else an object-level one.
   std::optional<Error> first_problem(const loader::ObjectSpec& object, const std::string& where) const;
 };
