@@ -20,9 +20,7 @@ PortKind parse_port_kind(const std::string& text) {
 }
 
 std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& options) {
-  if (options.kind == PortKind::Xdp)
-    throw Error("AF_XDP ports are not available in this version", "--port xdp on " + ifname,
-                "use --port packet (AF_PACKET with GSO, what auto picks)");
+  if (options.kind == PortKind::Xdp) return open_xdp_port(ifname, options);
   return open_packet_port(ifname, options);
 }
 
