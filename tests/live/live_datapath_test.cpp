@@ -341,6 +341,24 @@ TEST_F(LiveXdpDatapath, NoXdpProgramIsLeftAfterSigkill) {
   EXPECT_NE(again.output().find("ra (xdp, "), std::string::npos) << again.output();
 }
 
+// A second instance on the same interfaces is refused by name, and the first (its XDP program
+// and socket untouched) forwards on.
+TEST_F(LiveXdpDatapath, ASecondInstanceIsRefusedAndTheFirstForwardsOn) {
+  const std::string setup_path = topo_->file("setup.tc");
+  std::ofstream(setup_path) << "qdisc add dev rb root pfifo\n";
+  Child& live = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "live.out");
+  ASSERT_TRUE(topo_->b_reachable(20)) << live.output();
+  Child& second = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "second.out");
+  EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
+  EXPECT_EQ(second.output().rfind("bpfq: error: AF_XDP port on ra: XDP socket: Device or resource busy", 0), 0u)
+      << second.output();
+  EXPECT_NE(second.output().find("another AF_XDP socket (another bpfq live?) reads queue 0 of ra"), std::string::npos)
+      << second.output();
+  EXPECT_TRUE(topo_->run("a", "ping -c 3 -i 0.2 -W 1 10.77.0.2"));
+  live.signal(SIGTERM);
+  EXPECT_EQ(live.wait(std::chrono::seconds(20)), 0) << live.output();
+}
+
 // Setup mistakes are found before any interface is touched (no root needed).
 TEST(LiveCommand, RefusesADeviceThatIsNotBridged) {
   const std::string path = "/tmp/bpfq-live-bad-" + std::to_string(getpid()) + ".tc";

@@ -182,7 +182,9 @@ XdpPort::XdpPort(const std::string& ifname, int ifindex, const PortOptions& opti
   config.bind_flags = XDP_COPY;  // veth has no zero-copy mode
   xsk_socket* xsk = nullptr;
   if (int e = xsk_socket__create(&xsk, ifname.c_str(), 0, umem_.get(), &rx_, &tx_, &config))
-    fail("XDP socket", -e, "is the interface up? AF_XDP copy mode needs Linux 5.4+; or --port packet");
+    fail("XDP socket", -e,
+         -e == EBUSY ? "another AF_XDP socket (another bpfq live?) reads queue 0 of " + ifname
+                     : "AF_XDP copy mode needs Linux 5.4+ and root; or --port packet");
   xsk_.reset(xsk);
 
   // Every RX frame to the fill ring; TX frames wait in tx_free_.
