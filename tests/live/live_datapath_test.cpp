@@ -90,6 +90,17 @@ class LiveDatapath : public ::testing::Test {
     }
   }
 
+  // The 4 flows share the link, each within 10 % of a fair share; prints the run's figures.
+  static void expect_fair_flows(const LoadRun& r, const char* what) {
+    const std::vector<double> streams = r.stream_mbps();
+    ASSERT_EQ(streams.size(), 4u);
+    for (double s : streams) EXPECT_NEAR(s, r.goodput_mbps() / 4, r.goodput_mbps() / 40) << "a flow's goodput";
+    std::printf("%s: %.1f Mbit/s, ping p50 %.2f ms p99 %.2f ms, flows", what, r.goodput_mbps(), percentile(r.rtts, 50),
+                percentile(r.rtts, 99));
+    for (double s : streams) std::printf(" %.1f", s);
+    std::printf("\n");
+  }
+
   std::unique_ptr<LiveTopology> topo_;
   std::string port_ = "packet";
 };
@@ -121,14 +132,8 @@ TEST_F(LiveDatapath, StructOpsFqCodelCarriesTcp) {
   ASSERT_GE(r.rtts.size(), 70u);
   EXPECT_LE(percentile(r.rtts, 99), 15.0) << "ping p99 under load";
   EXPECT_GE(r.goodput_mbps(), 60.0) << r.live_text;
-  const std::vector<double> streams = r.stream_mbps();
-  ASSERT_EQ(streams.size(), 4u);
-  for (double s : streams) EXPECT_NEAR(s, r.goodput_mbps() / 4, r.goodput_mbps() / 40) << "a flow's goodput";
   EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
-  std::printf("struct_ops fq_codel: %.1f Mbit/s, ping p50 %.2f ms p99 %.2f ms, flows", r.goodput_mbps(),
-              percentile(r.rtts, 50), percentile(r.rtts, 99));
-  for (double s : streams) std::printf(" %.1f", s);
-  std::printf("\n");
+  expect_fair_flows(r, "struct_ops fq_codel");
 }
 
 TEST_F(LiveDatapath, FqCodelHoldsLatencyAtFullGoodput) {
@@ -143,15 +148,8 @@ TEST_F(LiveDatapath, FqCodelHoldsLatencyAtFullGoodput) {
   uint64_t cut = 0;
   for (const auto& d : r.live["directions"]) cut += d["gso_bundles_cut"].get<uint64_t>();
   EXPECT_GT(cut, 0u) << r.live_text;
-  // The flows share the link: each within 10 % of the fair share.
-  const std::vector<double> streams = r.stream_mbps();
-  ASSERT_EQ(streams.size(), 4u);
-  for (double s : streams) EXPECT_NEAR(s, r.goodput_mbps() / 4, r.goodput_mbps() / 40) << "a flow's goodput";
   EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
-  std::printf("fq_codel: %.1f Mbit/s, ping p50 %.2f ms p99 %.2f ms, flows", r.goodput_mbps(), percentile(r.rtts, 50),
-              percentile(r.rtts, 99));
-  for (double s : streams) std::printf(" %.1f", s);
-  std::printf("\n");
+  expect_fair_flows(r, "fq_codel");
 }
 
 TEST_F(LiveDatapath, TbfHoldsItsRate) {
@@ -266,9 +264,14 @@ class LiveXdpDatapath : public LiveDatapath {
     port_ = "xdp";
   }
 
-  // Both ports were AF_XDP, lost no frame, and no GSO bundle came through.
-  static void expect_xdp_ports(const LoadRun& r) {
+  // The run conserved every packet and carried TCP, both ports were AF_XDP and lost no frame,
+  // and no GSO bundle came through.
+  static void expect_xdp_run(const LoadRun& r) {
+    expect_conserved(r);
     ASSERT_TRUE(r.live.is_object()) << r.live_text;
+    ASSERT_TRUE(r.iperf.is_object());
+    EXPECT_GE(r.goodput_mbps(), 50.0) << r.live_text;
+    EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
     for (const auto& p : r.live["ports"]) {
       EXPECT_EQ(p["type"], "xdp") << p.dump();
       EXPECT_EQ(p["rx_truncated"].get<uint64_t>(), 0u) << p.dump();
@@ -287,34 +290,19 @@ class LiveXdpDatapath : public LiveDatapath {
 
 TEST_F(LiveXdpDatapath, PfifoCarriesTcpAndBloats) {
   const LoadRun r = under_load("link add dev rb rate 100mbit\nqdisc add dev rb root pfifo limit 1000\n", 4, 10);
-  expect_conserved(r);
-  expect_xdp_ports(r);
-  ASSERT_TRUE(r.iperf.is_object());
+  expect_xdp_run(r);
   ASSERT_GE(r.rtts.size(), 35u);
   EXPECT_GE(percentile(r.rtts, 50), 60.0) << "ping p50 under load: a full 1000-packet FIFO";
-  EXPECT_GE(r.goodput_mbps(), 50.0) << r.live_text;
-  EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
   std::printf("xdp, pfifo limit 1000: %.1f Mbit/s, ping p50 %.1f ms p99 %.1f ms\n", r.goodput_mbps(), percentile(r.rtts, 50),
               percentile(r.rtts, 99));
 }
 
 TEST_F(LiveXdpDatapath, FqCodelCarriesTcpAtLowLatency) {
   const LoadRun r = under_load("link add dev rb rate 100mbit\nqdisc add dev rb root fq_codel\n", 4, 10);
-  expect_conserved(r);
-  expect_xdp_ports(r);
-  ASSERT_TRUE(r.iperf.is_object());
+  expect_xdp_run(r);
   ASSERT_GE(r.rtts.size(), 60u);
   EXPECT_LE(percentile(r.rtts, 99), 15.0) << "ping p99 under load";
-  EXPECT_GE(r.goodput_mbps(), 50.0) << r.live_text;
-  // The flows share what bpfq forwards: each within 10 % of a fair share.
-  const std::vector<double> streams = r.stream_mbps();
-  ASSERT_EQ(streams.size(), 4u);
-  for (double s : streams) EXPECT_NEAR(s, r.goodput_mbps() / 4, r.goodput_mbps() / 40) << "a flow's goodput";
-  EXPECT_TRUE(r.live["health"]["clean"].get<bool>()) << r.live_text;
-  std::printf("xdp, fq_codel: %.1f Mbit/s, ping p50 %.2f ms p99 %.2f ms, flows", r.goodput_mbps(), percentile(r.rtts, 50),
-              percentile(r.rtts, 99));
-  for (double s : streams) std::printf(" %.1f", s);
-  std::printf("\n");
+  expect_fair_flows(r, "xdp, fq_codel");  // the flows share what bpfq forwards
 }
 
 // The XDP programs hang on bpf_links: SIGKILL leaves no program on ra or rb (traffic is not

@@ -1,5 +1,7 @@
 #include <bpfq/io/live/port.hpp>
 
+#include <net/if.h>
+
 #include <bpfq/error.hpp>
 
 namespace bpfq::io::live {
@@ -17,6 +19,12 @@ PortKind parse_port_kind(const std::string& text) {
   for (PortKind k : {PortKind::Auto, PortKind::Xdp, PortKind::Packet})
     if (text == port_kind_name(k)) return k;
   throw Error("unknown port type '" + text + "'", "--port", "auto, xdp or packet");
+}
+
+int interface_index(const std::string& ifname) {
+  const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (ifindex == 0) throw Error("no interface " + ifname, "bpfq live", "ip link show lists the interfaces");
+  return ifindex;
 }
 
 std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& options) {

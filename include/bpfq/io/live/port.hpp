@@ -83,6 +83,8 @@ struct PortOptions {
 // it cannot.
 std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& options);
 std::unique_ptr<Port> open_packet_port(const std::string& ifname, const PortOptions& options);
+// The index of interface ifname; bpfq::Error if there is none.
+int interface_index(const std::string& ifname);
 // AF_XDP on RX queue 0 (the interface must have one RX queue, as a veth has by default).
 std::unique_ptr<Port> open_xdp_port(const std::string& ifname, const PortOptions& options);
 
