@@ -207,7 +207,7 @@ XdpPort::XdpPort(const std::string& ifname, int ifindex, const PortOptions& opti
     fail("attaching the XDP program", e,
          e == EBUSY || e == EEXIST ? "another XDP program is on the interface (ip -d link show " + ifname +
                                          "; ip link set " + ifname + " xdp off), or use --port packet"
-         : e == ERANGE || e == EINVAL ? "the MTU may be too large for XDP on this device (veth: 3.5 KB at most)"
+         : e == ERANGE || e == EINVAL ? "the MTU of " + ifname + " or of its veth peer may be too large for XDP (veth: about 3.5 KB at most)"
                                       : "a kernel with XDP links (Linux 5.9+), or --port packet");
   }
 }
