@@ -218,9 +218,9 @@ size_t XdpPort::receive(sched::PacketPool& pool, size_t max, uint64_t now_ns,
   const uint32_t n = xsk_ring_cons__peek(&rx_, static_cast<uint32_t>(std::min<size_t>(max, rx_frames_)), &at);
   if (n == 0) return 0;
   // The frames' UMEM slots go back to the fill ring at once: the bytes are copied first. The
-  // fill ring has room for every RX frame, so the reservation always succeeds.
+  // fill ring has a slot for every RX frame, and these n are not in it: the reservation holds.
   uint32_t fill_at = 0;
-  xsk_ring_prod__reserve(&fill_, n, &fill_at);
+  const bool refill = xsk_ring_prod__reserve(&fill_, n, &fill_at) == n;
   for (uint32_t i = 0; i < n; ++i) {
     const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, at + i);
     sched::Packet* pkt = pool.alloc();
@@ -232,7 +232,7 @@ size_t XdpPort::receive(sched::PacketPool& pool, size_t max, uint64_t now_ns,
       pkt = nullptr;
     }
     // The descriptor's address points into the frame (after the headroom): the slot's start.
-    *xsk_ring_prod__fill_addr(&fill_, fill_at + i) = desc->addr - desc->addr % frame_bytes_;
+    if (refill) *xsk_ring_prod__fill_addr(&fill_, fill_at + i) = desc->addr - desc->addr % frame_bytes_;
     if (!pkt) continue;
     pkt->created_ns = now_ns;
     ++stats_.rx_packets;
@@ -240,7 +240,7 @@ size_t XdpPort::receive(sched::PacketPool& pool, size_t max, uint64_t now_ns,
     on_packet(pkt);
   }
   xsk_ring_cons__release(&rx_, n);
-  xsk_ring_prod__submit(&fill_, n);
+  if (refill) xsk_ring_prod__submit(&fill_, n);
   return n;
 }
 
