@@ -14,7 +14,8 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libtoml11-dev
   libpcap-dev                        # pcap replay and capture in the simulator
   libns3-dev libgsl-dev              # ns-3 as the differential oracle for the qdisc library
-  iproute2
+  libxdp-dev                         # AF_XDP ports (xsk.h: UMEM and rings); libbpf loads their XDP program
+  iproute2 ethtool                   # ethtool: offloads off for AF_XDP ports (no GSO)
   iperf3 iputils-ping                # real TCP and ping through `bpfq live` in the live tests
 )
 

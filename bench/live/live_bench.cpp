@@ -3,10 +3,12 @@
 //   Live/pps64/*     64-byte frames per second A→B through the bump in the wire: the bridge with
 //                    a native C++ FIFO (the bare path) against eBPF fifo and fq_codel, verified
 //                    on the JIT and on the interpreter. Time per iteration = 1 / frames per second.
+//   Live/pps64/xdp/* the same on AF_XDP ports (--port xdp), each against the bare path on its own
+//                    port type and the xdp bare path against the AF_PACKET one.
 //   Live/tcp1/*      one TCP stream (iperf3, 4 s) through bpfq against the kernel's own bridge and
 //                    router in R. Time = 1 / Gbit/s.
-//   Live/idle_ping/* ping RTT at idle (200 pings, 10 ms apart) through bpfq against the kernel
-//                    bridge. Time = the p50 RTT; the p99 is a counter.
+//   Live/idle_ping/* ping RTT at idle (200 pings, 10 ms apart) through bpfq (AF_PACKET and
+//                    AF_XDP ports) against the kernel bridge. Time = the p50 RTT; the p99 is a counter.
 // Needs root, ip, iperf3 and ping; skips (with the reason) otherwise. The machine is shared:
 // run with --benchmark_repetitions=3 and read the medians. The frame generator is this binary,
 // run in A as `bench_live --generate IF SECONDS`.
@@ -96,10 +98,11 @@ uint64_t rx_packets(LiveTopology& topo) {
 
 // bpfq live in R with the setup text until the returned Child is signalled; false if the path
 // does not forward.
-Child* start_bpfq(LiveTopology& topo, const std::string& setup, const std::string& backend) {
+Child* start_bpfq(LiveTopology& topo, const std::string& setup, const std::string& backend,
+                  const std::string& port = "packet") {
   const std::string path = topo.file("bench.tc");
   std::ofstream(path) << setup;
-  Child& live = topo.start("r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", "packet", "-b", path}, "live.out");
+  Child& live = topo.start("r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", port, "-b", path}, "live.out");
   return topo.b_reachable(20) ? &live : nullptr;
 }
 
@@ -143,11 +146,11 @@ struct KernelPath {
   }
 };
 
-void BM_Pps64(benchmark::State& state, std::string setup, std::string backend) {
+void BM_Pps64(benchmark::State& state, std::string setup, std::string backend, std::string port = "packet") {
   LiveTopology* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
-    Child* live = start_bpfq(*topo, setup, backend);
+    Child* live = start_bpfq(*topo, setup, backend, port);
     if (!live) {
       state.SkipWithError("bpfq live did not forward");
       return;
@@ -198,7 +201,7 @@ void BM_Tcp1(benchmark::State& state, Path path) {
   }
 }
 
-void BM_IdlePing(benchmark::State& state, bool kernel) {
+void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packet") {
   LiveTopology* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
@@ -206,7 +209,7 @@ void BM_IdlePing(benchmark::State& state, bool kernel) {
     Child* live = nullptr;
     if (kernel) {
       bridge = std::make_unique<KernelPath>(*topo, false);
-    } else if (!(live = start_bpfq(*topo, "", "jit"))) {
+    } else if (!(live = start_bpfq(*topo, "", "jit", port))) {
       return state.SkipWithError("bpfq live did not forward");
     }
     Child& ping = topo->start("a", {"ping", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
@@ -231,11 +234,15 @@ LIVE_BENCH(BM_Pps64, fifo_jit, kFifo, "jit")->Name("Live/pps64/fifo_jit");
 LIVE_BENCH(BM_Pps64, fq_codel_jit, kFqCodel, "jit")->Name("Live/pps64/fq_codel_jit");
 LIVE_BENCH(BM_Pps64, fifo_interp, kFifo, "interpreter")->Name("Live/pps64/fifo_interp");
 LIVE_BENCH(BM_Pps64, fq_codel_interp, kFqCodel, "interpreter")->Name("Live/pps64/fq_codel_interp");
+LIVE_BENCH(BM_Pps64, xdp_native, kNative, "jit", "xdp")->Name("Live/pps64/xdp/native_fifo");
+LIVE_BENCH(BM_Pps64, xdp_fifo_jit, kFifo, "jit", "xdp")->Name("Live/pps64/xdp/fifo_jit");
+LIVE_BENCH(BM_Pps64, xdp_fq_codel_jit, kFqCodel, "jit", "xdp")->Name("Live/pps64/xdp/fq_codel_jit");
 LIVE_BENCH(BM_Tcp1, kernel_bridge, Path::KernelBridge)->Name("Live/tcp1/kernel_bridge");
 LIVE_BENCH(BM_Tcp1, kernel_router, Path::KernelRouter)->Name("Live/tcp1/kernel_router");
 LIVE_BENCH(BM_Tcp1, bpfq, Path::Bpfq)->Name("Live/tcp1/bpfq");
 LIVE_BENCH(BM_IdlePing, kernel, true)->Name("Live/idle_ping/kernel_bridge");
 LIVE_BENCH(BM_IdlePing, bpfq, false)->Name("Live/idle_ping/bpfq");
+LIVE_BENCH(BM_IdlePing, bpfq_xdp, false, "xdp")->Name("Live/idle_ping/bpfq_xdp");
 
 }  // namespace
 
@@ -246,7 +253,11 @@ int main(int argc, char** argv) {
                                        {"Live/pps64/fq_codel_jit/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
                                        {"Live/pps64/fifo_interp/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
                                        {"Live/pps64/fq_codel_interp/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/xdp/native_fifo/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/xdp/fifo_jit/iterations:1/manual_time", "Live/pps64/xdp/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/xdp/fq_codel_jit/iterations:1/manual_time", "Live/pps64/xdp/native_fifo/iterations:1/manual_time"},
                                        {"Live/tcp1/bpfq/iterations:1/manual_time", "Live/tcp1/kernel_bridge/iterations:1/manual_time"},
                                        {"Live/tcp1/bpfq/iterations:1/manual_time", "Live/tcp1/kernel_router/iterations:1/manual_time"},
-                                       {"Live/idle_ping/bpfq/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"}});
+                                       {"Live/idle_ping/bpfq/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"},
+                                       {"Live/idle_ping/bpfq_xdp/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"}});
 }

@@ -252,7 +252,7 @@ void add_live_command(CLI::App& app, const GlobalFlags& flags) {
   CLI::App* live = app.add_subcommand("live", "run qdisc trees on two real interfaces: a bump in the wire (docs/live.md)");
   live->add_option("IF1", o.ifname[0], "an interface")->required();
   live->add_option("IF2", o.ifname[1], "the other interface")->required();
-  live->add_option("--port", o.port, "port type: auto or packet (AF_PACKET with GSO); xdp is not built yet")->capture_default_str();
+  live->add_option("--port", o.port, "port type: packet (AF_PACKET with GSO), xdp (AF_XDP, copy mode) or auto (packet)")->capture_default_str();
   live->add_option("--duration", o.duration_s, "stop after SECONDS (default: at SIGINT/SIGTERM)");
   live->add_option("--grace", o.grace_s, "at the end, SECONDS queued packets may still leave")->capture_default_str();
   live->add_option("--pool", o.pool_packets, "packets in the pool (each holds a 64 KB GSO frame)")->capture_default_str()

@@ -6,6 +6,7 @@
 // after a failed assertion.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,15 @@ inline std::optional<std::string> live_unavailable() {
   for (const char* tool : {"ip", "iperf3", "ping"})
     if (std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) != 0)
       return std::string(tool) + " is not installed (scripts/setup.sh installs it)";
+  return std::nullopt;
+}
+
+// Why an AF_XDP port cannot be tried here, if it cannot (after live_unavailable()).
+inline std::optional<std::string> xdp_unavailable() {
+  const int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "AF_XDP sockets are unavailable here (kernel without CONFIG_XDP_SOCKETS, or no permission)";
+  close(fd);
+  if (std::system("command -v ethtool >/dev/null 2>&1") != 0) return "ethtool is not installed (scripts/setup.sh installs it)";
   return std::nullopt;
 }
 
@@ -115,6 +125,11 @@ class LiveTopology {
   Child& start(const std::string& which, std::vector<std::string> argv, const std::string& out_name) {
     children_.push_back(std::make_unique<Child>(ns(which), std::move(argv), file(out_name)));
     return *children_.back();
+  }
+  // For AF_XDP ports, which carry plain frames: A and B compute their own checksums (veth
+  // leaves them to offload, and a partial checksum would reach the other side as it is).
+  bool checksum_offload_off() const {
+    return run("a", "ethtool -K a0 tx off") && run("b", "ethtool -K b0 tx off");
   }
   // A command in namespace `which`; true if it exited 0.
   bool run(const std::string& which, const std::string& cmd) const { return sh("ip netns exec " + ns(which) + " " + cmd); }

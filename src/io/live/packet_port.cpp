@@ -201,9 +201,7 @@ void PacketPort::update_stats() {
 }  // namespace
 
 std::unique_ptr<Port> open_packet_port(const std::string& ifname, const PortOptions& options) {
-  const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-  if (ifindex == 0) throw Error("no interface " + ifname, "bpfq live", "ip link show lists the interfaces");
-  return std::make_unique<PacketPort>(ifname, ifindex, options);
+  return std::make_unique<PacketPort>(ifname, interface_index(ifname), options);
 }
 
 }  // namespace bpfq::io::live

@@ -1,5 +1,7 @@
 #include <bpfq/io/live/port.hpp>
 
+#include <net/if.h>
+
 #include <bpfq/error.hpp>
 
 namespace bpfq::io::live {
@@ -19,10 +21,14 @@ PortKind parse_port_kind(const std::string& text) {
   throw Error("unknown port type '" + text + "'", "--port", "auto, xdp or packet");
 }
 
+int interface_index(const std::string& ifname) {
+  const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (ifindex == 0) throw Error("no interface " + ifname, "bpfq live", "ip link show lists the interfaces");
+  return ifindex;
+}
+
 std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& options) {
-  if (options.kind == PortKind::Xdp)
-    throw Error("AF_XDP ports are not available in this version", "--port xdp on " + ifname,
-                "use --port packet (AF_PACKET with GSO, what auto picks)");
+  if (options.kind == PortKind::Xdp) return open_xdp_port(ifname, options);
   return open_packet_port(ifname, options);
 }
 

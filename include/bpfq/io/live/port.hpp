@@ -2,8 +2,9 @@
 // A port: one real network interface that the live datapath receives frames from and sends
 // frames to (docs/live.md). AF_PACKET ("packet"): TPACKET_V2 RX and TX rings with
 // PACKET_VNET_HDR, so GSO bundles and partial checksums cross intact (the kernel segments and
-// checksums on the way out) and endpoints need no configuration. AF_XDP ("xdp") is a kind the
-// command line knows but this version does not build yet: asking for it is an error.
+// checksums on the way out) and endpoints need no configuration. AF_XDP ("xdp"): an XDP socket
+// in copy mode fed by bpfq's own XDP program, attached through a bpf_link (gone when bpfq
+// exits, even killed); plain frames only, so endpoints must not leave checksums to offload.
 //
 // Every frame is accounted: received frames become pool packets or are counted in a drop
 // counter; sent frames are copied into the TX ring (send() false: no room, the caller keeps it).
@@ -73,12 +74,19 @@ struct PortOptions {
   PortKind kind = PortKind::Auto;
   uint32_t rx_frames = 256;  // RX ring slots
   uint32_t tx_frames = 64;   // TX ring slots
+  // AF_XDP: bytes of a UMEM frame, 2048 or 4096 (a page). The kernel keeps 256 bytes of
+  // headroom in it, so received frames up to 3840 bytes fit (1792 with 2048).
+  uint32_t xdp_frame_bytes = 4096;
 };
 
-// Opens ifname (Auto: AF_PACKET). bpfq::Error (naming the interface, the reason and a hint) if
+// Opens ifname (Auto: AF_PACKET, the faster for TCP: it keeps GSO bundles whole). bpfq::Error (naming the interface, the reason and a hint) if
 // it cannot.
 std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& options);
 std::unique_ptr<Port> open_packet_port(const std::string& ifname, const PortOptions& options);
+// The index of interface ifname; bpfq::Error if there is none.
+int interface_index(const std::string& ifname);
+// AF_XDP on RX queue 0 (the interface must have one RX queue, as a veth has by default).
+std::unique_ptr<Port> open_xdp_port(const std::string& ifname, const PortOptions& options);
 
 // The largest frame a port hands over: a 64 KB GSO bundle with its Ethernet and VLAN header.
 constexpr uint32_t kMaxFrameBytes = 65536 + 64;

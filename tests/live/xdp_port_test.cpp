@@ -1,0 +1,256 @@
+// The AF_XDP port on one end of a veth pair in a namespace of its own (bpfq-<pid>-x: x0 the
+// port, x1 the peer with an AF_PACKET socket): frames in arrive byte for byte and are counted,
+// a pool that runs dry and a frame larger than a UMEM frame are counted as lost, frames out
+// arrive on the peer byte for byte past a full TX ring, and the XDP program is on x0 while the
+// port is open and gone after. Skipped by name without root or AF_XDP.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <vector>
+
+#include <bpfq/error.hpp>
+#include <bpfq/io/live/port.hpp>
+
+#include "live/live_topology.hpp"
+
+namespace bpfq::test {
+namespace {
+
+using io::live::Port;
+using Frame = std::vector<uint8_t>;
+
+// Frame i of a test: `len` bytes, broadcast from a made-up MAC, an ethertype of the local
+// experimental range (no stack takes it), then a byte pattern unique to i.
+Frame test_frame(uint32_t i, uint32_t len) {
+  Frame f(len);
+  for (int b = 0; b < 6; ++b) f[b] = 0xff;
+  const uint8_t src[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+  std::copy(src, src + 6, f.begin() + 6);
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  for (uint32_t b = 14; b < len; ++b) f[b] = static_cast<uint8_t>(i * 7 + b);
+  return f;
+}
+
+// A namespace with the veth pair x0–x1 (MTU 3000: room for a frame too large for a 2 KB UMEM
+// frame), IPv6 off so no stack sends frames of its own; the test thread enters it and leaves it
+// (and the namespace goes) at the end.
+class XdpPortTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = live_unavailable()) GTEST_SKIP() << *why;
+    if (auto why = xdp_unavailable()) GTEST_SKIP() << *why;
+    ns_ = "bpfq-" + std::to_string(getpid()) + "-x";
+    sh("ip netns del " + ns_);
+    ASSERT_TRUE(sh("ip netns add " + ns_) &&
+                sh("ip netns exec " + ns_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1") &&
+                sh("ip -n " + ns_ + " link add x0 mtu 3000 type veth peer name x1 mtu 3000") &&
+                sh("ip -n " + ns_ + " link set x0 up") && sh("ip -n " + ns_ + " link set x1 up"))
+        << "could not build the namespace";
+    home_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    const int there = open(("/run/netns/" + ns_).c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_EQ(setns(there, CLONE_NEWNET), 0);
+    close(there);
+    peer_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = static_cast<int>(if_nametoindex("x1"));
+    const int one = 1, big = 8 << 20;
+    ASSERT_GE(peer_, 0);
+    ASSERT_EQ(setsockopt(peer_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one), 0);  // not its own frames
+    ASSERT_EQ(setsockopt(peer_, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big), 0);
+    ASSERT_EQ(bind(peer_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  void TearDown() override {
+    if (peer_ >= 0) close(peer_);
+    if (home_ >= 0) {
+      setns(home_, CLONE_NEWNET);
+      close(home_);
+    }
+    if (!ns_.empty()) sh("ip netns del " + ns_);
+  }
+
+  static bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+  // What `ip -d link show x0` says (the XDP program attached shows as "xdp" / "prog/xdp").
+  std::string link_details() const {
+    FILE* p = popen(("ip -d -n " + ns_ + " link show x0").c_str(), "r");
+    std::string out;
+    char buf[512];
+    while (p && fgets(buf, sizeof buf, p)) out += buf;
+    if (p) pclose(p);
+    return out;
+  }
+
+  void peer_send(const Frame& f) const { ASSERT_EQ(send(peer_, f.data(), f.size(), 0), static_cast<ssize_t>(f.size())); }
+
+  // Frames received by the port until `want` came or 2 s passed; the packets are kept.
+  std::vector<sched::Packet*> receive(Port& port, sched::PacketPool& pool, size_t want) const {
+    std::vector<sched::Packet*> got;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (got.size() < want && std::chrono::steady_clock::now() < end) {
+      pollfd p{port.fd(), POLLIN, 0};
+      poll(&p, 1, 50);
+      port.receive(pool, 64, 1, [&](sched::Packet* pkt) { got.push_back(pkt); });
+    }
+    return got;
+  }
+
+  // Frames the peer received until `want` came or 2 s passed.
+  std::vector<Frame> peer_receive(size_t want) const {
+    std::vector<Frame> got;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    Frame buf(4096);
+    while (got.size() < want && std::chrono::steady_clock::now() < end) {
+      pollfd p{peer_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const ssize_t n = recv(peer_, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n > 0) got.emplace_back(buf.begin(), buf.begin() + n);
+    }
+    return got;
+  }
+
+  std::string ns_;
+  int home_ = -1;
+  int peer_ = -1;
+};
+
+TEST_F(XdpPortTest, ReceivesFramesByteForByteAndCountsEveryOne) {
+  io::live::PortOptions options;
+  options.kind = io::live::PortKind::Xdp;
+  auto port = io::live::open_port("x0", options);
+  ASSERT_EQ(port->kind(), io::live::PortKind::Xdp);
+  EXPECT_NE(link_details().find("xdp"), std::string::npos) << "the redirect program is on x0:\n" << link_details();
+
+  // 200 frames of 60 to 1553 bytes, more than the RX ring holds at once: read as they come.
+  sched::PacketPool pool(sched::PacketPoolConfig{512, io::live::kMaxFrameBytes});
+  std::vector<Frame> sent;
+  std::vector<sched::Packet*> got;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < 200; ++i) {
+    sent.push_back(test_frame(i, 60 + (i * 97) % 1494));
+    bytes += sent.back().size();
+    peer_send(sent.back());
+    if (i % 50 == 49)
+      for (sched::Packet* p : receive(*port, pool, 50)) got.push_back(p);
+  }
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    ASSERT_EQ(Frame(got[i]->bytes().begin(), got[i]->bytes().end()), sent[i]) << "frame " << i;
+    EXPECT_EQ(got[i]->created_ns, 1u);
+    EXPECT_EQ(got[i]->offload.flags, 0u);
+    sched::PacketPool::release(got[i]);
+  }
+  port->update_stats();
+  const io::live::PortStats& s = port->stats();
+  EXPECT_EQ(s.rx_packets, 200u);
+  EXPECT_EQ(s.rx_bytes, bytes);
+  EXPECT_EQ(s.rx_no_buffer + s.rx_truncated + s.rx_kernel_drops, 0u);
+
+  // A pool of 16 packets, none returned: 4 of 20 frames find no packet and are counted.
+  sched::PacketPool small(sched::PacketPoolConfig{16, 2048});
+  for (uint32_t i = 0; i < 20; ++i) peer_send(test_frame(i, 100));
+  std::vector<sched::Packet*> kept = receive(*port, small, 20);
+  EXPECT_EQ(kept.size(), 16u);
+  EXPECT_EQ(port->stats().rx_no_buffer, 4u);
+  EXPECT_EQ(port->stats().rx_packets, 216u);
+  for (sched::Packet* p : kept) sched::PacketPool::release(p);
+
+  port.reset();
+  EXPECT_EQ(link_details().find("xdp"), std::string::npos) << "the program left with the port:\n" << link_details();
+}
+
+TEST_F(XdpPortTest, AFrameLargerThanAUmemFrameIsCountedAsTruncated) {
+  io::live::PortOptions options;
+  options.xdp_frame_bytes = 2048;  // 1792 bytes after the kernel's headroom
+  auto port = io::live::open_xdp_port("x0", options);
+  sched::PacketPool pool(sched::PacketPoolConfig{64, io::live::kMaxFrameBytes});
+  peer_send(test_frame(1, 2500));
+  peer_send(test_frame(2, 1792));  // the largest that fits
+  std::vector<sched::Packet*> got = receive(*port, pool, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(Frame(got[0]->bytes().begin(), got[0]->bytes().end()), test_frame(2, 1792));
+  sched::PacketPool::release(got[0]);
+  port->update_stats();
+  EXPECT_EQ(port->stats().rx_truncated, 1u);
+  EXPECT_EQ(port->stats().rx_kernel_drops, 0u);
+  EXPECT_EQ(port->stats().rx_packets, 1u);
+}
+
+TEST_F(XdpPortTest, SendsFramesPastAFullTxRing) {
+  io::live::PortOptions options;
+  options.tx_frames = 64;
+  auto port = io::live::open_xdp_port("x0", options);
+  sched::PacketPool pool(sched::PacketPoolConfig{512, io::live::kMaxFrameBytes});
+  auto packet = [&](uint32_t i) {
+    sched::Packet* p = pool.alloc();
+    const Frame f = test_frame(i, 60 + (i * 131) % 1455);
+    EXPECT_TRUE(p->assign(f));
+    return p;
+  };
+  // 64 TX frames: the 65th waits for a flush, which hands the ring to the kernel.
+  std::vector<Frame> sent;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < 64; ++i) {
+    sched::Packet* p = packet(i);
+    ASSERT_TRUE(port->send(*p)) << i;
+    sent.emplace_back(p->bytes().begin(), p->bytes().end());
+    bytes += p->len();
+    sched::PacketPool::release(p);
+  }
+  sched::Packet* extra = packet(64);
+  EXPECT_FALSE(port->tx_room());
+  EXPECT_FALSE(port->send(*extra));
+  EXPECT_TRUE(port->flush());
+  EXPECT_TRUE(port->tx_room());
+  // Then 236 more, flushed as the bridge does: when the ring is full, and at the end.
+  for (uint32_t i = 64; i < 300; ++i) {
+    sched::Packet* p = i == 64 ? extra : packet(i);
+    if (!port->send(*p)) {
+      ASSERT_TRUE(port->flush());
+      ASSERT_TRUE(port->send(*p)) << i;
+    }
+    sent.emplace_back(p->bytes().begin(), p->bytes().end());
+    bytes += p->len();
+    sched::PacketPool::release(p);
+  }
+  ASSERT_TRUE(port->flush());
+  const std::vector<Frame> got = peer_receive(sent.size());
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(got[i], sent[i]) << "frame " << i;
+  // A frame shorter than an Ethernet header cannot go: dropped and counted, not kept.
+  sched::Packet* runt = pool.alloc();
+  ASSERT_TRUE(runt->assign(Frame(10, 0xab)));
+  EXPECT_TRUE(port->send(*runt));
+  sched::PacketPool::release(runt);
+  port->update_stats();
+  EXPECT_EQ(port->stats().tx_packets, 300u);
+  EXPECT_EQ(port->stats().tx_bytes, bytes);
+  EXPECT_EQ(port->stats().tx_errors, 1u);
+  EXPECT_EQ(port->stats().rx_packets, 0u);
+}
+
+TEST_F(XdpPortTest, AnInterfaceWithTwoRxQueuesIsRefusedWithAHint) {
+  ASSERT_TRUE(sh("ip -n " + ns_ + " link add y0 numrxqueues 2 type veth peer name y1"));
+  io::live::PortOptions options;
+  try {
+    io::live::open_xdp_port("y0", options);
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("y0 has 2 RX queues"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ethtool -L y0 rx 1"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace bpfq::test
