@@ -121,7 +121,6 @@ struct {
 } lengths SEC(".maps");
 
 __u32 nclasses;        /* slots in use, the root included */
-__u32 built;           /* the class table is built (at the first enqueue) */
 __u64 qlen;            /* packets handed to leaves and not yet dequeued */
 __u64 overlimits;
 __u64 tree_seq;        /* insertion counter of the trees */
@@ -440,7 +439,6 @@ static void build_classes(__u32 handle)
 	bpf_loop(MAX_CLASSES, link_parent, &major, 0);
 	bpf_loop(MAX_CLASSES, set_levels, NULL, 0);
 	bpf_loop(MAX_CLASSES, set_usable, NULL, 0);
-	built = 1;
 }
 
 /* ---- the trees, as scans of the children of one class ---- */
@@ -573,105 +571,123 @@ static __always_inline void init_ed(struct hfsc_class *cl, __u32 next_len, __u64
 
 /* ---- link-sharing: virtual time and fit time ---- */
 
-/* init_vf: the leaf in `slot` goes active with a packet; so do its passive ancestors. */
-static void init_vf(__u32 slot, __u64 cur_time)
+/* The walks up the tree (init_vf, update_vf) are bpf_loop callbacks, one level per call: `slot`
+ * is the class of this level. */
+struct walk {
+	__u32 slot;
+	__u32 len;
+	__u32 flag; /* init_vf: go_active; update_vf: go_passive */
+	__u32 pad;
+	__u64 cur_time;
+};
+
+/* One level of init_vf: the class in w->slot goes active (while w->flag holds), its fit time
+ * and its parent's cfmin are updated. */
+static long init_vf_cb(__u64 i, struct walk *w)
 {
-	struct hfsc_class *cl = slot_of(slot), *p;
-	struct scan s;
-	__u32 go_active = 1, d;
+	struct hfsc_class *cl = slot_of(w->slot), *p;
+	struct scan s = {};
 	__u64 vt, f;
 
-	for (d = 0; d < MAX_DEPTH; d++) {
-		if (!cl || cl->parent == NO_SLOT)
-			return;
-		p = slot_of(cl->parent);
-		if (!p)
-			return;
-		go_active = go_active && cl->nactive++ == 0;
-		if (go_active) {
-			s = (struct scan){.parent = cl->parent, .best = NO_SLOT};
-			bpf_loop(MAX_CLASSES, maxvt_cb, &s, 0);
-			if (s.best != NO_SLOT) {
-				/* the mean of the min and max classes; within the parent's period, never
-				 * lower than before */
-				vt = s.key;
-				if (p->cvtmin != 0)
-					vt = (p->cvtmin + vt) / 2;
-				if (p->vtperiod != cl->parentperiod || vt > cl->vt)
-					cl->vt = vt;
-			} else {
-				/* first child of a new backlog period of the parent */
-				cl->vt = p->cvtoff;
-				p->cvtmin = 0;
-			}
-			rtsc_min(&cl->virt, &cl->fsc, cl->vt, cl->total);
-			cl->vtadj = 0;
-			cl->vtperiod++;
-			cl->parentperiod = p->vtperiod;
-			if (p->nactive == 0)
-				cl->parentperiod++;
-			cl->f = 0;
-			cl->in_vt = 1;
-			cl->vt_seq = ++tree_seq;
-			if (cl->flags & HFSC_USC) {
-				rtsc_min(&cl->ulimit, &cl->usc, cur_time, cl->total);
-				cl->myf = rtsc_y2x(&cl->ulimit, cl->total);
-			}
+	if (!cl || cl->parent == NO_SLOT)
+		return 1;
+	p = slot_of(cl->parent);
+	if (!p)
+		return 1;
+	w->flag = w->flag && cl->nactive++ == 0;
+	if (w->flag) {
+		s.parent = cl->parent;
+		s.best = NO_SLOT;
+		bpf_loop(MAX_CLASSES, maxvt_cb, &s, 0);
+		if (s.best != NO_SLOT) {
+			/* the mean of the min and max classes; within the parent's period, never lower
+			 * than before */
+			vt = s.key;
+			if (p->cvtmin != 0)
+				vt = (p->cvtmin + vt) / 2;
+			if (p->vtperiod != cl->parentperiod || vt > cl->vt)
+				cl->vt = vt;
+		} else {
+			/* first child of a new backlog period of the parent */
+			cl->vt = p->cvtoff;
+			p->cvtmin = 0;
 		}
-		f = cl->myf > cl->cfmin ? cl->myf : cl->cfmin;
-		if (f != cl->f)
-			cl->f = f;
-		update_cfmin(cl->parent);
-		cl = p;
+		rtsc_min(&cl->virt, &cl->fsc, cl->vt, cl->total);
+		cl->vtadj = 0;
+		cl->vtperiod++;
+		cl->parentperiod = p->vtperiod;
+		if (p->nactive == 0)
+			cl->parentperiod++;
+		cl->f = 0;
+		cl->in_vt = 1;
+		cl->vt_seq = ++tree_seq;
+		if (cl->flags & HFSC_USC) {
+			rtsc_min(&cl->ulimit, &cl->usc, w->cur_time, cl->total);
+			cl->myf = rtsc_y2x(&cl->ulimit, cl->total);
+		}
 	}
+	f = cl->myf > cl->cfmin ? cl->myf : cl->cfmin;
+	cl->f = f;
+	w->slot = cl->parent;
+	update_cfmin(w->slot);
+	return 0;
 }
 
-/* update_vf: the leaf in `slot` sent len bytes (or 0: only to go passive when empty). */
-static void update_vf(__u32 slot, __u32 len)
+/* init_vf: the leaf in `slot` goes active with a packet; so do its passive ancestors. */
+static __always_inline void init_vf(__u32 slot, __u64 cur_time)
 {
-	struct hfsc_class *cl = slot_of(slot), *p;
-	__u32 go_passive, d;
+	struct walk w = {.slot = slot, .flag = 1, .cur_time = cur_time};
+
+	bpf_loop(MAX_DEPTH, init_vf_cb, &w, 0);
+}
+
+/* One level of update_vf: the class in w->slot sent w->len bytes. */
+static long update_vf_cb(__u64 i, struct walk *w)
+{
+	struct hfsc_class *cl = slot_of(w->slot), *p;
 	__u64 f;
 
-	if (!cl)
-		return;
-	go_passive = cl->head == cl->tail && (cl->flags & HFSC_FSC);
-	for (d = 0; d < MAX_DEPTH; d++) {
-		if (!cl || cl->parent == NO_SLOT)
-			return;
-		p = slot_of(cl->parent);
-		if (!p)
-			return;
-		cl->total += len;
-		if (!(cl->flags & HFSC_FSC) || cl->nactive == 0) {
-			cl = p;
-			continue;
-		}
-		go_passive = go_passive && --cl->nactive == 0;
-		cl->vt = rtsc_y2x(&cl->virt, cl->total) + cl->vtadj;
-		/* a vt below cvtmin: the class was skipped for not fitting; catch up */
-		if (cl->vt < p->cvtmin) {
-			cl->vtadj += p->cvtmin - cl->vt;
-			cl->vt = p->cvtmin;
-		}
-		if (go_passive) {
-			if (cl->vt > p->cvtoff)
-				p->cvtoff = cl->vt;
-			cl->in_vt = 0;
-			update_cfmin(cl->parent);
-			cl = p;
-			continue;
-		}
-		cl->vt_seq = ++tree_seq; /* vttree_update */
-		if (cl->flags & HFSC_USC)
-			cl->myf = rtsc_y2x(&cl->ulimit, cl->total);
-		f = cl->myf > cl->cfmin ? cl->myf : cl->cfmin;
-		if (f != cl->f) {
-			cl->f = f;
-			update_cfmin(cl->parent);
-		}
-		cl = p;
+	if (!cl || cl->parent == NO_SLOT)
+		return 1;
+	p = slot_of(cl->parent);
+	if (!p)
+		return 1;
+	w->slot = cl->parent;
+	cl->total += w->len;
+	if (!(cl->flags & HFSC_FSC) || cl->nactive == 0)
+		return 0;
+	w->flag = w->flag && --cl->nactive == 0;
+	cl->vt = rtsc_y2x(&cl->virt, cl->total) + cl->vtadj;
+	/* a vt below cvtmin: the class was skipped for not fitting; catch up */
+	if (cl->vt < p->cvtmin) {
+		cl->vtadj += p->cvtmin - cl->vt;
+		cl->vt = p->cvtmin;
 	}
+	if (w->flag) { /* no more active children: passive */
+		if (cl->vt > p->cvtoff)
+			p->cvtoff = cl->vt;
+		cl->in_vt = 0;
+		update_cfmin(w->slot);
+		return 0;
+	}
+	cl->vt_seq = ++tree_seq; /* vttree_update */
+	if (cl->flags & HFSC_USC)
+		cl->myf = rtsc_y2x(&cl->ulimit, cl->total);
+	f = cl->myf > cl->cfmin ? cl->myf : cl->cfmin;
+	if (f != cl->f) {
+		cl->f = f;
+		update_cfmin(w->slot);
+	}
+	return 0;
+}
+
+/* update_vf: the leaf in `slot` sent len bytes (it goes passive if that emptied it). */
+static __always_inline void update_vf(__u32 slot, struct hfsc_class *leaf, __u32 len)
+{
+	struct walk w = {.slot = slot, .len = len};
+
+	w.flag = leaf->head == leaf->tail && (leaf->flags & HFSC_FSC);
+	bpf_loop(MAX_DEPTH, update_vf_cb, &w, 0);
 }
 
 /* ---- enqueue ---- */
@@ -689,29 +705,54 @@ static __u32 leaf_slot(__u32 classid, __u32 handle)
 	return cl && cl->usable ? slot : NO_SLOT;
 }
 
-/* The filters of the qdisc, then of each inner class they name (only downwards), to a leaf. */
-static __u32 classify_by_filters(struct __sk_buff *skb, __u32 handle)
+struct classify {
+	struct __sk_buff *skb;
+	__u32 handle;
+	__u32 at;     /* the qdisc or inner class whose filters run next */
+	__u32 level;  /* its level: a filter may only point downwards */
+	__u32 slot;   /* the leaf found, or NO_SLOT */
+};
+
+/* One step of hfsc_classify's filter walk: the filters of c->at name a leaf (done), an inner
+ * class below (its filters next), or nothing usable (done, NO_SLOT). */
+static long classify_cb(__u64 i, struct classify *c)
 {
-	struct hfsc_class *cl, *head = slot_of(0);
-	__u32 at = handle, slot, d;
+	struct hfsc_class *cl;
+	__u32 id, slot;
 
-	for (d = 0; d < MAX_DEPTH; d++) {
-		__u32 id = bpf_skb_tc_classify(skb, skb->ifindex, at);
-
-		if (!id || (id & 0xffff0000) != (handle & 0xffff0000))
-			return NO_SLOT;
-		slot = find_slot(id);
-		cl = slot_of(slot);
-		if (!cl || !head || cl->level >= head->level)
-			return NO_SLOT;
-		if (cl->level == 0)
-			return cl->usable ? slot : NO_SLOT;
-		head = cl;
-		at = id;
+	if (!c->skb)
+		return 1;
+	id = bpf_skb_tc_classify(c->skb, c->skb->ifindex, c->at);
+	if (!id || (id & 0xffff0000) != (c->handle & 0xffff0000))
+		return 1;
+	slot = find_slot(id);
+	cl = slot_of(slot);
+	if (!cl || cl->level >= c->level)
+		return 1;
+	if (cl->level == 0) {
+		c->slot = cl->usable ? slot : NO_SLOT;
+		return 1;
 	}
-	return NO_SLOT;
+	c->at = id;
+	c->level = cl->level;
+	return 0;
 }
 
+/* The filters of the qdisc, then of each inner class they name, down to a leaf. */
+static __always_inline __u32 classify_by_filters(struct __sk_buff *skb, __u32 handle)
+{
+	struct hfsc_class *root = slot_of(0);
+	struct classify c = {.skb = skb, .handle = handle, .at = handle, .slot = NO_SLOT};
+
+	if (!root)
+		return NO_SLOT;
+	c.level = root->level;
+	bpf_loop(MAX_DEPTH, classify_cb, &c, 0);
+	return c.slot;
+}
+
+/* The class table is built from the class maps here: user space fills them before qdisc/init
+ * (the tc model adds a qdisc's classes before it initialises it), and a reset runs init again. */
 SEC("qdisc/init")
 int hfsc_init(struct sch_bpf_ctx *ctx)
 {
@@ -719,19 +760,21 @@ int hfsc_init(struct sch_bpf_ctx *ctx)
 		bpf_printk("hfsc: defcls %x is not a class minor (0 to 0xffff)", defcls);
 		return -22;
 	}
+	build_classes(ctx->classid);
 	return 0;
 }
 
 /* The last arrival's leaf: if its child dropped it, forget it; if it was the leaf's first
- * packet, the leaf goes active now, at the arrival's time (hfsc_enqueue's set_active). */
-static __always_inline void resolve_pending(void)
+ * packet, the leaf goes active now, at the arrival's time (hfsc_enqueue's set_active). A
+ * bpf_loop callback run once: its branches stay out of the programs' paths (cheaper to verify). */
+static long resolve_pending_cb(__u64 i, void *unused)
 {
 	__u32 slot = pending_slot;
 	struct hfsc_class *cl = slot_of(slot);
 	struct len_key key = {};
 
 	if (!cl)
-		return;
+		return 1;
 	pending_slot = NO_SLOT;
 	if (bpf_qdisc_class_qlen(cl->classid) < cl->tail - cl->head) {
 		cl->tail--;
@@ -739,14 +782,20 @@ static __always_inline void resolve_pending(void)
 		key.seq = cl->tail;
 		bpf_map_delete_elem(&lengths, &key);
 		qlen--;
-		return;
+		return 1;
 	}
 	if (!pending_first || cl->in_el || cl->in_vt)
-		return;
+		return 1;
 	if (cl->flags & HFSC_RSC)
 		init_ed(cl, pending_len, pending_time);
 	if (cl->flags & HFSC_FSC)
 		init_vf(slot, pending_time);
+	return 1;
+}
+
+static __always_inline void resolve_pending(void)
+{
+	bpf_loop(1, resolve_pending_cb, NULL, 0);
 }
 
 SEC("qdisc/enqueue")
@@ -757,8 +806,6 @@ int hfsc_enqueue(struct sch_bpf_ctx *ctx)
 	struct len_key key = {};
 
 	resolve_pending();
-	if (!built)
-		build_classes(handle);
 	slot = leaf_slot(ctx->skb->priority, handle);
 	if (slot == NO_SLOT)
 		slot = classify_by_filters(ctx->skb, handle);
@@ -791,32 +838,43 @@ static __always_inline __u32 head_len(__u32 slot, struct hfsc_class *cl)
 	return lenp ? *lenp : 0;
 }
 
-/* vttree_get_minvt: descend from the root by the first fitting child, raising cvtmin. */
-static __u32 get_minvt(__u64 cur_time)
+/* One level of vttree_get_minvt: s->parent's first fitting child, raising its cvtmin; stops at a
+ * leaf (s->best) or when nothing fits (s->best = NO_SLOT). */
+static long minvt_cb(__u64 i, struct scan *s)
 {
-	struct hfsc_class *root = slot_of(0), *cl, *p;
-	struct scan s;
-	__u32 slot = 0, d;
+	struct hfsc_class *cl = slot_of(s->parent), *p;
+
+	if (!cl)
+		return 1;
+	if (cl->level == 0) {
+		s->best = s->parent;
+		return 1;
+	}
+	s->best = NO_SLOT;
+	bpf_loop(MAX_CLASSES, firstfit_cb, s, 0);
+	cl = slot_of(s->best);
+	p = slot_of(s->parent);
+	if (!cl || !p) {
+		s->best = NO_SLOT;
+		return 1;
+	}
+	if (p->cvtmin < cl->vt)
+		p->cvtmin = cl->vt;
+	s->parent = s->best;
+	s->best = NO_SLOT;
+	return 0;
+}
+
+/* vttree_get_minvt: descend from the root by the first fitting child. */
+static __always_inline __u32 get_minvt(__u64 cur_time)
+{
+	struct hfsc_class *root = slot_of(0);
+	struct scan s = {.parent = 0, .best = NO_SLOT, .now = cur_time};
 
 	if (!root || root->cfmin > cur_time)
 		return NO_SLOT;
-	for (d = 0; d <= MAX_DEPTH; d++) {
-		cl = slot_of(slot);
-		if (!cl)
-			return NO_SLOT;
-		if (cl->level == 0)
-			return slot;
-		s = (struct scan){.parent = slot, .best = NO_SLOT, .now = cur_time};
-		bpf_loop(MAX_CLASSES, firstfit_cb, &s, 0);
-		cl = slot_of(s.best);
-		p = slot_of(slot);
-		if (!cl || !p)
-			return NO_SLOT;
-		if (p->cvtmin < cl->vt)
-			p->cvtmin = cl->vt;
-		slot = s.best;
-	}
-	return NO_SLOT;
+	bpf_loop(MAX_DEPTH + 1, minvt_cb, &s, 0);
+	return s.best;
 }
 
 SEC("qdisc/dequeue")
@@ -867,10 +925,7 @@ int hfsc_dequeue(struct sch_bpf_ctx *ctx)
 	cl->head++;
 	qlen--;
 	ctx->classid = cl->classid;
-	update_vf(slot, len);
-	cl = slot_of(slot);
-	if (!cl)
-		return SCH_BPF_PASS;
+	update_vf(slot, cl, len);
 	if (realtime)
 		cl->cumul += len;
 	if (cl->flags & HFSC_RSC) {
