@@ -443,108 +443,112 @@ static void build_classes(__u32 handle)
 
 /* ---- the trees, as scans of the children of one class ---- */
 
+/* The rbtrees of Linux (the eligible tree, each class's vt and cf trees) are scans of the class
+ * table: one bpf_loop callback per question. */
 struct scan {
-	__u32 parent;  /* slot whose children are scanned */
+	__u32 parent;  /* the class whose children are scanned (the vt and cf trees) */
 	__u32 best;    /* the slot found, or NO_SLOT */
 	__u64 now;
-	__u64 key;     /* best key so far */
-	__u64 seq;
-	__u64 key2;
+	__u64 key[3];  /* its key: the smallest (key[0], key[1], key[2]) */
 };
 
-/* update_cfmin: the smallest f among the parent's active children (0 if none). */
+/* Class i as a candidate of a scan: the smallest key wins, ties going to the earlier insertion
+ * (an rbtree's in-order walk keeps the first of equal keys). */
+static __always_inline void consider(struct scan *s, __u32 i, __u64 k0, __u64 k1, __u64 k2)
+{
+	if (s->best == NO_SLOT || k0 < s->key[0] || (k0 == s->key[0] && (k1 < s->key[1] || (k1 == s->key[1] && k2 < s->key[2])))) {
+		s->best = i;
+		s->key[0] = k0;
+		s->key[1] = k1;
+		s->key[2] = k2;
+	}
+}
+
+/* Class i if it is an active child of s->parent (in its vt and cf trees). */
+static __always_inline struct hfsc_class *active_child(__u64 i, struct scan *s)
+{
+	struct hfsc_class *cl = i < nclasses ? slot_of(i) : NULL;
+
+	return cl && cl->in_vt && cl->parent == s->parent ? cl : NULL;
+}
+
+/* update_cfmin: the smallest f among the parent's active children. */
 static long cfmin_cb(__u64 i, struct scan *s)
 {
-	struct hfsc_class *cl;
+	struct hfsc_class *cl = active_child(i, s);
 
-	if (i >= nclasses)
-		return 1;
-	cl = slot_of(i);
-	if (cl && cl->in_vt && cl->parent == s->parent && (s->best == NO_SLOT || cl->f < s->key)) {
-		s->best = i;
-		s->key = cl->f;
-	}
-	return 0;
+	if (cl)
+		consider(s, i, cl->f, 0, 0);
+	return i + 1 >= nclasses;
 }
 
-static __always_inline void update_cfmin(__u32 parent)
-{
-	struct scan s = {.parent = parent, .best = NO_SLOT};
-	struct hfsc_class *p;
-
-	bpf_loop(MAX_CLASSES, cfmin_cb, &s, 0);
-	p = slot_of(parent);
-	if (p)
-		p->cfmin = s.best == NO_SLOT ? 0 : s.key;
-}
-
-/* rb_last of the parent's vt tree: the largest vt among its active children. */
+/* rb_last of the parent's vt tree: the largest vt (key ~vt). */
 static long maxvt_cb(__u64 i, struct scan *s)
 {
-	struct hfsc_class *cl;
+	struct hfsc_class *cl = active_child(i, s);
 
-	if (i >= nclasses)
-		return 1;
-	cl = slot_of(i);
-	if (cl && cl->in_vt && cl->parent == s->parent && (s->best == NO_SLOT || cl->vt >= s->key)) {
-		s->best = i;
-		s->key = cl->vt;
-	}
-	return 0;
+	if (cl)
+		consider(s, i, ~cl->vt, 0, 0);
+	return i + 1 >= nclasses;
 }
 
 /* vttree_firstfit: the first child in (vt, insertion) order whose f <= now. */
 static long firstfit_cb(__u64 i, struct scan *s)
 {
-	struct hfsc_class *cl;
+	struct hfsc_class *cl = active_child(i, s);
 
-	if (i >= nclasses)
-		return 1;
-	cl = slot_of(i);
-	if (!cl || !cl->in_vt || cl->parent != s->parent || cl->f > s->now)
-		return 0;
-	if (s->best == NO_SLOT || cl->vt < s->key || (cl->vt == s->key && cl->vt_seq < s->seq)) {
-		s->best = i;
-		s->key = cl->vt;
-		s->seq = cl->vt_seq;
-	}
-	return 0;
+	if (cl && cl->f <= s->now)
+		consider(s, i, cl->vt, cl->vt_seq, 0);
+	return i + 1 >= nclasses;
 }
 
-/* eltree_get_mindl: among classes with e <= now, the smallest d; ties go to the earlier e, then
- * the earlier insertion (the rbtree's in-order walk keeps the first). */
+/* Class i if it is in the eligible tree. */
+static __always_inline struct hfsc_class *in_eltree(__u64 i)
+{
+	struct hfsc_class *cl = i < nclasses ? slot_of(i) : NULL;
+
+	return cl && cl->in_el ? cl : NULL;
+}
+
+/* eltree_get_mindl: among classes with e <= now, the smallest d, then e. */
 static long mindl_cb(__u64 i, struct scan *s)
 {
-	struct hfsc_class *cl;
+	struct hfsc_class *cl = in_eltree(i);
 
-	if (i >= nclasses)
-		return 1;
-	cl = slot_of(i);
-	if (!cl || !cl->in_el || cl->e > s->now)
-		return 0;
-	if (s->best == NO_SLOT || cl->d < s->key ||
-	    (cl->d == s->key && (cl->e < s->key2 || (cl->e == s->key2 && cl->el_seq < s->seq)))) {
-		s->best = i;
-		s->key = cl->d;
-		s->key2 = cl->e;
-		s->seq = cl->el_seq;
-	}
-	return 0;
+	if (cl && cl->e <= s->now)
+		consider(s, i, cl->d, cl->e, cl->el_seq);
+	return i + 1 >= nclasses;
 }
 
 /* eltree_get_minel: the smallest e. */
 static long minel_cb(__u64 i, struct scan *s)
 {
-	struct hfsc_class *cl;
+	struct hfsc_class *cl = in_eltree(i);
 
-	if (i >= nclasses)
-		return 1;
-	cl = slot_of(i);
-	if (cl && cl->in_el && (s->best == NO_SLOT || cl->e < s->key)) {
-		s->best = i;
-		s->key = cl->e;
-	}
-	return 0;
+	if (cl)
+		consider(s, i, cl->e, 0, 0);
+	return i + 1 >= nclasses;
+}
+
+/* A scan of the classes by one of the callbacks above, into s->best (NO_SLOT: none). */
+static __always_inline void scan(struct scan *s, void *cb, __u32 parent, __u64 now)
+{
+	s->parent = parent;
+	s->now = now;
+	s->best = NO_SLOT;
+	s->key[0] = s->key[1] = s->key[2] = 0;
+	bpf_loop(MAX_CLASSES, cb, s, 0);
+}
+
+static __always_inline void update_cfmin(__u32 parent)
+{
+	struct scan s;
+	struct hfsc_class *p;
+
+	scan(&s, cfmin_cb, parent, 0);
+	p = slot_of(parent);
+	if (p)
+		p->cfmin = s.best == NO_SLOT ? 0 : s.key[0];
 }
 
 /* ---- real-time: eligible time and deadline ---- */
@@ -571,12 +575,12 @@ static __always_inline void init_ed(struct hfsc_class *cl, __u32 next_len, __u64
 
 /* ---- link-sharing: virtual time and fit time ---- */
 
-/* The walks up the tree (init_vf, update_vf) are bpf_loop callbacks, one level per call: `slot`
- * is the class of this level. */
+/* The walks along the tree (init_vf and update_vf up, vttree_get_minvt down) are bpf_loop
+ * callbacks, one level per call: `slot` is the class of this level. */
 struct walk {
 	__u32 slot;
 	__u32 len;
-	__u32 flag; /* init_vf: go_active; update_vf: go_passive */
+	__u32 flag; /* init_vf: go_active; update_vf: go_passive; get_minvt: a leaf was found */
 	__u32 pad;
 	__u64 cur_time;
 };
@@ -586,7 +590,7 @@ struct walk {
 static long init_vf_cb(__u64 i, struct walk *w)
 {
 	struct hfsc_class *cl = slot_of(w->slot), *p;
-	struct scan s = {};
+	struct scan s;
 	__u64 vt, f;
 
 	if (!cl || cl->parent == NO_SLOT)
@@ -596,13 +600,11 @@ static long init_vf_cb(__u64 i, struct walk *w)
 		return 1;
 	w->flag = w->flag && cl->nactive++ == 0;
 	if (w->flag) {
-		s.parent = cl->parent;
-		s.best = NO_SLOT;
-		bpf_loop(MAX_CLASSES, maxvt_cb, &s, 0);
+		scan(&s, maxvt_cb, cl->parent, 0);
 		if (s.best != NO_SLOT) {
 			/* the mean of the min and max classes; within the parent's period, never lower
 			 * than before */
-			vt = s.key;
+			vt = ~s.key[0];
 			if (p->cvtmin != 0)
 				vt = (p->cvtmin + vt) / 2;
 			if (p->vtperiod != cl->parentperiod || vt > cl->vt)
@@ -838,30 +840,27 @@ static __always_inline __u32 head_len(__u32 slot, struct hfsc_class *cl)
 	return lenp ? *lenp : 0;
 }
 
-/* One level of vttree_get_minvt: s->parent's first fitting child, raising its cvtmin; stops at a
- * leaf (s->best) or when nothing fits (s->best = NO_SLOT). */
-static long minvt_cb(__u64 i, struct scan *s)
+/* One level of vttree_get_minvt: w->slot's first fitting child, raising its cvtmin; stops at a
+ * leaf (w->flag = 1) or when nothing fits. */
+static long minvt_cb(__u64 i, struct walk *w)
 {
-	struct hfsc_class *cl = slot_of(s->parent), *p;
+	struct hfsc_class *cl = slot_of(w->slot), *p;
+	struct scan s;
 
 	if (!cl)
 		return 1;
 	if (cl->level == 0) {
-		s->best = s->parent;
+		w->flag = 1;
 		return 1;
 	}
-	s->best = NO_SLOT;
-	bpf_loop(MAX_CLASSES, firstfit_cb, s, 0);
-	cl = slot_of(s->best);
-	p = slot_of(s->parent);
-	if (!cl || !p) {
-		s->best = NO_SLOT;
+	scan(&s, firstfit_cb, w->slot, w->cur_time);
+	cl = slot_of(s.best);
+	p = slot_of(w->slot);
+	if (!cl || !p)
 		return 1;
-	}
 	if (p->cvtmin < cl->vt)
 		p->cvtmin = cl->vt;
-	s->parent = s->best;
-	s->best = NO_SLOT;
+	w->slot = s.best;
 	return 0;
 }
 
@@ -869,12 +868,12 @@ static long minvt_cb(__u64 i, struct scan *s)
 static __always_inline __u32 get_minvt(__u64 cur_time)
 {
 	struct hfsc_class *root = slot_of(0);
-	struct scan s = {.parent = 0, .best = NO_SLOT, .now = cur_time};
+	struct walk w = {.slot = 0, .cur_time = cur_time};
 
 	if (!root || root->cfmin > cur_time)
 		return NO_SLOT;
-	bpf_loop(MAX_DEPTH + 1, minvt_cb, &s, 0);
-	return s.best;
+	bpf_loop(MAX_DEPTH + 1, minvt_cb, &w, 0);
+	return w.flag ? w.slot : NO_SLOT;
 }
 
 SEC("qdisc/dequeue")
@@ -882,7 +881,7 @@ int hfsc_dequeue(struct sch_bpf_ctx *ctx)
 {
 	struct hfsc_class *cl, *root;
 	struct len_key key = {};
-	struct scan s = {};
+	struct scan s;
 	__u64 cur_time, next_time;
 	__u32 slot, len, realtime = 0;
 
@@ -891,9 +890,7 @@ int hfsc_dequeue(struct sch_bpf_ctx *ctx)
 	if (!qlen)
 		return SCH_BPF_DEQUEUED;
 	cur_time = bpf_ktime_get_ns() >> PSCHED_SHIFT;
-	s.best = NO_SLOT;
-	s.now = cur_time;
-	bpf_loop(MAX_CLASSES, mindl_cb, &s, 0);
+	scan(&s, mindl_cb, 0, cur_time);
 	slot = s.best;
 	if (slot != NO_SLOT) {
 		realtime = 1;
@@ -901,9 +898,8 @@ int hfsc_dequeue(struct sch_bpf_ctx *ctx)
 		slot = get_minvt(cur_time);
 		if (slot == NO_SLOT) { /* hfsc_schedule_watchdog */
 			overlimits++;
-			s = (struct scan){.best = NO_SLOT};
-			bpf_loop(MAX_CLASSES, minel_cb, &s, 0);
-			next_time = s.best != NO_SLOT ? s.key : 0;
+			scan(&s, minel_cb, 0, 0);
+			next_time = s.best != NO_SLOT ? s.key[0] : 0;
 			root = slot_of(0);
 			if (root && root->cfmin != 0 && (next_time == 0 || next_time > root->cfmin))
 				next_time = root->cfmin;

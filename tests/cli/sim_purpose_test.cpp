@@ -75,5 +75,18 @@ TEST(SimPurpose, HtbClassesShareByRateAndBorrowUpToTheirCeil) {
   EXPECT_NEAR(both.at("be"), 70 * payload, 70 * payload * 0.02) << "best effort gets its rate";
 }
 
+// hfsc's promise (docs/qdiscs/hfsc/): under 1:1's upper limit of 100mbit, 1:10 (EF, sc 30mbit)
+// and 1:20 (ls 70mbit) share by their curves when both are backlogged; alone, EF takes the whole
+// 100mbit (link-sharing is work-conserving up to the upper limit).
+TEST(SimPurpose, HfscClassesShareByTheirCurvesUpToTheUpperLimit) {
+  const std::string dir = std::string(BPFQ_SOURCE_DIR) + "/docs/qdiscs/hfsc/";
+  const double payload = 958.0 / 1000.0;
+  const auto alone = goodput_by_flow("--setup " + dir + "hfsc.tc --scenario " + dir + "alone.toml");
+  EXPECT_NEAR(alone.at("ef"), 100 * payload, 100 * payload * 0.02) << "EF alone takes everything up to 1:1's ul";
+  const auto both = goodput_by_flow("--setup " + dir + "hfsc.tc --scenario " + dir + "both.toml");
+  EXPECT_NEAR(both.at("ef"), 30 * payload, 30 * payload * 0.02) << "EF gets its curve's share";
+  EXPECT_NEAR(both.at("be"), 70 * payload, 70 * payload * 0.02) << "best effort gets its curve's share";
+}
+
 }  // namespace
 }  // namespace bpfq::test
