@@ -34,6 +34,7 @@
  * at its next run (enqueue or dequeue) from the child's queue length and activates the class
  * then, with the time and length of the arrival (nothing else ran in between). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_CLASSES 64     /* a power of two: slot indices are masked; slot 0 is the root */
 #define MAX_DEPTH 8
@@ -107,18 +108,7 @@ struct {
 	__type(value, struct hfsc_class);
 } classes SEC(".maps");
 
-struct len_key {
-	__u32 slot;
-	__u32 pad;
-	__u64 seq;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PACKETS);
-	__type(key, struct len_key);
-	__type(value, __u32);
-} lengths SEC(".maps");
+BPFQ_SHADOW_LENGTHS(lengths, MAX_PACKETS); /* the leaves' shadow FIFOs, by slot */
 
 __u32 nclasses;        /* slots in use, the root included */
 __u64 qlen;            /* packets handed to leaves and not yet dequeued */
@@ -773,16 +763,12 @@ static long resolve_pending_cb(__u64 i, void *unused)
 {
 	__u32 slot = pending_slot;
 	struct hfsc_class *cl = slot_of(slot);
-	struct len_key key = {};
 
 	if (!cl)
 		return 1;
 	pending_slot = NO_SLOT;
 	if (bpf_qdisc_class_qlen(cl->classid) < cl->tail - cl->head) {
-		cl->tail--;
-		key.slot = slot;
-		key.seq = cl->tail;
-		bpf_map_delete_elem(&lengths, &key);
+		shadow_len_forget(&lengths, slot, --cl->tail);
 		qlen--;
 		return 1;
 	}
@@ -805,7 +791,6 @@ int hfsc_enqueue(struct sch_bpf_ctx *ctx)
 {
 	__u32 handle = ctx->classid, slot, len = ctx->skb->wire_len;
 	struct hfsc_class *cl;
-	struct len_key key = {};
 
 	resolve_pending();
 	slot = leaf_slot(ctx->skb->priority, handle);
@@ -816,9 +801,7 @@ int hfsc_enqueue(struct sch_bpf_ctx *ctx)
 	cl = slot_of(slot);
 	if (!cl)
 		return SCH_BPF_DROP;
-	key.slot = slot;
-	key.seq = cl->tail;
-	if (bpf_map_update_elem(&lengths, &key, &len, BPF_NOEXIST))
+	if (shadow_len_put(&lengths, slot, cl->tail, len, BPF_NOEXIST))
 		return SCH_BPF_DROP;
 	pending_slot = slot;
 	pending_len = len;
@@ -834,8 +817,7 @@ int hfsc_enqueue(struct sch_bpf_ctx *ctx)
 
 static __always_inline __u32 head_len(__u32 slot, struct hfsc_class *cl)
 {
-	struct len_key key = {.slot = slot, .seq = cl->head};
-	__u32 *lenp = bpf_map_lookup_elem(&lengths, &key);
+	__u32 *lenp = shadow_len_at(&lengths, slot, cl->head);
 
 	return lenp ? *lenp : 0;
 }
@@ -880,7 +862,6 @@ SEC("qdisc/dequeue")
 int hfsc_dequeue(struct sch_bpf_ctx *ctx)
 {
 	struct hfsc_class *cl, *root;
-	struct len_key key = {};
 	struct scan s;
 	__u64 cur_time, next_time;
 	__u32 slot, len, realtime = 0;
@@ -915,10 +896,7 @@ int hfsc_dequeue(struct sch_bpf_ctx *ctx)
 	if (!cl || cl->head == cl->tail)
 		return SCH_BPF_DEQUEUED;
 	len = head_len(slot, cl);
-	key.slot = slot;
-	key.seq = cl->head;
-	bpf_map_delete_elem(&lengths, &key);
-	cl->head++;
+	shadow_len_forget(&lengths, slot, cl->head++);
 	qlen--;
 	ctx->classid = cl->classid;
 	update_vf(slot, cl, len);

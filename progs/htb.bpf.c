@@ -28,6 +28,7 @@
  * trimmed to the child's queue length when a child dropped (sync_leaf).
  * Parameters: defcls (minor of the default class, 0: none), r2q (quantum = rate / r2q). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_CLASSES 64     /* a power of two: slot indices are masked with MAX_CLASSES - 1 */
 #define MAX_DEPTH 8        /* TC_HTB_MAXDEPTH */
@@ -91,18 +92,7 @@ struct {
 	__type(value, struct htb_class);
 } classes SEC(".maps");
 
-struct len_key {
-	__u32 slot;
-	__u32 pad;
-	__u64 seq;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PACKETS);
-	__type(key, struct len_key);
-	__type(value, __u32);
-} lengths SEC(".maps");
+BPFQ_SHADOW_LENGTHS(lengths, MAX_PACKETS); /* the leaves' shadow FIFOs, by slot */
 
 __u32 nclasses;
 __u32 built;             /* the class table is built (at the first enqueue) */
@@ -317,20 +307,16 @@ int htb_init(struct sch_bpf_ctx *ctx)
 static __always_inline void sync_leaf(__u32 slot, __u32 most)
 {
 	struct htb_class *cl = slot_of(slot);
-	struct len_key key = {};
 	__u64 child, excess;
 
 	if (!cl || !cl->usable || cl->head == cl->tail)
 		return;
 	child = bpf_qdisc_class_qlen(cl->classid);
 	excess = cl->tail - cl->head > child ? cl->tail - cl->head - child : 0;
-	key.slot = slot;
 	for (__u32 n = 0; n < 64; n++) {
 		if (n >= excess || n >= most)
 			break;
-		cl->tail--;
-		key.seq = cl->tail;
-		bpf_map_delete_elem(&lengths, &key);
+		shadow_len_forget(&lengths, slot, --cl->tail);
 		qlen--;
 	}
 }
@@ -348,7 +334,6 @@ int htb_enqueue(struct sch_bpf_ctx *ctx)
 {
 	__u32 handle = ctx->classid, slot, len = ctx->skb->wire_len;
 	struct htb_class *cl;
-	struct len_key key = {};
 
 	if (!built)
 		build_classes(handle);
@@ -361,9 +346,7 @@ int htb_enqueue(struct sch_bpf_ctx *ctx)
 	if (!cl)
 		return SCH_BPF_DROP;
 	sync_leaf(slot, 64);
-	key.slot = slot;
-	key.seq = cl->tail;
-	if (bpf_map_update_elem(&lengths, &key, &len, BPF_NOEXIST))
+	if (shadow_len_put(&lengths, slot, cl->tail, len, BPF_NOEXIST))
 		return SCH_BPF_DROP;
 	cl->tail++;
 	qlen++;
@@ -522,7 +505,6 @@ int htb_dequeue(struct sch_bpf_ctx *ctx)
 {
 	struct scan s = {};
 	struct htb_class *cl;
-	struct len_key key = {};
 	__u32 *lenp, len, slot, rr, level;
 
 	ctx->skb = NULL;
@@ -548,12 +530,9 @@ int htb_dequeue(struct sch_bpf_ctx *ctx)
 	cl = slot_of(slot);
 	if (!cl)
 		return SCH_BPF_DEQUEUED;
-	key.slot = slot;
-	key.seq = cl->head;
-	lenp = bpf_map_lookup_elem(&lengths, &key);
+	lenp = shadow_len_at(&lengths, slot, cl->head);
 	len = lenp ? *lenp : 0;
-	bpf_map_delete_elem(&lengths, &key);
-	cl->head++;
+	shadow_len_forget(&lengths, slot, cl->head++);
 	qlen--;
 	level = s.best_key / NUM_PRIO;
 	rr = s.best_key & (MAX_DEPTH * NUM_PRIO - 1);

@@ -42,11 +42,7 @@ Curve rate(uint64_t m2) { return Curve{0, 0, m2}; }
 // rbtrees as sorted vectors (an insert goes after equal keys): the oracle of the random script.
 class Model {
  public:
-  struct Result {
-    bool packet = false;
-    uint32_t mark = 0;
-    uint64_t until = 0;  // throttled until, ns (0: not throttled)
-  };
+  using Result = ModelStep;
 
   explicit Model(const std::vector<ClassSpec>& specs) {
     cls_.resize(1);  // the root
@@ -117,7 +113,8 @@ class Model {
     if (pick < 0) {
       uint64_t next = el_.empty() ? 0 : cls_[el_.front()].e;
       if (cls_[0].cfmin != 0 && (next == 0 || next > cls_[0].cfmin)) next = cls_[0].cfmin;
-      r.until = next << 6;
+      // the watchdog never wakes sooner than its slack
+      if (next) r.until = std::max(next << 6, now_ns + Watchdog::kMinSlackNs);
       return r;
     }
     Cls& c = cls_[pick];
@@ -226,6 +223,16 @@ class Model {
   void insert_el(int i) { insert(el_, i, [&](int k) { return cls_[k].e; }); }
   void insert_vt(int i) { insert(cls_[cls_[i].parent].vt_tree, i, [&](int k) { return cls_[k].vt; }); }
   void insert_cf(int i) { insert(cls_[cls_[i].parent].cf_tree, i, [&](int k) { return cls_[k].f; }); }
+  // f = max(myf, cfmin), moved in the parent's cf tree; whether it changed.
+  bool update_f(int i) {
+    Cls& c = cls_[i];
+    const uint64_t f = std::max(c.myf, c.cfmin);
+    if (f == c.f) return false;
+    c.f = f;
+    erase(cls_[c.parent].cf_tree, i);
+    insert_cf(i);
+    return true;
+  }
   void update_cfmin(int p) { cls_[p].cfmin = cls_[p].cf_tree.empty() ? 0 : cls_[cls_[p].cf_tree.front()].f; }
 
   void init_ed(int i, uint32_t len, uint64_t cur) {
@@ -266,12 +273,7 @@ class Model {
           c.myf = y2x(c.ulimit, c.total);
         }
       }
-      const uint64_t f = std::max(c.myf, c.cfmin);
-      if (f != c.f) {
-        c.f = f;
-        erase(p.cf_tree, i);
-        insert_cf(i);
-      }
+      update_f(i);
       update_cfmin(c.parent);
     }
   }
@@ -299,13 +301,7 @@ class Model {
       erase(p.vt_tree, i);
       insert_vt(i);
       if (c.flags & kUsc) c.myf = y2x(c.ulimit, c.total);
-      const uint64_t f = std::max(c.myf, c.cfmin);
-      if (f != c.f) {
-        c.f = f;
-        erase(p.cf_tree, i);
-        insert_cf(i);
-        update_cfmin(c.parent);
-      }
+      if (update_f(i)) update_cfmin(c.parent);
     }
   }
 
@@ -334,28 +330,20 @@ class Hfsc : public ::testing::Test, public EngineFixture {
  protected:
   std::unique_ptr<BpfQdisc> open_hfsc(const std::vector<ClassSpec>& classes, uint32_t defcls = 0,
                                       uint32_t child_limit = 100000) {
-    // As the tc model does: classes and their parameters first, then qdisc/init builds the tree.
-    auto q = open(library_object("hfsc"));
-    q->object().set_global("defcls", defcls);
+    // qdisc/init builds the tree from the class maps.
+    std::vector<uint32_t> ids;
+    for (const ClassSpec& c : classes) ids.push_back(c.classid);
+    auto q = open_with_classes("hfsc", defcls, ids, child_limit);
     for (const ClassSpec& c : classes) {
-      q->add_class(Handle(c.classid), std::make_unique<PfifoQdisc>(child_limit));
-      set_curve(*q, "rt", c.classid, c.rt);
-      set_curve(*q, "ls", c.classid, c.ls);
-      set_curve(*q, "ul", c.classid, c.ul);
-      set(*q, "class_parent", c.classid, uint64_t{c.parent});
+      for (const auto& [name, curve] : {std::pair{"rt", c.rt}, {"ls", c.ls}, {"ul", c.ul}}) {
+        set_class_param(*q, std::string("class_") + name + "_m1", c.classid, curve.m1);
+        set_class_param(*q, std::string("class_") + name + "_d", c.classid, curve.d);
+        set_class_param(*q, std::string("class_") + name + "_m2", c.classid, curve.m2);
+      }
+      set_class_param(*q, "class_parent", c.classid, uint64_t{c.parent});
     }
     q->init();
     return q;
-  }
-
-  static void set(BpfQdisc& q, const std::string& map, uint32_t classid, uint64_t value) {
-    ASSERT_EQ(q.object().map(map).update(&classid, &value, BPF_ANY), 0) << map;
-  }
-
-  static void set_curve(BpfQdisc& q, const std::string& name, uint32_t classid, const Curve& c) {
-    set(q, "class_" + name + "_m1", classid, c.m1);
-    set(q, "class_" + name + "_d", classid, c.d);
-    set(q, "class_" + name + "_m2", classid, c.m2);
   }
 
   // A packet of `len` bytes classified to `classid` by skb->priority, tagged by mark.
@@ -614,25 +602,11 @@ TEST_F(Hfsc, RandomScriptMatchesTheModel) {
         continue;
       }
       const DequeueResult got = q->dequeue(clock.now_ns());
-      const Model::Result want = model.dequeue(clock.now_ns());
-      ASSERT_EQ(got.kind == DequeueResult::Kind::Packet, want.packet) << "round " << round << " step " << step;
-      if (want.packet) {
-        ASSERT_EQ(got.packet->skb.mark, want.mark) << "round " << round << " step " << step;
-        PacketPool::release(got.packet);
-      } else if (want.until) {
-        ASSERT_EQ(got.kind, DequeueResult::Kind::Throttled) << "round " << round << " step " << step;
-        const uint64_t until = std::max(want.until, clock.now_ns() + Watchdog::kMinSlackNs);
-        ASSERT_EQ(got.throttled_until_ns, until) << "round " << round << " step " << step;
-      } else {
-        ASSERT_EQ(got.kind, DequeueResult::Kind::Empty) << "round " << round << " step " << step;
-      }
+      ASSERT_NO_FATAL_FAILURE(expect_model_step(got, model.dequeue(clock.now_ns()),
+                                                "round " + std::to_string(round) + " step " + std::to_string(step)));
       ASSERT_TRUE(q->stats().conserved());
     }
-    expect_clean(*q);
-    clock.advance(60'000 * kMs);
-    run_until_empty(*q, 5000);
-    EXPECT_EQ(q->qlen(), 0u);
-    expect_clean_end(q);
+    finish_scripted_run(q, 60'000 * kMs);
   }
 }
 
