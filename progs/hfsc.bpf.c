@@ -34,6 +34,7 @@
  * at its next run (enqueue or dequeue) from the child's queue length and activates the class
  * then, with the time and length of the arrival (nothing else ran in between). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/class_table.h>
 #include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_CLASSES 64     /* a power of two: slot indices are masked; slot 0 is the root */
@@ -122,18 +123,7 @@ __u64 pending_time;
 
 static __always_inline struct hfsc_class *slot_of(__u32 slot)
 {
-	__u32 key = slot & (MAX_CLASSES - 1);
-
-	if (slot >= MAX_CLASSES)
-		return NULL;
-	return bpf_map_lookup_elem(&classes, &key);
-}
-
-static __always_inline __u64 param(void *map, __u32 classid)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &classid);
-
-	return v ? *v : 0;
+	return class_table_slot(&classes, slot, MAX_CLASSES);
 }
 
 /* ---- service curves (Linux's fixed point) ---- */
@@ -171,13 +161,13 @@ static __always_inline __u64 d2dx(__u64 d_ns)
 /* The curve of one class from its class maps; 0 if absent (m1 = m2 = 0). */
 static __always_inline int sc2isc(struct internal_sc *isc, void *m1map, void *dmap, void *m2map, __u32 classid)
 {
-	__u64 m1 = param(m1map, classid), m2 = param(m2map, classid);
+	__u64 m1 = class_param_u64(m1map, classid), m2 = class_param_u64(m2map, classid);
 
 	if (!m1 && !m2)
 		return 0;
 	isc->sm1 = m2sm(m1);
 	isc->ism1 = m2ism(m1);
-	isc->dx = d2dx(param(dmap, classid));
+	isc->dx = d2dx(class_param_u64(dmap, classid));
 	isc->dy = seg_x2y(isc->dx, isc->sm1);
 	isc->sm2 = m2sm(m2);
 	isc->ism2 = m2ism(m2);
@@ -260,15 +250,9 @@ static long collect_class(void *map, __u32 *key, __u64 *parent, void *unused)
 	struct hfsc_class *cl;
 	__u32 classid = *key;
 
-	if (nclasses >= MAX_CLASSES) {
-		bpf_printk("hfsc: more than %d classes; class %x ignored", MAX_CLASSES - 1, classid);
-		return 1;
-	}
-	cl = slot_of(nclasses);
+	cl = class_table_append(&classes, MAX_CLASSES, &nclasses, classid, sizeof(*cl));
 	if (!cl)
 		return 1;
-	__builtin_memset(cl, 0, sizeof(*cl));
-	cl->classid = classid;
 	cl->parent = NO_SLOT;
 	if (sc2isc(&cl->rsc, &class_rt_m1, &class_rt_d, &class_rt_m2, classid)) {
 		cl->flags |= HFSC_RSC;
@@ -292,31 +276,13 @@ static long collect_class(void *map, __u32 *key, __u64 *parent, void *unused)
 		bpf_printk("hfsc: class %x has neither rt nor ls curve; its packets are dropped", classid);
 		cl->usable = 0;
 	}
-	nclasses++;
-	return 0;
-}
-
-static long find_slot_cb(__u64 i, __u32 *want)
-{
-	struct hfsc_class *cl;
-
-	if (i >= nclasses)
-		return 1;
-	cl = slot_of(i);
-	if (cl && cl->classid == want[0]) {
-		want[1] = i;
-		return 1;
-	}
 	return 0;
 }
 
 /* The slot of classid, or NO_SLOT. */
-static __u32 find_slot(__u32 classid)
+static __always_inline __u32 find_slot(__u32 classid)
 {
-	__u32 want[2] = {classid, NO_SLOT};
-
-	bpf_loop(MAX_CLASSES, find_slot_cb, want, 0);
-	return want[1];
+	return class_table_find(&classes, nclasses, classid);
 }
 
 /* The parent of every class: the root (slot 0) or the class named by class_parent. */
@@ -330,7 +296,7 @@ static long link_parent(__u64 i, __u32 *major)
 	cl = slot_of(i);
 	if (!cl || i == 0)
 		return 0;
-	up = param(&class_parent, cl->classid);
+	up = class_param_u64(&class_parent, cl->classid);
 	slot = 0;
 	if (up) {
 		if (!(up & 0xffff0000))
@@ -687,13 +653,9 @@ static __always_inline void update_vf(__u32 slot, struct hfsc_class *leaf, __u32
 /* The slot of a usable leaf named by classid within this qdisc, or NO_SLOT. */
 static __u32 leaf_slot(__u32 classid, __u32 handle)
 {
-	struct hfsc_class *cl;
-	__u32 slot;
+	__u32 slot = class_table_find_own(&classes, nclasses, classid, handle);
+	struct hfsc_class *cl = slot_of(slot);
 
-	if (!classid || (classid & 0xffff0000) != (handle & 0xffff0000))
-		return NO_SLOT;
-	slot = find_slot(classid);
-	cl = slot_of(slot);
 	return cl && cl->usable ? slot : NO_SLOT;
 }
 
@@ -715,9 +677,7 @@ static long classify_cb(__u64 i, struct classify *c)
 	if (!c->skb)
 		return 1;
 	id = bpf_skb_tc_classify(c->skb, c->skb->ifindex, c->at);
-	if (!id || (id & 0xffff0000) != (c->handle & 0xffff0000))
-		return 1;
-	slot = find_slot(id);
+	slot = class_table_find_own(&classes, nclasses, id, c->handle);
 	cl = slot_of(slot);
 	if (!cl || cl->level >= c->level)
 		return 1;
@@ -786,23 +746,30 @@ static __always_inline void resolve_pending(void)
 	bpf_loop(1, resolve_pending_cb, NULL, 0);
 }
 
+/* hfsc_classify: skb->priority naming a leaf, else the filters, else the default class. */
+static __always_inline __u32 hfsc_classify(struct __sk_buff *skb, __u32 handle)
+{
+	__u32 slot = leaf_slot(skb->priority, handle);
+
+	if (slot == NO_SLOT)
+		slot = classify_by_filters(skb, handle);
+	if (slot == NO_SLOT && defcls)
+		slot = leaf_slot((handle & 0xffff0000) | defcls, handle);
+	return slot;
+}
+
 SEC("qdisc/enqueue")
 int hfsc_enqueue(struct sch_bpf_ctx *ctx)
 {
-	__u32 handle = ctx->classid, slot, len = ctx->skb->wire_len;
+	__u32 len = ctx->skb->wire_len, slot;
 	struct hfsc_class *cl;
 
 	resolve_pending();
-	slot = leaf_slot(ctx->skb->priority, handle);
-	if (slot == NO_SLOT)
-		slot = classify_by_filters(ctx->skb, handle);
-	if (slot == NO_SLOT && defcls)
-		slot = leaf_slot((handle & 0xffff0000) | defcls, handle);
+	slot = hfsc_classify(ctx->skb, ctx->classid);
 	cl = slot_of(slot);
-	if (!cl)
+	if (!cl || shadow_len_put(&lengths, slot, cl->tail, len, BPF_NOEXIST))
 		return SCH_BPF_DROP;
-	if (shadow_len_put(&lengths, slot, cl->tail, len, BPF_NOEXIST))
-		return SCH_BPF_DROP;
+	/* the class goes active (if this is its first packet) once its child is known to keep it */
 	pending_slot = slot;
 	pending_len = len;
 	pending_first = cl->head == cl->tail;

@@ -28,6 +28,7 @@
  * trimmed to the child's queue length when a child dropped (sync_leaf).
  * Parameters: defcls (minor of the default class, 0: none), r2q (quantum = rate / r2q). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/class_table.h>
 #include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_CLASSES 64     /* a power of two: slot indices are masked with MAX_CLASSES - 1 */
@@ -104,18 +105,7 @@ __u32 rr_ptr[MAX_DEPTH * NUM_PRIO];
 
 static __always_inline struct htb_class *slot_of(__u32 slot)
 {
-	__u32 key = slot & (MAX_CLASSES - 1);
-
-	if (slot >= MAX_CLASSES)
-		return NULL;
-	return bpf_map_lookup_elem(&classes, &key);
-}
-
-static __always_inline __u64 param(void *map, __u32 classid)
-{
-	__u32 *v = bpf_map_lookup_elem(map, &classid);
-
-	return v ? *v : 0;
+	return class_table_slot(&classes, slot, MAX_CLASSES);
 }
 
 /* psched_l2t_ns: the time len bytes take at r bytes/s (exact division here). */
@@ -133,15 +123,9 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 	__u64 ceil, q;
 	__u32 burst, cburst, prio, *c8;
 
-	if (nclasses >= MAX_CLASSES) {
-		bpf_printk("htb: more than %d classes; class %x ignored", MAX_CLASSES, classid);
-		return 1;
-	}
-	cl = slot_of(nclasses);
+	cl = class_table_append(&classes, MAX_CLASSES, &nclasses, classid, sizeof(*cl));
 	if (!cl)
 		return 1;
-	__builtin_memset(cl, 0, sizeof(*cl));
-	cl->classid = classid;
 	cl->parent = NO_SLOT;
 	cl->rate = *rate;
 	{
@@ -150,8 +134,8 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 		ceil = c ? *c : 0;
 	}
 	cl->ceil = ceil ? ceil : cl->rate;
-	burst = param(&class_burst, classid);
-	cburst = param(&class_cburst, classid);
+	burst = class_param_u32(&class_burst, classid);
+	cburst = class_param_u32(&class_cburst, classid);
 	/* tc: buffer = rate / get_hz() + mtu, get_hz() being 10^9 with high-resolution timers. */
 	if (!burst)
 		burst = cl->rate / NSEC_PER_SEC + DEFAULT_MTU;
@@ -162,9 +146,9 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 	cl->tokens = cl->buffer;
 	cl->ctokens = cl->cbuffer;
 	cl->t_c = bpf_ktime_get_ns();
-	prio = param(&class_prio, classid);
+	prio = class_param_u32(&class_prio, classid);
 	cl->prio = prio < NUM_PRIO ? prio : NUM_PRIO - 1; /* Linux clamps */
-	q = param(&class_quantum, classid);
+	q = class_param_u32(&class_quantum, classid);
 	if (!q) { /* Linux: rate / r2q, clamped with a warning */
 		q = cl->rate / r2q;
 		if (q < 1000)
@@ -176,28 +160,13 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 	cl->leaf = 1;
 	if (cl->rate == 0)
 		bpf_printk("htb: class %x has no rate; its packets are dropped", classid);
-	nclasses++;
-	return 0;
-}
-
-static long find_slot_cb(__u64 i, __u32 *want)
-{
-	struct htb_class *cl = slot_of(i);
-
-	if (cl && cl->classid == want[0]) {
-		want[1] = i;
-		return 1;
-	}
 	return 0;
 }
 
 /* The slot of classid, or NO_SLOT. */
-static __u32 find_slot(__u32 classid)
+static __always_inline __u32 find_slot(__u32 classid)
 {
-	__u32 want[2] = {classid, NO_SLOT};
-
-	bpf_loop(MAX_CLASSES, find_slot_cb, want, 0);
-	return want[1];
+	return class_table_find(&classes, nclasses, classid);
 }
 
 struct build_ctx {
@@ -211,7 +180,7 @@ static long link_parent(__u64 i, struct build_ctx *b)
 
 	if (!cl || i >= nclasses)
 		return 1;
-	up = param(&class_parent, cl->classid);
+	up = class_param_u32(&class_parent, cl->classid);
 	if (!up)
 		return 0;
 	if (!(up & 0xffff0000))
@@ -275,13 +244,9 @@ static void build_classes(__u32 handle)
 /* The slot of a usable leaf named by classid within this qdisc, or NO_SLOT. */
 static __u32 leaf_slot(__u32 classid, __u32 handle)
 {
-	struct htb_class *cl;
-	__u32 slot;
+	__u32 slot = class_table_find_own(&classes, nclasses, classid, handle);
+	struct htb_class *cl = slot_of(slot);
 
-	if (!classid || (classid & 0xffff0000) != (handle & 0xffff0000))
-		return NO_SLOT;
-	slot = find_slot(classid);
-	cl = slot_of(slot);
 	return cl && cl->usable ? slot : NO_SLOT;
 }
 

@@ -124,11 +124,13 @@ struct EngineFixture {
   // A classful library program (htb, hfsc) with `defcls` set and a pfifo of child_limit under each
   // class, not yet initialised: the caller fills the class_NAME maps (set_class_param), then
   // calls init(), as the tc model does.
-  std::unique_ptr<BpfQdisc> open_with_classes(const std::string& name, uint32_t defcls,
-                                              const std::vector<uint32_t>& classids, uint32_t child_limit) {
+  // Spec: anything with a `classid`.
+  template <class Spec>
+  std::unique_ptr<BpfQdisc> open_with_classes(const std::string& name, uint32_t defcls, const std::vector<Spec>& classes,
+                                              uint32_t child_limit) {
     auto q = open(library_object(name));
     q->object().set_global("defcls", defcls);
-    for (uint32_t classid : classids) q->add_class(Handle(classid), std::make_unique<PfifoQdisc>(child_limit));
+    for (const Spec& c : classes) q->add_class(Handle(c.classid), std::make_unique<PfifoQdisc>(child_limit));
     return q;
   }
 

@@ -331,9 +331,7 @@ class Hfsc : public ::testing::Test, public EngineFixture {
   std::unique_ptr<BpfQdisc> open_hfsc(const std::vector<ClassSpec>& classes, uint32_t defcls = 0,
                                       uint32_t child_limit = 100000) {
     // qdisc/init builds the tree from the class maps.
-    std::vector<uint32_t> ids;
-    for (const ClassSpec& c : classes) ids.push_back(c.classid);
-    auto q = open_with_classes("hfsc", defcls, ids, child_limit);
+    auto q = open_with_classes("hfsc", defcls, classes, child_limit);
     for (const ClassSpec& c : classes) {
       for (const auto& [name, curve] : {std::pair{"rt", c.rt}, {"ls", c.ls}, {"ul", c.ul}}) {
         set_class_param(*q, std::string("class_") + name + "_m1", c.classid, curve.m1);

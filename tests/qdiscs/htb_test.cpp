@@ -183,9 +183,7 @@ class Htb : public ::testing::Test, public EngineFixture {
  protected:
   std::unique_ptr<BpfQdisc> open_htb(const std::vector<ClassSpec>& classes, uint32_t defcls = 0,
                                      uint32_t child_limit = 100000) {
-    std::vector<uint32_t> ids;
-    for (const ClassSpec& c : classes) ids.push_back(c.classid);
-    auto q = open_with_classes("htb", defcls, ids, child_limit);
+    auto q = open_with_classes("htb", defcls, classes, child_limit);
     for (const ClassSpec& c : classes) {
       set_class_param(*q, "class_rate", c.classid, c.rate);
       set_class_param(*q, "class_ceil", c.classid, c.ceil);
