@@ -8,7 +8,8 @@
  * every map (0: not set). bpfq's tc model does not nest classes, so, as htb, the tree is given by
  * `class_parent`: the parent's minor (0: under the qdisc, Linux's root class). At most 63 classes
  * and a depth of 8. Leaf classes hold the packets in their child qdiscs; inner classes only
- * schedule.
+ * schedule. qdisc/init builds the class table from the maps (user space fills them first, as the
+ * tc model does; a reset runs init again).
  *
  * As Linux (after the 2017 vt rework): times are psched ticks (64 ns) and curves use Linux's
  * scaled slopes (SM_SHIFT 24, ISM_SHIFT 14), so every eligible time, deadline, virtual time and
