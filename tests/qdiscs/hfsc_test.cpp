@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <bpfq/error.hpp>
+#include <bpfq/sched/device.hpp>
 #include <bpfq/sched/fifo_qdisc.hpp>
 #include <bpfq/sched/watchdog.hpp>
 
@@ -541,6 +542,40 @@ TEST_F(Hfsc, DefaultClassTakesUnclassifiedPackets) {
   EXPECT_EQ(drain(*none), (std::vector<uint32_t>{3}));
   EXPECT_EQ(none->stats().dropped, 2u);
   expect_clean_end(none);
+}
+
+// hfsc_classify's filter walk: the qdisc's filters may name a leaf, or an inner class whose own
+// filters are asked next; a filter naming a class that is not below the one it is attached to
+// ends the walk (Linux: "filter may only point downwards"), and so does no match: the default
+// class then.
+TEST_F(Hfsc, FiltersDescendThroughInnerClassesToALeaf) {
+  DeviceTable devices;
+  Device& eth0 = devices.add("eth0");
+  auto root = open_hfsc({{k1_1, 0, {}, rate(kMbit), {}},
+                         {k1_10, 1, {}, rate(kMbit), {}},
+                         {k1_11, 1, {}, rate(kMbit), {}},
+                         {k1_20, 0, {}, rate(kMbit), {}}},
+                        0x20);
+  root->set_classifier(devices.classifier());
+  BpfQdisc* q = root.get();
+  eth0.set_root(std::move(root));
+  eth0.add_filter(Handle::make(1, 0), 1, dport_filter("22", "1:1"));   // an inner class: its filters next
+  eth0.add_filter(Handle::make(1, 0), 2, dport_filter("25", "1:10"));  // a leaf
+  eth0.add_filter(Handle::make(1, 0), 3, dport_filter("80", "1:1"));
+  eth0.add_filter(Handle(k1_1), 1, dport_filter("22", "1:11"));
+  eth0.add_filter(Handle(k1_1), 2, dport_filter("80", "1:1"));  // not below 1:1: the walk ends
+  using V = EnqueueVerdict;
+  EXPECT_EQ(eth0.transmit(tcp_packet(22, 1, 0), 0).verdict, V::Queued);      // 1: -> 1:1 -> 1:11
+  EXPECT_EQ(eth0.transmit(tcp_packet(25, 2, 0), 0).verdict, V::Queued);      // 1: -> 1:10
+  EXPECT_EQ(eth0.transmit(tcp_packet(80, 3, 0), 0).verdict, V::Queued);      // 1:1 -> 1:1: default 1:20
+  EXPECT_EQ(eth0.transmit(tcp_packet(443, 4, 0), 0).verdict, V::Queued);     // no match: default 1:20
+  EXPECT_EQ(eth0.transmit(tcp_packet(443, 5, k1_10), 0).verdict, V::Queued); // skb->priority first
+  EXPECT_EQ(q->class_child(Handle(k1_11))->qlen(), 1u);
+  EXPECT_EQ(q->class_child(Handle(k1_10))->qlen(), 2u);
+  EXPECT_EQ(q->class_child(Handle(k1_20))->qlen(), 2u);
+  EXPECT_EQ(drain_marks(eth0, 0).size(), 5u);
+  expect_clean(*q);
+  EXPECT_EQ(pool.in_use(), 0u);
 }
 
 // A full leaf (pfifo of 3) drops arrivals: counted as drops of the qdisc and forgotten by the
