@@ -4,6 +4,7 @@
 // class_rt_m1/_d/_m2, class_ls_* and class_ul_* (SC := [ [m1 RATE] d TIME ] m2 RATE, or
 // [ [umax BYTES] dmax TIME ] rate RATE). Any other word is a NAME [VALUE] pair as usual
 // (`parent 0x1`, or a raw `rt_m2 10mbit`).
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -39,10 +40,12 @@ Curve umax_dmax_rate(TcLine& line, uint64_t umax, uint64_t dmax_ns, uint64_t rat
   Curve c;
   c.m2 = rate;
   if (dmax_us != 0 && std::ceil(1e6 * static_cast<double>(umax) / dmax_us) > static_cast<double>(rate)) {
-    c.m1 = static_cast<uint64_t>(std::ceil(1e6 * static_cast<double>(umax) / dmax_us));
+    const double m1 = std::ceil(1e6 * static_cast<double>(umax) / dmax_us);
+    if (m1 >= 0x1p63) line.fail("hfsc: umax/dmax is too large a rate");
+    c.m1 = static_cast<uint64_t>(m1);
     c.d = dmax_ns / 1000 * 1000;
-  } else if (rate != 0) {
-    c.d = static_cast<uint64_t>(std::ceil(dmax_us - 1e6 * static_cast<double>(umax) / static_cast<double>(rate))) * 1000;
+  } else if (rate != 0) {  // dmax >= umax/rate here: no negative delay
+    c.d = static_cast<uint64_t>(std::max(0.0, std::ceil(dmax_us - 1e6 * static_cast<double>(umax) / static_cast<double>(rate)))) * 1000;
   }
   return c;
 }
