@@ -16,6 +16,7 @@
  * the packets handed to each class (docs/qdiscs/drr.md: where this differs from Linux).
  * Parameter: quantum (bytes, default 1514 = psched_mtu of a 1500-byte Ethernet device). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_CLASSES 1024
 #define MAX_PACKETS 65536
@@ -49,19 +50,7 @@ struct {
 	__type(value, struct class_state);
 } classes SEC(".maps");
 
-struct len_key {
-	__u32 classid;
-	__u32 pad;
-	__u64 seq;
-};
-
-/* (class, sequence number) -> wire_len of that packet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PACKETS);
-	__type(key, struct len_key);
-	__type(value, __u32);
-} lengths SEC(".maps");
+BPFQ_SHADOW_LENGTHS(lengths, MAX_PACKETS); /* the classes' shadow FIFOs, by class id */
 
 /* The active list: classes with packets, in round-robin order. */
 __u32 active_head;
@@ -135,7 +124,6 @@ int drr_enqueue(struct sch_bpf_ctx *ctx)
 {
 	__u32 classid = classify(ctx->skb, ctx->classid);
 	struct class_state *cl;
-	struct len_key key = {};
 	__u32 len = ctx->skb->wire_len;
 
 	if (classid == NO_CLASS)
@@ -143,9 +131,7 @@ int drr_enqueue(struct sch_bpf_ctx *ctx)
 	cl = state_of(classid);
 	if (!cl)
 		return SCH_BPF_DROP;
-	key.classid = classid;
-	key.seq = cl->tail;
-	if (bpf_map_update_elem(&lengths, &key, &len, BPF_NOEXIST))
+	if (shadow_len_put(&lengths, classid, cl->tail, len, BPF_NOEXIST))
 		return SCH_BPF_DROP;
 	cl->tail++;
 	if (!cl->active) {
@@ -165,7 +151,6 @@ static long drr_turn(__u64 index, struct pick *pick)
 {
 	__u32 classid = active_head;
 	struct class_state *cl;
-	struct len_key key = {};
 	__u32 *len;
 
 	if (classid == NO_CLASS)
@@ -173,17 +158,14 @@ static long drr_turn(__u64 index, struct pick *pick)
 	cl = bpf_map_lookup_elem(&classes, &classid);
 	if (!cl)
 		return 1;
-	key.classid = classid;
-	key.seq = cl->head;
-	len = bpf_map_lookup_elem(&lengths, &key);
+	len = shadow_len_at(&lengths, classid, cl->head);
 	if (!len) { /* inconsistent: forget the class rather than spin */
 		pop_active_head(cl);
 		return 0;
 	}
 	if (*len <= cl->deficit) {
 		cl->deficit -= *len;
-		bpf_map_delete_elem(&lengths, &key);
-		cl->head++;
+		shadow_len_forget(&lengths, classid, cl->head++);
 		if (cl->head == cl->tail)
 			pop_active_head(cl);
 		pick->classid = classid;

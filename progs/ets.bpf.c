@@ -31,6 +31,7 @@
  *   priomap  16 bands; default: every priority -> the last band (Linux's memset nbands - 1);
  *            an entry 0xff (the default) stands for "the last band" */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_BANDS 16 /* TCQ_ETS_MAX_BANDS */
 #define MAX_PACKETS 65536
@@ -63,19 +64,7 @@ struct {
 	__type(value, struct band_state);
 } state SEC(".maps");
 
-struct len_key {
-	__u32 band;
-	__u32 pad;
-	__u64 seq;
-};
-
-/* (band, sequence number) -> wire_len of the packet handed to the band's child. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PACKETS);
-	__type(key, struct len_key);
-	__type(value, __u32);
-} lengths SEC(".maps");
+BPFQ_SHADOW_LENGTHS(lengths, MAX_PACKETS); /* the bands' shadow FIFOs, by band */
 
 /* The DRR active list, in round-robin order: alist[0 .. alen). */
 __u32 alist[MAX_BANDS];
@@ -114,7 +103,6 @@ static void list_append(__u32 band)
 static void sync_band(__u32 band, __u32 handle)
 {
 	struct band_state *st = bpf_map_lookup_elem(&state, &band);
-	struct len_key key = {.band = band};
 	__u64 child, excess;
 
 	if (!st)
@@ -124,9 +112,7 @@ static void sync_band(__u32 band, __u32 handle)
 	for (__u32 i = 0; i < 64; i++) { /* a child drops one packet per enqueue at most */
 		if (i >= excess)
 			break;
-		st->tail--;
-		key.seq = st->tail;
-		bpf_map_delete_elem(&lengths, &key);
+		shadow_len_forget(&lengths, band, --st->tail);
 	}
 	if (st->active && st->tail == st->head) {
 		st->active = 0;
@@ -230,7 +216,6 @@ int ets_enqueue(struct sch_bpf_ctx *ctx)
 	__u32 handle = ctx->classid;
 	__u32 band, len = ctx->skb->wire_len;
 	struct band_state *st;
-	struct len_key key = {};
 
 	sync_all(handle);
 	band = classify(ctx->skb, handle);
@@ -239,9 +224,7 @@ int ets_enqueue(struct sch_bpf_ctx *ctx)
 	st = bpf_map_lookup_elem(&state, &band);
 	if (!st)
 		return SCH_BPF_DROP;
-	key.band = band;
-	key.seq = st->tail;
-	if (bpf_map_update_elem(&lengths, &key, &len, BPF_ANY))
+	if (shadow_len_put(&lengths, band, st->tail, len, BPF_ANY))
 		return SCH_BPF_DROP;
 	st->tail++;
 	if (band >= strict && !st->active) {
@@ -260,10 +243,7 @@ struct pick {
 /* Takes the head length off band's shadow FIFO. */
 static void shadow_pop(struct band_state *st, __u32 band)
 {
-	struct len_key key = {.band = band, .seq = st->head};
-
-	bpf_map_delete_elem(&lengths, &key);
-	st->head++;
+	shadow_len_forget(&lengths, band, st->head++);
 }
 
 /* One turn of the DRR loop on the head of the active list. */
@@ -271,7 +251,6 @@ static long drr_turn(__u64 index, struct pick *pick)
 {
 	__u32 band, *len;
 	struct band_state *st;
-	struct len_key key = {};
 
 	if (alen == 0)
 		return 1;
@@ -279,9 +258,7 @@ static long drr_turn(__u64 index, struct pick *pick)
 	st = bpf_map_lookup_elem(&state, &band);
 	if (!st)
 		return 1;
-	key.band = band;
-	key.seq = st->head;
-	len = bpf_map_lookup_elem(&lengths, &key);
+	len = shadow_len_at(&lengths, band, st->head);
 	if (!len || st->head == st->tail) { /* inconsistent: forget the band rather than spin */
 		st->active = 0;
 		list_remove(band);

@@ -28,6 +28,8 @@
  * trimmed to the child's queue length when a child dropped (sync_leaf).
  * Parameters: defcls (minor of the default class, 0: none), r2q (quantum = rate / r2q). */
 #include <bpfq/bpf/sch_bpf.h>
+#include <bpfq/bpf/class_table.h>
+#include <bpfq/bpf/shadow_lengths.h>
 
 #define MAX_CLASSES 64     /* a power of two: slot indices are masked with MAX_CLASSES - 1 */
 #define MAX_DEPTH 8        /* TC_HTB_MAXDEPTH */
@@ -91,18 +93,7 @@ struct {
 	__type(value, struct htb_class);
 } classes SEC(".maps");
 
-struct len_key {
-	__u32 slot;
-	__u32 pad;
-	__u64 seq;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PACKETS);
-	__type(key, struct len_key);
-	__type(value, __u32);
-} lengths SEC(".maps");
+BPFQ_SHADOW_LENGTHS(lengths, MAX_PACKETS); /* the leaves' shadow FIFOs, by slot */
 
 __u32 nclasses;
 __u32 built;             /* the class table is built (at the first enqueue) */
@@ -114,18 +105,7 @@ __u32 rr_ptr[MAX_DEPTH * NUM_PRIO];
 
 static __always_inline struct htb_class *slot_of(__u32 slot)
 {
-	__u32 key = slot & (MAX_CLASSES - 1);
-
-	if (slot >= MAX_CLASSES)
-		return NULL;
-	return bpf_map_lookup_elem(&classes, &key);
-}
-
-static __always_inline __u64 param(void *map, __u32 classid)
-{
-	__u32 *v = bpf_map_lookup_elem(map, &classid);
-
-	return v ? *v : 0;
+	return class_table_slot(&classes, slot, MAX_CLASSES);
 }
 
 /* psched_l2t_ns: the time len bytes take at r bytes/s (exact division here). */
@@ -143,15 +123,9 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 	__u64 ceil, q;
 	__u32 burst, cburst, prio, *c8;
 
-	if (nclasses >= MAX_CLASSES) {
-		bpf_printk("htb: more than %d classes; class %x ignored", MAX_CLASSES, classid);
-		return 1;
-	}
-	cl = slot_of(nclasses);
+	cl = class_table_append(&classes, MAX_CLASSES, &nclasses, classid, sizeof(*cl));
 	if (!cl)
 		return 1;
-	__builtin_memset(cl, 0, sizeof(*cl));
-	cl->classid = classid;
 	cl->parent = NO_SLOT;
 	cl->rate = *rate;
 	{
@@ -160,8 +134,8 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 		ceil = c ? *c : 0;
 	}
 	cl->ceil = ceil ? ceil : cl->rate;
-	burst = param(&class_burst, classid);
-	cburst = param(&class_cburst, classid);
+	burst = class_param_u32(&class_burst, classid);
+	cburst = class_param_u32(&class_cburst, classid);
 	/* tc: buffer = rate / get_hz() + mtu, get_hz() being 10^9 with high-resolution timers. */
 	if (!burst)
 		burst = cl->rate / NSEC_PER_SEC + DEFAULT_MTU;
@@ -172,9 +146,9 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 	cl->tokens = cl->buffer;
 	cl->ctokens = cl->cbuffer;
 	cl->t_c = bpf_ktime_get_ns();
-	prio = param(&class_prio, classid);
+	prio = class_param_u32(&class_prio, classid);
 	cl->prio = prio < NUM_PRIO ? prio : NUM_PRIO - 1; /* Linux clamps */
-	q = param(&class_quantum, classid);
+	q = class_param_u32(&class_quantum, classid);
 	if (!q) { /* Linux: rate / r2q, clamped with a warning */
 		q = cl->rate / r2q;
 		if (q < 1000)
@@ -186,28 +160,13 @@ static long collect_class(void *map, __u32 *key, __u64 *rate, void *unused)
 	cl->leaf = 1;
 	if (cl->rate == 0)
 		bpf_printk("htb: class %x has no rate; its packets are dropped", classid);
-	nclasses++;
-	return 0;
-}
-
-static long find_slot_cb(__u64 i, __u32 *want)
-{
-	struct htb_class *cl = slot_of(i);
-
-	if (cl && cl->classid == want[0]) {
-		want[1] = i;
-		return 1;
-	}
 	return 0;
 }
 
 /* The slot of classid, or NO_SLOT. */
-static __u32 find_slot(__u32 classid)
+static __always_inline __u32 find_slot(__u32 classid)
 {
-	__u32 want[2] = {classid, NO_SLOT};
-
-	bpf_loop(MAX_CLASSES, find_slot_cb, want, 0);
-	return want[1];
+	return class_table_find(&classes, nclasses, classid);
 }
 
 struct build_ctx {
@@ -221,7 +180,7 @@ static long link_parent(__u64 i, struct build_ctx *b)
 
 	if (!cl || i >= nclasses)
 		return 1;
-	up = param(&class_parent, cl->classid);
+	up = class_param_u32(&class_parent, cl->classid);
 	if (!up)
 		return 0;
 	if (!(up & 0xffff0000))
@@ -285,13 +244,9 @@ static void build_classes(__u32 handle)
 /* The slot of a usable leaf named by classid within this qdisc, or NO_SLOT. */
 static __u32 leaf_slot(__u32 classid, __u32 handle)
 {
-	struct htb_class *cl;
-	__u32 slot;
+	__u32 slot = class_table_find_own(&classes, nclasses, classid, handle);
+	struct htb_class *cl = slot_of(slot);
 
-	if (!classid || (classid & 0xffff0000) != (handle & 0xffff0000))
-		return NO_SLOT;
-	slot = find_slot(classid);
-	cl = slot_of(slot);
 	return cl && cl->usable ? slot : NO_SLOT;
 }
 
@@ -317,20 +272,16 @@ int htb_init(struct sch_bpf_ctx *ctx)
 static __always_inline void sync_leaf(__u32 slot, __u32 most)
 {
 	struct htb_class *cl = slot_of(slot);
-	struct len_key key = {};
 	__u64 child, excess;
 
 	if (!cl || !cl->usable || cl->head == cl->tail)
 		return;
 	child = bpf_qdisc_class_qlen(cl->classid);
 	excess = cl->tail - cl->head > child ? cl->tail - cl->head - child : 0;
-	key.slot = slot;
 	for (__u32 n = 0; n < 64; n++) {
 		if (n >= excess || n >= most)
 			break;
-		cl->tail--;
-		key.seq = cl->tail;
-		bpf_map_delete_elem(&lengths, &key);
+		shadow_len_forget(&lengths, slot, --cl->tail);
 		qlen--;
 	}
 }
@@ -348,7 +299,6 @@ int htb_enqueue(struct sch_bpf_ctx *ctx)
 {
 	__u32 handle = ctx->classid, slot, len = ctx->skb->wire_len;
 	struct htb_class *cl;
-	struct len_key key = {};
 
 	if (!built)
 		build_classes(handle);
@@ -361,9 +311,7 @@ int htb_enqueue(struct sch_bpf_ctx *ctx)
 	if (!cl)
 		return SCH_BPF_DROP;
 	sync_leaf(slot, 64);
-	key.slot = slot;
-	key.seq = cl->tail;
-	if (bpf_map_update_elem(&lengths, &key, &len, BPF_NOEXIST))
+	if (shadow_len_put(&lengths, slot, cl->tail, len, BPF_NOEXIST))
 		return SCH_BPF_DROP;
 	cl->tail++;
 	qlen++;
@@ -522,7 +470,6 @@ int htb_dequeue(struct sch_bpf_ctx *ctx)
 {
 	struct scan s = {};
 	struct htb_class *cl;
-	struct len_key key = {};
 	__u32 *lenp, len, slot, rr, level;
 
 	ctx->skb = NULL;
@@ -548,12 +495,9 @@ int htb_dequeue(struct sch_bpf_ctx *ctx)
 	cl = slot_of(slot);
 	if (!cl)
 		return SCH_BPF_DEQUEUED;
-	key.slot = slot;
-	key.seq = cl->head;
-	lenp = bpf_map_lookup_elem(&lengths, &key);
+	lenp = shadow_len_at(&lengths, slot, cl->head);
 	len = lenp ? *lenp : 0;
-	bpf_map_delete_elem(&lengths, &key);
-	cl->head++;
+	shadow_len_forget(&lengths, slot, cl->head++);
 	qlen--;
 	level = s.best_key / NUM_PRIO;
 	rr = s.best_key & (MAX_DEPTH * NUM_PRIO - 1);

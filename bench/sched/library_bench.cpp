@@ -1,7 +1,7 @@
 // Per-packet cost of every work-conserving discipline of the qdisc library: one enqueue + one
 // dequeue with packets of `flows` different flows (UDP source ports, round robin) and one packet
 // of each flow standing in the queue, against Linux's pfifo in native C++ in the same run.
-// sfq (127 packets at most), shapers and schedulers that hold packets back (tbf, htb, cbs, etf, taprio, carousel, netem) and
+// sfq (127 packets at most), shapers and schedulers that hold packets back (tbf, htb, hfsc, cbs, etf, taprio, carousel, netem) and
 // the classful ones that need children (prio, drr, ets) are not in this table.
 #include <benchmark/benchmark.h>
 

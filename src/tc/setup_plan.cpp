@@ -371,7 +371,7 @@ void SetupPlan::class_add(TcLine& line, Verb verb) {
   // tc writes the parent's kind before the class options: `classid 1:1 drr quantum 1500`.
   if (const std::string* kind = line.peek(); kind && (*kind == "bpf" || *kind == owner->spec.name)) line.take("");
   QdiscSpec options;
-  kinds::parse_program_params(line, options);
+  if (!kinds::parse_library_class_options(owner->spec.name, line, options)) kinds::parse_program_params(line, options);
   check_class_params(line, *owner, options.params);
 
   const ClassNode* c = find_class(dev, classid);

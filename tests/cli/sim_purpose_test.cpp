@@ -62,18 +62,27 @@ std::map<std::string, double> goodput_by_flow(const std::string& args) {
   return by_flow;
 }
 
-// htb's promise (docs/qdiscs/htb/): under a 100mbit parent, 1:10 (EF) is guaranteed 30mbit and
-// 1:20 70mbit, each may borrow up to 100mbit. UDP goodput counts the 958 payload bytes of each
-// 1000-byte frame.
-TEST(SimPurpose, HtbClassesShareByRateAndBorrowUpToTheirCeil) {
-  const std::string dir = std::string(BPFQ_SOURCE_DIR) + "/docs/qdiscs/htb/";
+// The promise of a classful discipline's example (docs/qdiscs/NAME/NAME.tc): EF alone
+// (alone.toml) gets `alone` Mbit/s; beside best effort (both.toml) EF gets `ef` and best effort
+// `be`, each within 2 %. UDP goodput counts the 958 payload bytes of each 1000-byte frame.
+void expect_ef_and_best_effort(const std::string& name, double alone, double ef, double be) {
+  const std::string dir = std::string(BPFQ_SOURCE_DIR) + "/docs/qdiscs/" + name + "/";
   const double payload = 958.0 / 1000.0;
-  const auto alone = goodput_by_flow("--setup " + dir + "htb.tc --scenario " + dir + "alone.toml");
-  EXPECT_NEAR(alone.at("ef"), 100 * payload, 100 * payload * 0.02) << "EF alone borrows up to its ceil";
-  const auto both = goodput_by_flow("--setup " + dir + "htb.tc --scenario " + dir + "both.toml");
-  EXPECT_NEAR(both.at("ef"), 30 * payload, 30 * payload * 0.02) << "EF gets its rate";
-  EXPECT_NEAR(both.at("be"), 70 * payload, 70 * payload * 0.02) << "best effort gets its rate";
+  const auto one = goodput_by_flow("--setup " + dir + name + ".tc --scenario " + dir + "alone.toml");
+  EXPECT_NEAR(one.at("ef"), alone * payload, alone * payload * 0.02) << name << ": EF alone";
+  const auto both = goodput_by_flow("--setup " + dir + name + ".tc --scenario " + dir + "both.toml");
+  EXPECT_NEAR(both.at("ef"), ef * payload, ef * payload * 0.02) << name << ": EF beside best effort";
+  EXPECT_NEAR(both.at("be"), be * payload, be * payload * 0.02) << name << ": best effort beside EF";
 }
+
+// htb's promise (docs/qdiscs/htb/): under a 100mbit parent, 1:10 (EF) is guaranteed 30mbit and
+// 1:20 70mbit, each may borrow up to 100mbit (its ceil) when the other is idle.
+TEST(SimPurpose, HtbClassesShareByRateAndBorrowUpToTheirCeil) { expect_ef_and_best_effort("htb", 100, 30, 70); }
+
+// hfsc's promise (docs/qdiscs/hfsc/): under 1:1's upper limit of 100mbit, 1:10 (EF, sc 30mbit)
+// and 1:20 (ls 70mbit) share by their curves when both are backlogged; alone, EF takes the whole
+// 100mbit (link-sharing is work-conserving up to the upper limit).
+TEST(SimPurpose, HfscClassesShareByTheirCurvesUpToTheUpperLimit) { expect_ef_and_best_effort("hfsc", 100, 30, 70); }
 
 }  // namespace
 }  // namespace bpfq::test

@@ -12,6 +12,7 @@
 #include <bpfq/runtime/clock.hpp>
 #include <bpfq/runtime/trace.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/fifo_qdisc.hpp>
 #include <bpfq/sched/packet_builder.hpp>
 #include <bpfq/sched/u32_filter.hpp>
 
@@ -68,6 +69,29 @@ inline void dequeue_twins(Qdisc& q, Qdisc& twin, std::vector<uint32_t>& sent, st
   }
 }
 
+// One dequeue as a plain model of a discipline predicts it: a packet (by mark), THROTTLE until a
+// time, or nothing.
+struct ModelStep {
+  bool packet = false;
+  uint32_t mark = 0;
+  uint64_t until = 0;  // throttled until (0: not throttled)
+};
+
+// A dequeue must be what the model predicted (a packet it gave is released); `where` names the
+// step in failures.
+inline void expect_model_step(const DequeueResult& got, const ModelStep& want, const std::string& where) {
+  ASSERT_EQ(got.kind == DequeueResult::Kind::Packet, want.packet) << where;
+  if (want.packet) {
+    ASSERT_EQ(got.packet->skb.mark, want.mark) << where;
+    PacketPool::release(got.packet);
+  } else if (want.until) {
+    ASSERT_EQ(got.kind, DequeueResult::Kind::Throttled) << where;
+    ASSERT_EQ(got.throttled_until_ns, want.until) << where;
+  } else {
+    ASSERT_EQ(got.kind, DequeueResult::Kind::Empty) << where;
+  }
+}
+
 struct EngineFixture {
   PacketPool pool{PacketPoolConfig{.packets = 512}};
   runtime::ManualClock clock{1'000'000};
@@ -95,6 +119,24 @@ struct EngineFixture {
     for (const auto& [name, value] : globals) q->object().set_global(name, value);
     q->init();
     return q;
+  }
+
+  // A classful library program (htb, hfsc) with `defcls` set and a pfifo of child_limit under each
+  // class, not yet initialised: the caller fills the class_NAME maps (set_class_param), then
+  // calls init(), as the tc model does.
+  // Spec: anything with a `classid`.
+  template <class Spec>
+  std::unique_ptr<BpfQdisc> open_with_classes(const std::string& name, uint32_t defcls, const std::vector<Spec>& classes,
+                                              uint32_t child_limit) {
+    auto q = open(library_object(name));
+    q->object().set_global("defcls", defcls);
+    for (const Spec& c : classes) q->add_class(Handle(c.classid), std::make_unique<PfifoQdisc>(child_limit));
+    return q;
+  }
+
+  template <class T>
+  static void set_class_param(BpfQdisc& q, const std::string& map, uint32_t classid, T value) {
+    ASSERT_EQ(q.object().map(map).update(&classid, &value, BPF_ANY), 0) << map;
   }
 
   // A packet from the pool holding the frame spec describes, tagged by mark.
@@ -187,6 +229,16 @@ struct EngineFixture {
       }
     }
     return out;
+  }
+
+  // The end of a scripted run against a model: clean so far, then, after `idle_ns`, everything
+  // left is sent and the qdisc ends empty and clean.
+  void finish_scripted_run(std::unique_ptr<BpfQdisc>& q, uint64_t idle_ns) {
+    expect_clean(*q);
+    clock.advance(idle_ns);
+    run_until_empty(*q, 5000);
+    EXPECT_EQ(q->qlen(), 0u);
+    expect_clean_end(q);
   }
 
   // Every line the programs traced, concatenated.

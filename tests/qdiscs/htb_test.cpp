@@ -35,11 +35,7 @@ struct ClassSpec {
 class Model {
  public:
   enum Mode { CantSend, MayBorrow, CanSend };
-  struct Result {
-    bool packet = false;
-    uint32_t mark = 0;
-    uint64_t until = 0;  // throttled until (0: not throttled)
-  };
+  using Result = ModelStep;
 
   Model(const std::vector<ClassSpec>& specs, uint64_t now, uint32_t r2q = 10) {
     for (const ClassSpec& s : specs) {
@@ -187,25 +183,18 @@ class Htb : public ::testing::Test, public EngineFixture {
  protected:
   std::unique_ptr<BpfQdisc> open_htb(const std::vector<ClassSpec>& classes, uint32_t defcls = 0,
                                      uint32_t child_limit = 100000) {
-    auto q = open(library_object("htb"));
-    q->object().set_global("defcls", defcls);
-    q->init();
+    auto q = open_with_classes("htb", defcls, classes, child_limit);
     for (const ClassSpec& c : classes) {
-      q->add_class(Handle(c.classid), std::make_unique<PfifoQdisc>(child_limit));
-      set(*q, "class_rate", c.classid, c.rate);
-      set(*q, "class_ceil", c.classid, c.ceil);
-      set(*q, "class_burst", c.classid, c.burst);
-      set(*q, "class_cburst", c.classid, c.cburst);
-      set(*q, "class_prio", c.classid, c.prio);
-      set(*q, "class_quantum", c.classid, c.quantum);
-      set(*q, "class_parent", c.classid, c.parent);
+      set_class_param(*q, "class_rate", c.classid, c.rate);
+      set_class_param(*q, "class_ceil", c.classid, c.ceil);
+      set_class_param(*q, "class_burst", c.classid, c.burst);
+      set_class_param(*q, "class_cburst", c.classid, c.cburst);
+      set_class_param(*q, "class_prio", c.classid, c.prio);
+      set_class_param(*q, "class_quantum", c.classid, c.quantum);
+      set_class_param(*q, "class_parent", c.classid, c.parent);
     }
+    q->init();
     return q;
-  }
-
-  template <class T>
-  static void set(BpfQdisc& q, const char* map, uint32_t classid, T value) {
-    ASSERT_EQ(q.object().map(map).update(&classid, &value, BPF_ANY), 0) << map;
   }
 
   EnqueueVerdict offer(BpfQdisc& q, uint32_t len, uint32_t mark, uint32_t classid) {
@@ -430,23 +419,11 @@ TEST_F(Htb, RandomScriptMatchesTheModel) {
       }
       const DequeueResult got = q->dequeue(clock.now_ns());
       const Model::Result want = model ? model->dequeue(clock.now_ns()) : Model::Result{};
-      ASSERT_EQ(got.kind == DequeueResult::Kind::Packet, want.packet) << "round " << round << " step " << step;
-      if (want.packet) {
-        ASSERT_EQ(got.packet->skb.mark, want.mark) << "round " << round << " step " << step;
-        PacketPool::release(got.packet);
-      } else if (want.until) {
-        ASSERT_EQ(got.kind, DequeueResult::Kind::Throttled) << "step " << step;
-        ASSERT_EQ(got.throttled_until_ns, want.until) << "round " << round << " step " << step;
-      } else {
-        ASSERT_EQ(got.kind, DequeueResult::Kind::Empty) << "step " << step;
-      }
+      ASSERT_NO_FATAL_FAILURE(
+          expect_model_step(got, want, "round " + std::to_string(round) + " step " + std::to_string(step)));
       ASSERT_TRUE(q->stats().conserved());
     }
-    expect_clean(*q);
-    clock.advance(60 * kSec);
-    run_until_empty(*q, 5000);
-    EXPECT_EQ(q->qlen(), 0u);
-    expect_clean_end(q);
+    finish_scripted_run(q, 60 * kSec);
   }
 }
 

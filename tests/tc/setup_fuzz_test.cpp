@@ -54,6 +54,10 @@ const std::vector<std::string>& seeds() {
       "filter del dev eth0 parent 1: prio 3\n"
       "class del dev eth0 classid 1:2\n"
       "qdisc del dev eth0 clsact\n",
+      "qdisc add dev eth0 root handle 1: hfsc default 20\n"
+      "class add dev eth0 parent 1: classid 1:1 hfsc ls rate 100mbit ul m1 200mbit d 10ms m2 100mbit\n"
+      "class add dev eth0 parent 1: classid 1:10 hfsc parent 0x1 sc umax 1500b dmax 5ms rate 30mbit\n"
+      "class add dev eth0 parent 1: classid 1:20 hfsc parent 0x1 rt m1 1mbit d 20ms m2 2mbit ls m2 70mbit\n",
   };
   return s;
 }
@@ -65,7 +69,8 @@ const std::vector<std::string>& tokens() {
       "chain", "bpf", "obj", "sec", "da", "u32", "fw", "match", "limit", "rate", "quantum", "1:", "1:1", "1:5",
       "ffff:", "ffff:fff3", "0:", ":", "::", "1:2:3", "0", "1", "-1", "0x", "0xffffffffffffffff",
       "18446744073709551616", "99999999999999999999999", "1e300", "nan", "5ms", "10gbit", "64kb", "101%", "1.5",
-      ".", "%", "\\", "#", "pfifo", "native_pfifo", "drr", "sfq", "fq_codel", "tbf", "nonexistent.bpf.o",
+      ".", "%", "\\", "#", "pfifo", "native_pfifo", "drr", "sfq", "fq_codel", "tbf", "nonexistent.bpf.o", "hfsc", "sc", "rt",
+      "ls", "ul", "m1", "d", "m2", "umax", "dmax", "default",
       "/", "/dev/zero", "", "\xff\xfe", "noecn", "ecn", "txqueuelen", "mtu", "67", "65536"};
   return t;
 }

@@ -17,17 +17,19 @@
 
 namespace bpfq::tc::kinds {
 
-void parse_program_params(TcLine& line, QdiscSpec& spec) {
-  while (!line.done()) {
-    const std::string name = line.take("a parameter name");
-    if (looks_like_value(name)) line.bad_previous("a parameter name (a global variable of the program)");
-    ProgramParam p{name, {}, ParamValue{1, ValueKind::Integer}};
-    if (const std::string* next = line.peek(); next && looks_like_value(*next)) {
-      p.token = line.take("a value");
-      p.value = parse_param_value(p.token, line.where());
-    }
-    spec.params.push_back(std::move(p));
+void parse_program_param(TcLine& line, QdiscSpec& spec) {
+  const std::string name = line.take("a parameter name");
+  if (looks_like_value(name)) line.bad_previous("a parameter name (a global variable of the program)");
+  ProgramParam p{name, {}, ParamValue{1, ValueKind::Integer}};
+  if (const std::string* next = line.peek(); next && looks_like_value(*next)) {
+    p.token = line.take("a value");
+    p.value = parse_param_value(p.token, line.where());
   }
+  spec.params.push_back(std::move(p));
+}
+
+void parse_program_params(TcLine& line, QdiscSpec& spec) {
+  while (!line.done()) parse_program_param(line, spec);
 }
 
 namespace {
@@ -37,7 +39,7 @@ void parse_bpf(TcLine& line, QdiscSpec& spec) {
     line.expect("obj");
     spec.object = line.take("an eBPF object file (FILE.bpf.o)");
   }
-  parse_program_params(line, spec);
+  if (!parse_library_qdisc_options(spec.name, line, spec)) parse_program_params(line, spec);
 }
 
 std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle,
