@@ -1712,49 +1712,44 @@ class Verifier {
         }
     // Copies become numbers, as Linux does for privileged programs: they may still be compared,
     // never dereferenced nor passed on.
-    auto kill = [&](Reg& r) {
-      if (r.ref == ref && r.is_pointer()) {
-        r = Reg::scalar(Scalar::unknown());
-        r.origin = s.pc;
-      }
-    };
-    for (Frame& f : s.frames) {
-      for (Reg& r : f.regs) kill(r);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size) kill(sl.spill);
+    kill_pointers(s, [&](const Reg& r) { return r.ref == ref && r.is_pointer(); });
+  }
+
+  // Every register and spilled register of every frame.
+  template <class F>
+  static void for_each_reg(State& s, F f) {
+    for (Frame& fr : s.frames) {
+      for (Reg& r : fr.regs) f(r);
+      for (StackSlot& sl : fr.stack)
+        if (sl.spill_size) f(sl.spill);
     }
+  }
+
+  // The pointers `dead` picks become numbers that remember where they died (for messages).
+  template <class Pred>
+  void kill_pointers(State& s, Pred dead) {
+    for_each_reg(s, [&](Reg& r) {
+      if (!dead(r)) return;
+      r = Reg::scalar(Scalar::unknown());
+      r.origin = s.pc;
+    });
   }
 
   // An owning object pointer moved into a list or tree: the program keeps non-owning pointers,
   // valid until it releases the lock.
   void to_non_owning(State& s, uint32_t ref) {
     std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
-    auto demote = [&](Reg& r) {
+    for_each_reg(s, [&](Reg& r) {
       if (r.type == RegType::Object && r.ref == ref) {
         r.ref = 0;
         r.non_owning = true;
       }
-    };
-    for (Frame& f : s.frames) {
-      for (Reg& r : f.regs) demote(r);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size) demote(sl.spill);
-    }
+    });
   }
 
   // bpf_spin_unlock: non-owning pointers die (another run may free their objects).
   void drop_non_owning(State& s) {
-    auto kill = [&](Reg& r) {
-      if (r.type == RegType::Object && r.non_owning) {
-        r = Reg::scalar(Scalar::unknown());
-        r.origin = s.pc;
-      }
-    };
-    for (Frame& f : s.frames) {
-      for (Reg& r : f.regs) kill(r);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size) kill(sl.spill);
-    }
+    kill_pointers(s, [](const Reg& r) { return r.type == RegType::Object && r.non_owning; });
   }
 
   // ---- calls
@@ -1897,7 +1892,7 @@ class Verifier {
           break;
         case ArgKind::KptrField:
           kptr = kptr_at(s, reg);
-          expect(kptr.ok, "pointer to a kptr field of a map value or object",
+          expect(kptr.ok, "pointer to a __kptr_ref field of a map value, or a kptr field of an object",
                  "pass the address of a `__kptr` field of a map value you looked up (and checked for NULL), or of "
                  "an object you own");
           break;

@@ -32,11 +32,13 @@ TEST(CliStructOps, ProgCheckListsTheOpsOrSaysWhatLinuxWouldRefuse) {
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_TRUE(contains(ok.output, "struct_ops Qdisc_ops 'fifo' (id bpf_fifo): enqueue = bpf_fifo_enqueue"))
       << ok.output;
+  EXPECT_TRUE(contains(ok.output, "insns, ok, verified (runs on the ")) << ok.output;
+  EXPECT_FALSE(contains(ok.output, "not verified")) << ok.output;
   const Outcome bad = run_bpfq("prog check " + struct_ops_test("ops_writes_len"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(contains(bad.output, "bpfq: error: " + struct_ops_test("ops_writes_len") +
-                                       " Qdisc_ops 'wlen': enqueue program 'wlen_enqueue' writes sk_buff.len at "
-                                       "ops_writes_len.bpf.c:7"))
+                                       " section struct_ops/wlen_enqueue insn 4 (ops_writes_len.bpf.c:7): verifier: "
+                                       "no write support to sk_buff.len"))
       << bad.output;
 }
 
