@@ -8,6 +8,7 @@
 #include <bpfq/loader/load_object.hpp>
 #include <bpfq/runtime/graph_heap.hpp>
 #include <bpfq/runtime/helpers.hpp>
+#include <bpfq/verifier/program_types.hpp>
 
 #include "qdisc_run.hpp"
 #include "struct_ops_run.hpp"
@@ -48,11 +49,6 @@ constexpr OpKfunc kOpOnlyKfuncs[] = {
 
 // Kernel fields a program may write (bpf_qdisc_btf_struct_access); every other field of a
 // kernel type is read-only.
-bool writable_kernel_field(const std::string& access) {
-  return access == "sk_buff.tstamp" || access.starts_with("qdisc_skb_cb.data") || access == "Qdisc.limit" ||
-         access == "Qdisc.q.qlen" || access.starts_with("Qdisc.qstats");
-}
-
 bool is_kernel_type(const std::string& name) {
   static constexpr const char* kTypes[] = {"sk_buff", "qdisc_skb_cb", "Qdisc", "qdisc_skb_head",
                                            "gnet_stats_queue", "netdev_queue", "net_device", "sock",
@@ -106,7 +102,7 @@ void check_program(const loader::ProgramSpec& prog, const std::string& op, const
         throw Error(op + " program '" + prog.name + "' calls " + kfunc, where,
                     std::string("Linux allows ") + only.kfunc + " only in " + only.ops);
   for (const loader::CoreAccess& a : prog.core_accesses) {
-    if (!a.is_store || !is_kernel_type(a.type) || writable_kernel_field(a.access)) continue;
+    if (!a.is_store || !is_kernel_type(a.type) || verifier::struct_ops_writable(a.access)) continue;
     std::string at = prog.source_location(a.insn);
     throw Error(op + " program '" + prog.name + "' writes " + a.access + (at.empty() ? "" : " at " + at), where,
                 "bpf qdisc programs may write only sk_buff.tstamp, the qdisc_skb_cb data, Qdisc.limit, "

@@ -72,8 +72,9 @@ const ProgramType kQdiscOpsTypes[] = {
     {"struct_ops/Qdisc_ops.reset", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, false, true},
     {"struct_ops/Qdisc_ops.destroy", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, false, true},
 };
-constexpr std::string_view kQdiscOpsWritable[] = {"sk_buff.tstamp", "sk_buff.cb", "Qdisc.limit", "Qdisc.q.qlen",
-                                                  "Qdisc.qstats"};
+// Linux's bpf_qdisc_btf_struct_access; qdisc_skb_cb is what sk_buff.cb holds.
+constexpr std::string_view kQdiscOpsWritable[] = {"sk_buff.tstamp", "qdisc_skb_cb.data", "Qdisc.limit",
+                                                  "Qdisc.q.qlen", "Qdisc.qstats"};
 
 // Sections Linux's libbpf maps to tc programs; "tc/NAME" and "classifier/NAME" too.
 constexpr std::string_view kTcSections[] = {"tc", "classifier", "action", "tc/ingress", "tc/egress", "tcx/ingress",
@@ -277,6 +278,13 @@ const ProgramType* struct_ops_program_type(std::string_view struct_name, std::st
 }
 
 std::span<const std::string_view> struct_ops_writable_fields() { return kQdiscOpsWritable; }
+
+bool struct_ops_writable(std::string_view access) {
+  for (std::string_view f : kQdiscOpsWritable)
+    if (access.starts_with(f) && (access.size() == f.size() || access[f.size()] == '.' || access[f.size()] == '['))
+      return true;
+  return false;
+}
 
 const FuncProto* helper_proto(int32_t id) {
   for (const HelperRow& row : helper_rows())

@@ -183,10 +183,17 @@ class Verifier {
     if (!skb_btf_ || !qdisc_btf_ || !to_free_btf_)
       throw Failure{0, "no BTF of the kernel types (struct sk_buff, struct Qdisc) to check the program against",
                     "open struct_ops objects through bpfq's qdisc (it supplies them)", {}, true};
-    for (std::string_view path : struct_ops_writable_fields())
-      if (auto range = kbtf_->field_range(path))
-        writable_.push_back({kbtf_->find_struct(path.substr(0, path.find('.'))), range->first, range->second,
-                             std::string(path)});
+    const auto cb = kbtf_->field_range("sk_buff.cb");
+    for (std::string_view path : struct_ops_writable_fields()) {
+      auto range = kbtf_->field_range(path);
+      if (!range) continue;
+      std::string_view type = path.substr(0, path.find('.'));
+      if (type == "qdisc_skb_cb" && cb) {  // reached as skb->cb
+        type = "sk_buff";
+        range->first += cb->first;
+      }
+      writable_.push_back({kbtf_->find_struct(type), range->first, range->second, std::string(path)});
+    }
   }
 
   State entry_state() {

@@ -92,7 +92,22 @@ TEST_F(StructOps, RefusesWhatLinuxRefusesWithTheReason) {
   EXPECT_NE(len.find("section struct_ops/wlen_enqueue insn"), std::string::npos) << len;
   EXPECT_NE(len.find("(ops_writes_len.bpf.c:7): verifier: no write support to sk_buff.len (4 bytes at offset 0)"),
             std::string::npos) << len;
-  EXPECT_NE(len.find("(hint: programs may write sk_buff.tstamp, sk_buff.cb only)"), std::string::npos) << len;
+  EXPECT_NE(len.find("(hint: programs may write sk_buff.tstamp, qdisc_skb_cb.data only)"), std::string::npos) << len;
+  // ... of skb->cb, only the qdisc_skb_cb data (pkt_len is bpfq's accounting), ...
+  const std::string pkt_len = open_error("ops_writes_pkt_len");
+  EXPECT_NE(pkt_len.find("(ops_writes_pkt_len.bpf.c:7): verifier: no write support to sk_buff.cb[] (4 bytes at "
+                         "offset 192)"),
+            std::string::npos) << pkt_len;
+  // ... and unverified, the same table refuses it by its CO-RE relocation.
+  BpfQdiscEnv unverified = env;
+  unverified.verification = runtime::Verification::Off;
+  try {
+    StructOpsQdisc::open(struct_ops_test_object("ops_writes_pkt_len"), Handle::make(1, 0), unverified);
+    ADD_FAILURE() << "opened";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("writes qdisc_skb_cb.pkt_len at ops_writes_pkt_len.bpf.c:7"), std::string::npos)
+        << e.what();
+  }
   // ... writes through a pointer the program may only read through (skb->sk), ...
   const std::string sock = open_error("ops_writes_sock");
   EXPECT_NE(sock.find("(ops_writes_sock.bpf.c:10): verifier: only read is supported through untrusted R"),

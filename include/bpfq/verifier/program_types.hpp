@@ -75,8 +75,10 @@ struct ProgramType {
 const ProgramType* struct_ops_program_type(std::string_view struct_name, std::string_view member);
 
 // The fields of kernel structs a struct_ops program may write (Linux's bpf_qdisc
-// btf_struct_access): "struct.field.path".
+// btf_struct_access): "struct.field.path"; struct qdisc_skb_cb is the bytes of sk_buff.cb.
 std::span<const std::string_view> struct_ops_writable_fields();
+// Whether a field access path ("Qdisc.qstats.drops", a CO-RE relocation's) lies in one of them.
+bool struct_ops_writable(std::string_view access);
 
 // The program type a section selects, or null (bpfq runs such programs only checked).
 const ProgramType* program_type_for_section(std::string_view section);
