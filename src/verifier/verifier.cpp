@@ -1323,14 +1323,9 @@ class Verifier {
   // and test it for NULL during this run, but no longer release or store it.
   void hand_out(State& s, uint32_t ref) {
     std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
-    auto borrow = [&](Reg& r) {
+    for_each_reg(s, [&](Reg& r) {
       if (r.ref == ref && r.is_pointer()) r.ref = 0;
-    };
-    for (Frame& f : s.frames) {
-      for (Reg& r : f.regs) borrow(r);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size) borrow(sl.spill);
-    }
+    });
   }
 
   // Dynptrs and iterators on the stack change only through their kfuncs; a write over a dynptr
@@ -1664,31 +1659,21 @@ class Verifier {
   }
 
   void set_range(State& s, const Reg& pkt, uint32_t range) {
-    auto apply = [&](Reg& r) {
+    for_each_reg(s, [&](Reg& r) {
       if (r.type == RegType::PacketData && r.id == pkt.id && r.ref == pkt.ref) r.range = std::max(r.range, range);
-    };
-    for (Frame& f : s.frames) {
-      for (Reg& r : f.regs) apply(r);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size) apply(sl.spill);
-    }
+    });
   }
 
   void mark_null(State& s, const Reg& p, bool is_null) {
     const uint32_t id = p.id;
-    auto apply = [&](Reg& r) {
+    for_each_reg(s, [&](Reg& r) {
       if (!r.maybe_null || r.id != id || id == 0) return;
       if (is_null) {
         r = Reg::scalar(Scalar::constant(0));
       } else {
         r.maybe_null = false;
       }
-    };
-    for (Frame& f : s.frames) {
-      for (Reg& r : f.regs) apply(r);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size) apply(sl.spill);
-    }
+    });
     // A NULL reference is no reference; a NULL handed out in ctx->skb hands nothing out.
     // (A slice's ref is its packet's, which a NULL slice leaves held.)
     if (is_null && p.ref && p.type != RegType::Mem)
@@ -2597,7 +2582,7 @@ class Verifier {
         fail(s, "At program exit the register R0 is " + describe(r0) + ": " + std::string(type_.name) +
                     " returns a packet reference or NULL",
              "return a packet the program holds (taken out of its queue with bpf_kptr_xchg), or NULL", {0});
-      if (packet) std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == r0.ref; });
+      if (packet) hand_out(s, r0.ref);
     } else if (!type_.ret_void && r0.type != RegType::Scalar) {
       fail(s, "At program exit the register R0 is not a known value (" + describe(r0) + ")",
            "return a number, not a pointer", {0});
