@@ -103,7 +103,7 @@ const StackSlot kEmptySlot{};
 bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& live) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size() ||
       old.ctx_skb_set != cur.ctx_skb_set || (old.ctx_skb_id != 0) != (cur.ctx_skb_id != 0) ||
-      old.lock_map != cur.lock_map || (old.lock_id != 0) != (cur.lock_id != 0))
+      old.lock_map != cur.lock_map || old.lock_btf != cur.lock_btf || (old.lock_id != 0) != (cur.lock_id != 0))
     return false;
   IdMap ids, refs;
   for (size_t f = 0; f < old.frames.size(); ++f) {
@@ -255,7 +255,8 @@ bool join_reg(const Reg& a, const Reg& b, Reg& out, IdMap& ids, IdMap& refs) {
 
 std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live) {
   if (a.frames.size() != b.frames.size() || a.refs.size() != b.refs.size() || a.ctx_skb_set != b.ctx_skb_set ||
-      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0) || a.lock_map != b.lock_map || (a.lock_id != 0) != (b.lock_id != 0))
+      (a.ctx_skb_id != 0) != (b.ctx_skb_id != 0) || a.lock_map != b.lock_map || a.lock_btf != b.lock_btf ||
+      (a.lock_id != 0) != (b.lock_id != 0))
     return std::nullopt;
   IdMap ids, refs;
   State out = a;

@@ -102,8 +102,12 @@ struct State {
   uint32_t pc = 0;
   bool ctx_skb_set = false;  // qdisc/dequeue: a reference was handed out in ctx->skb
   uint32_t ctx_skb_id = 0;   // its null-check id: NULL after all on the edge where it is NULL
-  const maps::MapSpec* lock_map = nullptr;  // the bpf_spin_lock held, if any: its map
-  uint32_t lock_id = 0;                     // and the id of the map value pointer that took it
+  // The bpf_spin_lock held, if any: in a map value (lock_map) or in a graph object of the
+  // program's struct lock_btf; lock_id is the id of the pointer that took it.
+  const maps::MapSpec* lock_map = nullptr;
+  uint32_t lock_btf = 0;
+  uint32_t lock_id = 0;
+  bool locked() const { return lock_id != 0 || lock_map != nullptr || lock_btf != 0; }
 
   Frame& cur() { return frames.back(); }
   const Frame& cur() const { return frames.back(); }

@@ -1748,7 +1748,7 @@ class Verifier {
   Step call(Path& path, std::vector<Path>& pending, const Insn& i) {
     State& s = path.st;
     auto no_call_under_lock = [&] {
-      if (s.lock_map)
+      if (s.locked())
         fail(s, "function calls are not allowed while holding a lock",
              "call bpf_spin_unlock() first: only loads, stores and arithmetic may run under a lock");
     };
@@ -1925,10 +1925,8 @@ class Verifier {
           release_ref = reg.ref;
           break;
         case ArgKind::SpinLock:
-          if (reg.type == RegType::Object)
-            fail_unsupported(s, std::string(proto->name) + " of a lock inside an object (struct " + local_name(reg.btf_id) + ")",
-                             "bpfq verifies locks in map values and global variables (private(X)) so far");
-          expect(reg.type == RegType::MapValue && !reg.maybe_null, "map_value", "pass the address of a struct bpf_spin_lock in a map value");
+          expect((reg.type == RegType::MapValue || reg.type == RegType::Object) && !reg.maybe_null, "map_value or object",
+                 "pass the address of a struct bpf_spin_lock in a map value, a private(X) global or an object you hold");
           spin_lock_arg(s, r, reg, spin_lock);
           break;
         case ArgKind::KernelQdisc:
@@ -2166,8 +2164,21 @@ class Verifier {
   const loader::SpecialField& graph_root(const State& s, int r, const Reg& reg, loader::SpecialKind kind,
                                          const std::string& fn) {
     const char* what = special_name(kind);
-    if (reg.type == RegType::Object)
-      fail_unsupported(s, fn + " on a root inside an object", "bpfq verifies roots in global variables (private(X))");
+    if (reg.type == RegType::Object && !reg.maybe_null && reg.v.is_const()) {
+      const int64_t off = const_off(reg);
+      const loader::LocalType* t = obj_.local_type(reg.btf_id);
+      const loader::SpecialField* root = nullptr;
+      if (t)
+        for (const loader::SpecialField& f : t->fields)
+          if (f.kind == kind && f.offset == off) root = &f;
+      if (!root)
+        fail(s, fn + ": no " + what + " at offset " + std::to_string(off) + " of struct " + local_name(reg.btf_id),
+             std::string("pass the address of a ") + what + " field declared with __contains(struct, node)", {r});
+      if (s.lock_btf != reg.btf_id || s.lock_id != reg.id)
+        fail(s, fn + " needs the bpf_spin_lock of this struct " + local_name(reg.btf_id) + " held",
+             "call bpf_spin_lock() on the lock of the same object (through the same pointer) first", {r});
+      return *root;
+    }
     if (reg.type != RegType::MapValue || reg.maybe_null || !reg.v.is_const())
       fail(s, rname(r) + " type=" + describe(reg) + " expected=pointer to a global " + what + " (arg " +
                   std::to_string(r) + " of " + fn + ")",
@@ -2391,31 +2402,47 @@ class Verifier {
   // Memory a helper reads (or writes) through register r: `size` bytes must be in the object.
   // bpf_spin_lock/unlock: the lock word of a map value, one lock held at a time, released by
   // the same pointer (map and lookup) that took it.
+  // A lock is known by where it lives (a map, or an object's struct) and the id of the pointer
+  // that took it: list and rbtree roots beside it need the same (Linux's active_lock).
   void spin_lock_arg(State& s, int r, const Reg& reg, bool lock) {
-    const maps::MapSpec& m = *reg.map;
+    const bool object = reg.type == RegType::Object;
     const std::optional<uint32_t> lock_off = lock_offset(reg);
-    if (!lock_off)
-      fail(s, "map '" + m.name + "' has no valid bpf_spin_lock",
+    if (!lock_off) {
+      if (object)
+        fail(s, "struct " + local_name(reg.btf_id) + " has no bpf_spin_lock", "declare a struct bpf_spin_lock field in it", {r});
+      fail(s, "map '" + reg.map->name + "' has no valid bpf_spin_lock",
            "declare a struct bpf_spin_lock field in the map's value type (a BTF-defined map)", {r});
-    if (!reg.v.is_const() || reg.off + static_cast<int64_t>(reg.v.const_value()) != *lock_off)
+    }
+    if (!reg.v.is_const() || const_off(reg) != *lock_off)
       fail(s, "off " + std::to_string(reg.off + reg.v.smin) + " doesn't point to 'struct bpf_spin_lock' that is at " +
                   std::to_string(*lock_off),
-           "pass &value->lock", {r});
+           object ? "pass &obj->lock" : "pass &value->lock", {r});
+    const maps::MapSpec* map = object ? nullptr : reg.map;
+    const uint32_t btf = object ? reg.btf_id : 0;
     if (lock) {  // (a second bpf_spin_lock is a call under a lock: refused in call())
-      s.lock_map = &m;
+      s.lock_map = map;
+      s.lock_btf = btf;
       s.lock_id = reg.id;
       return;
     }
-    if (!s.lock_map) fail(s, "bpf_spin_unlock without taking a lock", {}, {r});
-    if (s.lock_map != &m || s.lock_id != reg.id)
+    if (!s.locked()) fail(s, "bpf_spin_unlock without taking a lock", {}, {r});
+    if (s.lock_map != map || s.lock_btf != btf || s.lock_id != reg.id)
       fail(s, "bpf_spin_unlock of different lock", "unlock through the pointer the lock was taken with", {r});
     s.lock_map = nullptr;
+    s.lock_btf = 0;
     s.lock_id = 0;
     drop_non_owning(s);
   }
 
-  // The lock of a map value (BTF) or of a global data section (a private(X) global).
+  // The lock of a map value (BTF), of a global data section (a private(X) global) or of an
+  // object's struct.
   std::optional<uint32_t> lock_offset(const Reg& reg) const {
+    if (reg.type == RegType::Object) {
+      if (const loader::LocalType* t = obj_.local_type(reg.btf_id))
+        for (const loader::SpecialField& f : t->fields)
+          if (f.kind == loader::SpecialKind::SpinLock) return f.offset;
+      return std::nullopt;
+    }
     if (reg.map->spin_lock_offset) return reg.map->spin_lock_offset;
     for (const loader::GlobalSpecialField& g : obj_.global_fields)
       if (static_cast<int32_t>(g.map_index) == reg.map_index && g.field.kind == loader::SpecialKind::SpinLock)
@@ -2506,7 +2533,7 @@ class Verifier {
     State& s = path.st;
     const Reg r0 = s.cur().regs[0];
     const bool less = s.frames.size() > 1 && s.cur().callback == static_cast<uint8_t>(CallbackKind::RbLess);
-    if (s.lock_map && !less)  // (bpf_rbtree_add's less runs under its caller's lock)
+    if (s.locked() && !less)  // (bpf_rbtree_add's less runs under its caller's lock)
       fail(s, s.frames.size() == 1 ? "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
                                    : "bpf_spin_unlock is missing",
            "release the lock with bpf_spin_unlock() on every path before returning");

@@ -196,7 +196,9 @@ static __always_inline struct sk_buff *codel_dequeue(void *ctx, __u32 *backlog, 
 
 			/* Drop (or mark) until the schedule is ahead of now or the delay is gone. */
 			for (i = 0; i < CODEL_MAX_DROPS_PER_DEQUEUE; i++) {
-				if (!v->dropping || !codel_time_after_eq(now, v->drop_next))
+				/* (!skb: the queue ran empty, which also ended dropping; a verifier does not
+				 * see that through v's memory) */
+				if (!skb || !v->dropping || !codel_time_after_eq(now, v->drop_next))
 					break;
 				v->count++;
 				codel_newton_step(v);
