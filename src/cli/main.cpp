@@ -12,6 +12,7 @@
 #include "global_flags.hpp"
 #include "live_command.hpp"
 #include "prog_commands.hpp"
+#include "rrul_command.hpp"
 #include "setup_commands.hpp"
 #include "sim_command.hpp"
 
@@ -31,20 +32,21 @@ int main(int argc, char** argv) {
   bpfq::cli::add_btf_commands(app);
   bpfq::cli::add_sim_command(app, flags);
   bpfq::cli::add_live_command(app, flags);  // -b FILE is its setup
+  bpfq::cli::add_rrul_command(app, flags);  // and this one's
   bpfq::cli::add_tc_commands(app);
   for (const char* name : {"prog", "sim"}) app.get_subcommand(name)->excludes(batch);
-  for (const char* name : {"prog", "sim", "live"})
+  for (const char* name : {"prog", "sim", "live", "rrul"})
     app.get_subcommand(name)->fallthrough();  // global flags after it too: `bpfq sim ... -j`
   try {
     bpfq::runtime::default_backend();  // a bad BPFQ_BACKEND is refused before anything runs
     app.parse(argc, argv);
     const std::vector<std::string> words = bpfq::cli::parsed_tc_words(app);
-    if (app.get_subcommand("live")->parsed()) {
+    if (app.get_subcommand("live")->parsed() || app.get_subcommand("rrul")->parsed()) {
       // ran in its callback, with -b as its setup
     } else if (!words.empty() || !flags.batch.empty()) {
       bpfq::cli::run_tc(words, flags);
     } else if (app.get_subcommands().empty()) {
-      fmt::print(stderr, "bpfq: a command (prog, sim, live, qdisc, class, filter, link) or -b FILE is required\n"
+      fmt::print(stderr, "bpfq: a command (prog, sim, live, rrul, qdisc, class, filter, link) or -b FILE is required\n"
                          "Run with --help for more information.\n");
       return 2;
     }

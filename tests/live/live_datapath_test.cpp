@@ -37,7 +37,7 @@ class LiveDatapath : public ::testing::Test {
  protected:
   void SetUp() override {
     if (auto why = live_unavailable()) GTEST_SKIP() << *why;
-    topo_ = std::make_unique<LiveTopology>();
+    topo_ = std::make_unique<Testbed>();
     ASSERT_TRUE(topo_->ok()) << "could not build the namespaces and veths";
   }
 
@@ -51,18 +51,18 @@ class LiveDatapath : public ::testing::Test {
     std::ofstream(setup_path) << setup;
     std::vector<std::string> argv{kBpfq, "live", "ra", "rb", "--port", port_, "-b", setup_path, "-j"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    Child& live = topo_->start("r", argv, "live.out");
+    NetnsProcess& live = topo_->start("r", argv, "live.out");
     // Forwarding works (and ARP is resolved) before the measurement starts.
     const bool reachable = topo_->b_reachable(20);
     EXPECT_TRUE(reachable) << live.output();
     if (!reachable) return r;
-    Child& server = topo_->start("b", {"iperf3", "-s", "-1"}, "server.out");
+    NetnsProcess& server = topo_->start("b", {"iperf3", "-s", "-1"}, "server.out");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    Child& client = topo_->start("a", {"iperf3", "-c", "10.77.0.2", "-C", "cubic", "-P", std::to_string(flows), "-t",
+    NetnsProcess& client = topo_->start("a", {"iperf3", "-c", "10.77.0.2", "-C", "cubic", "-P", std::to_string(flows), "-t",
                                        std::to_string(seconds), "-J"},
                                  "client.out");
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    Child& ping = topo_->start("a", {"ping", "-i", "0.1", "-c", std::to_string((seconds - 3) * 10), "10.77.0.2"}, "ping.out");
+    NetnsProcess& ping = topo_->start("a", {"ping", "-D", "-i", "0.1", "-c", std::to_string((seconds - 3) * 10), "10.77.0.2"}, "ping.out");
     if (during) during();
     EXPECT_EQ(client.wait(std::chrono::seconds(seconds + 20)), 0) << client.output();
     ping.wait(std::chrono::seconds(10));
@@ -101,7 +101,7 @@ class LiveDatapath : public ::testing::Test {
     std::printf("\n");
   }
 
-  std::unique_ptr<LiveTopology> topo_;
+  std::unique_ptr<Testbed> topo_;
   std::string port_ = "packet";
 };
 
@@ -188,7 +188,7 @@ TEST_F(LiveDatapath, ReplaceUnderLoadSwapsTheTreeAndCountsEveryPacket) {
   };
   auto bpfq = [&](std::vector<std::string> args) {
     args.insert(args.begin(), kBpfq);
-    Child& c = topo_->start("r", args, "ctl-" + std::to_string(getpid()) + "-" + std::to_string(std::rand()) + ".out");
+    NetnsProcess& c = topo_->start("r", args, "ctl-" + std::to_string(getpid()) + "-" + std::to_string(std::rand()) + ".out");
     Bpfq r;
     r.exit = c.wait(std::chrono::seconds(60));
     r.out = c.output();
@@ -282,7 +282,7 @@ class LiveXdpDatapath : public LiveDatapath {
 
   // What `ip -d link show IF` says in R ("xdp" while a program is attached).
   std::string link_details(const std::string& ifname) {
-    Child& c = topo_->start("r", {"ip", "-d", "link", "show", ifname}, "link-" + ifname + ".out");
+    NetnsProcess& c = topo_->start("r", {"ip", "-d", "link", "show", ifname}, "link-" + ifname + ".out");
     c.wait();
     return c.output();
   }
@@ -310,7 +310,7 @@ TEST_F(LiveXdpDatapath, FqCodelCarriesTcpAtLowLatency) {
 TEST_F(LiveXdpDatapath, NoXdpProgramIsLeftAfterSigkill) {
   const std::string setup_path = topo_->file("setup.tc");
   std::ofstream(setup_path) << "qdisc add dev rb root pfifo\n";
-  Child& live = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "live.out");
+  NetnsProcess& live = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "live.out");
   ASSERT_TRUE(topo_->b_reachable(20)) << live.output();
   for (const char* ifname : {"ra", "rb"})
     EXPECT_NE(link_details(ifname).find("prog/xdp"), std::string::npos) << link_details(ifname);
@@ -322,7 +322,7 @@ TEST_F(LiveXdpDatapath, NoXdpProgramIsLeftAfterSigkill) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     EXPECT_EQ(shown.find("xdp"), std::string::npos) << shown;
   }
-  Child& again = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "again.out");
+  NetnsProcess& again = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "again.out");
   EXPECT_TRUE(topo_->b_reachable(20)) << again.output();
   again.signal(SIGTERM);
   EXPECT_EQ(again.wait(std::chrono::seconds(20)), 0) << again.output();
@@ -334,9 +334,9 @@ TEST_F(LiveXdpDatapath, NoXdpProgramIsLeftAfterSigkill) {
 TEST_F(LiveXdpDatapath, ASecondInstanceIsRefusedAndTheFirstForwardsOn) {
   const std::string setup_path = topo_->file("setup.tc");
   std::ofstream(setup_path) << "qdisc add dev rb root pfifo\n";
-  Child& live = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "live.out");
+  NetnsProcess& live = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "live.out");
   ASSERT_TRUE(topo_->b_reachable(20)) << live.output();
-  Child& second = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "second.out");
+  NetnsProcess& second = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "second.out");
   EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
   EXPECT_EQ(second.output().rfind("bpfq: error: AF_XDP port on ra: XDP socket: Device or resource busy", 0), 0u)
       << second.output();
