@@ -3,7 +3,7 @@
 // Jit/: verified at open, run as machine code (the default); Interp/: verified, run on the
 // interpreter without checks; Checked/: not verified, every access checked at run time;
 // StructOps/: Linux 6.16's struct_ops fq_codel (progs/struct_ops/fq_codel.bpf.c: graph objects,
-// checked at run time as every struct_ops program is). It finds flows by hash, not by
+// verified at open and run on the JIT like the seed's). It finds flows by hash, not by
 // skb->priority, so it is measured with one flow only, where the work is the same.
 //
 // Steady state: packets go to the flows round robin (skb->priority names the flow, so neither
