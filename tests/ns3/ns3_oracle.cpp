@@ -3,6 +3,7 @@
 #include <ns3/drop-tail-queue.h>
 #include <ns3/fifo-queue-disc.h>
 #include <ns3/fq-codel-queue-disc.h>
+#include <ns3/fq-pie-queue-disc.h>
 #include <ns3/ipv4-address.h>
 #include <ns3/ipv4-header.h>
 #include <ns3/ipv4-queue-disc-item.h>
@@ -76,6 +77,10 @@ class Ns3Player {
     }
     if (auto fq = ns3::DynamicCast<ns3::FqCoDelQueueDisc>(qd_)) {
       if (spec.fq_quantum == 0) throw std::runtime_error("FqCoDelQueueDisc needs fq_quantum");
+      fq->SetQuantum(spec.fq_quantum);
+    }
+    if (auto fq = ns3::DynamicCast<ns3::FqPieQueueDisc>(qd_)) {
+      if (spec.fq_quantum == 0) throw std::runtime_error("FqPieQueueDisc needs fq_quantum");
       fq->SetQuantum(spec.fq_quantum);
     }
     if (spec.band_limit != 0) {

@@ -15,8 +15,8 @@ struct Ns3QdiscSpec {
   std::string type;  // e.g. "ns3::FifoQueueDisc"
   // Attributes as ns-3 parses them from strings, e.g. {"MaxSize", "100p"}, {"Interval", "100ms"}.
   std::vector<std::pair<std::string, std::string>> attributes;
-  // FqCoDelQueueDisc::SetQuantum (bytes). A standalone FqCoDel (no NetDevice) otherwise keeps
-  // quantum 0 and spins in DoDequeue, so the oracle refuses an FqCoDel spec without it.
+  // FqCoDelQueueDisc/FqPieQueueDisc::SetQuantum (bytes). Standalone (no NetDevice) they would
+  // keep quantum 0 (FqCoDel spins in DoDequeue), so the oracle refuses such a spec without it.
   uint32_t fq_quantum = 0;
   // PfifoFastQueueDisc: three DropTail internal queues of this many packets each (0: ns-3's own,
   // which share one limit over all bands).
