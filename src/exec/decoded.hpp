@@ -2,6 +2,7 @@
 // The pre-decoded form the interpreter runs: one Slot per instruction, same indices as the
 // original program (the second half of an lddw becomes an unused slot), plus a sentinel.
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -30,7 +31,7 @@ namespace bpfq::exec {
   X(LDDW) X(JA)                                                                      \
   BPFQ_JMP_OPS(X##_JMP_K) BPFQ_JMP_OPS(X##_JMP_X) BPFQ_JMP_OPS(X##_JMP32_K)          \
   BPFQ_JMP_OPS(X##_JMP32_X)                                                          \
-  X(CALL_HELPER) X(CALL_LOCAL) X(EXIT) X(FELL_OFF_END)
+  X(CALL_HELPER) X(ARRAY_LOOKUP) X(CALL_LOCAL) X(EXIT) X(FELL_OFF_END)
 
 // Token pasting helpers: OP_ADD_ALU64_K etc.
 #define BPFQ_OP_ENUM(name) OP_##name,
@@ -50,7 +51,7 @@ struct Slot {
   uint8_t dst;
   uint8_t src;
   int32_t off;   // memory offset; for jumps and local calls the absolute target index
-  uint64_t imm;  // sign-extended imm32; lddw value; helper function pointer
+  uint64_t imm;  // sign-extended imm32; lddw value; helper function pointer; ARRAY_LOOKUP: its ArrayLookup*
 };
 static_assert(sizeof(Slot) == 16);
 
@@ -68,6 +69,7 @@ struct Program::Impl {
   std::vector<Slot> slots;               // insns.size() + 1 (sentinel)
   std::vector<MemRegion> regions;        // static regions from the LinkEnv
   std::vector<uint32_t> callback_targets;  // sorted instruction indices
+  std::deque<ArrayLookup> lookups;         // of the ARRAY_LOOKUP slots (stable addresses)
   bool checked = false;
   uint64_t insn_budget = 0;
   JitCodePtr jit;  // Backend::Jit: the machine code run instead

@@ -366,10 +366,46 @@ class Decoder {
 
 }  // namespace
 
+// Unchecked programs: bpf_map_lookup_elem on an array map that an lddw loaded into r1 earlier in
+// the same straight run of instructions becomes ARRAY_LOOKUP (the address computed in place, as
+// Linux's JIT inlines array lookups). Checked runs keep the call: it grants the value's memory.
+void inline_array_lookups(Program::Impl& p, const LinkEnv& env) {
+  if (!env.inline_lookup) return;
+  std::vector<Slot>& slots = p.slots;
+  const size_t n = p.insns.size();
+  std::vector<bool> landed(n + 1, false);  // a jump, call or callback arrives here
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t op = slots[i].op;
+    if (op == OP_JA || (op >= OP_JEQ_JMP_K && op <= OP_JSLE_JMP32_X) || op == OP_CALL_LOCAL)
+      landed[static_cast<size_t>(slots[i].off)] = true;
+  }
+  for (uint32_t c : p.callback_targets) landed[c] = true;
+  for (size_t pc = 0; pc < n; ++pc) {
+    if (slots[pc].op != OP_CALL_HELPER) continue;
+    for (size_t j = pc; j-- > 0 && !landed[j + 1];) {
+      if (j > 0 && slots[j - 1].op == OP_LDDW) --j;  // j was an lddw's second half
+      const Slot& w = slots[j];
+      if (w.op >= OP_STB && w.op <= OP_STXDW) continue;  // stores write no register
+      const bool writes_dst = w.op <= OP_LDXSW || w.op == OP_LDDW;
+      if (writes_dst && w.dst != 1) continue;
+      // r1's writer (or something that ends the search: an atomic, a jump, a call)
+      const uint8_t kind = p.insns[j].src;
+      if (w.op == OP_LDDW && w.dst == 1 && (kind == ebpf::PSEUDO_MAP_FD || kind == ebpf::PSEUDO_MAP_IDX))
+        if (std::optional<ArrayLookup> a = env.inline_lookup(slots[pc].imm, w.imm)) {
+          p.lookups.push_back(*a);
+          slots[pc].op = OP_ARRAY_LOOKUP;
+          slots[pc].imm = reinterpret_cast<uint64_t>(&p.lookups.back());
+        }
+      break;
+    }
+  }
+}
+
 Program Program::load(std::span<const Insn> insns, const LinkEnv& env, ProgramOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->insns.assign(insns.begin(), insns.end());
   impl->slots = Decoder(insns, env).decode(impl->callback_targets);
+  if (!opts.checked) inline_array_lookups(*impl, env);
   impl->regions = env.regions;
   impl->checked = opts.checked;
   impl->insn_budget = opts.insn_budget;

@@ -413,6 +413,13 @@ L_CALL_HELPER : {
     }
     NEXT();
   }
+L_ARRAY_LOOKUP : {  // an inlined bpf_map_lookup_elem (unchecked runs only: see decoder.cpp)
+    const auto& a = *reinterpret_cast<const ArrayLookup*>(IMM);
+    uint32_t key;
+    std::memcpy(&key, reinterpret_cast<const void*>(reg[2]), sizeof key);
+    reg[0] = key < a.max_entries ? a.values + uint64_t{key} * a.stride : 0;
+    NEXT();
+  }
 L_CALL_LOCAL : {
     if (__builtin_expect(depth + 1 >= ebpf::kMaxCallDepth, 0)) FAULT(CallDepth, 0, 0);
     Frame& f = frames[depth++];

@@ -240,6 +240,21 @@ class Translator {
         helper_faults_.emplace_back(a_.jcc(kNE), pc);
         return;
       }
+      case OP_ARRAY_LOOKUP: {  // r0 = key < max_entries ? values + key * stride : 0, key = *(u32 *)r2
+        const auto& a = *reinterpret_cast<const ArrayLookup*>(s.imm);
+        a_.rm(NONE, false, MOV_R_RM, RAX, kReg[2], 0);
+        a_.alu_imm(false, EXT_CMP, RAX, static_cast<int32_t>(a.max_entries));
+        const size_t outside = a_.jcc(kAE);
+        a_.rr(NONE, true, IMUL_R_RM_IMM, RAX, RAX);
+        a_.u32(a.stride);
+        a_.mov_imm(kTmp, a.values);
+        a_.rr(NONE, true, ADD_RM_R, kTmp, RAX);
+        const size_t done = a_.jmp();
+        a_.patch_rel(outside, a_.pos());
+        a_.rr(NONE, false, XOR_RM_R, RAX, RAX);
+        a_.patch_rel(done, a_.pos());
+        return;
+      }
       case OP_CALL_LOCAL:
         calls_.emplace_back(a_.call(), static_cast<uint32_t>(s.off));
         return;

@@ -43,6 +43,8 @@ class ArrayMap final : public Map {
 
   int erase(const void*) override { return -EINVAL; }
 
+  Layout layout() const override { return {storage_.get(), stride_}; }
+
   int get_next_key(const void* key, void* next_key) override { return next_index(key, next_key, max_entries_); }
 
   long for_each(FunctionRef<int(const void*, void*)> visit) override {

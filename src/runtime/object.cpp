@@ -229,6 +229,17 @@ void Object::Impl::link_programs() {
     env.resolve_lddw = [this](uint8_t kind, int32_t imm, int32_t next_imm) {
       return resolve_lddw(kind, imm, next_imm);
     };
+    // The standard bpf_map_lookup_elem on an ARRAY map does nothing but find the element in an
+    // unchecked run, so the JIT and the interpreter may do that in place.
+    env.inline_lookup = [](uint64_t helper, uint64_t m) -> std::optional<exec::ArrayLookup> {
+      static const uint64_t standard =
+          reinterpret_cast<uint64_t>(standard_helpers().helper(helper_id::kMapLookupElem)->fn);
+      const auto* map = reinterpret_cast<const maps::Map*>(m);
+      if (helper != standard || map->type() != maps::MapType::Array) return std::nullopt;
+      const maps::Map::Layout l = map->layout();
+      if (!l.values) return std::nullopt;
+      return exec::ArrayLookup{reinterpret_cast<uint64_t>(l.values), l.stride, map->spec().max_entries};
+    };
     env.regions = regions;
     env.where = where + " section " + p.section;
     // A verified program runs unchecked, on the JIT by default; the others checked (when asked).

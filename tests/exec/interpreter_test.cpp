@@ -309,5 +309,62 @@ TEST(LoadErrors, WhereNamesTheProgram) {
             "helpers listed in docs/runtime.md and docs/program-model.md)");
 }
 
+// bpf_map_lookup_elem on an array map loaded into r1 just before runs in place on unchecked
+// runs (JIT and interpreter alike: the element's address, or NULL past the end) and stays a
+// call in checked runs and wherever r1 may come from elsewhere.
+class InlineArrayLookup : public ::testing::TestWithParam<exec::Backend> {
+ protected:
+  static uint64_t helper(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return 0xdead; }
+  static constexpr uint64_t kMap = 0x5000;
+
+  InlineArrayLookup() {
+    registry.add_helper(1, "bpf_map_lookup_elem", helper);
+    env.helpers = &registry;
+    env.resolve_lddw = [](uint8_t, int32_t, int32_t) { return kMap; };
+    env.inline_lookup = [this](uint64_t fn, uint64_t map) -> std::optional<exec::ArrayLookup> {
+      if (fn != reinterpret_cast<uint64_t>(&helper) || map != kMap) return std::nullopt;
+      return exec::ArrayLookup{reinterpret_cast<uint64_t>(values), 24, 4};
+    };
+  }
+  uint64_t run(const std::string& text, uint32_t key, bool checked = false) {
+    exec::ProgramOptions o = mode(checked);
+    o.backend = checked ? exec::Backend::Interpreter : GetParam();
+    const Program p = Program::load(ebpf::assemble(text), env, o);
+    uint32_t ctx = key;
+    const exec::RunResult r = p.run(&ctx, sizeof ctx);
+    EXPECT_TRUE(r.ok()) << r.message();
+    return r.r0;
+  }
+  // The key from the context onto the stack, r2 at it, r1 the map: the shape clang emits.
+  static constexpr const char* kLookup =
+      "ldxw %r3, [%r1+0]\nstxw [%r10-4], %r3\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit";
+
+  exec::HelperRegistry registry;
+  exec::LinkEnv env;
+  alignas(8) uint8_t values[4 * 24] = {};
+};
+
+TEST_P(InlineArrayLookup, FindsTheElementOrNullInPlace) {
+  const auto base = reinterpret_cast<uint64_t>(values);
+  EXPECT_EQ(run(kLookup, 0), base);
+  EXPECT_EQ(run(kLookup, 3), base + 3 * 24);
+  EXPECT_EQ(run(kLookup, 4), 0u);
+  EXPECT_EQ(run(kLookup, 0xffffffff), 0u);
+  EXPECT_EQ(run(kLookup, 2, true), 0xdeadu) << "checked runs call the helper";
+}
+
+TEST_P(InlineArrayLookup, StaysACallWhereR1MayComeFromElsewhere) {
+  // r1 rewritten after the lddw; a jump landing between the lddw and the call.
+  EXPECT_EQ(run("lddw %r1, map[0]\nmov %r1, %r1\nmov %r2, %r10\nadd %r2, -4\nstw [%r10-4], 1\ncall 1\nexit", 0), 0xdeadu);
+  EXPECT_EQ(run("stw [%r10-4], 1\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\nja +0\ncall 1\nexit", 0), 0xdeadu);
+  // Other registers and stores in between do not matter.
+  EXPECT_EQ(run("lddw %r1, map[0]\nmov %r2, %r10\nstw [%r10-4], 1\nmov %r4, 9\nadd %r2, -4\ncall 1\nexit", 0),
+            reinterpret_cast<uint64_t>(values) + 24);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, InlineArrayLookup,
+                         ::testing::Values(exec::Backend::Interpreter, exec::Backend::Jit),
+                         [](const ::testing::TestParamInfo<exec::Backend>& i) { return exec::backend_name(i.param); });
+
 }  // namespace
 }  // namespace bpfq

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -59,6 +60,14 @@ struct RunResult {
 };
 
 // What the program is linked against.
+// An array map's elements, for a bpf_map_lookup_elem done in place: the element's address is
+// values + key * stride when key < max_entries, else NULL (Linux's map_gen_lookup).
+struct ArrayLookup {
+  uint64_t values = 0;
+  uint32_t stride = 0;
+  uint32_t max_entries = 0;
+};
+
 struct LinkEnv {
   const HelperRegistry* helpers = nullptr;
   // For CALL_KFUNC (src_reg 2): imm indexes this table of kfunc names.
@@ -66,6 +75,10 @@ struct LinkEnv {
   // Resolves lddw pseudo forms (src_reg 1, 2, 5, 6) to the 64-bit value loaded;
   // throws bpfq::Error when it cannot. Unset: those forms are rejected at load.
   std::function<uint64_t(uint8_t kind, int32_t imm, int32_t next_imm)> resolve_lddw;
+  // Unchecked programs: a call of `helper` whose r1 is the map an lddw just before loaded
+  // (`map`: its resolved value) may run in place when this answers the map's layout (the JIT and
+  // the interpreter then skip the call). Unset, or nullopt: the call stays.
+  std::function<std::optional<ArrayLookup>(uint64_t helper, uint64_t map)> inline_lookup;
   // Memory the program may always touch in checked mode (global data, map values, …).
   std::vector<MemRegion> regions;
   // Shown in load errors, e.g. "prog.bpf.o section qdisc/enqueue".

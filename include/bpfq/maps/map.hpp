@@ -74,6 +74,14 @@ class Map : public std::enable_shared_from_this<Map> {
   void set_kptr_dtor(KptrDtor dtor) { kptr_dtor_ = dtor; }
   KptrDtor kptr_dtor() const { return kptr_dtor_; }
 
+  // ARRAY maps: where element 0 lies and the bytes from one element to the next, for code that
+  // computes an element's address itself (the JIT's inline lookup); {nullptr, 0} otherwise.
+  struct Layout {
+    void* values = nullptr;
+    uint32_t stride = 0;
+  };
+  virtual Layout layout() const { return {}; }
+
   // libbpf's bpf_map__lookup_elem: copies the value out (kptr fields read as NULL), -ENOENT if
   // absent. Unlike lookup() it does not count as a use for LRU_HASH. QUEUE/STACK: peek.
   virtual int lookup_copy(const void* key, void* value_out);
