@@ -71,7 +71,7 @@ TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
 TEST(CliSetup, AnUnknownQdiscKindListsTheKinds) {
   expect_batch_error("qdisc add dev eth0 root handle 1: fq_nonsense\n",
                      "1: unknown qdisc 'fq_nonsense': not a kind (bpf, native_pfifo, native_bfifo, pfifo_head_drop, "
-                     "native_pfifo_fast, native_fq_codel) and no fq_nonsense.bpf.o in the qdisc library (");
+                     "native_pfifo_fast, native_fq_codel, mq, mqprio) and no fq_nonsense.bpf.o in the qdisc library (");
 }
 
 TEST(CliSetup, UnknownParentsAreErrors) {

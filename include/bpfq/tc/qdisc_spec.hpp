@@ -2,7 +2,8 @@
 // A qdisc described the way tc describes one, after `qdisc add dev D root [handle H:]`:
 //   KIND [OPTIONS]...                   a registered kind (qdisc_kind.hpp): native_pfifo [limit N],
 //                                       native_bfifo, pfifo_head_drop, native_pfifo_fast,
-//                                       native_fq_codel [NAME VALUE]..., bpf obj FILE [NAME VALUE]...
+//                                       native_fq_codel [NAME VALUE]..., bpf obj FILE [NAME VALUE]...,
+//                                       mq, mqprio [num_tc N] [map ...] [queues C@O ...] hw 0
 //   NAME [PARAM VALUE]...               a library program NAME.bpf.o (program_library.hpp):
 //                                       pfifo, bfifo, fq_codel, tbf, sfq, ... run as `bpf`
 //   FILE.bpf.o [PARAM VALUE]...         an object of the user's, as `bpf obj FILE.bpf.o`
