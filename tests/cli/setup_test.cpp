@@ -65,7 +65,7 @@ TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
   expect_batch_error("link add dev eth0 mtu lots\n", "1: unexpected 'lots' after 'eth0 mtu': expected an MTU in bytes (68 to 65535)");
   expect_batch_error("link add dev eth0 rate 10mbit gso maybe\n", "1: unexpected 'maybe' after '10mbit gso': expected on or off");
   expect_batch_error("link add dev eth0 tso on\n",
-                     "1: unexpected 'tso' after 'dev eth0': expected mtu, txqueuelen, rate, gso or the end of the line");
+                     "1: unexpected 'tso' after 'dev eth0': expected mtu, txqueuelen, numtxqueues, rate, gso or the end of the line");
 }
 
 TEST(CliSetup, AnUnknownQdiscKindListsTheKinds) {

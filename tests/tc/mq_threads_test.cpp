@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <bpfq/sched/bpf_qdisc.hpp>
+#include <bpfq/sched/qdisc_runner.hpp>
 #include <bpfq/tc/qdisc_spec.hpp>
 
 #include "mq_test_util.hpp"
@@ -72,11 +73,35 @@ std::array<std::vector<uint32_t>, kQueues> flows_by_queue(const sched::MqQdisc& 
   return flows;
 }
 
-// Drives TX queue `queue` of mq as its own core would: arrivals 10 us apart on the queue's
-// clock, a dequeue every second arrival, so the queue grows and the programs drop and
-// interleave. Touches nothing but that child and ctx.
+// The TX ring of one queue: it takes one packet per credit (a credit every second arrival),
+// and records what it sent.
+struct TxRing final : sched::Transmitter {
+  uint32_t credits = 0;
+  std::vector<uint32_t> sent;
+  bool can_transmit() const override { return credits > 0; }
+  bool transmit(sched::Packet* pkt, uint64_t) override {
+    --credits;
+    sent.push_back(pkt->skb.mark);
+    sched::PacketPool::release(pkt);
+    return true;
+  }
+};
+
+// None of the programs here throttles; a wake-up would only be recorded.
+struct NoTimer final : sched::Timer {
+  void arm(uint64_t) override {}
+  void cancel() override {}
+};
+
+// Drives TX queue `queue` of mq as its own core would, with its own runner (whose watchdog it
+// attaches to the child), timer and TX ring: arrivals 10 us apart on the queue's clock, a
+// packet out every second arrival, so the queue grows and the programs drop and interleave.
+// Touches nothing but that child and ctx.
 Outcome drive(const sched::MqQdisc& mq, uint32_t queue, QueueContext& ctx, const std::vector<uint32_t>& flows) {
   sched::Qdisc& child = mq.tx_queue(queue);
+  NoTimer timer;
+  TxRing ring;
+  sched::QdiscRunner runner(child, ctx.clock, timer, ring);
   Outcome o;
   for (uint32_t i = 0; i < kArrivals; ++i) {
     ctx.clock.advance(10'000);
@@ -86,15 +111,10 @@ Outcome drive(const sched::MqQdisc& mq, uint32_t queue, QueueContext& ctx, const
       sched::PacketPool::release(pkt);
       break;
     }
-    child.enqueue(pkt, ctx.clock.now_ns());
-    if (i % 2 == 0) {
-      const sched::DequeueResult r = child.dequeue(ctx.clock.now_ns());
-      if (r.packet) {
-        o.departures.push_back(r.packet->skb.mark);
-        sched::PacketPool::release(r.packet);
-      }
-    }
+    if (i % 2 == 0) ++ring.credits;
+    runner.enqueue(pkt);  // enqueues, then sends while the ring takes packets
   }
+  o.departures = std::move(ring.sent);
   const sched::QdiscStats& s = child.stats();
   o.enqueued = s.enqueued_packets;
   o.sent = s.sent_packets;
@@ -131,7 +151,9 @@ TEST(MqThreads, EachTxQueueOnItsOwnThreadEndsAsRunAlone) {
     EXPECT_TRUE(together[q].conserved) << kPrograms[q];
     EXPECT_EQ(together[q].enqueued, together[q].sent + together[q].dropped + together[q].qlen) << kPrograms[q];
     EXPECT_EQ(together[q], alone[q]) << "TX queue " << q << " (" << kPrograms[q] << ")";
-    if (auto* bpf = dynamic_cast<sched::BpfQdisc*>(&root->tx_queue(q))) EXPECT_EQ(bpf->counters().faults, 0u);
+    if (auto* bpf = dynamic_cast<sched::BpfQdisc*>(&root->tx_queue(q))) {
+      EXPECT_EQ(bpf->counters().faults, 0u) << kPrograms[q];
+    }
   }
   // The root's counters are its queues' sum (mq_dump), and conserved.
   const sched::QdiscStats sum = root->children_stats();
