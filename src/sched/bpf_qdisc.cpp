@@ -1,5 +1,7 @@
 #include <bpfq/sched/bpf_qdisc.hpp>
 
+#include <bpfq/maps/map_of_maps.hpp>
+
 #include <algorithm>
 #include <chrono>
 
@@ -284,9 +286,18 @@ void BpfQdisc::do_reset() {
   // holds; then init runs again, as after creation. Kept: what the program cannot write
   // (.rodata parameters, BPF_F_RDONLY_PROG configuration maps) and maps shared with other
   // objects (pinned) that hold no packets — their other users' state.
+  // An ARRAY_OF_MAPS keeps the inner maps user space installed in it (a program cannot install
+  // one), emptied: they are the program's configuration, its queues' places.
   for (const maps::MapSpec& spec : object_.spec().maps) {
     const bool shared = object_.spec().is_pinned_by_name(spec.name) && spec.kptr_offsets.empty();
-    if (!spec.read_only && !shared) object_.map(spec.name).clear();
+    if (spec.read_only || shared) continue;
+    if (spec.type == static_cast<uint32_t>(maps::MapType::ArrayOfMaps)) {
+      auto& outer = static_cast<maps::MapOfMaps&>(object_.map(spec.name));
+      for (uint32_t i = 0; i < spec.max_entries; ++i)
+        if (const std::shared_ptr<maps::Map> inner = outer.inner(&i)) inner->clear();
+      continue;
+    }
+    object_.map(spec.name).clear();
   }
   object_.release_retired();
   for (Class& c : classes_) {

@@ -5,6 +5,7 @@
 
 #include <bpfq/error.hpp>
 #include <bpfq/sched/ecn.hpp>
+#include <bpfq/sched/flow_hash.hpp>
 
 namespace bpfq::sched {
 namespace {
@@ -22,11 +23,6 @@ bool time_before(uint32_t a, uint32_t b) { return time_after(b, a); }
 
 // When the packet entered the qdisc, in codel time (codel_get_enqueue_time).
 uint32_t enqueue_time(const Packet* pkt) { return codel_time(pkt->enqueue_ns); }
-
-// reciprocal_scale(): maps a u32 uniformly onto [0, n).
-uint32_t reciprocal_scale(uint32_t value, uint32_t n) {
-  return static_cast<uint32_t>((uint64_t{value} * n) >> 32);
-}
 
 }  // namespace
 

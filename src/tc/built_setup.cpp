@@ -85,11 +85,23 @@ uint32_t bands_of(sched::BpfQdisc& bpf) {
 
 }  // namespace
 
-std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const QdiscNode* node, sched::Handle parent) {
+std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const QdiscNode* node, sched::Handle parent,
+                                                std::string_view default_kind) {
   sched::Device& device = *devices_.find(dev);
+  const QdiscNode* owner = parent.is_root() ? nullptr : plan_.find_qdisc(dev, sched::Handle::make(parent.major(), 0));
+  const bool tx_queue = owner && find_qdisc_kind(owner->spec.kind)->tx_queue_classes;
+  QdiscSite site{clock_, pool_, device.params(), seed_, dev, &pins_, verification_, parent, tx_queue, nullptr};
   if (!node) {
-    auto q = std::make_unique<sched::PfifoQdisc>(std::nullopt, sched::Handle(), device.params());
-    qdiscs_.push_back(BuiltQdisc{dev, q.get(), nullptr});
+    std::unique_ptr<sched::Qdisc> q;
+    if (default_kind == "native_pfifo") {
+      q = std::make_unique<sched::PfifoQdisc>(std::nullopt, sched::Handle(), device.params());
+    } else {
+      QdiscSpec spec;
+      spec.kind = spec.name = spec.text = std::string(default_kind);
+      q = make_qdisc(spec, site, sched::Handle());
+    }
+    q->set_parent(parent);
+    qdiscs_.push_back(BuiltQdisc{dev, q.get(), nullptr, default_kind});
     return q;
   }
   const size_t index = qdiscs_.size();
@@ -120,9 +132,19 @@ std::unique_ptr<sched::Qdisc> BuiltSetup::build(const std::string& dev, const Qd
       return table->classify(pkt, at == 0 ? ifindex : at, handle);
     });
   };
-  std::unique_ptr<sched::Qdisc> q =
-      make_qdisc(node->spec, QdiscSite{clock_, pool_, device.params(), seed_, dev, &pins_, verification_, parent},
-                 node->handle, add_classes);
+  if (find_qdisc_kind(node->spec.kind)->tx_queue_classes) {
+    // mq, mqprio: the qdisc makes its classes, one per TX queue, and asks for each one's qdisc.
+    site.build_child = [this, dev, node](sched::Handle classid, std::string_view default_kind) {
+      std::unique_ptr<sched::Qdisc> child = build(dev, plan_.child_of(dev, classid), classid, default_kind);
+      const ClassNode* c = nullptr;
+      for (const ClassNode& declared : plan_.classes())
+        if (declared.dev == dev && declared.classid == classid) c = &declared;
+      if (!c) c = &implicit_classes_.emplace_back(ClassNode{dev, classid, node->handle, node->spec.where, {}});
+      classes_.push_back(BuiltClass{dev, classid, node->handle, child.get(), nullptr, node, c});
+      return child;
+    };
+  }
+  std::unique_ptr<sched::Qdisc> q = make_qdisc(node->spec, site, node->handle, add_classes);
   q->set_parent(parent);
   qdiscs_[index].qdisc = q.get();
   return q;
@@ -159,7 +181,7 @@ SetupSnapshot BuiltSetup::snapshot() const {
     row.dev = b.dev;
     // What show calls it: the line's name ("tbf", "native_pfifo"); a class's default qdisc is
     // the native pfifo Linux gives classes.
-    const QdiscKind* kind = find_qdisc_kind(b.node ? b.node->spec.kind : "native_pfifo");
+    const QdiscKind* kind = find_qdisc_kind(b.node ? b.node->spec.kind : b.default_kind);
     row.kind = b.node ? b.node->spec.name : std::string(kind->name);
     row.handle = b.qdisc->handle();
     row.parent = b.qdisc->parent();

@@ -9,7 +9,8 @@ namespace {
 // register_qdisc() of every kind bpfq has, in one place: a static library drops self-registering
 // objects nobody references, so the registry names them.
 constexpr const QdiscKind* kKinds[] = {&kinds::kBpf,         &kinds::kNativePfifo,     &kinds::kNativeBfifo,
-                                       &kinds::kPfifoHeadDrop, &kinds::kNativePfifoFast, &kinds::kNativeFqCodel};
+                                       &kinds::kPfifoHeadDrop, &kinds::kNativePfifoFast, &kinds::kNativeFqCodel,
+                                       &kinds::kMq,          &kinds::kMqprio};
 
 }  // namespace
 

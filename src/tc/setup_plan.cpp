@@ -21,6 +21,9 @@ constexpr uint32_t kFirstAutoPrio = 0xC000;    // and gives the first filter wit
 
 std::string declared(const std::string& where) { return where.empty() ? "" : " (" + where + ")"; }
 
+// mq, mqprio: classes that are the device's TX queues.
+bool tx_queue_classes(const QdiscNode& q) { return find_qdisc_kind(q.spec.kind)->tx_queue_classes; }
+
 // Linux's bpf qdisc (a struct_ops object) is classless, whatever its `bpf` kind says.
 bool classful(const QdiscNode& q) {
   if (!find_qdisc_kind(q.spec.kind)->classful) return false;
@@ -126,7 +129,8 @@ void SetupPlan::link_add(TcLine& line) {
               "declare a device with `link add` before its first qdisc, once");
   LinkNode node{dev, {}, false, 0, {}, line.where(), {}};
   while (!line.done()) {
-    const std::string option = line.take("mtu, txqueuelen, rate, gso or the end of the line");
+    const char* options = "mtu, txqueuelen, numtxqueues, rate, gso or the end of the line";
+    const std::string option = line.take(options);
     if (option == "mtu") {
       node.params.mtu = static_cast<uint32_t>(line.take_number("an MTU in bytes (68 to 65535)", 65535));
       if (node.params.mtu < 68) line.bad_previous("an MTU in bytes (68 to 65535)");
@@ -143,8 +147,12 @@ void SetupPlan::link_add(TcLine& line) {
       node.gso = value == "on";
     } else if (option == "txqueuelen" || option == "qlen") {
       node.params.tx_queue_len = static_cast<uint32_t>(line.take_number("a queue length in packets", UINT32_MAX));
+    } else if (option == "numtxqueues") {
+      const std::string expected = "a number of TX queues (1 to " + std::to_string(sched::kMaxTxQueues) + ")";
+      node.params.num_tx_queues = static_cast<uint32_t>(line.take_number(expected, sched::kMaxTxQueues));
+      if (node.params.num_tx_queues == 0) line.bad_previous(expected);
     } else {
-      line.bad_previous("mtu, txqueuelen, rate, gso or the end of the line");
+      line.bad_previous(options);
     }
   }
   links_.push_back(std::move(node));
@@ -178,11 +186,13 @@ void SetupPlan::struct_ops_register(TcLine& line) {
   registered_[id] = path;
 }
 
-void SetupPlan::check_builds(const QdiscSpec& spec, const LinkNode& dev, sched::Handle parent) {
+void SetupPlan::check_builds(const QdiscSpec& spec, const LinkNode& dev, sched::Handle parent, bool tx_queue) {
   if (!scratch_pool_) scratch_pool_ = std::make_unique<sched::PacketPool>(sched::PacketPoolConfig{64});
   QdiscSite site{scratch_clock_, *scratch_pool_, dev.params};
   site.verification = verification_;
   site.parent = parent;
+  site.dev = dev.name;
+  site.tx_queue = tx_queue;
   make_qdisc(spec, site);
 }
 
@@ -221,7 +231,8 @@ void SetupPlan::qdisc_add(TcLine& line, Verb verb) {
     if (handle && *handle != q->handle) line.fail("qdisc " + q->handle.to_string() + " is at that place, not " + handle->to_string());
     if (q->spec.kind != spec.kind || q->spec.object != spec.object)
       line.fail("cannot change a " + q->spec.name + " qdisc into " + spec.name, "use qdisc replace to put another qdisc there");
-    check_builds(spec, link(dev), parent);
+    const QdiscNode* owner = parent.is_root() ? nullptr : find_qdisc(dev, sched::Handle::make(parent.major(), 0));
+    check_builds(spec, link(dev), parent, owner && tx_queue_classes(*owner));
     const_cast<QdiscNode*>(q)->spec = spec;
     return;
   }
@@ -236,6 +247,7 @@ void SetupPlan::qdisc_add(TcLine& line, Verb verb) {
       line.fail("handle " + handle->to_string() + " is taken on " + dev + " by qdisc " + taken->spec.name +
                     declared(taken->spec.where),
                 "every qdisc of a device needs its own handle");
+  bool tx_queue = false;
   if (parent.is_root()) {
     if (const QdiscNode* q = child_of(dev, parent))
       line.fail(dev + " already has a root qdisc " + q->handle.to_string() + declared(q->spec.where),
@@ -250,12 +262,22 @@ void SetupPlan::qdisc_add(TcLine& line, Verb verb) {
       line.fail("unknown parent " + parent.to_string() + ": qdisc " + owner->handle.to_string() + " is " +
                     owner->spec.name + ", which has no classes",
                 "only bpf qdiscs of the seed's API are classful (Linux's struct_ops bpf qdisc is classless)");
+    if (tx_queue_classes(*owner)) {
+      const uint32_t queues = link(dev).params.num_tx_queues;
+      if (parent.minor() > queues)
+        line.fail("unknown parent " + parent.to_string() + ": " + owner->spec.name + " " + owner->handle.to_string() +
+                      " has one class per TX queue of " + dev + ", " +
+                      sched::Handle::make(parent.major(), 1).to_string() + " to " +
+                      sched::Handle::make(parent.major(), static_cast<uint16_t>(queues)).to_string(),
+                  "link add dev " + dev + " numtxqueues N sets the number of TX queues");
+      tx_queue = true;
+    }
     if (const QdiscNode* child = child_of(dev, parent))
       line.fail("class " + parent.to_string() + " already has qdisc " + child->handle.to_string() +
                     declared(child->spec.where),
                 "one qdisc per class");
   }
-  check_builds(spec, link(dev), parent);
+  check_builds(spec, link(dev), parent, tx_queue);
   // A qdisc under a class that was never added creates it, as prio's bands exist implicitly.
   if (!parent.is_root() && !find_class(dev, parent))
     classes_.push_back(ClassNode{dev, parent, sched::Handle::make(parent.major(), 0), line.where(), {}});
@@ -368,6 +390,10 @@ void SetupPlan::class_add(TcLine& line, Verb verb) {
   if (!classful(*owner))
     line.fail("qdisc " + parent.to_string() + " is " + owner->spec.name + ", which has no classes",
               "only bpf qdiscs of the seed's API are classful (Linux's struct_ops bpf qdisc is classless)");
+  if (tx_queue_classes(*owner))
+    line.fail("qdisc " + parent.to_string() + " is " + owner->spec.name + ", whose classes are the TX queues of " + dev,
+              "its classes exist already, one per TX queue; put a qdisc under one: qdisc add dev " + dev + " parent " +
+                  sched::Handle::make(parent.major(), 1).to_string() + " ...");
   // tc writes the parent's kind before the class options: `classid 1:1 drr quantum 1500`.
   if (const std::string* kind = line.peek(); kind && (*kind == "bpf" || *kind == owner->spec.name)) line.take("");
   QdiscSpec options;
@@ -480,7 +506,7 @@ void SetupPlan::filter_add(TcLine& line, Verb verb) {
   const QdiscNode* owner = find_qdisc(node.dev, sched::Handle::make(node.parent.major(), 0));
   const bool known = owner && (node.parent.minor() == 0 || find_class(node.dev, node.parent));
   if (!known) line.fail("unknown parent " + node.parent.to_string() + " on " + node.dev, "add the qdisc or class first");
-  if (!classful(*owner))
+  if (!classful(*owner) || tx_queue_classes(*owner))
     line.fail("qdisc " + owner->handle.to_string() + " is " + owner->spec.name + ", which runs no filters",
               "filters are run by bpf qdiscs calling bpf_skb_tc_classify");
   if (!prio) {

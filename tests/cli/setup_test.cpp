@@ -65,13 +65,13 @@ TEST(CliSetup, AnUnknownWordNamesLineTokenAndExpectation) {
   expect_batch_error("link add dev eth0 mtu lots\n", "1: unexpected 'lots' after 'eth0 mtu': expected an MTU in bytes (68 to 65535)");
   expect_batch_error("link add dev eth0 rate 10mbit gso maybe\n", "1: unexpected 'maybe' after '10mbit gso': expected on or off");
   expect_batch_error("link add dev eth0 tso on\n",
-                     "1: unexpected 'tso' after 'dev eth0': expected mtu, txqueuelen, rate, gso or the end of the line");
+                     "1: unexpected 'tso' after 'dev eth0': expected mtu, txqueuelen, numtxqueues, rate, gso or the end of the line");
 }
 
 TEST(CliSetup, AnUnknownQdiscKindListsTheKinds) {
   expect_batch_error("qdisc add dev eth0 root handle 1: fq_nonsense\n",
                      "1: unknown qdisc 'fq_nonsense': not a kind (bpf, native_pfifo, native_bfifo, pfifo_head_drop, "
-                     "native_pfifo_fast, native_fq_codel) and no fq_nonsense.bpf.o in the qdisc library (");
+                     "native_pfifo_fast, native_fq_codel, mq, mqprio) and no fq_nonsense.bpf.o in the qdisc library (");
 }
 
 TEST(CliSetup, UnknownParentsAreErrors) {

@@ -41,7 +41,7 @@ TEST(TcModel, LibraryDisciplinesWorkByNameAndShowSaysWhichObjectRuns) {
   const Outcome unknown = run_bpfq("qdisc add dev eth0 root fq_nonsense");
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_TRUE(contains(unknown.output, "bpfq: error: command line: unknown qdisc 'fq_nonsense': not a kind (bpf, "
-                                       "native_pfifo, native_bfifo, pfifo_head_drop, native_pfifo_fast, native_fq_codel) "
+                                       "native_pfifo, native_bfifo, pfifo_head_drop, native_pfifo_fast, native_fq_codel, mq, mqprio) "
                                        "and no fq_nonsense.bpf.o in the qdisc library ("))
       << unknown.output;
 }

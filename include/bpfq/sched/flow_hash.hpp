@@ -26,6 +26,12 @@ enum class FlowHashDirection : uint8_t { Symmetric, Directional };
 // SipHash-2-4 (Aumasson & Bernstein), 64-bit output.
 uint64_t siphash24(std::span<const uint8_t> message, const FlowHashKey& key);
 
+// reciprocal_scale(): maps a u32 (a flow hash) uniformly onto [0, n) with a multiply and a
+// shift, as Linux does to pick a bucket (fq_codel) or a TX queue (skb_tx_hash).
+inline uint32_t reciprocal_scale(uint32_t value, uint32_t n) {
+  return static_cast<uint32_t>((uint64_t{value} * n) >> 32);
+}
+
 // Never returns 0.
 uint32_t flow_hash(const FlowKeys& keys, const FlowHashKey& key,
                    FlowHashDirection direction = FlowHashDirection::Symmetric);

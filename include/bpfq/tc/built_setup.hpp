@@ -47,20 +47,22 @@ class BuiltSetup {
   struct BuiltQdisc {
     std::string dev;
     sched::Qdisc* qdisc;
-    const QdiscNode* node;  // null: a class's default pfifo
+    const QdiscNode* node;  // null: a class's default qdisc, of default_kind
+    std::string_view default_kind = "native_pfifo";
   };
   struct BuiltClass {
     std::string dev;
     sched::Handle classid;
     sched::Handle parent;
     sched::Qdisc* leaf;
-    sched::BpfQdisc* owner;
+    sched::BpfQdisc* owner;  // null: a TX queue of mq or mqprio
     const QdiscNode* owner_node;
     const ClassNode* node;
   };
 
-  // The qdisc of node (or a default pfifo under classid) with its classes, recursively.
-  std::unique_ptr<sched::Qdisc> build(const std::string& dev, const QdiscNode* node, sched::Handle classid);
+  // The qdisc of node (or a default of default_kind under classid) with its classes, recursively.
+  std::unique_ptr<sched::Qdisc> build(const std::string& dev, const QdiscNode* node, sched::Handle classid,
+                                      std::string_view default_kind = "native_pfifo");
   // The bpf qdisc on dev built from object, whose maps a filter of the same object shares.
   sched::BpfQdisc* qdisc_of_object(const std::string& dev, const std::string& object) const;
   // Writes the class's parameters into the program's class_NAME maps.
@@ -77,7 +79,7 @@ class BuiltSetup {
   sched::DeviceTable devices_;
   std::vector<BuiltQdisc> qdiscs_;  // depth first: a root, then its classes' qdiscs
   std::vector<BuiltClass> classes_;
-  std::deque<ClassNode> implicit_classes_;  // bands no line declared (prio, ets), as Linux makes them
+  std::deque<ClassNode> implicit_classes_;  // bands no line declared (prio, ets), TX queues (mq), as Linux makes them
 };
 
 }  // namespace bpfq::tc

@@ -28,6 +28,9 @@ struct QdiscKind {
                                           const BeforeInit& before_init);
   // Its options as tc prints them, from the live qdisc (row.options, row.options_json, counters).
   void (*dump)(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row);
+  // Its classes are the device's TX queues (mq, mqprio): made by the qdisc itself, one per queue
+  // (:1 .. :numtxqueues), never added by a class line, no filters; only at the root.
+  bool tx_queue_classes = false;
 };
 
 // Every registered kind, in the order `--help` lists them.

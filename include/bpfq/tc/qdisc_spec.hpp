@@ -2,7 +2,8 @@
 // A qdisc described the way tc describes one, after `qdisc add dev D root [handle H:]`:
 //   KIND [OPTIONS]...                   a registered kind (qdisc_kind.hpp): native_pfifo [limit N],
 //                                       native_bfifo, pfifo_head_drop, native_pfifo_fast,
-//                                       native_fq_codel [NAME VALUE]..., bpf obj FILE [NAME VALUE]...
+//                                       native_fq_codel [NAME VALUE]..., bpf obj FILE [NAME VALUE]...,
+//                                       mq, mqprio [num_tc N] [map ...] [queues C@O ...] hw 0
 //   NAME [PARAM VALUE]...               a library program NAME.bpf.o (program_library.hpp):
 //                                       pfifo, bfifo, fq_codel, tbf, sfq, ... run as `bpf`
 //   FILE.bpf.o [PARAM VALUE]...         an object of the user's, as `bpf obj FILE.bpf.o`
@@ -21,6 +22,7 @@
 #include <bpfq/sched/handle.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 #include <bpfq/sched/qdisc.hpp>
+#include <bpfq/sched/tx_queues.hpp>
 
 #include <bpfq/tc/param_value.hpp>
 #include <bpfq/tc/program_params.hpp>
@@ -40,6 +42,8 @@ struct QdiscSpec {
   std::string object;  // bpf: the .bpf.o path
   std::vector<ProgramParam> params;
   std::optional<uint32_t> limit;  // fifos: `limit N`
+  // mqprio: num_tc, map and queues; num_tx_queues is the device's, filled in when it is built.
+  std::optional<sched::TxQueueMap> tx_queue_map;
 };
 
 // Qdisc kinds registered from struct_ops objects (`struct_ops register FILE`): Qdisc_ops.id ->
@@ -60,6 +64,13 @@ struct QdiscSite {
   runtime::PinnedMaps* pins = nullptr;  // maps shared by name by every object of the setup
   runtime::Verification verification = runtime::Verification::Enforce;  // sim --unverified: RunUnverifiedChecked
   sched::Handle parent = sched::Handle::root();  // where the qdisc goes: root, or a class
+  // The qdisc is a TX queue's, a child of mq or mqprio (Linux lets a struct_ops bpf qdisc go
+  // there as well as at the root).
+  bool tx_queue = false;
+  // How a kind whose classes are the device's TX queues (mq, mqprio) builds the qdisc of each:
+  // the setup's qdisc under that class if a line put one there, else default_kind's. Null (a
+  // plan checking a line): default_kind's, through make_qdisc.
+  std::function<std::unique_ptr<sched::Qdisc>(sched::Handle classid, std::string_view default_kind)> build_child = nullptr;
 };
 
 // Builds the qdisc (bpf programs are opened, parameterised, given to before_init, e.g. to add

@@ -8,7 +8,7 @@
 //   [tc] qdisc add|replace|change dev D (root | parent X:Y) [handle H:] KIND ARGS...
 //   [tc] qdisc del dev D (root | parent X:Y | handle H:)
 //   [tc] qdisc add dev D clsact        then   filter add dev D egress bpf obj F [sec S] da [NAME VALUE]...
-//   link add dev D [mtu N] [txqueuelen N] [rate R]
+//   link add dev D [mtu N] [txqueuelen N] [numtxqueues N] [rate R] [gso on|off]
 //   [tc] class add|replace|change dev D parent H: classid H:M [bpf]    class del dev D classid H:M
 //   [tc] filter add|replace|change dev D parent H:[M] [protocol ip|ipv6|all] [prio|pref P] [chain C] [handle X] KIND ARGS...
 //        (the options before KIND in any order)    filter del dev D parent H:[M] [prio P]
@@ -133,7 +133,8 @@ class SetupPlan {
   const ClassNode* find_class(const std::string& dev, sched::Handle classid) const;
   // Builds the qdisc once against a scratch clock and pool: a program that does not load, or
   // whose parameters do not fit, is reported on its line.
-  void check_builds(const QdiscSpec& spec, const LinkNode& dev, sched::Handle parent);
+  // tx_queue: parent is a TX queue's class (of mq or mqprio).
+  void check_builds(const QdiscSpec& spec, const LinkNode& dev, sched::Handle parent, bool tx_queue = false);
   sched::Handle unused_handle(const std::string& dev) const;
 
   std::vector<LinkNode> links_;

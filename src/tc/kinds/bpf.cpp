@@ -9,6 +9,7 @@
 #include <bpfq/error.hpp>
 #include <bpfq/runtime/prng.hpp>
 #include <bpfq/loader/load_object.hpp>
+#include <bpfq/maps/map_of_maps.hpp>
 #include <bpfq/sched/bpf_qdisc.hpp>
 #include <bpfq/sched/struct_ops_qdisc.hpp>
 #include <bpfq/tc/program_params.hpp>
@@ -42,6 +43,26 @@ void parse_bpf(TcLine& line, QdiscSpec& spec) {
   if (!parse_library_qdisc_options(spec.name, line, spec)) parse_program_params(line, spec);
 }
 
+// A program that keeps a queue per TX queue of its device (the seed's way of being multi-queue,
+// progs/mq_rbtree.bpf.c) learns how many there are from a global `num_tx_queues`, and finds one
+// inner map per queue in an ARRAY_OF_MAPS named `tx_queues`: programs cannot create maps, so
+// the setup installs them (slots 0 .. num_tx_queues-1), as user space does for the seed.
+void give_tx_queues(runtime::Object& object, uint32_t num_tx_queues, const std::string& path) {
+  for (const loader::GlobalVariable& var : object.spec().globals)
+    if (var.name == "num_tx_queues" && var.size == sizeof(uint32_t)) object.set_global("num_tx_queues", num_tx_queues);
+  for (const maps::MapSpec& m : object.spec().maps) {
+    if (m.name != "tx_queues" || m.type != static_cast<uint32_t>(maps::MapType::ArrayOfMaps)) continue;
+    if (m.max_entries < num_tx_queues)
+      throw Error("map tx_queues has " + std::to_string(m.max_entries) + " slots, the device " +
+                      std::to_string(num_tx_queues) + " TX queues",
+                  path, "give tx_queues max_entries of at least numtxqueues");
+    auto& outer = dynamic_cast<maps::MapOfMaps&>(object.map("tx_queues"));
+    for (uint32_t i = 0; i < num_tx_queues; ++i)
+      if (outer.set_inner(&i, object.create_inner_map("tx_queues")) != 0)
+        throw Error("cannot install the inner map of TX queue " + std::to_string(i) + " in tx_queues", path);
+  }
+}
+
 std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle,
                                          const BeforeInit& before_init) {
   sched::BpfQdiscEnv env{&site.pool, &site.clock, nullptr, nullptr, site.pins};
@@ -49,7 +70,7 @@ std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite&
   env.prng_seed = runtime::derive_seed(site.seed, site.dev + " " + handle.to_string());
   const std::vector<uint8_t> bytes = loader::read_object_file(spec.object);
   if (loader::declares_struct_ops(bytes, spec.object)) {
-    if (!site.parent.is_root())
+    if (!site.parent.is_root() && !site.tx_queue)
       throw Error("BPF qdisc only supported on root or mq", spec.object,
                   "a struct_ops qdisc (Linux's bpf qdisc) goes at the root of a device");
     auto q = std::make_unique<sched::StructOpsQdisc>(
@@ -60,6 +81,7 @@ std::unique_ptr<sched::Qdisc> create_bpf(const QdiscSpec& spec, const QdiscSite&
   }
   auto q = std::make_unique<sched::BpfQdisc>(
       runtime::Object::open(bytes, spec.object, sched::bpf_qdisc_object_options(env)), handle, env);
+  give_tx_queues(q->object(), site.device.num_tx_queues, spec.object);
   for (const ProgramParam& p : spec.params) set_parameter(q->object(), p, spec.object);
   if (before_init) before_init(*q);
   q->init();
@@ -120,6 +142,6 @@ void dump_bpf(sched::Qdisc& q, const QdiscSpec* spec, QdiscRow& row) {
 }  // namespace
 
 const QdiscKind kBpf{"bpf", "bpf obj FILE.bpf.o [NAME VALUE]...   (or FILE.bpf.o [NAME VALUE]...)", true, parse_bpf,
-                     create_bpf, dump_bpf};
+                     create_bpf, dump_bpf, false};
 
 }  // namespace bpfq::tc::kinds

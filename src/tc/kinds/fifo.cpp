@@ -51,7 +51,7 @@ const QdiscKind kNativePfifo{
     [](const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle, const BeforeInit&) -> std::unique_ptr<sched::Qdisc> {
       return std::make_unique<sched::PfifoQdisc>(spec.limit, handle, site.device);
     },
-    dump_fifo};
+    dump_fifo, false};
 
 const QdiscKind kNativeBfifo{
     "native_bfifo", "native_bfifo [limit BYTES]", false,
@@ -59,7 +59,7 @@ const QdiscKind kNativeBfifo{
     [](const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle, const BeforeInit&) -> std::unique_ptr<sched::Qdisc> {
       return std::make_unique<sched::BfifoQdisc>(spec.limit, handle, site.device);
     },
-    dump_fifo};
+    dump_fifo, false};
 
 const QdiscKind kPfifoHeadDrop{
     "pfifo_head_drop", "pfifo_head_drop [limit PACKETS]", false,
@@ -67,6 +67,6 @@ const QdiscKind kPfifoHeadDrop{
     [](const QdiscSpec& spec, const QdiscSite& site, sched::Handle handle, const BeforeInit&) -> std::unique_ptr<sched::Qdisc> {
       return std::make_unique<sched::PfifoHeadDropQdisc>(spec.limit, handle, site.device);
     },
-    dump_fifo};
+    dump_fifo, false};
 
 }  // namespace bpfq::tc::kinds

@@ -61,6 +61,7 @@ const QdiscKind kNativeFqCodel{
                           {"quantum", p.quantum},       {"target", p.target_ns},
                           {"interval", p.interval_ns},  {"memory_limit", p.memory_limit},
                           {"ecn", p.ecn},               {"drop_batch", p.drop_batch}};
-    }};
+    },
+    false};
 
 }  // namespace bpfq::tc::kinds

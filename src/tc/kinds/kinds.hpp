@@ -4,7 +4,8 @@
 
 namespace bpfq::tc::kinds {
 
-extern const QdiscKind kNativePfifo, kNativeBfifo, kPfifoHeadDrop, kNativePfifoFast, kNativeFqCodel, kBpf;
+extern const QdiscKind kNativePfifo, kNativeBfifo, kPfifoHeadDrop, kNativePfifoFast, kNativeFqCodel, kBpf, kMq,
+    kMqprio;
 
 // NAME [VALUE] pairs up to the end of the line into spec.params (a NAME without a value is a
 // flag set to 1).

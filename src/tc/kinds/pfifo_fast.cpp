@@ -21,6 +21,7 @@ const QdiscKind kNativePfifoFast{
         row.options += fmt::format(" {}", band);
         row.options_json["priomap"].push_back(band);
       }
-    }};
+    },
+    false};
 
 }  // namespace bpfq::tc::kinds
