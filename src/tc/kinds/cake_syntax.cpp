@@ -3,7 +3,7 @@
 // sets bandwidth, diffserv, flowmode, ack_filter, atm, overhead and raw. As tc does, `rtt TIME`
 // also sets target to a twentieth of it, the framing keywords (pppoe-vcmux, ethernet, …) add to
 // the overhead, and a later word overrides an earlier one. The program's own parameter names
-// (`flowmode 5`, `ecn 0`, `target 5ms`, …) are taken as NAME VALUE pairs too. Anything else is
+// (`flowmode 5`, `ecn 0`, `target 5ms`, …; `raw` is tc's keyword) are taken as NAME VALUE pairs too. Anything else is
 // an error naming the word.
 #include <algorithm>
 #include <cstdint>
@@ -61,8 +61,7 @@ const std::map<std::string, std::string>& unsupported() {
 
 // The program's own parameters, accepted as NAME [VALUE] pairs beside tc's words.
 bool is_program_param(const std::string& word) {
-  static const char* const names[] = {"diffserv", "flowmode", "raw",    "ack_filter", "ecn",   "noecn",
-                                      "limit",    "mtu",      "target"};
+  static const char* const names[] = {"diffserv", "flowmode", "ack_filter", "ecn", "noecn", "limit", "mtu", "target"};
   for (const char* n : names)
     if (word == n) return true;
   return false;
