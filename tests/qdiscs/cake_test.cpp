@@ -192,6 +192,21 @@ TEST_F(Cake, TinsAreChosenByDscp) {
   expect_empty_and_clean(be);
 }
 
+// fwmark: (skb->mark & fwmark) >> its lowest set bit, in 1 .. tins, picks tin_order[N - 1]
+// before the DSCP (diffserv4 counts its tins in bulk_order: 1 is bulk, 2 best effort).
+TEST_F(Cake, FwmarkPicksTheTin) {
+  auto q = open_cake({u32("diffserv", kDiffserv4), u32("fwmark", 0xf0000)});
+  enqueue(*q, udp(100, 0x10001, 1000, 46));  // 1 -> tin 1 although EF
+  enqueue(*q, udp(100, 0x20002, 1000, 46));  // 2 -> tin 0
+  enqueue(*q, udp(100, 0x30003));            // 3 -> tin 2
+  enqueue(*q, udp(100, 0x40004));            // 4 -> tin 3
+  enqueue(*q, udp(100, 0x50005, 1000, 46));  // 5 > 4 tins: the DSCP (EF -> tin 3)
+  enqueue(*q, udp(100, 0x00006, 1000, 8));   // 0: the DSCP (CS1 -> tin 1)
+  EXPECT_EQ(tin_packets(*q), (std::array<uint32_t, 8>{1, 2, 1, 2, 0, 0, 0, 0}));
+  drain(*q);
+  expect_empty_and_clean(q);
+}
+
 // Shaped diffserv4 at 1 MB/s, 1000-byte frames (1 ms each): voice (EF, tin 3, threshold rate/4)
 // goes first while within its threshold, so it gets every fourth slot while best effort is
 // backlogged; then, alone, it takes the whole rate (the threshold is soft, the shaper hard).
