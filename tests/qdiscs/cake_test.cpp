@@ -415,6 +415,32 @@ TEST_F(Cake, CobaltDropsAndMarksAStandingQueueByTheControlLaw) {
   }
 }
 
+// BLUE: each overflow drop of a queue more than `target` after the queue's last BLUE increase
+// raises its drop probability by 1/256; after 256 it is certain, and the queue's packets are
+// dropped at dequeue — all but its last one, which COBALT never drops. Overflows closer together
+// than target raise it only once (here: not at all, within the first 5 ms).
+TEST_F(Cake, BlueDropsAQueueThatKeepsOverflowing) {
+  for (const bool spaced : {true, false}) {
+    auto q = open_cake({u32("memlimit", 2000), u32("diffserv", kBesteffort), u32("flowmode", kFlows)});
+    uint32_t mark = 1;
+    for (int event = 0; event < 260; ++event) {
+      clock.advance(spaced ? 6 * kMs : 1 * kUs);
+      for (int k = 0; k < 3; ++k) enqueue(*q, udp(1000, mark++));
+    }
+    // Each event's arrivals overflow the 2000 bytes: the queue keeps the last two.
+    EXPECT_EQ(global(*q, "overlimit_drops"), 260u * 3 - 2);
+    const std::vector<uint32_t> sent = drain(*q);
+    if (spaced) {
+      EXPECT_EQ(sent, (std::vector<uint32_t>{mark - 1}));
+      EXPECT_EQ(global(*q, "cobalt_drops"), 1u);
+    } else {
+      EXPECT_EQ(sent, (std::vector<uint32_t>{mark - 2, mark - 1}));
+      EXPECT_EQ(global(*q, "cobalt_drops"), 0u);
+    }
+    expect_empty_and_clean(q);
+  }
+}
+
 // ---- the ACK filter ----
 
 // ack-filter drops a queued pure ACK once two newer ones make it redundant (the oldest
