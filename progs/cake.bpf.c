@@ -895,7 +895,7 @@ struct opt_walk {
 	__u32 pos;   /* the next option */
 	__u32 opts_ok, has_ts, trig_ts, first_ts_seen, first_sack_seen, nsack;
 	__u32 tsval, tsecr;
-	__u32 sack[8];
+	__u32 sack_at; /* where the first SACK option's blocks start in optbuf */
 };
 
 static __always_inline __u32 opt_be32(__u32 p)
@@ -948,7 +948,7 @@ static long opt_step(__u64 n, struct opt_walk *w)
 		if (opcode == 5 && w->first_sack_seen == 1) {
 			/* the first SACK option's blocks: read after the walk, at sack_at */
 			w->first_sack_seen = 2;
-			w->sack[0] = pos + 2;
+			w->sack_at = pos + 2;
 		}
 		w->pos = pos + opsize;
 	}
@@ -1033,7 +1033,7 @@ static __always_inline void parse_tcp(struct __sk_buff *skb, struct slot *s)
 	s->tsecr = w.tsecr;
 	s->nsack = w.nsack;
 	if (w.nsack) {
-		__u32 at = w.sack[0];
+		__u32 at = w.sack_at;
 
 		for (i = 0; i < 8; i++)
 			s->sack[i] = opt_be32(at + 4 * i);
