@@ -33,6 +33,8 @@ const std::vector<Discipline> kDisciplines = {
     {"fq_codel", {{"limit", kLimit}}},    {"fq_pie", {{"limit", kLimit}}},     {"pie", {{"limit", kLimit}}},
     {"fq", {{"limit", kLimit}}},          {"stfq", {{"limit", kLimit}}},       {"wf2q", {{"limit", kLimit}}},
     {"srpt", {{"limit", kLimit}}},        {"eiffel", {{"limit", kLimit}}},
+    // cake unlimited (its default), one tin: COBALT never acts on a standing queue of one packet per flow.
+    {"cake", {{"diffserv", 3}}},
     // RED's thresholds and Blue's bucket bounds out of reach: every packet is admitted.
     {"choke", {{"limit", kLimit}, {"min", kLimit}, {"max", kLimit}}},
     {"sfb", {{"limit", kLimit}, {"max", 65535}, {"target", 65535}}},

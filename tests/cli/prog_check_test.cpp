@@ -166,7 +166,8 @@ TEST(ProgCheck, AProgramWithoutParametersTakesNone) {
 TEST(ProgCheck, EveryLibraryQdiscPasses) {
   for (const char* name : {"pfifo", "bfifo", "pfifo_fast", "prio", "drr", "sfq", "tbf rate 1mbit burst 10kb latency 50ms", "netem", "codel",
                            "fq_codel", "fq", "red", "choke", "sfb", "pie", "fifo", "skbprio", "ets bands 3", "etf", "cbs",
-                           "taprio num_tc 2", "fq_pie", "htb", "hfsc", "srpt", "stfq", "wf2q", "carousel", "eiffel", "mq_rbtree"}) {
+                           "taprio num_tc 2", "fq_pie", "htb", "hfsc", "cake", "srpt", "stfq", "wf2q", "carousel", "eiffel",
+                           "mq_rbtree"}) {
     const std::string args = name;
     const size_t space = args.find(' ');
     const std::string object = library_object(args.substr(0, space));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -83,6 +84,43 @@ TEST(SimPurpose, HtbClassesShareByRateAndBorrowUpToTheirCeil) { expect_ef_and_be
 // and 1:20 (ls 70mbit) share by their curves when both are backlogged; alone, EF takes the whole
 // 100mbit (link-sharing is work-conserving up to the upper limit).
 TEST(SimPurpose, HfscClassesShareByTheirCurvesUpToTheUpperLimit) { expect_ef_and_best_effort("hfsc", 100, 30, 70); }
+
+// The one run of `bpfq sim ARGS -j`: its report.
+nlohmann::json one_report(const std::string& args) {
+  const Outcome o = run_bpfq("sim " + args + " -j", false);
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  const nlohmann::json runs = nlohmann::json::parse(o.output);
+  EXPECT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs.at(0)["health"]["clean"].get<bool>()) << runs.at(0)["health"].dump();
+  return runs.at(0)["report"];
+}
+
+// cake's promise (docs/qdiscs/cake/): on a 20mbit bottleneck, host A's four TCP flows together and
+// host B's one share about evenly under dual-srchost (cake.tc names the hosts with filters), where
+// fq_codel, fair per flow, gives B a fifth; and a ping beside them sees almost no queueing delay,
+// where a 1000-packet FIFO adds ten times the base RTT.
+TEST(SimPurpose, CakeSharesTheLinkByHostAndKeepsLatencyLow) {
+  const std::string dir = std::string(BPFQ_SOURCE_DIR) + "/docs/qdiscs/cake/";
+  const std::string scenario = " --scenario " + dir + "hosts.toml";
+  const auto shares = [](const nlohmann::json& report) {
+    double a = 0, b = 0, ping_p50 = 0;
+    for (const nlohmann::json& f : report["flows"]) {
+      const std::string name = f["name"];
+      if (name == "b") b = f["goodput_mbps"];
+      else if (name == "ping") ping_p50 = f["rtt"]["p50_ms"];
+      else a += f["goodput_mbps"].get<double>();
+    }
+    return std::tuple{a, b, ping_p50};
+  };
+  const auto [cake_a, cake_b, cake_ping] = shares(one_report("--setup " + dir + "cake.tc" + scenario));
+  EXPECT_NEAR(cake_b / (cake_a + cake_b), 0.5, 0.06) << "cake: host A " << cake_a << ", host B " << cake_b << " Mbit/s";
+  EXPECT_GT(cake_a + cake_b, 18.0);
+  EXPECT_LT(cake_ping, 25.0) << "cake: ping RTT p50 (base 20 ms)";
+  const auto [fq_a, fq_b, fq_ping] = shares(one_report("-q fq_codel" + scenario));
+  EXPECT_NEAR(fq_b / (fq_a + fq_b), 0.2, 0.04) << "fq_codel: host A " << fq_a << ", host B " << fq_b << " Mbit/s";
+  const auto [fifo_a, fifo_b, fifo_ping] = shares(one_report("-q pfifo" + scenario));
+  EXPECT_GT(fifo_ping, 100.0) << "pfifo: ping RTT p50";
+}
 
 }  // namespace
 }  // namespace bpfq::test

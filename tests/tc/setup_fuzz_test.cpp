@@ -58,6 +58,9 @@ const std::vector<std::string>& seeds() {
       "class add dev eth0 parent 1: classid 1:1 hfsc ls rate 100mbit ul m1 200mbit d 10ms m2 100mbit\n"
       "class add dev eth0 parent 1: classid 1:10 hfsc parent 0x1 sc umax 1500b dmax 5ms rate 30mbit\n"
       "class add dev eth0 parent 1: classid 1:20 hfsc parent 0x1 rt m1 1mbit d 20ms m2 2mbit ls m2 70mbit\n",
+      "qdisc add dev eth0 root handle 1: cake bandwidth 100mbit diffserv4 dual-dsthost ack-filter atm overhead 18\n"
+      "qdisc change dev eth0 root cake rtt 50ms pppoe-ptm mpu 64 memlimit 4mb besteffort ingress\n"
+      "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip src 10.64.0.0/30 classid 1:0\n",
   };
   return s;
 }
@@ -70,7 +73,9 @@ const std::vector<std::string>& tokens() {
       "ffff:", "ffff:fff3", "0:", ":", "::", "1:2:3", "0", "1", "-1", "0x", "0xffffffffffffffff",
       "18446744073709551616", "99999999999999999999999", "1e300", "nan", "5ms", "10gbit", "64kb", "101%", "1.5",
       ".", "%", "\\", "#", "pfifo", "native_pfifo", "drr", "sfq", "fq_codel", "tbf", "nonexistent.bpf.o", "hfsc", "sc", "rt",
-      "ls", "ul", "m1", "d", "m2", "umax", "dmax", "default",
+      "ls", "ul", "m1", "d", "m2", "umax", "dmax", "default", "cake", "bandwidth", "unlimited", "diffserv4",
+      "besteffort", "triple-isolate", "dual-dsthost", "ack-filter", "atm", "ptm", "overhead", "-64", "257", "mpu",
+      "raw", "conservative", "rtt", "lan", "memlimit", "wash",
       "/", "/dev/zero", "", "\xff\xfe", "noecn", "ecn", "txqueuelen", "mtu", "67", "65536"};
   return t;
 }

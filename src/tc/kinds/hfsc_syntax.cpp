@@ -117,6 +117,10 @@ void parse_hfsc_class(TcLine& line, QdiscSpec& spec) {
 }  // namespace
 
 bool parse_library_qdisc_options(const std::string& program, TcLine& line, QdiscSpec& spec) {
+  if (program == "cake") {
+    parse_cake_qdisc(line, spec);
+    return true;
+  }
   if (program != "hfsc") return false;
   parse_hfsc_qdisc(line, spec);
   return true;

@@ -14,9 +14,12 @@ void parse_program_params(TcLine& line, QdiscSpec& spec);
 void parse_program_param(TcLine& line, QdiscSpec& spec);
 
 // Linux tc's own syntax of a library program whose options are not NAME VALUE pairs
-// (hfsc_syntax.cpp: `hfsc default 20`, `hfsc sc m1 2mbit d 10ms m2 1mbit ul rate 2mbit`): the
+// (hfsc_syntax.cpp: `hfsc default 20`, `hfsc sc m1 2mbit d 10ms m2 1mbit ul rate 2mbit`; cake_syntax.cpp): the
 // qdisc's or a class's words into spec.params. False if `program` has no syntax of its own.
 bool parse_library_qdisc_options(const std::string& program, TcLine& line, QdiscSpec& spec);
 bool parse_library_class_options(const std::string& program, TcLine& line, QdiscSpec& spec);
+
+// cake's keywords (cake_syntax.cpp: `cake bandwidth 100mbit diffserv4 dual-dsthost ack-filter`).
+void parse_cake_qdisc(TcLine& line, QdiscSpec& spec);
 
 }  // namespace bpfq::tc::kinds
