@@ -212,9 +212,6 @@ __u64 time_next_packet;
 __u64 failsafe_next_packet;
 __u32 cur_tin;
 
-__u32 free_head;
-__u32 slots_used;
-
 __u32 qlen;
 __u32 backlog;
 __u32 buffer_used;
@@ -254,35 +251,7 @@ static __always_inline struct tin *tin_at(__u32 t)
 	return &tins[t & (CAKE_MAX_TINS - 1)];
 }
 
-static __always_inline struct slot *slot_get(__u32 link)
-{
-	__u32 idx = link - 1;
-
-	return bpf_map_lookup_elem(&slots, &idx);
-}
-
-static __always_inline __u32 slot_alloc(void)
-{
-	__u32 link = free_head;
-	struct slot *s;
-
-	if (link) {
-		s = slot_get(link);
-		if (!s)
-			return 0;
-		free_head = s->next;
-		return link;
-	}
-	if (slots_used >= MAX_SLOTS)
-		return 0;
-	return ++slots_used;
-}
-
-static __always_inline void slot_free(__u32 link, struct slot *s)
-{
-	s->next = free_head;
-	free_head = link;
-}
+#include <bpfq/bpf/slot_list.h>
 
 static __always_inline int time_before(__u64 a, __u64 b)
 {

@@ -89,10 +89,6 @@ __u32 memory_cap;      /* min(2^31, memory_limit) */
 /* The round robin lists (flow index + 1). */
 __u32 new_head, new_tail, old_head, old_tail;
 
-/* Slot allocation: a free list (slot + 1), then never-used slots. */
-__u32 free_head;
-__u32 slots_used;
-
 __u32 qlen;    /* packets queued */
 __u32 backlog; /* bytes queued (Linux sch->qstats.backlog, CoDel's mtu check) */
 
@@ -123,36 +119,7 @@ int fq_codel_init(struct sch_bpf_ctx *ctx)
 
 /* ---- slots ---- */
 
-static __always_inline struct slot *slot_get(__u32 link)
-{
-	__u32 idx = link - 1;
-
-	return bpf_map_lookup_elem(&slots, &idx);
-}
-
-/* A free slot's link (index + 1), or 0 when all are in use. */
-static __always_inline __u32 slot_alloc(void)
-{
-	__u32 link = free_head;
-	struct slot *s;
-
-	if (link) {
-		s = slot_get(link);
-		if (!s)
-			return 0;
-		free_head = s->next;
-		return link;
-	}
-	if (slots_used >= MAX_SLOTS)
-		return 0;
-	return ++slots_used;
-}
-
-static __always_inline void slot_free(__u32 link, struct slot *s)
-{
-	s->next = free_head;
-	free_head = link;
-}
+#include <bpfq/bpf/slot_list.h>
 
 /* ---- flow lists ---- */
 

@@ -93,8 +93,6 @@ __u32 timer_armed;
 __u32 flows_cursor; /* next flow the timer updates */
 
 __u32 new_head, new_tail, old_head, old_tail;
-__u32 free_head;
-__u32 slots_used;
 
 __u32 qlen;
 __u32 backlog;
@@ -115,12 +113,7 @@ static __always_inline struct flow *flow_get(__u32 idx)
 	return &flow_table[idx & (MAX_FLOWS - 1)]; /* idx < flows <= MAX_FLOWS */
 }
 
-static __always_inline struct slot *slot_get(__u32 link)
-{
-	__u32 idx = link - 1;
-
-	return bpf_map_lookup_elem(&slots, &idx);
-}
+#include <bpfq/bpf/slot_list.h>
 
 static void vars_init(struct pie_vars *v)
 {
@@ -419,24 +412,15 @@ int fq_pie_enqueue(struct sch_bpf_ctx *ctx)
 		goto drop;
 
 	/* A slot for the packet (a free one, else a never-used one). */
-	link = free_head;
-	if (link) {
-		s = slot_get(link);
-		if (!s)
-			goto drop;
-		free_head = s->next;
-	} else {
-		if (slots_used >= MAX_SLOTS)
-			goto drop;
-		link = ++slots_used;
-		s = slot_get(link);
-		if (!s)
-			goto drop;
-	}
+	link = slot_alloc();
+	if (!link)
+		goto drop;
+	s = slot_get(link);
+	if (!s)
+		goto drop;
 	skb = bpf_skb_acquire(skb_ref(view));
 	if (!skb) {
-		s->next = free_head;
-		free_head = link;
+		slot_free(link, s);
 		goto drop;
 	}
 	skb = bpf_kptr_xchg(&s->skb, skb);
@@ -532,8 +516,7 @@ int fq_pie_dequeue(struct sch_bpf_ctx *ctx)
 	f->head = s->next;
 	if (!f->head)
 		f->tail = 0;
-	s->next = free_head;
-	free_head = link;
+	slot_free(link, s);
 	backlog -= s->len;
 	qlen--;
 	f->qlen--;
