@@ -67,19 +67,6 @@ bool is_program_param(const std::string& word) {
   return false;
 }
 
-// A value of one kind after `word`: tc's bare numbers are bits/s for rates, microseconds for
-// times and bytes for sizes.
-uint64_t take_value(TcLine& line, const std::string& word, ValueKind kind) {
-  const std::string expected = std::string("a ") + std::string(value_kind_name(kind)) + " after '" + word + "'";
-  const std::string token = line.take(expected);
-  const ParamValue v = parse_param_value(token, line.where());
-  if (v.kind == kind) return v.value;
-  if (v.kind != ValueKind::Integer) line.bad_previous(expected);
-  if (kind == ValueKind::Rate) return v.value / 8;
-  if (kind == ValueKind::Time) return v.value * 1000;
-  return v.value;
-}
-
 // A decimal integer in [lo, hi] after `word` (tc's strtol for overhead and mpu).
 int64_t take_int(TcLine& line, const std::string& word, int64_t lo, int64_t hi) {
   const std::string expected = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + " after '" +
@@ -123,11 +110,11 @@ void parse_cake_qdisc(TcLine& line, QdiscSpec& spec) {
     }
     line.take("");
     if (word == "bandwidth") {
-      put("bandwidth", take_value(line, word, ValueKind::Rate), ValueKind::Rate);
+      put("bandwidth", take_tc_value(line, word, ValueKind::Rate), ValueKind::Rate);
     } else if (word == "unlimited") {
       put("bandwidth", 0, ValueKind::Rate);
     } else if (word == "rtt") {
-      const uint64_t interval_us = take_value(line, word, ValueKind::Time) / 1000;
+      const uint64_t interval_us = take_tc_value(line, word, ValueKind::Time) / 1000;
       if (interval_us == 0) line.bad_previous("a round-trip time of at least 1us after 'rtt'");
       put("rtt", interval_us * 1000, ValueKind::Time);
       put("target", std::max<uint64_t>(interval_us / 20, 1) * 1000, ValueKind::Time);
@@ -190,7 +177,7 @@ void parse_cake_qdisc(TcLine& line, QdiscSpec& spec) {
     } else if (word == "ack-filter-aggressive") {
       put("ack_filter", 2, ValueKind::Integer);
     } else if (word == "memlimit") {
-      const uint64_t bytes = take_value(line, word, ValueKind::Size);
+      const uint64_t bytes = take_tc_value(line, word, ValueKind::Size);
       if (bytes > UINT32_MAX) line.bad_previous("a size up to 4gb after 'memlimit'");
       put("memlimit", bytes, ValueKind::Size);
     } else if (word == "fwmark") {

@@ -19,19 +19,6 @@ struct Curve {
   uint64_t m1 = 0, d = 0, m2 = 0;  // bytes/s, ns, bytes/s
 };
 
-// A value of one kind after `word`; tc's bare numbers are bits/s for rates, microseconds for
-// times and bytes for sizes.
-uint64_t take_value(TcLine& line, const std::string& word, ValueKind kind) {
-  const std::string expected = std::string("a ") + std::string(value_kind_name(kind)) + " after '" + word + "'";
-  const std::string token = line.take(expected);
-  const ParamValue v = parse_param_value(token, line.where());
-  if (v.kind == kind) return v.value;
-  if (v.kind != ValueKind::Integer) line.bad_previous(expected);
-  if (kind == ValueKind::Rate) return v.value / 8;
-  if (kind == ValueKind::Time) return v.value * 1000;
-  return v.value;
-}
-
 // hfsc_get_sc2: the curve that sends umax bytes within dmax, then rate. Concave (m1 = umax/dmax
 // up to dmax) if that is faster than rate, else convex (nothing until dmax - umax/rate).
 Curve umax_dmax_rate(TcLine& line, uint64_t umax, uint64_t dmax_ns, uint64_t rate) {
@@ -56,16 +43,16 @@ Curve take_curve(TcLine& line, const std::string& name) {
   const std::string* next = line.peek();
   if (next && (*next == "umax" || *next == "dmax" || *next == "rate")) {
     uint64_t umax = 0, dmax = 0;
-    if (line.accept("umax")) umax = take_value(line, "umax", ValueKind::Size);
-    if (line.accept("dmax")) dmax = take_value(line, "dmax", ValueKind::Time);
+    if (line.accept("umax")) umax = take_tc_value(line, "umax", ValueKind::Size);
+    if (line.accept("dmax")) dmax = take_tc_value(line, "dmax", ValueKind::Time);
     line.expect("rate");
-    c = umax_dmax_rate(line, umax, dmax, take_value(line, "rate", ValueKind::Rate));
+    c = umax_dmax_rate(line, umax, dmax, take_tc_value(line, "rate", ValueKind::Rate));
   } else {
-    if (line.accept("m1")) c.m1 = take_value(line, "m1", ValueKind::Rate);
-    if (line.accept("d")) c.d = take_value(line, "d", ValueKind::Time);
+    if (line.accept("m1")) c.m1 = take_tc_value(line, "m1", ValueKind::Rate);
+    if (line.accept("d")) c.d = take_tc_value(line, "d", ValueKind::Time);
     if (!line.accept("m2"))
       line.unexpected("m2 RATE: hfsc's " + name + " takes [ [m1 RATE] d TIME ] m2 RATE or [ [umax BYTES] dmax TIME ] rate RATE");
-    c.m2 = take_value(line, "m2", ValueKind::Rate);
+    c.m2 = take_tc_value(line, "m2", ValueKind::Rate);
   }
   if (c.m1 == 0 && c.m2 == 0) line.fail("hfsc: the " + name + " service curve has two zero slopes");
   return c;
@@ -115,6 +102,17 @@ void parse_hfsc_class(TcLine& line, QdiscSpec& spec) {
 }
 
 }  // namespace
+
+uint64_t take_tc_value(TcLine& line, const std::string& word, ValueKind kind) {
+  const std::string expected = std::string("a ") + std::string(value_kind_name(kind)) + " after '" + word + "'";
+  const std::string token = line.take(expected);
+  const ParamValue v = parse_param_value(token, line.where());
+  if (v.kind == kind) return v.value;
+  if (v.kind != ValueKind::Integer) line.bad_previous(expected);
+  if (kind == ValueKind::Rate) return v.value / 8;
+  if (kind == ValueKind::Time) return v.value * 1000;
+  return v.value;
+}
 
 bool parse_library_qdisc_options(const std::string& program, TcLine& line, QdiscSpec& spec) {
   if (program == "cake") {

@@ -1,5 +1,9 @@
 #pragma once
 // The kinds' ops tables (one file each) and what the program-based kinds share.
+#include <cstdint>
+#include <string>
+
+#include <bpfq/tc/param_value.hpp>
 #include <bpfq/tc/qdisc_kind.hpp>
 
 namespace bpfq::tc::kinds {
@@ -18,6 +22,10 @@ void parse_program_param(TcLine& line, QdiscSpec& spec);
 // qdisc's or a class's words into spec.params. False if `program` has no syntax of its own.
 bool parse_library_qdisc_options(const std::string& program, TcLine& line, QdiscSpec& spec);
 bool parse_library_class_options(const std::string& program, TcLine& line, QdiscSpec& spec);
+
+// A value of one kind after `word`, as tc reads it: bare numbers are bits/s for rates,
+// microseconds for times and bytes for sizes (hfsc's and cake's options; hfsc_syntax.cpp).
+uint64_t take_tc_value(TcLine& line, const std::string& word, ValueKind kind);
 
 // cake's keywords (cake_syntax.cpp: `cake bandwidth 100mbit diffserv4 dual-dsthost ack-filter`).
 void parse_cake_qdisc(TcLine& line, QdiscSpec& spec);
