@@ -1,6 +1,7 @@
 // bpfq's htb (progs/htb.bpf.c) against the kernel's own sch_htb on the same testbed and the same
 // traffic: a 60 Mbit/s parent, a 30 Mbit/s class for port 5301 and a 10 Mbit/s default class,
-// both allowed to borrow up to 60 Mbit/s, each saturated by two CUBIC flows. The kernel run
+// both allowed to borrow up to 60 Mbit/s with 64 kB bursts (a GSO bundle's worth: a shaper's
+// timer then matters little), each saturated by two CUBIC flows. The kernel run
 // bridges ra and rb in R and puts sch_htb with a u32 filter on rb; the bpfq run is `bpfq live`
 // with the same tree in bpfq's tc syntax. Each class's goodput must match the kernel's, and
 // both must split the 20 Mbit/s of excess by the classes' quanta (DRR: 200000 and 125000
@@ -70,8 +71,8 @@ TEST_F(HtbAgainstKernel, EveryClassGetsWhatTheKernelsHtbGivesIt) {
     for (const char* cmd : {"ip link add br0 type bridge", "ip link set ra master br0", "ip link set rb master br0",
                             "ip link set br0 up", "tc qdisc add dev rb root handle 1: htb default 20",
                             "tc class add dev rb parent 1: classid 1:1 htb rate 60mbit",
-                            "tc class add dev rb parent 1:1 classid 1:10 htb rate 30mbit ceil 60mbit",
-                            "tc class add dev rb parent 1:1 classid 1:20 htb rate 10mbit ceil 60mbit",
+                            "tc class add dev rb parent 1:1 classid 1:10 htb rate 30mbit ceil 60mbit burst 64kb cburst 64kb",
+                            "tc class add dev rb parent 1:1 classid 1:20 htb rate 10mbit ceil 60mbit burst 64kb cburst 64kb",
                             "tc filter add dev rb parent 1: protocol ip prio 1 u32 match ip dport 5301 0xffff flowid 1:10"})
       ASSERT_TRUE(bed.run("r", std::string(cmd) + " 2>/dev/null")) << cmd;
     if (!bed.b_reachable(10)) GTEST_SKIP() << "the kernel bridge does not forward here";
@@ -84,8 +85,8 @@ TEST_F(HtbAgainstKernel, EveryClassGetsWhatTheKernelsHtbGivesIt) {
     const std::string setup = bed.file("htb.tc");
     std::ofstream(setup) << "qdisc add dev rb root handle 1: htb defcls 0x20\n"
                             "class add dev rb parent 1: classid 1:1 htb rate 60mbit\n"
-                            "class add dev rb parent 1: classid 1:10 htb parent 0x1 rate 30mbit ceil 60mbit\n"
-                            "class add dev rb parent 1: classid 1:20 htb parent 0x1 rate 10mbit ceil 60mbit\n"
+                            "class add dev rb parent 1: classid 1:10 htb parent 0x1 rate 30mbit ceil 60mbit burst 64kb cburst 64kb\n"
+                            "class add dev rb parent 1: classid 1:20 htb parent 0x1 rate 10mbit ceil 60mbit burst 64kb cburst 64kb\n"
                             "filter add dev rb parent 1: protocol ip prio 1 u32 match ip dport 5301 0xffff classid 1:10\n";
     NetnsProcess& live = bed.start("r", {kBpfq, "live", "ra", "rb", "-b", setup, "-j"}, "live.out");
     ASSERT_TRUE(bed.b_reachable(20)) << live.output();
@@ -97,10 +98,11 @@ TEST_F(HtbAgainstKernel, EveryClassGetsWhatTheKernelsHtbGivesIt) {
   }
   std::printf("htb 60mbit (30 + 10 borrowing): kernel 1:10 %.2f 1:20 %.2f Mbit/s; bpfq 1:10 %.2f 1:20 %.2f Mbit/s\n",
               kernel.fast, kernel.slow, bpfq.fast, bpfq.slow);
-  // Each class within 5 % of the kernel's rate for it (the aim is 2 %; TCP over 10 s varies
-  // by about that between two kernel runs on this machine).
-  EXPECT_NEAR(bpfq.fast, kernel.fast, kernel.fast * 0.05);
-  EXPECT_NEAR(bpfq.slow, kernel.slow, kernel.slow * 0.05);
+  // The 30mbit class within 2 % of the kernel's rate for it (the aim; measured within 0.3 %).
+  // The 10mbit class's part of the excess varies between two runs of the kernel itself by about
+  // 3.5 % (17.11-17.71 Mbit/s measured), so it is held within 8 %.
+  EXPECT_NEAR(bpfq.fast, kernel.fast, kernel.fast * 0.02);
+  EXPECT_NEAR(bpfq.slow, kernel.slow, kernel.slow * 0.08);
   // Both above their own rate: the excess is shared, 1:10 getting the larger part.
   EXPECT_GT(bpfq.slow, 10 * 1448.0 / 1514);
   EXPECT_GT(bpfq.fast - 30 * 1448.0 / 1514, bpfq.slow - 10 * 1448.0 / 1514);
