@@ -1409,7 +1409,6 @@ int cake_enqueue(struct sch_bpf_ctx *ctx)
 {
 	struct __sk_buff *skb = ctx->skb;
 	struct enq e = {};
-	struct sk_buff *ref;
 	struct slot *s;
 	__u32 classid, link;
 
@@ -1428,20 +1427,9 @@ int cake_enqueue(struct sch_bpf_ctx *ctx)
 	if (!e.flow_ov && (flowmode & FLOW_FLOWS))
 		e.flow_hash = bpf_skb_get_hash(skb_ref(skb));
 
-	link = slot_alloc();
-	if (!link)
-		return SCH_BPF_DROP;
-	s = slot_get(link);
+	s = slot_put_skb(skb, &link);
 	if (!s)
 		return SCH_BPF_DROP;
-	ref = bpf_skb_acquire(skb_ref(skb));
-	if (!ref) {
-		slot_free(link, s);
-		return SCH_BPF_DROP;
-	}
-	ref = bpf_kptr_xchg(&s->skb, ref);
-	if (ref)
-		bpf_skb_release(ref);
 	s->enqueue_ns = e.now;
 	s->len = e.len;
 	s->adjlen = cake_calc_overhead(e.len);

@@ -270,25 +270,13 @@ int fq_codel_enqueue(struct sch_bpf_ctx *ctx)
 	__u32 len = ctx->skb->wire_len;
 	__u32 link, prev_qlen, dropped, fat;
 	int memory_limited, offered_dropped = 0;
-	struct sk_buff *skb;
 	struct flow *f;
 	struct slot *s, *last;
 
 	f = flow_get(idx);
-	link = slot_alloc();
-	if (!link)
-		return SCH_BPF_DROP;
-	s = slot_get(link);
+	s = slot_put_skb(ctx->skb, &link);
 	if (!s)
 		return SCH_BPF_DROP;
-	skb = bpf_skb_acquire(skb_ref(ctx->skb));
-	if (!skb) {
-		slot_free(link, s);
-		return SCH_BPF_DROP;
-	}
-	skb = bpf_kptr_xchg(&s->skb, skb);
-	if (skb)
-		bpf_skb_release(skb);
 	s->enqueue_ns = bpf_ktime_get_ns();
 	s->len = len;
 	s->next = 0;

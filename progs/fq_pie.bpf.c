@@ -391,7 +391,6 @@ int fq_pie_enqueue(struct sch_bpf_ctx *ctx)
 	__u32 len = view->wire_len;
 	struct flow *f = flow_get(idx);
 	struct slot *s, *last;
-	struct sk_buff *skb;
 	__u32 link;
 	int keep = 0;
 
@@ -412,20 +411,9 @@ int fq_pie_enqueue(struct sch_bpf_ctx *ctx)
 		goto drop;
 
 	/* A slot for the packet (a free one, else a never-used one). */
-	link = slot_alloc();
-	if (!link)
-		goto drop;
-	s = slot_get(link);
+	s = slot_put_skb(view, &link);
 	if (!s)
 		goto drop;
-	skb = bpf_skb_acquire(skb_ref(view));
-	if (!skb) {
-		slot_free(link, s);
-		goto drop;
-	}
-	skb = bpf_kptr_xchg(&s->skb, skb);
-	if (skb)
-		bpf_skb_release(skb);
 	s->enqueue_ticks = bpf_ktime_get_ns() >> PSCHED_SHIFT;
 	s->len = len;
 	s->next = 0;

@@ -3,10 +3,10 @@
  * through their `next` field, after which the never-used ones follow. Include after declaring
  * `struct slot` (with a `__u32 next`) and the ARRAY map `slots` of MAX_SLOTS of them:
  *
- *     __u32 link = slot_alloc();      // 0: none left
- *     struct slot *s = slot_get(link);
+ *     __u32 link;
+ *     struct slot *s = slot_put_skb(ctx->skb, &link);  // NULL: none left
  *     ...
- *     slot_free(link, s);             // back on the free list */
+ *     slot_free(link, s);                              // back on the free list */
 #ifndef BPFQ_BPF_SLOT_LIST_H
 #define BPFQ_BPF_SLOT_LIST_H
 
@@ -44,6 +44,30 @@ static __always_inline void slot_free(__u32 link, struct slot *s)
 {
 	s->next = free_head;
 	free_head = link;
+}
+
+/* A slot holding a new reference to skb, its link in *link; NULL, with nothing kept, when no
+ * slot is left or the reference cannot be taken. The caller fills the slot's other fields. */
+static __always_inline struct slot *slot_put_skb(struct __sk_buff *skb, __u32 *link)
+{
+	struct sk_buff *ref;
+	struct slot *s;
+
+	*link = slot_alloc();
+	if (!*link)
+		return NULL;
+	s = slot_get(*link);
+	if (!s)
+		return NULL;
+	ref = bpf_skb_acquire(skb_ref(skb));
+	if (!ref) {
+		slot_free(*link, s);
+		return NULL;
+	}
+	ref = bpf_kptr_xchg(&s->skb, ref);
+	if (ref) /* never: the slot was free */
+		bpf_skb_release(ref);
+	return s;
 }
 
 #endif
