@@ -22,12 +22,16 @@
  *   arriving behind older pure ACKs of its connection drops the one they make redundant.
  * - Over its memory limit (`memlimit`, or derived from the rate and rtt as Linux does) cake drops
  *   from the head of the flow with the largest backlog, over all tins.
+ * - `wash` clears the DSCP bits of every packet (after its tin was picked by them), keeping ECN.
+ * - `autorate_ingress` estimates the link's rate from how fast packets arrive and shapes at 15/16
+ *   of it (for the ingress of a link whose rate varies); `bandwidth` is then only the start.
  *
  * Parameters (tc's names; tc's keyword syntax is src/tc/kinds/cake_syntax.cpp): bandwidth (0),
  * rtt (100 ms; interval), target (5 ms), diffserv (0), flowmode (7), overhead (signed, 0), raw
  * (1: no overhead compensation; tc's `overhead N` sets 0), mpu (0), atm (0 none, 1 atm, 2 ptm),
  * ack_filter (0), memlimit (0 = derived), ingress (0), fwmark (0: mask of skb->mark), ecn (1),
- * limit (10240: Linux's sch->limit, in the memory limit), mtu (1514: psched_mtu).
+ * limit (10240: Linux's sch->limit, in the memory limit), mtu (1514: psched_mtu), wash (0),
+ * autorate_ingress (0).
  * Times are floored to microseconds, as Linux keeps them.
  *
  * Layout as progs/fq_codel.bpf.c: a packet sits in a slot (an ARRAY element holding its
@@ -72,6 +76,8 @@ const volatile bpfq_count ingress = 0;
 const volatile bpfq_count fwmark = 0;
 const volatile bpfq_count ecn = 1;
 const volatile bpfq_count limit = 10240;
+const volatile bpfq_count wash = 0;             /* clear the DSCP bits (the ECN bits stay) at enqueue */
+const volatile bpfq_count autorate_ingress = 0; /* estimate the rate from arrivals (ingress links) */
 const volatile bpfq_size_bytes mtu = 1514;
 
 /* ---- Linux's tables ---- */
@@ -206,6 +212,11 @@ __u32 rate_shft;
 __u32 fwmark_shft;
 __u32 buffer_limit;
 __u64 interval_us, target_us;
+/* The shaper's rate: bandwidth, or autorate_ingress's estimate (Linux q->rate_bps). */
+__u64 rate_bps;
+/* autorate_ingress's estimator (Linux's avg_* fields); avg_peak_bandwidth is tc's
+ * "capacity estimate". */
+__u64 avg_peak_bandwidth, avg_packet_interval, avg_window_bytes, avg_window_begin, last_packet_time;
 
 /* Shaper and dequeue state. */
 __u64 time_next_packet;
@@ -256,6 +267,13 @@ static __always_inline struct tin *tin_at(__u32 t)
 static __always_inline int time_before(__u64 a, __u64 b)
 {
 	return (__s64)(a - b) < 0;
+}
+
+static __always_inline __u64 cake_ewma(__u64 avg, __u64 sample, __u32 shift)
+{
+	avg -= avg >> shift;
+	avg += sample >> shift;
+	return avg;
 }
 
 static __always_inline int seq_after(__u32 a, __u32 b)
@@ -435,11 +453,40 @@ static __always_inline int cobalt_should_drop(struct cobalt_vars *v, struct tin 
 
 /* ---- configuration (cake_set_rate, cake_config_*, cake_reconfigure) ---- */
 
+/* 1 if x != 0, without a branch: the rate may be unknown to the verifier (autorate_ingress), and
+ * a loop or a branch per bit would multiply its paths by each tin's set_rate. */
+static __always_inline __u64 nonzero(__u64 x)
+{
+	return (x | -x) >> 63;
+}
+
+/* The number of significant bits of x < 2^32, branch-free. */
+static __always_inline __u32 bit_length(__u64 x)
+{
+	__u64 n = 0, t;
+
+	t = nonzero(x >> 16) << 4;
+	x >>= t;
+	n += t;
+	t = nonzero(x >> 8) << 3;
+	x >>= t;
+	n += t;
+	t = nonzero(x >> 4) << 2;
+	x >>= t;
+	n += t;
+	t = nonzero(x >> 2) << 1;
+	x >>= t;
+	n += t;
+	t = nonzero(x >> 1);
+	x >>= t;
+	n += t;
+	return n + nonzero(x);
+}
+
 static __always_inline void set_rate(struct tin *b, __u64 rate)
 {
 	__u64 rns = 0, byte_target_ns, tgt_ns = target_us * 1000, rtt_ns = interval_us * 1000;
-	__u32 shft = 0;
-	int i;
+	__u32 shft = 0, k;
 
 	b->flow_quantum = 1514;
 	if (rate) {
@@ -448,12 +495,10 @@ static __always_inline void set_rate(struct tin *b, __u64 rate)
 		b->flow_quantum = q > 1514 ? 1514 : q < 300 ? 300 : q;
 		shft = 34;
 		rns = (1000000000ULL << 34) / (rate > 64 ? rate : 64);
-		for (i = 0; i < 34; i++) {
-			if (!(rns >> 34))
-				break;
-			rns >>= 1;
-			shft--;
-		}
+		/* Linux halves rns until it fits 34 bits: that is bitlen(rns >> 34) halvings */
+		k = bit_length(rns >> 34);
+		rns >>= k;
+		shft -= k;
 	}
 	b->tin_rate_bps = rate;
 	b->tin_rate_ns = rns;
@@ -467,35 +512,13 @@ static __always_inline void set_rate(struct tin *b, __u64 rate)
 	b->cp_p_dec = 1 << 20;
 }
 
-SEC("qdisc/init")
-int cake_init(struct sch_bpf_ctx *ctx)
+/* cake_reconfigure: every tin's rate and COBALT parameters from rate_bps, and the buffer limit.
+ * A subprogram: init calls it, and enqueue when autorate_ingress has a new estimate. */
+static __noinline int reconfigure(void)
 {
-	__u64 rate = bandwidth;
-	__u32 quantum, i, n;
-	struct cobalt_vars v = {};
+	__u64 rate = rate_bps;
+	__u32 quantum, i;
 
-	if (diffserv > PRECEDENCE || flowmode > FLOW_TRIPLE || atm > ATM_PTM || ack_filter > ACK_AGGRESSIVE ||
-	    overhead < -64 || overhead > 256 || mpu > 256 || mtu == 0 || mtu > 65535) {
-		bpf_printk("cake: a parameter is out of range (diffserv 0-4, flowmode 0-7, atm 0-2, ack_filter 0-2, overhead -64..256, mpu 0..256)");
-		return -EINVAL;
-	}
-	/* Linux keeps rtt and target in microseconds, at least 1. */
-	interval_us = rtt / 1000 ? rtt / 1000 : 1;
-	target_us = target / 1000 ? target / 1000 : 1;
-
-	/* cobalt_cache_init */
-	v.rec_inv_sqrt = ~0U;
-	rec_inv_sqrt_cache[0] = ~0U;
-	for (i = 1; i < REC_INV_SQRT_CACHE; i++) {
-		v.count = i;
-		cobalt_newton_step(&v);
-		cobalt_newton_step(&v);
-		cobalt_newton_step(&v);
-		cobalt_newton_step(&v);
-		rec_inv_sqrt_cache[i] = v.rec_inv_sqrt;
-	}
-
-	tin_mode = diffserv;
 	switch (diffserv) {
 	case BESTEFFORT:
 		tin_cnt = 1;
@@ -539,8 +562,8 @@ int cake_init(struct sch_bpf_ctx *ctx)
 
 	if (memlimit) {
 		buffer_limit = memlimit;
-	} else if (bandwidth) {
-		__u64 t = bandwidth * interval_us / 250000;
+	} else if (rate_bps) {
+		__u64 t = rate_bps * interval_us / 250000;
 
 		buffer_limit = t > (4U << 20) ? (t > 0xffffffffULL ? 0xffffffffU : (__u32)t) : (4U << 20);
 	} else {
@@ -553,6 +576,41 @@ int cake_init(struct sch_bpf_ctx *ctx)
 		if (cap < buffer_limit)
 			buffer_limit = (__u32)cap;
 	}
+
+	return 0;
+}
+
+SEC("qdisc/init")
+int cake_init(struct sch_bpf_ctx *ctx)
+{
+	__u32 i, n;
+	struct cobalt_vars v = {};
+
+	if (diffserv > PRECEDENCE || flowmode > FLOW_TRIPLE || atm > ATM_PTM || ack_filter > ACK_AGGRESSIVE ||
+	    overhead < -64 || overhead > 256 || mpu > 256 || mtu == 0 || mtu > 65535) {
+		bpf_printk("cake: a parameter is out of range (diffserv 0-4, flowmode 0-7, atm 0-2, ack_filter 0-2, overhead -64..256, mpu 0..256)");
+		return -EINVAL;
+	}
+	/* Linux keeps rtt and target in microseconds, at least 1. */
+	interval_us = rtt / 1000 ? rtt / 1000 : 1;
+	target_us = target / 1000 ? target / 1000 : 1;
+
+	/* cobalt_cache_init */
+	v.rec_inv_sqrt = ~0U;
+	rec_inv_sqrt_cache[0] = ~0U;
+	for (i = 1; i < REC_INV_SQRT_CACHE; i++) {
+		v.count = i;
+		cobalt_newton_step(&v);
+		cobalt_newton_step(&v);
+		cobalt_newton_step(&v);
+		cobalt_newton_step(&v);
+		rec_inv_sqrt_cache[i] = v.rec_inv_sqrt;
+	}
+
+	tin_mode = diffserv;
+	rate_bps = bandwidth;
+	reconfigure();
+	avg_peak_bandwidth = rate_bps;
 
 	n = 0;
 	if (fwmark) {
@@ -616,7 +674,9 @@ struct pkt_info {
 };
 
 /* DSCP (cake_handle_diffserv: ARP is CS7) and the host hashes (the source and the destination
- * address, each hashed alone, as flow_hash_from_keys of host_keys). */
+ * address, each hashed alone, as flow_hash_from_keys of host_keys). With `wash` the DSCP bits
+ * are cleared in the packet, the ECN bits kept and the IPv4 header checksum updated (RFC 1624);
+ * the tin is still picked by the DSCP as it came. */
 static __always_inline void read_headers(struct __sk_buff *skb, struct pkt_info *pi)
 {
 	__u8 *data = (void *)(long)skb->data;
@@ -634,6 +694,17 @@ static __always_inline void read_headers(struct __sk_buff *skb, struct pkt_info 
 		if (ip + 20 > data_end)
 			return;
 		pi->dscp = ip[1] >> 2;
+		if (wash && pi->dscp) {
+			__u16 *check = (__u16 *)(ip + 10);
+			/* HC' = ~(~HC + ~m + m') over the 16-bit word holding the TOS */
+			__u32 sum = (__u16)~bpf_ntohs(*check) + (__u16)~((ip[0] << 8) | ip[1]) +
+				    ((ip[0] << 8) | (ip[1] & 3));
+
+			sum = (sum & 0xffff) + (sum >> 16);
+			sum = (sum & 0xffff) + (sum >> 16);
+			*check = bpf_htons((__u16)~sum);
+			ip[1] &= 3;
+		}
 		pi->srchost_hash = mix32(*(__u32 *)(ip + 12) ^ 0x9e3779b9);
 		pi->dsthost_hash = mix32(*(__u32 *)(ip + 16) ^ 0x9e3779b9);
 	} else if (skb->protocol == bpf_htons(0x86DD)) {
@@ -643,6 +714,10 @@ static __always_inline void read_headers(struct __sk_buff *skb, struct pkt_info 
 		if (ip + 40 > data_end)
 			return;
 		pi->dscp = (((ip[0] & 0x0f) << 4) | (ip[1] >> 4)) >> 2;
+		if (wash && pi->dscp) {
+			ip[0] &= 0xf0;
+			ip[1] &= 0x3f;
+		}
 		for (i = 0; i < 4; i++) {
 			hs = mix32(hs ^ *(__u32 *)(ip + 8 + 4 * i));
 			hd = mix32(hd ^ *(__u32 *)(ip + 24 + 4 * i));
@@ -1263,7 +1338,40 @@ static __always_inline void add_stage(struct enq *e)
 	}
 }
 
-/* The ACK filter's drop, the counters and the flowchain. */
+/* autorate_ingress: the arrival rate over bursts of packets closer together than usual, as
+ * Linux's cake_enqueue estimates it; 15/16 of its peak becomes the shaper's rate. Linux's
+ * last_reconfig_time is never set, so every estimate after the first 250 ms of the clock is
+ * applied. */
+static __always_inline void estimate_rate(__u64 now, __u32 len)
+{
+	__u64 packet_interval, window, bytes_per_s;
+
+	if (!autorate_ingress) {
+		last_packet_time = now;
+		return;
+	}
+	avg_window_bytes += len;
+	packet_interval = now - last_packet_time;
+	if (packet_interval > 1000000000ULL)
+		packet_interval = 1000000000ULL;
+	/* filter out short-term bursts (Wi-Fi aggregation) */
+	avg_packet_interval = cake_ewma(avg_packet_interval, packet_interval,
+					packet_interval > avg_packet_interval ? 2 : 8);
+	last_packet_time = now;
+	if (packet_interval <= avg_packet_interval)
+		return;
+	window = now - avg_window_begin;
+	bytes_per_s = window ? avg_window_bytes * 1000000000ULL / window : 0;
+	avg_peak_bandwidth = cake_ewma(avg_peak_bandwidth, bytes_per_s, bytes_per_s > avg_peak_bandwidth ? 2 : 8);
+	avg_window_bytes = 0;
+	avg_window_begin = now;
+	if (now > 250000000ULL) {
+		rate_bps = (avg_peak_bandwidth * 15) >> 4;
+		reconfigure();
+	}
+}
+
+/* The ACK filter's drop, the counters, the rate estimate and the flowchain. */
 static __always_inline void finish_stage(struct enq *e)
 {
 	__u32 t = e->t & (CAKE_MAX_TINS - 1), gidx = t * CAKE_QUEUES + (e->idx & (CAKE_QUEUES - 1));
@@ -1298,6 +1406,7 @@ static __always_inline void finish_stage(struct enq *e)
 	b->tin_backlog += len - ack_len;
 	backlog += len - ack_len;
 	buffer_used += len - ack_len;
+	estimate_rate(e->now, len - ack_len);
 
 	/* flowchain */
 	if (f->set == SET_NONE || f->set == SET_DECAYING) {
@@ -1494,13 +1603,6 @@ static long tin_step(__u32 n, struct tin_walk *w)
 		}
 	}
 	return 0;
-}
-
-static __always_inline __u64 cake_ewma(__u64 avg, __u64 sample, __u32 shift)
-{
-	avg -= avg >> shift;
-	avg += sample >> shift;
-	return avg;
 }
 
 static __always_inline int begin(struct deq *d)

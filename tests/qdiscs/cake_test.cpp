@@ -1,13 +1,16 @@
 // progs/cake.bpf.c behaves as Linux's sch_cake: the deficit-mode shaper charging the bytes on the
 // wire (overhead, mpu, ATM cells, PTM), diffserv tins picked by DSCP with their thresholds and
 // quanta, host isolation by per-host quantum division, COBALT's drops and marks on a standing
-// queue (against a model of cobalt_should_drop), the ACK filter and the overflow drop from the
+// queue (against a model of cobalt_should_drop), wash, the autorate-ingress estimator, the ACK filter and the overflow drop from the
 // fattest flow; every run conserves packets.
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
+#include <map>
+#include <random>
 #include <vector>
 
 #include <bpfq/sched/ecn.hpp>
@@ -190,6 +193,109 @@ TEST_F(Cake, TinsAreChosenByDscp) {
   EXPECT_EQ(tin_packets(*be), (std::array<uint32_t, 8>{3, 0, 0, 0, 0, 0, 0, 0}));
   drain(*be);
   expect_empty_and_clean(be);
+}
+
+// wash: the tin is still picked by the DSCP a packet comes with; it leaves with DSCP 0, its ECN
+// bits and a correct IPv4 header checksum: byte for byte the frame built with DSCP 0. IPv6 keeps
+// its ECN bits and flow label. Without wash the DSCP stays.
+TEST_F(Cake, WashClearsTheDscpAfterTheTinIsPicked) {
+  FrameSpec v4;
+  v4.payload_len = 58;
+  v4.dscp = 46;  // EF: the voice tin
+  v4.ecn = 2;    // ECT(0)
+  FrameSpec v6;
+  v6.ipv6 = true;
+  v6.src_ip = ipv6_address("2001:db8::1");
+  v6.dst_ip = ipv6_address("2001:db8::2");
+  v6.payload_len = 40;
+  v6.dscp = 34;  // AF41: the video tin
+  v6.ecn = 1;    // ECT(1)
+  v6.flow_label = 0x12345;
+  FrameSpec arp_like = v4;  // DSCP 0: nothing to wash
+  arp_like.dscp = 0;
+  for (const uint32_t washing : {1u, 0u}) {
+    auto q = open_cake({u32("diffserv", kDiffserv4), u32("wash", washing)});
+    enqueue(*q, frame(v4, 1));
+    enqueue(*q, frame(v6, 2));
+    enqueue(*q, frame(arp_like, 3));
+    EXPECT_EQ(tin_packets(*q), (std::array<uint32_t, 8>{1, 0, 1, 1, 0, 0, 0, 0})) << "wash " << washing;
+    std::map<uint32_t, std::vector<uint8_t>> left;
+    for (int i = 0; i < 3; ++i) {
+      DequeueResult r = q->dequeue(clock.now_ns());
+      ASSERT_EQ(r.kind, DequeueResult::Kind::Packet);
+      left[r.packet->skb.mark].assign(r.packet->data(), r.packet->data_end());
+      PacketPool::release(r.packet);
+    }
+    FrameSpec v4_out = v4, v6_out = v6;
+    if (washing) v4_out.dscp = v6_out.dscp = 0;
+    EXPECT_EQ(left[1], build_frame(v4_out)) << "wash " << washing << ": IPv4";
+    EXPECT_EQ(left[2], build_frame(v6_out)) << "wash " << washing << ": IPv6";
+    EXPECT_EQ(left[3], build_frame(arp_like)) << "wash " << washing << ": DSCP 0";
+    expect_empty_and_clean(q);
+  }
+}
+
+// autorate-ingress: from unlimited, the rate becomes 15/16 of the estimated arrival rate once the
+// clock passes 250 ms, exactly as a model of Linux's estimator computes it. Arrivals are 1000-byte
+// frames 50 to 150 us apart (10 MB/s on average): the estimator ends a window at each gap longer
+// than its average interval, which perfectly even arrivals would never give it.
+TEST_F(Cake, AutorateIngressShapesAtFifteenSixteenthsOfItsEstimate) {
+  auto q = open_cake({u32("diffserv", kBesteffort), u32("autorate_ingress", 1)});
+  struct Estimator {  // cake_enqueue's estimate, written from its description
+    uint64_t last = 0, avg_interval = 0, window_bytes = 0, window_begin = 0, peak = 0, rate = 0;
+    static uint64_t ewma(uint64_t avg, uint64_t sample, int shift) { return avg - (avg >> shift) + (sample >> shift); }
+    void arrive(uint64_t now, uint64_t len) {
+      window_bytes += len;
+      const uint64_t interval = std::min<uint64_t>(now - last, 1'000'000'000);
+      avg_interval = ewma(avg_interval, interval, interval > avg_interval ? 2 : 8);
+      last = now;
+      if (interval <= avg_interval) return;
+      const uint64_t bps = window_bytes * 1'000'000'000 / (now - window_begin);
+      peak = ewma(peak, bps, bps > peak ? 2 : 8);
+      window_bytes = 0;
+      window_begin = now;
+      if (now > 250 * kMs) rate = peak * 15 >> 4;
+    }
+  } model;
+  std::mt19937 rng(7);
+  uint64_t sent = 0, throttled_before_250ms = 0, rate_at_1s = 0;
+  uint32_t arrived_after_1s = 0;
+  for (uint32_t i = 1; clock.now_ns() < 1'500 * kMs; ++i) {
+    clock.advance(std::uniform_int_distribution<uint64_t>(50, 150)(rng) * kUs);
+    enqueue(*q, udp(1000, i));
+    model.arrive(clock.now_ns(), 1000);
+    if (clock.now_ns() > 1'000 * kMs) {
+      if (!rate_at_1s) rate_at_1s = model.rate;
+      ++arrived_after_1s;
+    }
+    for (;;) {
+      DequeueResult r = q->dequeue(clock.now_ns());
+      if (r.kind == DequeueResult::Kind::Throttled && clock.now_ns() <= 250 * kMs) ++throttled_before_250ms;
+      if (r.kind != DequeueResult::Kind::Packet) break;
+      if (clock.now_ns() > 1'000 * kMs) ++sent;
+      PacketPool::release(r.packet);
+    }
+  }
+  EXPECT_EQ(q->object().get_global<uint64_t>("avg_peak_bandwidth"), model.peak);
+  EXPECT_EQ(q->object().get_global<uint64_t>("rate_bps"), model.rate);
+  std::printf("autorate: rate %llu B/s at 1 s, %llu at the end; %u arrived and %llu sent in the last 0.5 s\n",
+              (unsigned long long)rate_at_1s, (unsigned long long)model.rate, arrived_after_1s,
+              (unsigned long long)sent);
+  EXPECT_EQ(throttled_before_250ms, 0u) << "unlimited until the first applied estimate";
+  // The estimate lies between the mean arrival rate and the fastest arrivals (20 MB/s): Linux's
+  // estimator leans to the peak (its average rises 4 times faster than it falls).
+  EXPECT_GT(model.rate, 15 * 10'000'000ull / 16);
+  EXPECT_LT(model.rate, 20'000'000u);
+  EXPECT_GE(sent + 1, arrived_after_1s) << "the estimate is above the arrival rate: nothing stands";
+  run_until_empty(*q, 100);
+  // A burst at one instant (no gap: no new estimate) leaves at the estimated rate.
+  for (uint32_t i = 0; i < 20; ++i) enqueue(*q, udp(1000, 100000 + i));
+  const std::vector<Departure> burst = run_until_empty(*q, 100);
+  ASSERT_EQ(burst.size(), 20u);
+  const double spacing_ns = 1000 * 1e9 / static_cast<double>(model.rate);
+  for (size_t i = 1; i < burst.size(); ++i)
+    EXPECT_NEAR(static_cast<double>(burst[i].at_ns - burst[i - 1].at_ns), spacing_ns, spacing_ns * 0.001) << i;
+  expect_empty_and_clean(q);
 }
 
 // fwmark: (skb->mark & fwmark) >> its lowest set bit, in 1 .. tins, picks tin_order[N - 1]

@@ -53,8 +53,6 @@ const std::map<std::string, std::pair<int, int>>& framings() {
 // tc options bpfq's cake does not implement, with why.
 const std::map<std::string, std::string>& unsupported() {
   static const std::map<std::string, std::string> m = {
-      {"autorate-ingress", "bpfq's cake has no bandwidth estimator; give bandwidth RATE"},
-      {"wash", "bpfq's cake does not rewrite the DSCP field (nowash is the default)"},
       {"nat", "bpfq has no conntrack to look NAT mappings up in (nonat is the default)"}};
   return m;
 }
@@ -128,7 +126,11 @@ void parse_cake_qdisc(TcLine& line, QdiscSpec& spec) {
       put("diffserv", d->second, ValueKind::Integer);
     } else if (auto f = flow_modes().find(word); f != flow_modes().end()) {
       put("flowmode", f->second, ValueKind::Integer);
-    } else if (word == "nowash" || word == "nonat" || word == "split-gso" || word == "no-split-gso" ||
+    } else if (word == "wash" || word == "nowash") {
+      put("wash", word == "wash" ? 1 : 0, ValueKind::Integer);
+    } else if (word == "autorate-ingress") {
+      put("autorate_ingress", 1, ValueKind::Integer);
+    } else if (word == "nonat" || word == "split-gso" || word == "no-split-gso" ||
                word == "via-ethernet") {
       // the defaults (bpfq never splits a GSO bundle: docs/qdiscs/cake.md); via-ethernet is a no-op in tc too
     } else if (auto u = unsupported().find(word); u != unsupported().end()) {
@@ -187,7 +189,7 @@ void parse_cake_qdisc(TcLine& line, QdiscSpec& spec) {
           "a cake option: bandwidth RATE, unlimited, rtt TIME, a preset (lan, internet, …), besteffort, diffserv3, "
           "diffserv4, diffserv8, precedence, flowblind, srchost, dsthost, hosts, flows, dual-srchost, dual-dsthost, "
           "triple-isolate, ack-filter, ack-filter-aggressive, no-ack-filter, atm, ptm, noatm, overhead N, mpu N, raw, "
-          "conservative, ethernet, docsis, memlimit SIZE, fwmark MASK, ingress, egress");
+          "conservative, ethernet, docsis, memlimit SIZE, fwmark MASK, ingress, egress, wash, nowash, autorate-ingress");
     }
   }
   // TCA_CAKE_OVERHEAD turns the compensation on (raw 0); TCA_CAKE_RAW, sent by `raw`, off.
