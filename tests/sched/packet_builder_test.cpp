@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include <bpfq/error.hpp>
@@ -85,6 +86,41 @@ TEST(PacketBuilder, Ipv4TcpLengthsAndChecksums) {
   EXPECT_EQ(f[54], 0);  // payload pattern
   EXPECT_EQ(f[54 + 300], 300 & 0xFF);
   expect_transport_checksum_ok(f, 14, 34, false, 6);
+}
+
+// The payload (byte i is i mod 256) and the transport checksum for every payload length up to
+// past several 256-byte periods, odd and even, over TCP (with and without SACK blocks), UDP and
+// ICMP, IPv4 and IPv6.
+TEST(PacketBuilder, EveryPayloadLengthHasItsPatternAndAValidChecksum) {
+  for (uint32_t len = 0; len <= 1100; ++len) {
+    for (const L4 l4 : {L4::Tcp, L4::Udp, L4::Icmp}) {
+      for (const bool v6 : {false, true}) {
+        FrameSpec s;
+        s.l4 = l4;
+        s.ipv6 = v6;
+        if (v6) {
+          s.src_ip = ipv6_address("2001:db8::1");
+          s.dst_ip = ipv6_address("2001:db8::2");
+        }
+        s.payload_len = len;
+        s.tcp_sack_count = len % 3 == 0 && l4 == L4::Tcp ? 2 : 0;
+        s.tcp_sack[0] = {1000, 2000};
+        s.tcp_sack[1] = {3000, 4000};
+        const auto f = build_frame(s);
+        const size_t l4_off = v6 ? 54 : 34;
+        const size_t hdr = f.size() - l4_off - len;
+        for (uint32_t i = 0; i < len; ++i)
+          if (f[l4_off + hdr + i] != static_cast<uint8_t>(i)) FAIL() << "payload byte " << i << " of " << len;
+        const uint8_t proto = l4 == L4::Tcp ? 6 : l4 == L4::Udp ? 17 : v6 ? 58 : 1;
+        if (l4 == L4::Icmp && !v6) {
+          EXPECT_EQ(ones_complement_sum(slice(f, l4_off, f.size() - l4_off)), 0xFFFF) << "ICMP, payload " << len;
+        } else {
+          SCOPED_TRACE("payload " + std::to_string(len));
+          expect_transport_checksum_ok(f, 14, l4_off, v6, proto);
+        }
+      }
+    }
+  }
 }
 
 TEST(PacketBuilder, TcpSackOptionBytesAreExact) {

@@ -74,7 +74,8 @@ class PacketPool {
   static void release_kptr(void* pkt) { release(static_cast<Packet*>(pkt)); }
 
   // The Packet whose __sk_buff starts exactly at p if p is one of this pool's packets (free or
-  // not), else nullptr: validates a pointer a program hands back.
+  // not; one never handed out yet is not one), else nullptr: validates a pointer a program hands
+  // back.
   Packet* packet_at(const void* p) const;
   bool owns(const void* p) const {
     auto a = reinterpret_cast<uintptr_t>(p);
@@ -112,6 +113,7 @@ class PacketPool {
 
  private:
   void give_back(Packet* pkt);
+  Packet* fresh();  // the next packet never handed out, built; nullptr when all were
 
   PacketPoolConfig config_;
   PacketPoolCounters counters_;
@@ -125,6 +127,7 @@ class PacketPool {
   size_t buffer_stride_ = 0;  // headroom + data_room rounded to a cache line
   uintptr_t buffers_ = 0;     // first byte buffer
   Packet* free_ = nullptr;    // free list through Packet::next
+  uint32_t constructed_ = 0;  // packets 0 .. constructed_-1 were built (by fresh())
   DropListener* drop_listener_ = nullptr;
 };
 
