@@ -34,18 +34,19 @@ std::optional<int64_t> jump_offset(const Insn& insn) {
 
 class Builder {
  public:
-  Builder(std::span<const Insn> insns, std::vector<CfgError>& errors) : in_(insns), errors_(errors) {}
+  Builder(std::span<const Insn> insns, std::vector<CfgError>& errors, CfgDepth depth)
+      : in_(insns), errors_(errors), depth_(depth) {}
 
   Cfg build() {
     const size_t n = in_.size();
     cfg_.size = n;
     cfg_.is_lddw_tail.assign(n, 0);
     cfg_.succs.assign(n, {});
-    cfg_.call_target.assign(n, std::nullopt);
-    cfg_.func_ref.assign(n, std::nullopt);
-    cfg_.reachable.assign(n, 0);
-    cfg_.loop_head.assign(n, 0);
     cfg_.jump_target.assign(n, 0);
+    if (depth_ == CfgDepth::Full) {
+      cfg_.reachable.assign(n, 0);
+      cfg_.loop_head.assign(n, 0);
+    }
     const size_t first_error = errors_.size();
     if (n == 0) {
       // Nothing to run: execution would leave the program at once.
@@ -56,8 +57,10 @@ class Builder {
     mark_lddw_tails();
     find_subprograms();
     link_successors();
-    find_loop_heads();
-    find_reachable();
+    if (depth_ == CfgDepth::Full) {
+      find_loop_heads();
+      find_reachable();
+    }
     // Each pass reports in instruction order; merge them keeping per-insn pass order.
     std::stable_sort(errors_.begin() + static_cast<ptrdiff_t>(first_error), errors_.end(),
                      [](const CfgError& a, const CfgError& b) { return a.insn < b.insn; });
@@ -97,68 +100,75 @@ class Builder {
   }
 
   void find_subprograms() {
-    std::vector<uint8_t> is_start(in_.size(), 0), is_callback(in_.size(), 0);
-    is_start[0] = 1;
+    // (first insn, is a callback) of the entry and of every call's and callback's target
+    std::vector<std::pair<size_t, bool>> starts{{0, false}};
     for (size_t i = 0; i < in_.size(); ++i) {
       if (cfg_.is_lddw_tail[i]) continue;
       const Insn& insn = in_[i];
       if (insn.code == (JMP | CALL | K) && insn.src == CALL_LOCAL) {
-        cfg_.call_target[i] = entry_target(i, "call to invalid destination", CfgErrorKind::BadCallTarget);
-        if (cfg_.call_target[i]) is_start[*cfg_.call_target[i]] = 1;
+        if (const auto t = entry_target(i, "call to invalid destination", CfgErrorKind::BadCallTarget)) {
+          cfg_.calls.push_back(CallRef{static_cast<uint32_t>(i), *t});
+          starts.emplace_back(*t, false);
+        }
       } else if (insn.code == LDDW_OPCODE && insn.src == PSEUDO_FUNC) {
-        cfg_.func_ref[i] = entry_target(i, "invalid func target", CfgErrorKind::BadFuncTarget);
-        if (cfg_.func_ref[i]) is_start[*cfg_.func_ref[i]] = is_callback[*cfg_.func_ref[i]] = 1;
+        if (const auto t = entry_target(i, "invalid func target", CfgErrorKind::BadFuncTarget)) {
+          cfg_.func_refs.push_back(CallRef{static_cast<uint32_t>(i), *t});
+          starts.emplace_back(*t, true);
+        }
       }
     }
-    fn_of_.assign(in_.size(), 0);
-    for (size_t i = 0; i < in_.size(); ++i) {
-      if (is_start[i]) {
-        if (!cfg_.subprograms.empty()) cfg_.subprograms.back().end = i;
-        cfg_.subprograms.push_back(Subprogram{i, in_.size(), is_callback[i] != 0});
+    std::sort(starts.begin(), starts.end());
+    for (const auto& [start, is_callback] : starts) {
+      if (!cfg_.subprograms.empty() && cfg_.subprograms.back().start == start) {
+        cfg_.subprograms.back().is_callback |= is_callback;
+        continue;
       }
-      fn_of_[i] = static_cast<uint32_t>(cfg_.subprograms.size() - 1);
+      if (!cfg_.subprograms.empty()) cfg_.subprograms.back().end = start;
+      cfg_.subprograms.push_back(Subprogram{start, in_.size(), is_callback});
     }
   }
 
   void link_successors() {
+    for (const Subprogram& fn : cfg_.subprograms)
+      for (size_t i = fn.start; i < fn.end; ++i) link(i, fn);
+  }
+
+  void link(size_t i, const Subprogram& fn) {
     const int64_t n = static_cast<int64_t>(in_.size());
-    for (size_t i = 0; i < in_.size(); ++i) {
-      if (cfg_.is_lddw_tail[i]) continue;
-      const Insn& insn = in_[i];
-      const Subprogram& fn = cfg_.subprograms[fn_of_[i]];
-      auto& succs = cfg_.succs[i];
-      if (insn.code == LDDW_OPCODE && !is_lddw(i)) continue;  // incomplete: reported already
-      const std::optional<int64_t> off = jump_offset(insn);
-      const bool falls = insn.code != (JMP | EXIT) && insn.code != (JMP | JA | K) &&
-                         insn.code != (JMP32 | JA | K);
-      std::optional<uint32_t> target;
-      if (off) {
-        const int64_t t = static_cast<int64_t>(i) + 1 + *off;
-        if (t < 0 || t >= n)
-          add(i, format("jump out of range from insn %lld to %lld", static_cast<int64_t>(i), t),
-              CfgErrorKind::JumpOutOfProgram, t);
-        else if (cfg_.is_lddw_tail[t])
-          add(i, format("jump into the middle of ldimm64 insn %lld", t - 1), CfgErrorKind::JumpIntoLddw, t);
-        else if (static_cast<size_t>(t) < fn.start || static_cast<size_t>(t) >= fn.end)
-          add(i, format("jump out of range from insn %lld to %lld", static_cast<int64_t>(i), t),
-              CfgErrorKind::JumpOutOfSubprogram, t);
-        else
-          target = static_cast<uint32_t>(t);
+    if (cfg_.is_lddw_tail[i]) return;
+    const Insn& insn = in_[i];
+    auto& succs = cfg_.succs[i];
+    if (insn.code == LDDW_OPCODE && !is_lddw(i)) return;  // incomplete: reported already
+    const std::optional<int64_t> off = jump_offset(insn);
+    const bool falls = insn.code != (JMP | EXIT) && insn.code != (JMP | JA | K) &&
+                       insn.code != (JMP32 | JA | K);
+    std::optional<uint32_t> target;
+    if (off) {
+      const int64_t t = static_cast<int64_t>(i) + 1 + *off;
+      if (t < 0 || t >= n)
+        add(i, format("jump out of range from insn %lld to %lld", static_cast<int64_t>(i), t),
+            CfgErrorKind::JumpOutOfProgram, t);
+      else if (cfg_.is_lddw_tail[t])
+        add(i, format("jump into the middle of ldimm64 insn %lld", t - 1), CfgErrorKind::JumpIntoLddw, t);
+      else if (static_cast<size_t>(t) < fn.start || static_cast<size_t>(t) >= fn.end)
+        add(i, format("jump out of range from insn %lld to %lld", static_cast<int64_t>(i), t),
+            CfgErrorKind::JumpOutOfSubprogram, t);
+      else
+        target = static_cast<uint32_t>(t);
+    }
+    if (falls) {
+      const size_t next = i + (is_lddw(i) ? 2 : 1);
+      if (next >= fn.end) {
+        // The kernel demands exit or ja last, so no sub-program runs into the next one.
+        add(i, "last insn is not an exit or jmp", CfgErrorKind::FallThrough);
+      } else {
+        succs.push_back(static_cast<uint32_t>(next));
+        if (off) cfg_.jump_target[next] = 1;  // the not-taken side of a branch
       }
-      if (falls) {
-        const size_t next = i + (is_lddw(i) ? 2 : 1);
-        if (next >= fn.end) {
-          // The kernel demands exit or ja last, so no sub-program runs into the next one.
-          add(i, "last insn is not an exit or jmp", CfgErrorKind::FallThrough);
-        } else {
-          succs.push_back(static_cast<uint32_t>(next));
-          if (off) cfg_.jump_target[next] = 1;  // the not-taken side of a branch
-        }
-      }
-      if (target) {
-        succs.push_back(*target);
-        cfg_.jump_target[*target] = 1;
-      }
+    }
+    if (target) {
+      succs.push_back(*target);
+      cfg_.jump_target[*target] = 1;
     }
   }
 
@@ -201,11 +211,13 @@ class Builder {
       const uint32_t u = work.back();
       work.pop_back();
       for (const uint32_t v : cfg_.succs[u]) reach(v);
-      for (const auto& callee : {cfg_.call_target[u], cfg_.func_ref[u]}) {
-        if (!callee) continue;
-        fn_reached[fn_of_[*callee]] = 1;
-        reach(*callee);
-      }
+      const Insn& insn = in_[u];
+      std::optional<uint32_t> callee;
+      if (insn.code == (JMP | CALL | K) && insn.src == CALL_LOCAL) callee = cfg_.call_target(u);
+      else if (insn.code == LDDW_OPCODE && insn.src == PSEUDO_FUNC) callee = cfg_.func_ref(u);
+      if (!callee) continue;
+      fn_reached[&cfg_.subprogram_of(*callee) - cfg_.subprograms.data()] = 1;
+      reach(*callee);
     }
     for (size_t k = 0; k < cfg_.subprograms.size(); ++k) {
       const Subprogram& fn = cfg_.subprograms[k];
@@ -223,8 +235,8 @@ class Builder {
 
   std::span<const Insn> in_;
   std::vector<CfgError>& errors_;
+  const CfgDepth depth_;
   Cfg cfg_;
-  std::vector<uint32_t> fn_of_;  // index into cfg_.subprograms
 };
 
 }  // namespace
@@ -235,8 +247,20 @@ const Subprogram& Cfg::subprogram_of(size_t insn) const {
   return it == subprograms.begin() ? subprograms.front() : *std::prev(it);
 }
 
-Cfg build_cfg(std::span<const Insn> insns, std::vector<CfgError>& errors) {
-  return Builder(insns, errors).build();
+namespace {
+std::optional<uint32_t> find_ref(const std::vector<CallRef>& refs, size_t insn) {
+  auto it = std::lower_bound(refs.begin(), refs.end(), insn,
+                             [](const CallRef& r, size_t i) { return r.insn < i; });
+  if (it == refs.end() || it->insn != insn) return std::nullopt;
+  return it->target;
+}
+}  // namespace
+
+std::optional<uint32_t> Cfg::call_target(size_t insn) const { return find_ref(calls, insn); }
+std::optional<uint32_t> Cfg::func_ref(size_t insn) const { return find_ref(func_refs, insn); }
+
+Cfg build_cfg(std::span<const Insn> insns, std::vector<CfgError>& errors, CfgDepth depth) {
+  return Builder(insns, errors, depth).build();
 }
 
 }  // namespace bpfq::ebpf

@@ -30,13 +30,11 @@ class Decoder {
                   std::to_string(kMaxInsns));
     // The CFG owns jump, call and lddw-slot structure; its defects are raised below at the
     // instruction that has them, so errors still come in instruction order.
-    cfg_ = build_cfg(in_, cfg_errors_);
-    fatal_at_.assign(in_.size(), nullptr);
+    // The structure only: reachability and loop heads are the verifier's.
+    cfg_ = build_cfg(in_, cfg_errors_, CfgDepth::Structure);
     const CfgError* incomplete_lddw = nullptr;
-    for (const CfgError& e : cfg_errors_) {
+    for (const CfgError& e : cfg_errors_)
       if (e.kind == CfgErrorKind::IncompleteLddw) incomplete_lddw = &e;
-      else if (rejects(e.kind) && !fatal_at_[e.insn]) fatal_at_[e.insn] = &e;
-    }
     for (size_t i = 0; i < in_.size(); ++i) {
       const Insn& tail = in_[i];
       if (cfg_.is_lddw_tail[i] && (tail.code != 0 || tail.dst != 0 || tail.src != 0 || tail.off != 0))
@@ -44,10 +42,8 @@ class Decoder {
     }
     if (incomplete_lddw) fail_cfg(*incomplete_lddw);
     std::vector<Slot> out(in_.size() + 1, Slot{OP_FELL_OFF_END, 0, 0, 0, 0});
-    for (size_t i = 0; i < in_.size(); ++i) {
-      if (cfg_.is_lddw_tail[i]) continue;
-      out[i] = decode_one(i);
-    }
+    for (size_t i = 0; i < in_.size(); ++i)
+      if (!cfg_.is_lddw_tail[i]) decode_one(i, out[i]);  // in place: no Slot on the stack to copy
     // Every rejected defect sits on a jump, call or lddw the loop above resolved; this only
     // guards against the two disagreeing about what is a jump.
     for (const CfgError& e : cfg_errors_)
@@ -103,21 +99,29 @@ class Decoder {
     fail(e.insn, e.message, hint);
   }
 
+  // Raises the first rejected CFG defect at pc, if any (the errors are in instruction order).
+  void check_cfg(size_t pc) const {
+    auto it = std::lower_bound(cfg_errors_.begin(), cfg_errors_.end(), pc,
+                               [](const CfgError& e, size_t at) { return e.insn < at; });
+    for (; it != cfg_errors_.end() && it->insn == pc; ++it)
+      if (it->kind != CfgErrorKind::IncompleteLddw && rejects(it->kind)) fail_cfg(*it);
+  }
+
   // The checked destination of the jump, call or lddw PSEUDO_FUNC at pc.
   int32_t jump_target(size_t pc) const {
-    if (fatal_at_[pc]) fail_cfg(*fatal_at_[pc]);
+    check_cfg(pc);
     // Unreachable unless the CFG and the decoder disagree on what is a jump.
     if (cfg_.succs[pc].empty()) fail(pc, "internal error: jump without a target in the CFG");
     return static_cast<int32_t>(cfg_.succs[pc].back());  // a jump's target comes last
   }
   int32_t entry_target(size_t pc, const std::optional<uint32_t>& target) const {
-    if (fatal_at_[pc]) fail_cfg(*fatal_at_[pc]);
+    check_cfg(pc);
     return static_cast<int32_t>(*target);
   }
 
-  Slot decode_one(size_t pc) {
+  void decode_one(size_t pc, Slot& s) {
     const Insn& i = in_[pc];
-    Slot s{OP_COUNT, i.dst, i.src, i.off, static_cast<uint64_t>(static_cast<int64_t>(i.imm))};
+    s = Slot{OP_COUNT, i.dst, i.src, i.off, static_cast<uint64_t>(static_cast<int64_t>(i.imm))};
     const uint8_t cls = insn_class(i.code);
     switch (cls) {
       case ALU:
@@ -130,7 +134,6 @@ class Decoder {
       case JMP32: decode_jmp(pc, i, s); break;
     }
     if (s.op == OP_COUNT) unknown(pc, i);
-    return s;
   }
 
   [[noreturn]] void unknown(size_t pc, const Insn& i) const {
@@ -258,7 +261,7 @@ class Decoder {
         s.imm = static_cast<uint32_t>(i.imm) | (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
         break;
       case PSEUDO_FUNC: {
-        const int32_t t = entry_target(pc, cfg_.func_ref[pc]);
+        const int32_t t = entry_target(pc, cfg_.func_ref(pc));
         callbacks_.push_back(static_cast<uint32_t>(t));
         s.imm = kCallbackTag | static_cast<uint32_t>(t);
         break;
@@ -349,7 +352,7 @@ class Decoder {
       }
       case CALL_LOCAL:
         s.op = OP_CALL_LOCAL;
-        s.off = entry_target(pc, cfg_.call_target[pc]);
+        s.off = entry_target(pc, cfg_.call_target(pc));
         return;
       default:
         fail(pc, "call with unknown kind (src_reg " + std::to_string(i.src) + ")");
@@ -360,7 +363,6 @@ class Decoder {
   const LinkEnv& env_;
   Cfg cfg_;
   std::vector<CfgError> cfg_errors_;
-  std::vector<const CfgError*> fatal_at_;  // the first rejected CFG defect at each insn
   std::vector<uint32_t> callbacks_;
 };
 

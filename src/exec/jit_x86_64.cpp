@@ -48,84 +48,101 @@ constexpr int kJmpOps = OP_JEQ_JMP_X - OP_JEQ_JMP_K;
 class Translator {
  public:
   Translator(const std::vector<Slot>& slots, const std::vector<uint32_t>& callbacks)
-      : slots_(slots), is_start_(slots.size(), false) {
-    is_start_[0] = true;
+      : slots_(slots), is_start_(slots.size(), 0) {
+    is_start_[0] = 1;
     for (const Slot& s : slots)
-      if (s.op == OP_CALL_LOCAL) is_start_[static_cast<size_t>(s.off)] = true;
-    for (uint32_t c : callbacks) is_start_[c] = true;
+      if (s.op == OP_CALL_LOCAL) is_start_[static_cast<size_t>(s.off)] = 1;
+    for (uint32_t c : callbacks) is_start_[c] = 1;
   }
 
-  // Passes until the code stops shrinking, as Linux's JIT does: the first uses 32-bit jumps
-  // everywhere; each next one makes a jump short (8-bit) where the previous pass's layout puts
-  // its target within reach. Code only shrinks between passes, so a short jump stays in reach.
-  std::vector<uint8_t> translate(std::vector<std::pair<uint32_t, uint32_t>>& entries) {
-    std::vector<uint8_t> code = pass();
-    for (int n = 0; n < 16; ++n) {
-      prev_label_ = label_, prev_end_ = end_;
-      std::vector<uint8_t> shorter = pass();
-      const bool same = shorter.size() == code.size();
-      code = std::move(shorter);
-      if (same) break;
-    }
-    for (size_t i = 0; i < slots_.size(); ++i)
-      if (is_start_[i]) entries.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(entry_[i]));
-    return code;
+  // Passes until no jump can shrink, as Linux's JIT does: the first uses 32-bit jumps
+  // everywhere; after each pass, a jump whose target its layout puts within a signed byte is
+  // made short (8-bit) in the next. Code only shrinks between passes, so a short jump stays in
+  // reach; a pass that would make no new jump short would repeat this one, so it is not run.
+  Assembler translate(std::vector<std::pair<uint32_t, uint32_t>>& entries) {
+    pass();
+    for (int n = 0; n < 16 && make_short(); ++n) pass();
+    entries = std::move(entries_);
+    return std::move(a_);
   }
 
  private:
-  std::vector<uint8_t> pass() {
-    a_ = Assembler();
-    a_.bytes().reserve(slots_.size() * 8 + 256);
-    label_.assign(slots_.size(), 0);
-    end_.assign(slots_.size(), 0);
-    entry_.assign(slots_.size(), 0);
-    jumps_.clear(), short_jumps_.clear(), calls_.clear(), helper_faults_.clear();
+  struct Jump {
+    uint32_t at;      // the displacement's code offset
+    uint32_t target;  // the instruction jumped to
+  };
+
+  // Marks the jumps of the last pass that its layout lets be short; true if any was long.
+  bool make_short() {
+    bool changed = false;
+    for (size_t k = 0; k < jumps_.size(); ++k) {
+      if (short_[k]) continue;
+      const Jump& j = jumps_[k];
+      // From the end of the long jump, which is the end of its instruction in this layout.
+      const int64_t rel = static_cast<int64_t>(label_[j.target]) - static_cast<int64_t>(j.at + 4);
+      if (fits_i8(rel)) short_[k] = 1, changed = true;
+    }
+    return changed;
+  }
+
+  void pass() {
+    // Most slots take under 8 bytes; the buffer grows if a program needs more.
+    a_ = Assembler(slots_.size() * 8 + 256);
+    label_.resize(slots_.size());
+    entries_.clear(), jumps_.clear(), calls_.clear(), helper_faults_.clear();
     trampoline();
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (is_start_[i]) {
-        entry_[i] = a_.pos();
+        entries_.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(a_.pos()));
         prologue();
       }
-      label_[i] = a_.pos();
+      label_[i] = static_cast<uint32_t>(a_.pos());
       if (slots_[i].op == OP_LDDW) {
         a_.mov_imm(kReg[slots_[i].dst], slots_[i].imm);
-        end_[i] = a_.pos();
         ++i;  // its second half is never reached
-        if (i < slots_.size()) label_[i] = end_[i] = a_.pos();
+        if (i < slots_.size()) label_[i] = static_cast<uint32_t>(a_.pos());
         continue;
       }
       insn(static_cast<uint32_t>(i), slots_[i]);
-      end_[i] = a_.pos();
     }
-    for (const auto& [at, target] : jumps_) a_.patch_rel(at, label_[target]);
-    for (const auto& [at, target] : short_jumps_) {
-      const int64_t rel = static_cast<int64_t>(label_[target]) - static_cast<int64_t>(at + 1);
+    short_.resize(jumps_.size(), 0);  // the first pass: every jump long
+    for (size_t k = 0; k < jumps_.size(); ++k) {
+      const Jump& j = jumps_[k];
+      if (!short_[k]) {
+        a_.patch_rel(j.at, label_[j.target]);
+        continue;
+      }
+      const int64_t rel = static_cast<int64_t>(label_[j.target]) - static_cast<int64_t>(j.at + 1);
       if (!fits_i8(rel)) throw Error("JIT: a short jump out of reach (internal error)");
-      a_.bytes()[at] = static_cast<uint8_t>(rel);
+      a_[j.at] = static_cast<uint8_t>(rel);
     }
-    for (const auto& [at, target] : calls_) a_.patch_rel(at, entry_[target]);
+    for (const auto& [at, target] : calls_) a_.patch_rel(at, entry(target));
     for (const auto& [at, pc] : helper_faults_) {  // out of line: the hot path falls through
       a_.patch_rel(at, a_.pos());
       a_.rm(NONE, false, MOV_RM_IMM, 0, kFrame, kFaultPcOff);
       a_.u32(pc);
       a_.jmp_to(fault_exit_);
     }
-    return std::move(a_.bytes());
+  }
+
+  // The code offset of the prologue of the sub-program starting at insn.
+  size_t entry(uint32_t insn) const {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), std::pair<uint32_t, uint32_t>{insn, 0});
+    return it->second;
   }
 
   // A jump (cond: a condition code, or -1 for jmp) as the last code of instruction `pc`:
-  // short when the previous pass put the target within a signed byte.
-  void jump_to_insn(int cond, uint32_t pc, uint32_t target) {
-    if (!prev_end_.empty()) {
-      const int64_t rel = static_cast<int64_t>(prev_label_[target]) - static_cast<int64_t>(prev_end_[pc]);
-      if (fits_i8(rel)) {
-        a_.u8(cond < 0 ? 0xeb : static_cast<uint8_t>(0x70 | cond));
-        short_jumps_.emplace_back(a_.pos(), target);
-        a_.u8(0);
-        return;
-      }
+  // short when make_short() found its target within a signed byte after the previous pass.
+  void jump_to_insn(int cond, uint32_t target) {
+    const size_t k = jumps_.size();
+    if (k < short_.size() && short_[k]) {
+      a_.u8(cond < 0 ? 0xeb : static_cast<uint8_t>(0x70 | cond));
+      jumps_.push_back(Jump{static_cast<uint32_t>(a_.pos()), target});
+      a_.u8(0);
+      return;
     }
-    jumps_.emplace_back(cond < 0 ? a_.jmp() : a_.jcc(static_cast<uint8_t>(cond)), target);
+    const size_t at = cond < 0 ? a_.jmp() : a_.jcc(static_cast<uint8_t>(cond));
+    jumps_.push_back(Jump{static_cast<uint32_t>(at), target});
   }
 
   // r12 = frame; call frame->target(args); return r0. A fault jumps to fault_exit_, which
@@ -172,7 +189,7 @@ class Translator {
     }
     if (op >= OP_JEQ_JMP_K && op < OP_JEQ_JMP_K + 4 * kJmpOps) {
       const int group = (op - OP_JEQ_JMP_K) / kJmpOps;  // JMP_K, JMP_X, JMP32_K, JMP32_X
-      cond_jump(pc, op - OP_JEQ_JMP_K - group * kJmpOps, group < 2, group % 2 == 1, dst, src, imm32,
+      cond_jump(op - OP_JEQ_JMP_K - group * kJmpOps, group < 2, group % 2 == 1, dst, src, imm32,
                 static_cast<uint32_t>(s.off));
       return;
     }
@@ -228,7 +245,7 @@ class Translator {
       }
 
       case OP_JA:
-        if (s.off != static_cast<int32_t>(pc) + 1) jump_to_insn(-1, pc, static_cast<uint32_t>(s.off));
+        if (s.off != static_cast<int32_t>(pc) + 1) jump_to_insn(-1, static_cast<uint32_t>(s.off));
         return;
       case OP_CALL_HELPER: {
         a_.mov_imm(RAX, s.imm);
@@ -391,7 +408,7 @@ class Translator {
   }
 
   // BPFQ_JMP_OPS order: JEQ JGT JGE JSET JNE JSGT JSGE JLT JLE JSLT JSLE.
-  void cond_jump(uint32_t pc, int k, bool w, bool x, uint8_t dst, uint8_t src, int32_t imm, uint32_t target) {
+  void cond_jump(int k, bool w, bool x, uint8_t dst, uint8_t src, int32_t imm, uint32_t target) {
     static constexpr uint8_t kCond[] = {kE, kA, kAE, kNE, kNE, kG, kGE, kB, kBE, kL, kLE};
     if (k == 3) {  // JSET: test
       if (x) {
@@ -407,39 +424,60 @@ class Translator {
     } else {
       a_.alu_imm(w, EXT_CMP, dst, imm);
     }
-    jump_to_insn(kCond[k], pc, target);
+    jump_to_insn(kCond[k], target);
   }
 
   const std::vector<Slot>& slots_;
-  std::vector<bool> is_start_;  // first instructions of sub-programs
+  std::vector<uint8_t> is_start_;  // first instructions of sub-programs
   Assembler a_;
-  std::vector<size_t> label_;  // code offset of each instruction
-  std::vector<size_t> end_;    // code offset after each instruction
-  std::vector<size_t> entry_;  // code offset of each sub-program's prologue
-  std::vector<size_t> prev_label_, prev_end_;  // the previous pass's
+  std::vector<uint32_t> label_;  // code offset of each instruction
+  std::vector<std::pair<uint32_t, uint32_t>> entries_;  // (first insn, prologue's code offset)
   size_t fault_exit_ = 0;
-  // (displacement at, instruction): 32-bit jumps, 8-bit jumps, calls, helper fault exits.
-  std::vector<std::pair<size_t, uint32_t>> jumps_, short_jumps_, calls_, helper_faults_;
+  std::vector<Jump> jumps_;      // to instructions, in code order (the same in every pass)
+  std::vector<uint8_t> short_;   // of each jump: 8-bit in the next pass
+  // (displacement at, instruction): calls, helper fault exits.
+  std::vector<std::pair<size_t, uint32_t>> calls_, helper_faults_;
 };
-}  // namespace
 
-JitCodePtr JitCode::compile(const std::vector<Slot>& slots,
-                                          const std::vector<uint32_t>& callback_targets) {
-  JitCodePtr jit(new JitCode);
-  const std::vector<uint8_t> code = Translator(slots, callback_targets).translate(jit->entries_);
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t mapped = (code.size() + page - 1) / page * page;
-  // W^X: written while only writable, then made executable and never writable again.
+// W^X: the code goes into a memfd with write(), then the file is mapped read + execute, so no
+// mapping of it is ever writable. Anonymous memory written in place costs a page fault per page
+// and a TLB flush at mprotect, most of a small program's compile time. nullptr where memfds are
+// unavailable (seccomp, old kernels) or may not be mapped executable.
+void* map_through_memfd(const Assembler& code, size_t mapped) {
+  const int fd = memfd_create("bpfq-jit", MFD_CLOEXEC);
+  if (fd < 0) return nullptr;
+  // The file ends with the code; the rest of its last page reads as zeros.
+  void* mem = MAP_FAILED;
+  if (write(fd, code.data(), code.pos()) == static_cast<ssize_t>(code.pos()))
+    mem = mmap(nullptr, mapped, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+  close(fd);
+  return mem == MAP_FAILED ? nullptr : mem;
+}
+
+// The fallback: anonymous memory written while only writable, then made read + execute.
+void* map_anonymous(const Assembler& code, size_t mapped) {
   void* mem = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) throw Error("JIT: cannot map " + std::to_string(mapped) + " bytes: " + std::strerror(errno));
-  std::memcpy(mem, code.data(), code.size());
+  std::memcpy(mem, code.data(), code.pos());
   if (mprotect(mem, mapped, PROT_READ | PROT_EXEC) != 0) {
     const int e = errno;
     munmap(mem, mapped);
     throw Error(std::string("JIT: cannot make code executable: ") + std::strerror(e));
   }
+  return mem;
+}
+}  // namespace
+
+JitCodePtr JitCode::compile(const std::vector<Slot>& slots,
+                                          const std::vector<uint32_t>& callback_targets) {
+  JitCodePtr jit(new JitCode);
+  const Assembler code = Translator(slots, callback_targets).translate(jit->entries_);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t mapped = (code.pos() + page - 1) / page * page;
+  void* mem = map_through_memfd(code, mapped);
+  if (!mem) mem = map_anonymous(code, mapped);
   jit->code_ = mem;
-  jit->size_ = code.size();
+  jit->size_ = code.pos();
   jit->mapped_ = mapped;
   return jit;
 }

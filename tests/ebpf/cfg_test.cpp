@@ -192,10 +192,10 @@ TEST(Cfg, SubprogramsSplitAtCallTargets) {
   )");
   EXPECT_EQ(texts(b.errors), Texts{});
   EXPECT_EQ(ranges(b.cfg), (Ranges{{0, 4}, {4, 7}, {7, 10}}));
-  EXPECT_EQ(b.cfg.call_target[1], 4u);
-  EXPECT_EQ(b.cfg.call_target[2], 7u);
-  EXPECT_EQ(b.cfg.call_target[5], 7u);
-  EXPECT_EQ(b.cfg.call_target[0], std::nullopt);
+  EXPECT_EQ(b.cfg.call_target(1), 4u);
+  EXPECT_EQ(b.cfg.call_target(2), 7u);
+  EXPECT_EQ(b.cfg.call_target(5), 7u);
+  EXPECT_EQ(b.cfg.call_target(0), std::nullopt);
   EXPECT_EQ(as_vectors(b.cfg.succs), (Succs{{1}, {2}, {3}, {}, {5}, {6}, {}, {8, 9}, {9}, {}}));
   EXPECT_EQ(b.cfg.subprogram_of(0).start, 0u);
   EXPECT_EQ(b.cfg.subprogram_of(3).start, 0u);
@@ -210,7 +210,8 @@ TEST(Cfg, HelperAndKfuncCallsOnlyFallThrough) {
   const Built b = build("call 1\ncall kfunc 0\nexit");
   EXPECT_EQ(texts(b.errors), Texts{});
   EXPECT_EQ(as_vectors(b.cfg.succs), (Succs{{1}, {2}, {}}));
-  EXPECT_EQ(b.cfg.call_target, (std::vector<std::optional<uint32_t>>(3)));
+  EXPECT_TRUE(b.cfg.calls.empty());
+  EXPECT_EQ(b.cfg.call_target(0), std::nullopt);
   EXPECT_EQ(ranges(b.cfg), (Ranges{{0, 3}}));
 }
 
@@ -327,9 +328,9 @@ TEST(Cfg, CallbacksViaLddwPseudoFunc) {
   EXPECT_EQ(ranges(b.cfg), (Ranges{{0, 7}, {7, 9}}));
   EXPECT_TRUE(b.cfg.subprograms[1].is_callback);
   EXPECT_FALSE(b.cfg.subprograms[0].is_callback);
-  EXPECT_EQ(b.cfg.func_ref[0], 7u);
-  EXPECT_EQ(b.cfg.call_target[0], std::nullopt);
-  EXPECT_EQ(b.cfg.call_target[5], std::nullopt);  // the helper call
+  EXPECT_EQ(b.cfg.func_ref(0), 7u);
+  EXPECT_EQ(b.cfg.call_target(0), std::nullopt);
+  EXPECT_EQ(b.cfg.call_target(5), std::nullopt);  // the helper call
   EXPECT_EQ(as_vector(b.cfg.succs[0]), std::vector<uint32_t>{2});
   EXPECT_TRUE(b.cfg.reachable[7]);
 }
@@ -389,8 +390,6 @@ void expect_well_formed(const Built& b) {
   ASSERT_EQ(cfg.size, n);
   ASSERT_EQ(cfg.succs.size(), n);
   ASSERT_EQ(cfg.is_lddw_tail.size(), n);
-  ASSERT_EQ(cfg.call_target.size(), n);
-  ASSERT_EQ(cfg.func_ref.size(), n);
   ASSERT_EQ(cfg.reachable.size(), n);
   ASSERT_EQ(cfg.loop_head.size(), n);
   ASSERT_EQ(cfg.jump_target.size(), n);
@@ -407,7 +406,7 @@ void expect_well_formed(const Built& b) {
       ASSERT_FALSE(cfg.is_lddw_tail[s]);
       ASSERT_TRUE(fn.start <= s && s < fn.end);
     }
-    for (const auto& t : {cfg.call_target[i], cfg.func_ref[i]})
+    for (const auto& t : {cfg.call_target(i), cfg.func_ref(i)})
       if (t) {
         ASSERT_EQ(cfg.subprogram_of(*t).start, *t);
       }
@@ -415,11 +414,44 @@ void expect_well_formed(const Built& b) {
       ASSERT_TRUE(cfg.succs[i].empty());
     }
   }
+  for (const std::vector<CallRef>* refs : {&cfg.calls, &cfg.func_refs})
+    for (size_t k = 0; k < refs->size(); ++k) {
+      ASSERT_LT((*refs)[k].insn, n);
+      if (k > 0) {
+        ASSERT_LT((*refs)[k - 1].insn, (*refs)[k].insn);
+      }
+    }
   for (size_t k = 1; k < b.errors.size(); ++k) ASSERT_LE(b.errors[k - 1].insn, b.errors[k].insn);
   for (const CfgError& e : b.errors) {
     ASSERT_LT(e.insn, std::max<size_t>(n, 1));
     ASSERT_FALSE(e.message.empty());
   }
+}
+
+// CfgDepth::Structure (the decoder's) builds the same graph and reports the same defects as a
+// full build, less reachability, loop heads and Unreachable.
+void expect_structure_same(const Built& b) {
+  std::vector<CfgError> errors;
+  const Cfg s = build_cfg(b.insns, errors, CfgDepth::Structure);
+  EXPECT_EQ(s.succs, b.cfg.succs);
+  EXPECT_EQ(s.is_lddw_tail, b.cfg.is_lddw_tail);
+  EXPECT_EQ(s.jump_target, b.cfg.jump_target);
+  EXPECT_EQ(ranges(s), ranges(b.cfg));
+  for (size_t k = 0; k < s.subprograms.size() && k < b.cfg.subprograms.size(); ++k)
+    EXPECT_EQ(s.subprograms[k].is_callback, b.cfg.subprograms[k].is_callback);
+  auto pairs = [](const std::vector<CallRef>& refs) {
+    std::vector<std::pair<uint32_t, uint32_t>> out;
+    for (const CallRef& r : refs) out.emplace_back(r.insn, r.target);
+    return out;
+  };
+  EXPECT_EQ(pairs(s.calls), pairs(b.cfg.calls));
+  EXPECT_EQ(pairs(s.func_refs), pairs(b.cfg.func_refs));
+  EXPECT_TRUE(s.reachable.empty());
+  EXPECT_TRUE(s.loop_head.empty());
+  std::vector<CfgError> full;
+  for (const CfgError& e : b.errors)
+    if (e.kind != CfgErrorKind::Unreachable) full.push_back(e);
+  EXPECT_EQ(texts(errors), texts(full));
 }
 
 TEST(CfgFuzz, RandomAndMutatedProgramsKeepSuccessorsInRange) {
@@ -466,6 +498,7 @@ TEST(CfgFuzz, RandomAndMutatedProgramsKeepSuccessorsInRange) {
     }
     const Built b = build(std::move(prog));
     ASSERT_NO_FATAL_FAILURE(expect_well_formed(b)) << "iteration " << iter;
+    ASSERT_NO_FATAL_FAILURE(expect_structure_same(b)) << "iteration " << iter;
     errors_seen += b.errors.size();
     clean += b.errors.empty();
   }

@@ -46,21 +46,27 @@ struct Subprogram {
 };
 
 // An instruction's successors: at most two (fall-through, jump target), kept inline so that a
-// graph costs no allocation per instruction.
+// graph costs no allocation per instruction; an unused place holds kNone (8 bytes, no count).
 struct Successors {
-  uint32_t at[2] = {};
-  uint8_t n = 0;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t at[2] = {kNone, kNone};
 
-  void push_back(uint32_t v) { at[n++] = v; }
-  size_t size() const { return n; }
-  bool empty() const { return n == 0; }
-  uint32_t back() const { return at[n - 1]; }
+  void push_back(uint32_t v) { at[at[0] != kNone] = v; }
+  size_t size() const { return (at[0] != kNone) + (at[1] != kNone); }
+  bool empty() const { return at[0] == kNone; }
+  uint32_t back() const { return at[size() - 1]; }
   uint32_t operator[](size_t i) const { return at[i]; }
   const uint32_t* begin() const { return at; }
-  const uint32_t* end() const { return at + n; }
+  const uint32_t* end() const { return at + size(); }
   friend bool operator==(const Successors& a, const Successors& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end());
   }
+};
+
+// A local call or an lddw PSEUDO_FUNC, and the sub-program start it names.
+struct CallRef {
+  uint32_t insn = 0;
+  uint32_t target = 0;
 };
 
 struct Cfg {
@@ -70,8 +76,10 @@ struct Cfg {
   // Calls fall through (their callee is in call_target); exit has none. A conditional jump
   // keeps both even when they coincide (off 0); an edge found invalid is left out.
   std::vector<Successors> succs;
-  std::vector<std::optional<uint32_t>> call_target;  // local calls: the callee's first insn
-  std::vector<std::optional<uint32_t>> func_ref;     // lddw PSEUDO_FUNC: the callback's first insn
+  // Few instructions call or name a sub-program: lists sorted by insn, not an entry per
+  // instruction. An invalid target is left out (its defect is in the errors).
+  std::vector<CallRef> calls;      // local calls: the callee's first insn
+  std::vector<CallRef> func_refs;  // lddw PSEUDO_FUNC: the callback's first insn
   std::vector<Subprogram> subprograms;  // sorted by start; [0] is the entry at 0
   std::vector<uint8_t> reachable;       // from the entry or any reached sub-program
   // Instructions that are targets of a jump whose source is at or after them in a DFS from
@@ -81,10 +89,19 @@ struct Cfg {
 
   // The sub-program containing insn.
   const Subprogram& subprogram_of(size_t insn) const;
+  // The callee of the local call at insn, the callback named by the lddw at insn.
+  std::optional<uint32_t> call_target(size_t insn) const;
+  std::optional<uint32_t> func_ref(size_t insn) const;
 };
+
+// How much of the graph to build. Structure: sub-programs, successors, call and callback
+// targets, jump targets and their defects (what the decoder needs: it runs unreachable code
+// only by faulting on it); reachable and loop_head stay empty and no Unreachable is reported.
+// Full adds reachability and loop heads (the verifier).
+enum class CfgDepth : uint8_t { Structure, Full };
 
 // Builds the graph. Every structural defect found is returned in errors (in instruction order);
 // the graph is still built for whatever is well-formed.
-Cfg build_cfg(std::span<const Insn> insns, std::vector<CfgError>& errors);
+Cfg build_cfg(std::span<const Insn> insns, std::vector<CfgError>& errors, CfgDepth depth = CfgDepth::Full);
 
 }  // namespace bpfq::ebpf
