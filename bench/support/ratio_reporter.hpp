@@ -1,7 +1,9 @@
 #pragma once
 // A Google Benchmark console reporter that also prints, after the run, each benchmark's time
 // as a ratio to its baseline measured in the same run. Baselines are named by a mapping from
-// benchmark name prefix to baseline name prefix (e.g. "Interp/alu" -> "Native/alu").
+// benchmark name prefix to baseline name prefix (e.g. "Interp/alu" -> "Native/alu"). The ratios
+// are of real time, or of CPU time (Time::Cpu: for single-threaded benchmarks on a machine shared
+// with other work, where real time also counts the time the thread waited for a core).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -12,25 +14,27 @@
 
 namespace bpfq::bench {
 
+enum class Time { Real, Cpu };
+
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   // pairs: {subject name, baseline name}, matched on the benchmark's full run name
   // (aggregate suffixes such as _median are kept in the key).
-  explicit RatioReporter(std::vector<std::pair<std::string, std::string>> pairs)
-      : pairs_(std::move(pairs)) {}
+  explicit RatioReporter(std::vector<std::pair<std::string, std::string>> pairs, Time time = Time::Real)
+      : pairs_(std::move(pairs)), time_(time) {}
 
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
       const std::string name = r.benchmark_name();
-      times_[name] = r.GetAdjustedRealTime();
+      times_[name] = time_ == Time::Cpu ? r.GetAdjustedCPUTime() : r.GetAdjustedRealTime();
       for (const auto& [key, counter] : r.counters) counters_[name][key] = counter.value;
     }
   }
 
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\n%-44s %-34s %10s\n", "benchmark", "baseline (same run)", "ratio");
+    std::printf("\n%-44s %-34s %10s\n", "benchmark", "baseline (same run)", time_ == Time::Cpu ? "cpu ratio" : "ratio");
     for (const auto& [subject, baseline] : pairs_) {
       for (const char* agg : {"", "_median"}) {
         auto s = times_.find(subject + agg), b = times_.find(baseline + agg);
@@ -45,15 +49,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   std::vector<std::pair<std::string, std::string>> pairs_;
+  Time time_;
   std::map<std::string, double> times_;
   std::map<std::string, std::map<std::string, double>> counters_;
 };
 
 // main() body for a benchmark binary with ratio pairs.
-inline int run_with_ratios(int argc, char** argv, std::vector<std::pair<std::string, std::string>> pairs) {
+inline int run_with_ratios(int argc, char** argv, std::vector<std::pair<std::string, std::string>> pairs,
+                           Time time = Time::Real) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter(std::move(pairs));
+  RatioReporter reporter(std::move(pairs), time);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
