@@ -782,6 +782,10 @@ bool Scalar::contains(const Scalar& o) const {
 }
 
 Scalar Scalar::join(const Scalar& o) const {
+  // x joined with itself is x, without the cost of sync (most registers are the same on both
+  // paths that meet): the hull is x, and sync only narrows, so a synced hull that still holds
+  // x is x. (A tnum with value bits under its mask would come out normalised: not taken here.)
+  if (*this == o && (bits.value & bits.mask) == 0) return *this;
   Scalar h;
   h.bits = bits.join(o.bits);
   h.umin = std::min(umin, o.umin);

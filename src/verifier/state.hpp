@@ -3,6 +3,7 @@
 // frame on one path, the packet references held, and how two states compare for pruning.
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ struct Reg {
   uint32_t origin = UINT32_MAX;        // maybe-NULL pointers: the call that returned them;
                                        // NotInit: the release that invalidated it
   bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }
+  bool operator==(const Reg&) const = default;
   static Reg scalar(const Scalar& s) {
     Reg r;
     r.type = RegType::Scalar;
@@ -75,11 +77,36 @@ struct StackSlot {  // 8 bytes at r10 - 8*(i+1)
   uint32_t object_ref = 0;   // dynptr: its packet's reference (0: borrowed); iterator: its own
   uint32_t iter_step = 0;    // iterator: which bpf_iter_num_next made this state (not compared)
   uint32_t dynptr_end = 0;   // 1 + the release that ended a dynptr here, for messages (not compared)
+  bool operator==(const StackSlot&) const = default;
+};
+
+// A frame's stack slots, shared by the states copied from one another until one of them
+// writes (copy on write): a path's next stored state, or the other edge of a branch, mostly has
+// the stack of the state it was copied from, and copying every stack made verification
+// allocation-bound. Reading never copies; every write goes through mut() or resize().
+class Stack {
+ public:
+  size_t size() const { return slots_ ? slots_->size() : 0; }
+  const StackSlot& operator[](size_t k) const { return (*slots_)[k]; }
+  const StackSlot* begin() const { return slots_ ? slots_->data() : nullptr; }
+  const StackSlot* end() const { return begin() + size(); }
+  StackSlot& mut(size_t k) { return own()[k]; }
+  void resize(size_t n) {
+    if (n != size()) own().resize(n);
+  }
+
+ private:
+  std::vector<StackSlot>& own() {
+    if (!slots_) slots_ = std::make_shared<std::vector<StackSlot>>();
+    else if (slots_.use_count() > 1) slots_ = std::make_shared<std::vector<StackSlot>>(*slots_);
+    return *slots_;
+  }
+  std::shared_ptr<std::vector<StackSlot>> slots_;  // null: no slot yet
 };
 
 struct Frame {
   std::array<Reg, 11> regs;
-  std::vector<StackSlot> stack;  // grows on demand
+  Stack stack;                   // grows on demand
   uint32_t callsite = 0;         // the call (or callback helper call) that made this frame
   uint32_t start = 0;            // the function's first instruction
   uint8_t callback = 0;          // CallbackKind of a callback frame
@@ -96,8 +123,28 @@ struct RefEntry {
   RefKind kind = RefKind::Packet;
 };
 
+// A state's frames, each shared like a Stack (copy on write): a caller's frame does not change
+// while its callee runs, and every state stored meanwhile would copy it. Reading never copies;
+// every write goes through mut() (cur() of a non-const State is one).
+class Frames {
+ public:
+  size_t size() const { return frames_.size(); }
+  const Frame& operator[](size_t f) const { return *frames_[f]; }
+  const Frame& back() const { return *frames_.back(); }
+  Frame& mut(size_t f) {
+    std::shared_ptr<Frame>& p = frames_[f];
+    if (p.use_count() > 1) p = std::make_shared<Frame>(*p);
+    return *p;
+  }
+  void push_back(Frame f) { frames_.push_back(std::make_shared<Frame>(std::move(f))); }
+  void pop_back() { frames_.pop_back(); }
+
+ private:
+  std::vector<std::shared_ptr<Frame>> frames_;
+};
+
 struct State {
-  std::vector<Frame> frames;
+  Frames frames;
   std::vector<RefEntry> refs;
   uint32_t pc = 0;
   bool ctx_skb_set = false;  // qdisc/dequeue: a reference was handed out in ctx->skb
@@ -109,7 +156,7 @@ struct State {
   uint32_t lock_id = 0;
   bool locked() const { return lock_id != 0 || lock_map != nullptr || lock_btf != 0; }
 
-  Frame& cur() { return frames.back(); }
+  Frame& cur() { return frames.mut(frames.size() - 1); }
   const Frame& cur() const { return frames.back(); }
 };
 
@@ -120,9 +167,16 @@ using LiveMask = uint16_t;
 // registers of frame f matter.
 bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& live);
 
-// One state holding both a and b, which must have the same shape (types, references, spilled
-// pointers); nullopt if they do not. Registers dead in live[frame] are dropped.
-std::optional<State> join_states(const State& a, const State& b, const std::vector<LiveMask>& live);
+// Are a and b in the same calls (frames of the same functions, called from the same places, the
+// same call of each callback)? Only such states join; a cheap test, checked first.
+bool same_calls(const State& a, const State& b);
+
+// Can a and b be joined into one state holding both: do they have the same shape (types,
+// references, spilled pointers)? Copies nothing.
+bool joinable(const State& a, const State& b, const std::vector<LiveMask>& live);
+// a becomes that join, in place (a's ids; registers dead in live[frame] dropped); false, with a
+// partly joined (to be dropped), if they do not join.
+bool join_into(State& a, const State& b, const std::vector<LiveMask>& live);
 
 // The widening of a callback's loop: cur with every scalar old and cur disagree on made unknown;
 // false if they differ in kind (no widening helps).

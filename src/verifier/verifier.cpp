@@ -65,6 +65,10 @@ const char* special_name(loader::SpecialKind k) {
 struct Checkpoint {
   State st;
   Checkpoint* parent = nullptr;
+  // Ancestor queries (is_ancestor) climb by `jump`, an ancestor chosen so that any depth is
+  // reached in O(log depth) steps (skew-binary jump pointers): chains are thousands long.
+  Checkpoint* jump = nullptr;
+  uint32_t depth = 0;
   // The paths that joined this one on its way here (see Path::joined): they end when it does.
   std::vector<Checkpoint*> joined_parents;
   int branches = 1;
@@ -198,8 +202,7 @@ class Verifier {
 
   State entry_state() {
     State s;
-    s.frames.emplace_back();
-    Frame& f = s.frames.back();
+    Frame f;
     f.start = 0;
     Reg ctx;
     if (type_.ctx == CtxKind::QdiscCtx) {
@@ -219,6 +222,7 @@ class Verifier {
     }
     f.regs[1] = ctx;
     f.regs[10] = stack_ptr(0);
+    s.frames.push_back(std::move(f));
     return s;
   }
 
@@ -418,9 +422,12 @@ class Verifier {
                                                          innermost_invocation(s)};
       auto it = parked_.find(key);
       if (it != parked_.end()) {
-        if (std::optional<State> joined = join_states(it->second.st, s, live)) {
-          joined->pc = s.pc;
-          it->second.st = std::move(*joined);
+        // Joined in a copy, which shares the parked state's frames (see Frames): most paths that
+        // meet a parked one join it, so the join is not checked first.
+        State joined = it->second.st;
+        if (join_into(joined, s, live)) {
+          joined.pc = s.pc;
+          it->second.st = std::move(joined);
           ++result_.joins;
           if (opts_.log) result_.log += std::to_string(s.pc) + ": joined a waiting path\n";
           Path& parked = it->second;
@@ -438,10 +445,12 @@ class Verifier {
     if (!cfg_.loop_head[s.pc] && !callback_entry) {
       for (auto it = list.rbegin(); it != list.rend(); ++it) {
         const Checkpoint& c = **it;
-        if (c.anchor != anchor || c.at_loop_head || is_ancestor(&c, path.parent)) continue;
-        if (std::optional<State> joined = join_states(c.st, s, live)) {
-          joined->pc = s.pc;
-          s = std::move(*joined);
+        if (c.anchor != anchor || c.at_loop_head || !same_calls(c.st, s) || is_ancestor(&c, path.parent)) continue;
+        if (joinable(c.st, s, live)) {
+          State joined = c.st;
+          join_into(joined, s, live);
+          joined.pc = s.pc;
+          s = std::move(joined);
           ++result_.joins;
           break;
         }
@@ -452,7 +461,7 @@ class Verifier {
     if (list.size() < kMaxStatesPerInsn || cfg_.loop_head[s.pc] || !path.joined.empty()) {
       auto c = std::make_unique<Checkpoint>();
       c->st = s;
-      c->parent = path.parent;
+      set_parent(*c, path.parent);
       c->joined_parents = std::move(path.joined);
       path.joined.clear();
       c->anchor = anchor;
@@ -606,10 +615,20 @@ class Verifier {
     return best;
   }
 
+  static void set_parent(Checkpoint& c, Checkpoint* parent) {
+    c.parent = parent;
+    c.depth = parent ? parent->depth + 1 : 0;
+    const Checkpoint* j = parent ? parent->jump : nullptr;
+    // Jump twice as far as the parent does when its two jumps have the same length, else one.
+    c.jump = parent && j && j->jump && parent->depth - j->depth == j->depth - j->jump->depth ? j->jump : parent;
+    if (!parent) c.jump = &c;
+  }
+
+  // Is c p or an ancestor of p?
   static bool is_ancestor(const Checkpoint* c, const Checkpoint* p) {
-    for (; p; p = p->parent)
-      if (p == c) return true;
-    return false;
+    if (!p || !c || c->depth > p->depth) return false;
+    while (p->depth > c->depth) p = p->jump->depth >= c->depth ? p->jump : p->parent;
+    return p == c;
   }
 
   void log_insn(const State& s) {
@@ -949,10 +968,19 @@ class Verifier {
 
   int stack_index(int64_t off) const { return static_cast<int>((-off - 1) / 8); }
 
+  // The slot of a stack byte, to write (the stack grows to it).
   StackSlot& slot(Frame& f, int64_t byte_off) {
     const size_t idx = static_cast<size_t>(stack_index(byte_off));
     if (f.stack.size() <= idx) f.stack.resize(idx + 1);
-    return f.stack[idx];
+    return f.stack.mut(idx);
+  }
+
+  // The same, to read: grows the stack alike, but leaves a shared frame and stack shared (see
+  // Frames, Stack).
+  const StackSlot& read_slot(State& s, uint8_t frame, int64_t byte_off) {
+    const size_t idx = static_cast<size_t>(stack_index(byte_off));
+    if (s.frames[frame].stack.size() <= idx) s.frames.mut(frame).stack.resize(idx + 1);
+    return s.frames[frame].stack[idx];
   }
 
   // Stack byte offsets [lo, hi) (negative, from r10) must lie in the frame.
@@ -963,7 +991,8 @@ class Verifier {
            "the stack is the 512 bytes below r10: offsets -512..-1", {r});
   }
 
-  Frame& frame_of(State& s, const Reg& base) { return s.frames[base.frame]; }
+  // The frame a stack pointer points into, to write.
+  Frame& frame_of(State& s, const Reg& base) { return s.frames.mut(base.frame); }
 
   void load(State& s, const Insn& i) {
     const uint8_t mode = mem_mode(i.code);
@@ -1145,11 +1174,10 @@ class Verifier {
   Reg stack_load(State& s, const Insn& i, const Reg& base, int size) {
     const Access a = span_of(base, i.off, size);
     check_stack_range(s, i.src, a.lo, a.hi, false, size);
-    Frame& f = frame_of(s, base);
-    check_no_stack_object(s, i.src, f, a.lo, a.hi, false);
+    check_no_stack_object(s, i.src, base.frame, a.lo, a.hi, false);
     if (!base.v.is_const()) {
       for (int64_t b = a.lo; b < a.hi; ++b) {
-        const StackSlot& sl = slot(f, b);
+        const StackSlot& sl = read_slot(s, base.frame, b);
         const SlotByte k = sl.bytes[(b + kStackSize) % 8];
         if (k == SlotByte::Invalid)
           fail(s, "invalid variable-offset read from stack " + rname(i.src) + " off=" + std::to_string(b),
@@ -1160,7 +1188,7 @@ class Verifier {
       return Reg::scalar(Scalar::unknown_of_size(size));
     }
     const int64_t lo = a.lo;
-    StackSlot& sl = slot(f, lo);
+    const StackSlot& sl = read_slot(s, base.frame, lo);
     const int at_byte = static_cast<int>((lo + kStackSize) % 8);
     if (at_byte + size > 8)
       fail(s, "misaligned stack access off=" + std::to_string(lo) + " size=" + std::to_string(size), {}, {i.src});
@@ -1330,11 +1358,12 @@ class Verifier {
 
   // Dynptrs and iterators on the stack change only through their kfuncs; a write over a dynptr
   // ends it (both halves), one over an iterator would leak it.
-  void check_no_stack_object(const State& s, int r, Frame& f, int64_t lo, int64_t hi, bool write) {
+  void check_no_stack_object(State& s, int r, uint8_t frame, int64_t lo, int64_t hi, bool write) {
     for (int64_t b = lo; b < hi; b += 1) {
+      const Frame& f = s.frames[frame];  // (again each time: a write below may copy the frame)
       const size_t idx = static_cast<size_t>(stack_index(b));
       if (idx >= f.stack.size() || f.stack[idx].object == SlotObject::None) continue;
-      StackSlot& sl = f.stack[idx];
+      const StackSlot& sl = f.stack[idx];
       const bool iter = sl.object == SlotObject::Iter;
       if (!write || iter)
         fail(s, std::string(write ? "cannot overwrite " : "cannot read ") + (iter ? "iterator" : "dynptr") + " at fp" +
@@ -1345,9 +1374,10 @@ class Verifier {
       const size_t other = sl.object == SlotObject::DynptrFirst ? idx - 1 : idx + 1;
       for (size_t k : {idx, other})
         if (k < f.stack.size()) {
-          f.stack[k].object = SlotObject::None;
-          f.stack[k].object_ref = 0;
-          f.stack[k].bytes.fill(SlotByte::Invalid);
+          StackSlot& end = s.frames.mut(frame).stack.mut(k);
+          end.object = SlotObject::None;
+          end.object_ref = 0;
+          end.bytes.fill(SlotByte::Invalid);
         }
     }
   }
@@ -1355,8 +1385,8 @@ class Verifier {
   void stack_store(State& s, const Insn& i, const Reg& base, const Reg& val, int size) {
     const Access a = span_of(base, i.off, size);
     check_stack_range(s, i.dst, a.lo, a.hi, true, size);
+    check_no_stack_object(s, i.dst, base.frame, a.lo, a.hi, true);
     Frame& f = frame_of(s, base);
-    check_no_stack_object(s, i.dst, f, a.lo, a.hi, true);
     if (val.type == RegType::Stack && base.frame < val.frame)
       fail(s, "cannot spill pointers to stack into stack frame of the caller",
            "a callee's stack ends when it returns: keep pointers to it in its own frame", {i.dst});
@@ -1575,8 +1605,9 @@ class Verifier {
     if (id == 0) return;
     // The full value, when v is a low half: only its low 32 bits are known to lie in v's range.
     Scalar full = v;
+    // (only linked copies are written: other frames and stacks stay shared)
+    auto linked = [&](const Reg& reg) { return reg.type == RegType::Scalar && reg.id == id; };
     auto update = [&](Reg& reg) {
-      if (reg.type != RegType::Scalar || reg.id != id || &reg == &cur.regs[r]) return;
       if (reg.sub32 == from_half) {
         reg.v = v;
       } else if (from_half) {
@@ -1592,10 +1623,13 @@ class Verifier {
         reg.v = full.zext32();
       }
     };
-    for (Frame& f : s.frames) {
-      for (Reg& reg : f.regs) update(reg);
-      for (StackSlot& sl : f.stack)
-        if (sl.spill_size == 8) update(sl.spill);
+    const size_t top = s.frames.size() - 1;
+    for (size_t i = 0; i < s.frames.size(); ++i) {
+      for (size_t k = 0; k < s.frames[i].regs.size(); ++k)
+        if (linked(s.frames[i].regs[k]) && !(i == top && k == static_cast<size_t>(r))) update(s.frames.mut(i).regs[k]);
+      for (size_t k = 0; k < s.frames[i].stack.size(); ++k)
+        if (s.frames[i].stack[k].spill_size == 8 && linked(s.frames[i].stack[k].spill))
+          update(s.frames.mut(i).stack.mut(k).spill);
     }
   }
 
@@ -1694,9 +1728,12 @@ class Verifier {
   void release(State& s, uint32_t ref) {
     std::erase_if(s.refs, [&](const RefEntry& e) { return e.id == ref; });
     // Dynptrs over the packet end with it.
-    for (Frame& f : s.frames)
-      for (StackSlot& sl : f.stack)
-        if ((sl.object == SlotObject::DynptrFirst || sl.object == SlotObject::DynptrSecond) && sl.object_ref == ref) {
+    for (size_t i = 0; i < s.frames.size(); ++i)
+      for (size_t k = 0; k < s.frames[i].stack.size(); ++k)
+        if ((s.frames[i].stack[k].object == SlotObject::DynptrFirst ||
+             s.frames[i].stack[k].object == SlotObject::DynptrSecond) &&
+            s.frames[i].stack[k].object_ref == ref) {
+          StackSlot& sl = s.frames.mut(i).stack.mut(k);
           sl.object = SlotObject::None;
           sl.object_ref = 0;
           sl.bytes.fill(SlotByte::Invalid);
@@ -1707,13 +1744,22 @@ class Verifier {
     kill_pointers(s, [&](const Reg& r) { return r.ref == ref && r.is_pointer(); });
   }
 
-  // Every register and spilled register of every frame.
+  // Every register and spilled register of every frame. Each is changed in a copy, stored back
+  // only if f changed it: frames and stacks shared with other states stay shared (see Frames).
   template <class F>
   static void for_each_reg(State& s, F f) {
-    for (Frame& fr : s.frames) {
-      for (Reg& r : fr.regs) f(r);
-      for (StackSlot& sl : fr.stack)
-        if (sl.spill_size) f(sl.spill);
+    for (size_t i = 0; i < s.frames.size(); ++i) {
+      for (size_t k = 0; k < s.frames[i].regs.size(); ++k) {
+        Reg r = s.frames[i].regs[k];
+        f(r);
+        if (!(r == s.frames[i].regs[k])) s.frames.mut(i).regs[k] = r;
+      }
+      for (size_t k = 0; k < s.frames[i].stack.size(); ++k) {
+        if (!s.frames[i].stack[k].spill_size) continue;
+        Reg r = s.frames[i].stack[k].spill;
+        f(r);
+        if (!(r == s.frames[i].stack[k].spill)) s.frames.mut(i).stack.mut(k).spill = r;
+      }
     }
   }
 
@@ -2010,7 +2056,10 @@ class Verifier {
       }
     }
     // The callback's frame, if the helper calls back: explored as if called, and as if not.
-    State before = s;
+    // (Only then is the state before the call kept: a copy would make the next write copy the
+    // frame it shares.)
+    std::optional<State> before;
+    if (callback_reg >= 0) before = s;
     if (release_ref) release(s, release_ref);
     if (owned_node_ref) to_non_owning(s, owned_node_ref);
     Reg ret = Reg::scalar(Scalar::unknown());
@@ -2082,7 +2131,7 @@ class Verifier {
     s.cur().regs[0] = ret;
     if (callback_reg >= 0) {
       // Also explore the callback being called, from the state before the call returned.
-      State cb = make_callback_frame(before, *proto, callback_reg, cb_ctx_reg, map, map_index, root);
+      State cb = make_callback_frame(*before, *proto, callback_reg, cb_ctx_reg, map, map_index, root);
       fork(path, pending, std::move(cb));
     }
     s.pc++;
@@ -2225,8 +2274,8 @@ class Verifier {
 
   void dynptr_init(State& s, int r, const Reg& reg, uint32_t packet_ref) {
     const int64_t off = stack_object_at(s, r, reg, 16, "bpf_dynptr_from_skb", "struct bpf_dynptr");
+    check_no_stack_object(s, r, reg.frame, off, off + 16, true);  // an iterator there fails; a dynptr ends
     Frame& f = frame_of(s, reg);
-    check_no_stack_object(s, r, f, off, off + 16, true);  // an iterator there fails; a dynptr ends
     slot(f, off);  // (grows the stack to both slots first: references stay valid)
     for (int64_t at : {off, off + 8}) {
       StackSlot& sl = slot(f, at);
@@ -2241,10 +2290,9 @@ class Verifier {
   // An initialised dynptr: returns its packet's reference.
   uint32_t dynptr_arg(State& s, int r, const Reg& reg, const std::string& fn) {
     const int64_t off = stack_object_at(s, r, reg, 16, fn, "struct bpf_dynptr");
-    Frame& f = frame_of(s, reg);
-    slot(f, off);
-    const StackSlot& first = slot(f, off);
-    const StackSlot& second = slot(f, off + 8);
+    read_slot(s, reg.frame, off);
+    const StackSlot& first = read_slot(s, reg.frame, off);
+    const StackSlot& second = read_slot(s, reg.frame, off + 8);
     if (first.object == SlotObject::DynptrFirst && second.object == SlotObject::DynptrSecond) return first.object_ref;
     if (first.dynptr_end)
       fail(s, fn + ": the dynptr at fp" + std::to_string(off) + " was invalidated when its packet was released at " +
@@ -2257,8 +2305,8 @@ class Verifier {
 
   void iter_init(State& s, int r, const Reg& reg) {
     const int64_t off = stack_object_at(s, r, reg, 8, "bpf_iter_num_new", "struct bpf_iter_num");
+    check_no_stack_object(s, r, reg.frame, off, off + 8, true);  // an iterator there: refused (leak)
     Frame& f = frame_of(s, reg);
-    check_no_stack_object(s, r, f, off, off + 8, true);  // an iterator there: refused (leak)
     StackSlot& sl = slot(f, off);
     forget_spill(sl);
     sl.bytes.fill(SlotByte::Invalid);
@@ -2459,19 +2507,22 @@ class Verifier {
         if (!reg.v.is_const() && (reg.v.smin <= -kStackSize || reg.v.smax > 0))
           fail(s, "invalid variable-offset indirect access to stack " + rname(r), {}, {r});
         check_stack_range(s, r, a.lo, a.hi, write, sz);
-        Frame& f = frame_of(s, reg);
-        check_no_stack_object(s, r, f, a.lo, a.hi, write);
+        check_no_stack_object(s, r, reg.frame, a.lo, a.hi, write);
         for (int64_t b = a.lo; b < a.hi; ++b) {
-          StackSlot& sl = slot(f, b);
-          SlotByte& k = sl.bytes[(b + kStackSize) % 8];
+          const size_t at = static_cast<size_t>((b + kStackSize) % 8);
           if (write) {
+            StackSlot& sl = slot(frame_of(s, reg), b);
             if (reg.v.is_const()) {
               if (sl.spill_size) forget_spill(sl);
-              k = SlotByte::Misc;
-            } else if (k == SlotByte::Spill && sl.spill.is_pointer()) {
+              sl.bytes[at] = SlotByte::Misc;
+            } else if (sl.bytes[at] == SlotByte::Spill && sl.spill.is_pointer()) {
               fail(s, "helper may overwrite a spilled pointer", {}, {r});
             }
-          } else if (k == SlotByte::Invalid && !reg.v.is_const()) {
+            continue;
+          }
+          const StackSlot& sl = read_slot(s, reg.frame, b);  // (a read leaves a shared stack shared)
+          const SlotByte k = sl.bytes[at];
+          if (k == SlotByte::Invalid && !reg.v.is_const()) {
             // Constant offsets may leave padding uninitialised (Linux allows it to privileged
             // programs: the helper reads stack bytes, never a pointer); a variable one must not
             // reach bytes never written.
@@ -2486,7 +2537,7 @@ class Verifier {
         // only if the offset was constant; otherwise leave what was there.
         if (write && !reg.v.is_const())
           for (int64_t b = a.lo; b < a.hi; ++b) {
-            StackSlot& sl = slot(f, b);
+            StackSlot& sl = slot(frame_of(s, reg), b);
             SlotByte& k = sl.bytes[(b + kStackSize) % 8];
             if (k == SlotByte::Zero) k = SlotByte::Misc;
           }
@@ -2559,7 +2610,7 @@ class Verifier {
       result_.r0_umax = std::max(result_.r0_umax, r0.v.umax);
       return Step::Done;
     }
-    Frame callee = std::move(s.frames.back());
+    const Frame callee = s.frames.back();
     s.frames.pop_back();
     if (callee.callback) {
       if (r0.type != RegType::Scalar)
