@@ -88,25 +88,13 @@ uint64_t max_sojourn(const Trace& t) {
   return longest;
 }
 
-// One sender faster than the dequeue rate for `packets` arrivals; the script ends with the last
-// arrival, while the standing queue is still there.
+// One sender faster than the dequeue rate; the script ends with the last arrival, while the
+// standing queue is still there.
 Script overload(uint32_t packets, uint64_t arrival_gap, uint64_t dequeue_gap, uint8_t ecn) {
-  Script s;
-  uint64_t t_arrive = kMs, t_dequeue = kMs + dequeue_gap / 2;
-  for (uint32_t id = 1; id <= packets;) {
-    if (t_arrive <= t_dequeue) {
-      PacketSpec p;
-      p.id = id++;
-      p.frame_len = 1000;
-      p.ecn = ecn;
-      enqueue_at(s, t_arrive, p);
-      t_arrive += arrival_gap;
-    } else {
-      dequeue_at(s, t_dequeue);
-      t_dequeue += dequeue_gap;
-    }
-  }
-  return s;
+  PacketSpec pkt;
+  pkt.frame_len = 1000;
+  pkt.ecn = ecn;
+  return overload_script(pkt, packets, kMs, arrival_gap, dequeue_gap, 0);
 }
 
 TEST_F(CobaltDiff, StandingQueueIsDroppedOnTheSameSchedule) {

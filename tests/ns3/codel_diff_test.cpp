@@ -44,31 +44,14 @@ class CodelDiff : public ::testing::Test, public DiffFixture {
   }
 };
 
-// A sender at 1.25x the dequeue rate: the standing queue grows, CoDel starts dropping after an
-// interval above target and drops faster while the queue stays.
-Script overload_script(uint32_t packets, uint64_t arrival_gap, uint64_t dequeue_gap) {
-  Script s;
-  uint64_t t_arrive = 1'000 * kUnit, t_dequeue = 1'000 * kUnit + dequeue_gap / 2;
-  uint32_t id = 1;
-  while (id <= packets || t_dequeue < t_arrive + 400 * dequeue_gap) {
-    if (id <= packets && t_arrive <= t_dequeue) {
-      PacketSpec p;
-      p.id = id++;
-      p.frame_len = 1000;
-      enqueue_at(s, t_arrive, p);
-      t_arrive += arrival_gap;
-    } else {
-      dequeue_at(s, t_dequeue);
-      t_dequeue += dequeue_gap;
-    }
-  }
-  return s;
-}
-
 TEST_F(CodelDiff, StandingQueueIsDroppedOnTheSameSchedule) {
   auto q = make(1000);
   // Arrivals every 800 units, dequeues every 1000 units (both multiples of 1024 ns).
-  Script s = overload_script(1500, 800 * kUnit, 1000 * kUnit);
+  // A sender at 1.25x the dequeue rate: the standing queue grows, CoDel starts dropping after an
+  // interval above target and drops faster while the queue stays.
+  PacketSpec pkt;
+  pkt.frame_len = 1000;
+  Script s = overload_script(pkt, 1500, 1'000 * kUnit, 800 * kUnit, 1000 * kUnit, 400);
   Trace t = expect_agreement("codel/overload", *q, s, ns3_spec(1000));
   EXPECT_GT(t.totals.dropped, 10u) << "CoDel must have dropped";
 }

@@ -113,4 +113,23 @@ Script random_script(const RandomScriptConfig& config) {
   return script;
 }
 
+Script overload_script(const PacketSpec& pkt, uint32_t packets, uint64_t start, uint64_t arrival_gap,
+                       uint64_t dequeue_gap, uint32_t drain) {
+  Script s;
+  uint64_t t_arrive = start, t_dequeue = start + dequeue_gap / 2;
+  uint32_t id = 1;
+  while (id <= packets || t_dequeue < t_arrive + drain * dequeue_gap) {
+    if (id <= packets && t_arrive <= t_dequeue) {
+      PacketSpec p = pkt;
+      p.id = id++;
+      enqueue_at(s, t_arrive, p);
+      t_arrive += arrival_gap;
+    } else {
+      dequeue_at(s, t_dequeue);
+      t_dequeue += dequeue_gap;
+    }
+  }
+  return s;
+}
+
 }  // namespace bpfq::ns3diff

@@ -108,6 +108,12 @@ struct RandomScriptConfig {
 };
 Script random_script(const RandomScriptConfig& config);
 
+// One sender faster than the dequeue rate: `packets` copies of pkt (ids 1, 2, ...) every
+// arrival_gap from `start`, a dequeue every dequeue_gap from start + dequeue_gap / 2, and after
+// the last arrival `drain` more dequeue periods (0: the script ends with the standing queue).
+Script overload_script(const PacketSpec& pkt, uint32_t packets, uint64_t start, uint64_t arrival_gap,
+                       uint64_t dequeue_gap, uint32_t drain);
+
 // rt_tos2priority(): the skb->priority Linux gives a locally generated packet for its TOS
 // (ip_tos2prio table, net/ipv4/route.c).
 uint32_t tos_to_priority(uint8_t tos);
