@@ -460,26 +460,17 @@ static __always_inline __u64 nonzero(__u64 x)
 	return (x | -x) >> 63;
 }
 
-/* The number of significant bits of x < 2^32, branch-free. */
+/* The number of significant bits of x < 2^32, branch-free (the loop is unrolled). */
 static __always_inline __u32 bit_length(__u64 x)
 {
-	__u64 n = 0, t;
+	__u64 n = 0, t, step;
 
-	t = nonzero(x >> 16) << 4;
-	x >>= t;
-	n += t;
-	t = nonzero(x >> 8) << 3;
-	x >>= t;
-	n += t;
-	t = nonzero(x >> 4) << 2;
-	x >>= t;
-	n += t;
-	t = nonzero(x >> 2) << 1;
-	x >>= t;
-	n += t;
-	t = nonzero(x >> 1);
-	x >>= t;
-	n += t;
+#pragma unroll
+	for (step = 16; step; step >>= 1) {
+		t = nonzero(x >> step) * step;
+		x >>= t;
+		n += t;
+	}
 	return n + nonzero(x);
 }
 
