@@ -131,9 +131,9 @@ bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& l
     const Frame& c = cur.frames[f];
     for (int r = 0; r < 11; ++r)
       if ((live[f] >> r & 1) && !reg_subsumes(o.regs[r], c.regs[r], ids, refs)) return false;
-    if (o.cb_args.size() != c.cb_args.size()) return false;
-    for (size_t r = 0; r < o.cb_args.size(); ++r)
-      if (!reg_subsumes(o.cb_args[r], c.cb_args[r], ids, refs)) return false;
+    if (o.cb_args->size() != c.cb_args->size()) return false;
+    for (size_t r = 0; r < o.cb_args->size(); ++r)
+      if (!reg_subsumes((*o.cb_args)[r], (*c.cb_args)[r], ids, refs)) return false;
   }
   for (size_t f = 0; f < old.frames.size(); ++f) {
     const Frame& o = old.frames[f];
@@ -388,10 +388,10 @@ bool join_pass(const State& a, const State& b, const std::vector<LiveMask>& live
       if (!join_reg(fa.regs[r], fb.regs[r], out ? &r_out : nullptr, ids, refs)) return false;
       if (out && !(r_out == fa.regs[r])) out->frames.mut(f).regs[r] = r_out;
     }
-    if (fa.cb_args.size() != fb.cb_args.size()) return false;
-    for (size_t r = 0; r < fa.cb_args.size(); ++r) {
-      if (!join_reg(fa.cb_args[r], fb.cb_args[r], out ? &r_out : nullptr, ids, refs)) return false;
-      if (out && !(r_out == fa.cb_args[r])) out->frames.mut(f).cb_args[r] = r_out;
+    if (fa.cb_args->size() != fb.cb_args->size()) return false;
+    for (size_t r = 0; r < fa.cb_args->size(); ++r) {
+      if (!join_reg((*fa.cb_args)[r], (*fb.cb_args)[r], out ? &r_out : nullptr, ids, refs)) return false;
+      if (out && !(r_out == (*fa.cb_args)[r])) out->frames.mut(f).cb_args.mut()[r] = r_out;
     }
     const size_t n = std::max(fa.stack.size(), fb.stack.size());
     // The slots added are empty, as a's missing ones read below.
