@@ -42,22 +42,25 @@ class IdMap {
     if (old_id == 0 && cur_id == 0) return true;
     if (old_id == 0 || cur_id == 0) return false;
     for (size_t k = 0; k < size_; ++k) {
-      const auto& [o, c] = k < kInline ? inline_[k] : more_[k - kInline];
-      if (o == old_id) return c == cur_id;
-      if (c == cur_id) return false;
+      const Pair& p = k < kInline ? inline_[k] : more_[k - kInline];
+      if (p.old_id == old_id) return p.cur_id == cur_id;
+      if (p.cur_id == cur_id) return false;
     }
     if (size_ < kInline) inline_[size_] = {old_id, cur_id};
-    else more_.emplace_back(old_id, cur_id);
+    else more_.push_back({old_id, cur_id});
     ++size_;
     return true;
   }
 
  private:
-  // A comparison meets few ids: the first ones in place, without allocating (it runs for
-  // every state compared or joined).
+  // A comparison meets few ids: the first ones in place, neither allocated nor zeroed (it runs
+  // for every state compared or joined; only the first size_ are read).
+  struct Pair {
+    uint32_t old_id, cur_id;
+  };
   static constexpr size_t kInline = 16;
-  std::array<std::pair<uint32_t, uint32_t>, kInline> inline_;
-  std::vector<std::pair<uint32_t, uint32_t>> more_;
+  Pair inline_[kInline];
+  std::vector<Pair> more_;
   size_t size_ = 0;
 };
 
