@@ -42,22 +42,25 @@ class IdMap {
     if (old_id == 0 && cur_id == 0) return true;
     if (old_id == 0 || cur_id == 0) return false;
     for (size_t k = 0; k < size_; ++k) {
-      const auto& [o, c] = k < kInline ? inline_[k] : more_[k - kInline];
-      if (o == old_id) return c == cur_id;
-      if (c == cur_id) return false;
+      const Pair& p = k < kInline ? inline_[k] : more_[k - kInline];
+      if (p.old_id == old_id) return p.cur_id == cur_id;
+      if (p.cur_id == cur_id) return false;
     }
     if (size_ < kInline) inline_[size_] = {old_id, cur_id};
-    else more_.emplace_back(old_id, cur_id);
+    else more_.push_back({old_id, cur_id});
     ++size_;
     return true;
   }
 
  private:
-  // A comparison meets few ids: the first ones in place, without allocating (it runs for
-  // every state compared or joined).
+  // A comparison meets few ids: the first ones in place, neither allocated nor zeroed (it runs
+  // for every state compared or joined; only the first size_ are read).
+  struct Pair {
+    uint32_t old_id, cur_id;
+  };
   static constexpr size_t kInline = 16;
-  std::array<std::pair<uint32_t, uint32_t>, kInline> inline_;
-  std::vector<std::pair<uint32_t, uint32_t>> more_;
+  Pair inline_[kInline];
+  std::vector<Pair> more_;
   size_t size_ = 0;
 };
 
@@ -131,9 +134,9 @@ bool subsumes(const State& old, const State& cur, const std::vector<LiveMask>& l
     const Frame& c = cur.frames[f];
     for (int r = 0; r < 11; ++r)
       if ((live[f] >> r & 1) && !reg_subsumes(o.regs[r], c.regs[r], ids, refs)) return false;
-    if (o.cb_args.size() != c.cb_args.size()) return false;
-    for (size_t r = 0; r < o.cb_args.size(); ++r)
-      if (!reg_subsumes(o.cb_args[r], c.cb_args[r], ids, refs)) return false;
+    if (o.cb_args->size() != c.cb_args->size()) return false;
+    for (size_t r = 0; r < o.cb_args->size(); ++r)
+      if (!reg_subsumes((*o.cb_args)[r], (*c.cb_args)[r], ids, refs)) return false;
   }
   for (size_t f = 0; f < old.frames.size(); ++f) {
     const Frame& o = old.frames[f];
@@ -388,10 +391,10 @@ bool join_pass(const State& a, const State& b, const std::vector<LiveMask>& live
       if (!join_reg(fa.regs[r], fb.regs[r], out ? &r_out : nullptr, ids, refs)) return false;
       if (out && !(r_out == fa.regs[r])) out->frames.mut(f).regs[r] = r_out;
     }
-    if (fa.cb_args.size() != fb.cb_args.size()) return false;
-    for (size_t r = 0; r < fa.cb_args.size(); ++r) {
-      if (!join_reg(fa.cb_args[r], fb.cb_args[r], out ? &r_out : nullptr, ids, refs)) return false;
-      if (out && !(r_out == fa.cb_args[r])) out->frames.mut(f).cb_args[r] = r_out;
+    if (fa.cb_args->size() != fb.cb_args->size()) return false;
+    for (size_t r = 0; r < fa.cb_args->size(); ++r) {
+      if (!join_reg((*fa.cb_args)[r], (*fb.cb_args)[r], out ? &r_out : nullptr, ids, refs)) return false;
+      if (out && !(r_out == (*fa.cb_args)[r])) out->frames.mut(f).cb_args.mut()[r] = r_out;
     }
     const size_t n = std::max(fa.stack.size(), fb.stack.size());
     // The slots added are empty, as a's missing ones read below.

@@ -35,10 +35,15 @@ enum class RegType : uint8_t {
 
 const char* type_name(RegType t);
 
+// (The one-byte fields come first: no padding between fields, 120 bytes. Registers and
+// spilled registers make up most of the states the verifier stores.)
 struct Reg {
   RegType type = RegType::NotInit;
   bool maybe_null = false;
   uint8_t frame = 0;    // Stack: the frame it points into
+  bool sub32 = false;  // scalars: the zero-extended low half of the value its `id` links to
+  bool untrusted = false; // Kernel: read from a field, not an argument: never written through
+  bool non_owning = false;// Object: in a list or tree; usable only until bpf_spin_unlock
   uint32_t id = 0;      // pointers: null-check group, packet group; scalars: linked copies
   uint32_t ref = 0;     // Skb, RingbufMem: the reference; PacketData/End: the packet's reference
   int64_t off = 0;      // pointers: constant offset
@@ -47,10 +52,7 @@ struct Reg {
   uint32_t size = 0;    // RingbufMem: bytes; Func: target instruction
   const maps::MapSpec* map = nullptr;  // MapPtr, MapValue
   int32_t map_index = -1;              // MapPtr/MapValue of an object map (not inner): its index
-  bool sub32 = false;  // scalars: the zero-extended low half of the value its `id` links to
   uint32_t btf_id = 0;    // Kernel: kernel BTF struct id; Object: the program's BTF struct id
-  bool untrusted = false; // Kernel: read from a field, not an argument: never written through
-  bool non_owning = false;// Object: in a list or tree; usable only until bpf_spin_unlock
   uint32_t origin = UINT32_MAX;        // maybe-NULL pointers: the call that returned them;
                                        // NotInit: the release that invalidated it
   bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }
@@ -80,37 +82,73 @@ struct StackSlot {  // 8 bytes at r10 - 8*(i+1)
   bool operator==(const StackSlot&) const = default;
 };
 
-// A frame's stack slots, shared by the states copied from one another until one of them
-// writes (copy on write): a path's next stored state, or the other edge of a branch, mostly has
-// the stack of the state it was copied from, and copying every stack made verification
-// allocation-bound. Reading never copies; every write goes through mut() or resize().
-class Stack {
+// A value shared by the states copied from one another until one of them writes it (copy on
+// write). The verifier copies its state at every branch and stores one at every jump target,
+// and most of a copy stays as it was: copying whole states made verification allocation-bound
+// (and a fresh page of memory costs more than the analysis of an instruction). Reading never
+// copies; mut() copies a value others share. A default Cow shares one T{} per type.
+template <class T>
+class Cow {
  public:
-  size_t size() const { return slots_ ? slots_->size() : 0; }
-  const StackSlot& operator[](size_t k) const { return (*slots_)[k]; }
-  const StackSlot* begin() const { return slots_ ? slots_->data() : nullptr; }
-  const StackSlot* end() const { return begin() + size(); }
-  StackSlot& mut(size_t k) { return own()[k]; }
-  void resize(size_t n) {
-    if (n != size()) own().resize(n);
+  Cow() : p_(empty()) {}
+  explicit Cow(T v) : p_(std::make_shared<T>(std::move(v))) {}
+  const T& operator*() const { return *p_; }
+  const T* operator->() const { return p_.get(); }
+  T& mut() {
+    if (p_.use_count() > 1) p_ = std::make_shared<T>(*p_);  // (the shared T{} counts as shared)
+    return *p_;
   }
 
  private:
-  std::vector<StackSlot>& own() {
-    if (!slots_) slots_ = std::make_shared<std::vector<StackSlot>>();
-    else if (slots_.use_count() > 1) slots_ = std::make_shared<std::vector<StackSlot>>(*slots_);
-    return *slots_;
+  static const std::shared_ptr<T>& empty() {
+    static const std::shared_ptr<T> e = std::make_shared<T>();
+    return e;
   }
-  std::shared_ptr<std::vector<StackSlot>> slots_;  // null: no slot yet
+  std::shared_ptr<T> p_;
+};
+
+// A frame's stack slots, shared in chunks of two (Cow): a state's next stored state, or the
+// other edge of a branch, writes a slot or two of it if any. Every write goes through mut() or
+// resize().
+class Stack {
+ public:
+  size_t size() const { return size_; }
+  const StackSlot& operator[](size_t k) const { return (*(*chunks_)[k / kChunk])[k % kChunk]; }
+  StackSlot& mut(size_t k) { return chunks_.mut()[k / kChunk].mut()[k % kChunk]; }
+  // New slots are empty (StackSlot{}): so are the slots past size_ of the last chunk.
+  void resize(size_t n) {
+    if (n == size_) return;
+    for (size_t k = n; k < size_ && k % kChunk != 0; ++k) mut(k) = StackSlot{};
+    chunks_.mut().resize((n + kChunk - 1) / kChunk);
+    size_ = n;
+  }
+
+ private:
+  static constexpr size_t kChunk = 2;
+  Cow<std::vector<Cow<std::array<StackSlot, kChunk>>>> chunks_;
+  size_t size_ = 0;
+};
+
+// A frame's registers r0..r10, shared in chunks of three (Cow) like a Stack. Reading through a
+// const Regs never copies; the non-const operator[] is a write (see Frames::mut).
+class Regs {
+ public:
+  static constexpr size_t size() { return 11; }
+  const Reg& operator[](size_t r) const { return (*chunks_[r / kChunk])[r % kChunk]; }
+  Reg& operator[](size_t r) { return chunks_[r / kChunk].mut()[r % kChunk]; }
+
+ private:
+  static constexpr size_t kChunk = 3;
+  std::array<Cow<std::array<Reg, kChunk>>, (11 + kChunk - 1) / kChunk> chunks_;
 };
 
 struct Frame {
-  std::array<Reg, 11> regs;
+  Regs regs;
   Stack stack;                   // grows on demand
   uint32_t callsite = 0;         // the call (or callback helper call) that made this frame
   uint32_t start = 0;            // the function's first instruction
   uint8_t callback = 0;          // CallbackKind of a callback frame
-  std::vector<Reg> cb_args;      // callback frames: r1..r5 to call it again with (else empty:
+  Cow<std::vector<Reg>> cb_args; // callback frames: r1..r5 to call it again with (else empty:
                                  // the states stored per loop iteration stay small)
   uint32_t invocation = 0;       // callback frames: which call of the callback (not compared)
 };
@@ -123,24 +161,20 @@ struct RefEntry {
   RefKind kind = RefKind::Packet;
 };
 
-// A state's frames, each shared like a Stack (copy on write): a caller's frame does not change
-// while its callee runs, and every state stored meanwhile would copy it. Reading never copies;
-// every write goes through mut() (cur() of a non-const State is one).
+// A state's frames, each shared (Cow): a caller's frame does not change while its callee runs.
+// Reading never copies; every write goes through mut() (cur() of a non-const State is one),
+// which copies a shared frame, whose registers' and stack's chunks stay shared until written.
 class Frames {
  public:
   size_t size() const { return frames_.size(); }
   const Frame& operator[](size_t f) const { return *frames_[f]; }
   const Frame& back() const { return *frames_.back(); }
-  Frame& mut(size_t f) {
-    std::shared_ptr<Frame>& p = frames_[f];
-    if (p.use_count() > 1) p = std::make_shared<Frame>(*p);
-    return *p;
-  }
-  void push_back(Frame f) { frames_.push_back(std::make_shared<Frame>(std::move(f))); }
+  Frame& mut(size_t f) { return frames_[f].mut(); }
+  void push_back(Frame f) { frames_.emplace_back(std::move(f)); }
   void pop_back() { frames_.pop_back(); }
 
  private:
-  std::vector<std::shared_ptr<Frame>> frames_;
+  std::vector<Cow<Frame>> frames_;
 };
 
 struct State {

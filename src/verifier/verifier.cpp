@@ -2428,7 +2428,7 @@ class Verifier {
       f.regs[4] = ctx;
     }
     f.regs[10] = stack_ptr(static_cast<uint8_t>(s.frames.size()));
-    f.cb_args.assign(f.regs.begin() + 1, f.regs.begin() + 6);
+    for (int r = 1; r <= 5; ++r) f.cb_args.mut().push_back(f.regs[r]);
     f.invocation = new_id();
     s.frames.push_back(std::move(f));
     s.pc = s.cur().start;
@@ -2627,7 +2627,7 @@ class Verifier {
         f.callback = callee.callback;
         f.cb_args = callee.cb_args;
         f.invocation = new_id();
-        for (int r = 0; r < 5; ++r) f.regs[r + 1] = callee.cb_args[r];
+        for (int r = 0; r < 5; ++r) f.regs[r + 1] = (*callee.cb_args)[r];
         f.regs[10] = stack_ptr(static_cast<uint8_t>(again.frames.size()));
         again.frames.push_back(std::move(f));
         again.pc = callee.start;
