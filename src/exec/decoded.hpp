@@ -31,7 +31,7 @@ namespace bpfq::exec {
   X(LDDW) X(JA)                                                                      \
   BPFQ_JMP_OPS(X##_JMP_K) BPFQ_JMP_OPS(X##_JMP_X) BPFQ_JMP_OPS(X##_JMP32_K)          \
   BPFQ_JMP_OPS(X##_JMP32_X)                                                          \
-  X(CALL_HELPER) X(ARRAY_LOOKUP) X(CALL_LOCAL) X(EXIT) X(FELL_OFF_END)
+  X(CALL_HELPER) X(ARRAY_LOOKUP) X(LOAD_WORD) X(XCHG_WORD) X(LOOP) X(CALL_LOCAL) X(EXIT) X(FELL_OFF_END)
 
 // Token pasting helpers: OP_ADD_ALU64_K etc.
 #define BPFQ_OP_ENUM(name) OP_##name,
@@ -50,8 +50,9 @@ struct Slot {
   uint16_t op;
   uint8_t dst;
   uint8_t src;
-  int32_t off;   // memory offset; for jumps and local calls the absolute target index
-  uint64_t imm;  // sign-extended imm32; lddw value; helper function pointer; ARRAY_LOOKUP: its ArrayLookup*
+  int32_t off;   // memory offset; for jumps, local calls and LOOP's callback the target index
+  uint64_t imm;  // sign-extended imm32; lddw value; helper function pointer; ARRAY_LOOKUP: its
+                 // ArrayLookup*; LOAD_WORD: the word's address
 };
 static_assert(sizeof(Slot) == 16);
 
@@ -73,8 +74,6 @@ struct Program::Impl {
   bool checked = false;
   uint64_t insn_budget = 0;
   JitCodePtr jit;  // Backend::Jit: the machine code run instead
-
-  RunResult run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const;
 };
 
 }  // namespace bpfq::exec

@@ -368,11 +368,14 @@ class Decoder {
 
 }  // namespace
 
-// Unchecked programs: bpf_map_lookup_elem on an array map that an lddw loaded into r1 earlier in
-// the same straight run of instructions becomes ARRAY_LOOKUP (the address computed in place, as
-// Linux's JIT inlines array lookups). Checked runs keep the call: it grants the value's memory.
-void inline_array_lookups(Program::Impl& p, const LinkEnv& env) {
-  if (!env.inline_lookup) return;
+// Unchecked programs: calls that need no helper become operations of their own. A helper that
+// only reads a word (the virtual clock) becomes LOAD_WORD, one that only exchanges the word at r1
+// with r2 (bpf_kptr_xchg) XCHG_WORD. bpf_map_lookup_elem on an array map that an lddw loaded into
+// r1 earlier in the same straight run of instructions becomes ARRAY_LOOKUP (the address computed
+// in place, as Linux's JIT inlines array lookups); bpf_loop whose callback an lddw put in r2 so
+// becomes LOOP (the JIT runs the loop in place). Checked runs keep the calls: they grant memory
+// and count.
+void inline_helpers(Program::Impl& p, const LinkEnv& env) {
   std::vector<Slot>& slots = p.slots;
   const size_t n = p.insns.size();
   std::vector<bool> landed(n + 1, false);  // a jump, call or callback arrives here
@@ -382,23 +385,37 @@ void inline_array_lookups(Program::Impl& p, const LinkEnv& env) {
       landed[static_cast<size_t>(slots[i].off)] = true;
   }
   for (uint32_t c : p.callback_targets) landed[c] = true;
-  for (size_t pc = 0; pc < n; ++pc) {
-    if (slots[pc].op != OP_CALL_HELPER) continue;
+  // The lddw of kind `kind` that wrote `reg` last before the call at pc, in its straight run of
+  // instructions; null if anything else wrote it (or an atomic, a jump or a call came between).
+  auto lddw_into = [&](size_t pc, uint8_t reg, auto is_kind) -> const Slot* {
     for (size_t j = pc; j-- > 0 && !landed[j + 1];) {
       if (j > 0 && slots[j - 1].op == OP_LDDW) --j;  // j was an lddw's second half
       const Slot& w = slots[j];
       if (w.op >= OP_STB && w.op <= OP_STXDW) continue;  // stores write no register
       const bool writes_dst = w.op <= OP_LDXSW || w.op == OP_LDDW;
-      if (writes_dst && w.dst != 1) continue;
-      // r1's writer (or something that ends the search: an atomic, a jump, a call)
-      const uint8_t kind = p.insns[j].src;
-      if (w.op == OP_LDDW && w.dst == 1 && (kind == ebpf::PSEUDO_MAP_FD || kind == ebpf::PSEUDO_MAP_IDX))
-        if (std::optional<ArrayLookup> a = env.inline_lookup(slots[pc].imm, w.imm)) {
+      if (writes_dst && w.dst != reg) continue;
+      return w.op == OP_LDDW && w.dst == reg && is_kind(p.insns[j].src) ? &w : nullptr;
+    }
+    return nullptr;
+  };
+  for (size_t pc = 0; pc < n; ++pc) {
+    Slot& s = slots[pc];
+    if (s.op != OP_CALL_HELPER) continue;
+    if (env.inline_xchg && env.inline_xchg(s.imm)) {
+      s.op = OP_XCHG_WORD;
+    } else if (const void* word = env.inline_word ? env.inline_word(s.imm) : nullptr) {
+      s.op = OP_LOAD_WORD, s.imm = reinterpret_cast<uint64_t>(word);
+    } else if (env.is_loop && env.is_loop(s.imm)) {
+      if (const Slot* w = lddw_into(pc, 2, [](uint8_t kind) { return kind == ebpf::PSEUDO_FUNC; }))
+        s.op = OP_LOOP, s.off = static_cast<int32_t>(w->imm & 0xffff'ffffULL);  // the helper stays in imm
+    } else if (env.inline_lookup) {
+      auto is_map = [](uint8_t kind) { return kind == ebpf::PSEUDO_MAP_FD || kind == ebpf::PSEUDO_MAP_IDX; };
+      if (const Slot* w = lddw_into(pc, 1, is_map))
+        if (std::optional<ArrayLookup> a = env.inline_lookup(s.imm, w->imm)) {
           p.lookups.push_back(*a);
-          slots[pc].op = OP_ARRAY_LOOKUP;
-          slots[pc].imm = reinterpret_cast<uint64_t>(&p.lookups.back());
+          s.op = OP_ARRAY_LOOKUP;
+          s.imm = reinterpret_cast<uint64_t>(&p.lookups.back());
         }
-      break;
     }
   }
 }
@@ -407,7 +424,7 @@ Program Program::load(std::span<const Insn> insns, const LinkEnv& env, ProgramOp
   auto impl = std::make_unique<Impl>();
   impl->insns.assign(insns.begin(), insns.end());
   impl->slots = Decoder(insns, env).decode(impl->callback_targets);
-  if (!opts.checked) inline_array_lookups(*impl, env);
+  if (!opts.checked) inline_helpers(*impl, env);
   impl->regions = env.regions;
   impl->checked = opts.checked;
   impl->insn_budget = opts.insn_budget;
@@ -420,21 +437,16 @@ Program Program::load(std::span<const Insn> insns, const LinkEnv& env, ProgramOp
   return Program(std::move(impl));
 }
 
-Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), checked_(impl_->checked) {}
 Program::Program(Program&&) noexcept = default;
 Program& Program::operator=(Program&&) noexcept = default;
 Program::~Program() = default;
 
 size_t Program::size() const { return impl_->insns.size(); }
-bool Program::checked() const { return impl_->checked; }
 Backend Program::backend() const { return impl_->jit ? Backend::Jit : Backend::Interpreter; }
 size_t Program::jit_code_size() const { return impl_->jit ? impl_->jit->code_size() : 0; }
 
 const char* backend_name(Backend b) { return b == Backend::Jit ? "jit" : "interpreter"; }
 const std::vector<ebpf::Insn>& Program::insns() const { return impl_->insns; }
-
-RunResult Program::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {
-  return impl_->run(ctx, ctx_len, opts);
-}
 
 }  // namespace bpfq::exec

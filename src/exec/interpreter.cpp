@@ -1,6 +1,7 @@
 // The interpreter: threaded (computed-goto) dispatch over pre-decoded Slots.
 // Instantiated twice: fast (no per-access checks) and checked (bounds + budget).
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstring>
 
@@ -11,15 +12,11 @@
 namespace bpfq::exec {
 
 namespace {
-// initial-exec: a plain %fs-relative load, not a __tls_get_addr call, although the code is
-// position-independent (helpers ask for the current run on every call).
-__attribute__((tls_model("initial-exec"))) thread_local RunState* tls_current = nullptr;
-
 // Makes `rc` the current run for helpers until the scope ends (runs nest for callbacks).
 struct CurrentRun {
-  explicit CurrentRun(RunState* rc) : prev(tls_current) { tls_current = rc; }
-  ~CurrentRun() { tls_current = prev; }
-  RunState* prev;
+  explicit CurrentRun(RunState* rc) : prev(detail::current_run) { detail::current_run = rc; }
+  ~CurrentRun() { detail::current_run = prev; }
+  RunContext* prev;
 };
 
 template <typename T>
@@ -33,14 +30,10 @@ inline void store(uint64_t addr, T v) {
   __builtin_memcpy(reinterpret_cast<void*>(addr), &v, sizeof v);
 }
 
-constexpr uint32_t kNoPc = UINT32_MAX;  // result_.pc before a fault names its instruction
-
 inline bool inside(const MemRegion& r, uint64_t a, uint64_t n) {
   return a >= r.begin && n <= r.end - r.begin && a - r.begin <= r.end - r.begin - n;
 }
 }  // namespace
-
-RunContext* RunContext::current() { return tls_current; }
 
 // The public face forwards to the state behind it.
 bool RunContext::may_access_checked(uint64_t p, uint64_t len, bool write) const {
@@ -55,11 +48,6 @@ uint64_t RunContext::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, ui
   return static_cast<RunState*>(this)->call(fn, a1, a2, a3, a4, a5);
 }
 bool RunContext::failed() const { return static_cast<const RunState*>(this)->result_.fault != Fault::None; }
-
-RunState::RunState(const Program::Impl& prog, void* user, std::span<const MemRegion> extra, RunResult& result)
-    : RunContext(user, prog.checked), prog_(prog), extra_(extra), budget_(prog.insn_budget), result_(result) {
-  result_.pc = kNoPc;
-}
 
 // Checked runs only (RunContext::may_access answers for the others).
 bool RunState::may_access(uint64_t a, uint64_t n, bool write) const {
@@ -117,10 +105,13 @@ void RunState::fail(const char* detail) {
 }
 
 bool RunState::is_callback(uint64_t fn) const {
+  if (fn == known_callback_) return true;  // a loop's helper asks for every iteration
   if ((fn & 0xff00'0000'0000'0000ULL) != kCallbackTag) return false;
   const uint64_t t = fn & 0xffff'ffffULL;
   const auto& v = prog_.callback_targets;
-  return std::binary_search(v.begin(), v.end(), static_cast<uint32_t>(t));
+  if (!std::binary_search(v.begin(), v.end(), static_cast<uint32_t>(t))) return false;
+  known_callback_ = fn;
+  return true;
 }
 
 struct Interpreter {
@@ -397,6 +388,7 @@ L_JA : pc = base + pc->off; DISPATCH();
   JMP(JSLT, int64_t, int32_t, d < s)
   JMP(JSLE, int64_t, int32_t, d <= s)
 
+L_LOOP :  // bpf_loop with a known callback: the JIT runs it in place, the interpreter calls it
 L_CALL_HELPER : {
     const HelperFn fn = reinterpret_cast<HelperFn>(IMM);
     if constexpr (Checked) rc.budget_ = budget;
@@ -418,6 +410,16 @@ L_ARRAY_LOOKUP : {  // an inlined bpf_map_lookup_elem (unchecked runs only: see 
     uint32_t key;
     std::memcpy(&key, reinterpret_cast<const void*>(reg[2]), sizeof key);
     reg[0] = key < a.max_entries ? a.values + uint64_t{key} * a.stride : 0;
+    NEXT();
+  }
+L_LOAD_WORD : {  // an inlined helper that reads a word (unchecked runs only: see decoder.cpp)
+    reg[0] = reinterpret_cast<const std::atomic<uint64_t>*>(IMM)->load(std::memory_order_relaxed);
+    NEXT();
+  }
+L_XCHG_WORD : {  // an inlined bpf_kptr_xchg (unchecked runs only: see decoder.cpp)
+    const uint64_t old = load<uint64_t>(reg[1]);
+    store<uint64_t>(reg[1], reg[2]);
+    reg[0] = old;
     NEXT();
   }
 L_CALL_LOCAL : {
@@ -463,9 +465,9 @@ out:
 #undef CHECK
 }
 
-RunResult Program::Impl::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {
+RunResult Program::run(void* ctx, uint64_t ctx_len, const RunOptions& opts) const {
   RunResult result;
-  RunState rc(*this, opts.user, opts.extra, result);
+  RunState rc(*impl_, opts.user, opts.extra, result);
   const uint64_t c = reinterpret_cast<uint64_t>(ctx);
   rc.ctx_ = {c, c + (ctx ? ctx_len : 0), true};
   CurrentRun scope(&rc);
@@ -473,7 +475,8 @@ RunResult Program::Impl::run(void* ctx, uint64_t ctx_len, const RunOptions& opts
   return result;  // built in place: the caller's object all along
 }
 
-uint64_t RunState::run_from(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
+inline uint64_t RunState::run_from(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                                   uint64_t a5) {
   if (prog_.jit) return run_jit(insn, a1, a2, a3, a4, a5);
   const Slot* start = prog_.slots.data() + insn;
   return checked() ? Interpreter::execute<true>(*this, start, a1, a2, a3, a4, a5)
@@ -486,8 +489,13 @@ uint64_t RunState::run_jit(uint32_t insn, uint64_t a1, uint64_t a2, uint64_t a3,
   frame.target = prog_.jit->entry(insn);
   frame.args[0] = a1, frame.args[1] = a2, frame.args[2] = a3, frame.args[3] = a4, frame.args[4] = a5;
   frame.fault = &result_.fault;
+  frame.callback_calls = &callback_calls_;
+  frame.nesting = &nesting_;
   const uint64_t r0 = prog_.jit->run(frame);
-  if (frame.own_fault != Fault::None && result_.fault == Fault::None) result_.fault = frame.own_fault;
+  if (frame.own_fault != Fault::None && result_.fault == Fault::None) {
+    result_.fault = frame.own_fault;
+    if (frame.own_fault == Fault::Budget) result_.detail = kCallbackBudgetSpent;  // a LOOP's calls
+  }
   if (result_.fault != Fault::None && result_.pc == kNoPc) result_.pc = frame.fault_pc;
   return r0;
 }
@@ -508,7 +516,7 @@ uint64_t RunState::call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint
   if (!checked() && ++callback_calls_ > kMaxCallbackCalls) {
     if (result_.fault == Fault::None) {
       result_.fault = Fault::Budget;
-      result_.detail = "more than 2^23 callback calls in one run";
+      result_.detail = kCallbackBudgetSpent;
     }
     return 0;
   }

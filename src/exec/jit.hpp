@@ -23,7 +23,11 @@ struct JitFrame {
   uint64_t saved_rsp = 0;  // the trampoline's stack pointer, to unwind to after a fault
   const Fault* fault = nullptr;  // the run's fault; non-zero after a helper call ends the run
   uint32_t fault_pc = 0;  // the instruction that ended the run
-  Fault own_fault = Fault::None;  // a fault the code itself found (fell off the end)
+  Fault own_fault = Fault::None;  // a fault the code itself found (fell off the end, a budget)
+  // The run's callback calls and callbacks in progress (RunState's), which a LOOP run in place
+  // counts as RunState::call does.
+  uint64_t* callback_calls = nullptr;
+  int* nesting = nullptr;
 };
 
 class JitCode {

@@ -11,6 +11,7 @@
 
 #include <bpfq/error.hpp>
 
+#include "run_state.hpp"
 #include "x86_64_assembler.hpp"
 
 namespace bpfq::exec {
@@ -40,6 +41,8 @@ const int32_t kSavedRspOff = off(offsetof(JitFrame, saved_rsp));
 const int32_t kFaultOff = off(offsetof(JitFrame, fault));
 const int32_t kFaultPcOff = off(offsetof(JitFrame, fault_pc));
 const int32_t kOwnFaultOff = off(offsetof(JitFrame, own_fault));
+const int32_t kCallbackCallsOff = off(offsetof(JitFrame, callback_calls));
+const int32_t kNestingOff = off(offsetof(JitFrame, nesting));
 
 // Op ranges of the X-macro enum (decoded.hpp): each ALU/JMP group lists its ops in one order.
 constexpr int kAluOps = OP_ADD_ALU64_X - OP_ADD_ALU64_K;
@@ -247,16 +250,8 @@ class Translator {
       case OP_JA:
         if (s.off != static_cast<int32_t>(pc) + 1) jump_to_insn(-1, static_cast<uint32_t>(s.off));
         return;
-      case OP_CALL_HELPER: {
-        a_.mov_imm(RAX, s.imm);
-        a_.call_reg(RAX);
-        // A helper may end the run (RunContext::fail): leave through the frame when it did.
-        a_.rm(NONE, true, MOV_R_RM, kTmp, kFrame, kFaultOff);
-        a_.rm(NONE, false, CMP_RM8_IMM8, EXT_CMP, kTmp, 0);
-        a_.u8(0);
-        helper_faults_.emplace_back(a_.jcc(kNE), pc);
-        return;
-      }
+      case OP_CALL_HELPER: call_helper(pc, s.imm); return;
+      case OP_LOOP: loop(pc, s); return;
       case OP_ARRAY_LOOKUP: {  // r0 = key < max_entries ? values + key * stride : 0, key = *(u32 *)r2
         const auto& a = *reinterpret_cast<const ArrayLookup*>(s.imm);
         a_.rm(NONE, false, MOV_R_RM, RAX, kReg[2], 0);
@@ -272,6 +267,14 @@ class Translator {
         a_.patch_rel(done, a_.pos());
         return;
       }
+      case OP_LOAD_WORD:  // r0 = the word (a relaxed atomic load is a plain one on x86-64)
+        a_.mov_imm(RAX, s.imm);
+        a_.rm(NONE, true, MOV_R_RM, RAX, RAX, 0);
+        return;
+      case OP_XCHG_WORD:  // r0 = *r1, *r1 = r2: one run owns the field, no lock needed
+        a_.rm(NONE, true, MOV_R_RM, RAX, kReg[1], 0);
+        a_.rm(NONE, true, MOV_RM_R, kReg[2], kReg[1], 0);
+        return;
       case OP_CALL_LOCAL:
         calls_.emplace_back(a_.call(), static_cast<uint32_t>(s.off));
         return;
@@ -284,6 +287,87 @@ class Translator {
         a_.jmp_to(fault_exit_);
         return;
     }
+  }
+
+  void call_helper(uint32_t pc, uint64_t fn) {
+    a_.mov_imm(RAX, fn);
+    a_.call_reg(RAX);
+    // A helper may end the run (RunContext::fail): leave through the frame when it did.
+    a_.rm(NONE, true, MOV_R_RM, kTmp, kFrame, kFaultOff);
+    a_.rm(NONE, false, CMP_RM8_IMM8, EXT_CMP, kTmp, 0);
+    a_.u8(0);
+    helper_faults_.emplace_back(a_.jcc(kNE), pc);
+  }
+
+  // bpf_loop(nr, callback, ctx, flags) with its callback known (s.off): the loop runs here and
+  // calls the callback's code directly, with the checks and counts of the helper and of
+  // RunState::call. Flags, nr > BPF_MAX_LOOPS or no call depth to spare: the helper's call,
+  // which answers or refuses. Each call counts against the run's 2^23; past them the run ends.
+  void loop(uint32_t pc, const Slot& s) {
+    const uint8_t nr = kReg[1], ctx = kReg[3], flags = kReg[4];
+    size_t to_helper[3];
+    a_.rr(NONE, true, TEST_RM_R, flags, flags);
+    to_helper[0] = a_.jcc(kNE);
+    a_.alu_imm(true, EXT_CMP, nr, static_cast<int32_t>(ebpf::kMaxLoops));
+    to_helper[1] = a_.jcc(kA);
+    add_to_nesting(1);  // leaves the new depth in kTmp2
+    a_.alu_imm(false, EXT_CMP, kTmp2, ebpf::kMaxCallDepth - 1);  // RunState::call: depth + 2 < 8
+    to_helper[2] = a_.jcc(kGE);
+    // [rsp] padding, [rsp+8] i, [rsp+16] ctx, [rsp+24] nr: 32 bytes keep the stack aligned.
+    a_.push(nr);
+    a_.push(ctx);
+    a_.rr(NONE, false, XOR_RM_R, kTmp2, kTmp2);
+    a_.push(kTmp2);
+    a_.push(kTmp2);
+    a_.rr(NONE, true, TEST_RM_R, nr, nr);
+    const size_t none = a_.jcc(kE);
+    const size_t top = a_.pos();
+    a_.rm(NONE, true, MOV_R_RM, kTmp, kFrame, kCallbackCallsOff);
+    a_.rm(NONE, true, MOV_R_RM, kTmp2, kTmp, 0);
+    a_.alu_imm(true, EXT_ADD, kTmp2, 1);
+    a_.rm(NONE, true, MOV_RM_R, kTmp2, kTmp, 0);
+    a_.alu_imm(true, EXT_CMP, kTmp2, static_cast<int32_t>(RunState::kMaxCallbackCalls));
+    const size_t spent = a_.jcc(kA);
+    a_.rm(NONE, true, MOV_R_RM, kReg[1], RSP, 8);
+    a_.rm(NONE, true, MOV_R_RM, kReg[2], RSP, 16);
+    for (int r = 3; r <= 5; ++r) a_.rr(NONE, false, XOR_RM_R, kReg[r], kReg[r]);
+    calls_.emplace_back(a_.call(), static_cast<uint32_t>(s.off));
+    a_.rm(NONE, true, MOV_R_RM, kTmp, RSP, 8);
+    a_.alu_imm(true, EXT_ADD, kTmp, 1);
+    a_.rm(NONE, true, MOV_RM_R, kTmp, RSP, 8);
+    a_.rr(NONE, true, TEST_RM_R, RAX, RAX);
+    const size_t stopped = a_.jcc(kNE);
+    a_.rm(NONE, true, CMP_RM_R, kTmp, RSP, 24);  // nr > i + 1: again
+    a_.jcc_to(kA, top);
+    a_.patch_rel(none, a_.pos());
+    a_.rm(NONE, true, MOV_R_RM, RAX, RSP, 24);  // every call made: r0 = nr
+    const size_t finished = a_.jmp();
+    a_.patch_rel(stopped, a_.pos());
+    a_.mov(true, RAX, kTmp);  // the callback stopped the loop: r0 = i + 1
+    a_.patch_rel(finished, a_.pos());
+    a_.alu_imm(true, EXT_ADD, RSP, 32);
+    add_to_nesting(-1);
+    const size_t done = a_.jmp();
+    a_.patch_rel(spent, a_.pos());  // the run ends, as RunState::call ends it (run_jit names why)
+    a_.rm(NONE, false, MOV_RM8_IMM, 0, kFrame, kOwnFaultOff);
+    a_.u8(static_cast<uint8_t>(Fault::Budget));
+    a_.rm(NONE, false, MOV_RM_IMM, 0, kFrame, kFaultPcOff);
+    a_.u32(pc);
+    a_.jmp_to(fault_exit_);
+    // The depth was raised before its check: lower it again on the way to the helper.
+    a_.patch_rel(to_helper[2], a_.pos());
+    add_to_nesting(-1);
+    a_.patch_rel(to_helper[0], a_.pos());
+    a_.patch_rel(to_helper[1], a_.pos());
+    call_helper(pc, s.imm);
+    a_.patch_rel(done, a_.pos());
+  }
+  // *frame->nesting += delta; the new value in kTmp2.
+  void add_to_nesting(int32_t delta) {
+    a_.rm(NONE, true, MOV_R_RM, kTmp, kFrame, kNestingOff);
+    a_.rm(NONE, false, MOV_R_RM, kTmp2, kTmp, 0);
+    a_.alu_imm(false, EXT_ADD, kTmp2, delta);
+    a_.rm(NONE, false, MOV_RM_R, kTmp2, kTmp, 0);
   }
 
   // BPFQ_ALU_OPS order: ADD SUB MUL DIV SDIV OR AND LSH RSH MOD SMOD XOR MOV ARSH.

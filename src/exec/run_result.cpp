@@ -17,8 +17,8 @@ std::string RunResult::message() const {
       snprintf(buf, sizeof buf, "write of %u bytes to read-only memory at 0x%llx (insn %u)", size,
                static_cast<unsigned long long>(addr), at);
       break;
-    case Fault::Budget:
-      snprintf(buf, sizeof buf, "instruction budget exhausted, runaway loop? (insn %u)", at);
+    case Fault::Budget:  // detail: which budget, when it is not the checked instruction count
+      snprintf(buf, sizeof buf, "%s, runaway loop? (insn %u)", detail ? detail : "instruction budget exhausted", at);
       break;
     case Fault::CallDepth:
       snprintf(buf, sizeof buf, "call depth exceeds 8 frames (insn %u)", at);

@@ -8,10 +8,16 @@
 
 namespace bpfq::exec {
 
+inline constexpr uint32_t kNoPc = UINT32_MAX;  // result_.pc before a fault names its instruction
+
 class RunState final : public RunContext {
  public:
   // `result` receives the run's outcome (the caller's return value: no copy at the end).
-  RunState(const Program::Impl& prog, void* user, std::span<const MemRegion> extra, RunResult& result);
+  // Inline: built on every run.
+  RunState(const Program::Impl& prog, void* user, std::span<const MemRegion> extra, RunResult& result)
+      : RunContext(user, prog.checked), prog_(prog), extra_(extra), budget_(prog.insn_budget), result_(result) {
+    result_.pc = kNoPc;
+  }
 
   bool may_access(uint64_t p, uint64_t len, bool write) const;
   void grant(uint64_t p, uint64_t len, bool writable);
@@ -40,7 +46,9 @@ class RunState final : public RunContext {
   uint64_t budget_ = 0;
   int nesting_ = 0;  // callbacks in progress
   uint64_t callback_calls_ = 0;  // fast mode: callbacks called in this run
+  mutable uint64_t known_callback_ = kCallbackTag | 0xffff'ffffULL;  // the last fn is_callback accepted
   static constexpr uint64_t kMaxCallbackCalls = uint64_t{1} << 23;
+  static constexpr const char* kCallbackBudgetSpent = "more than 2^23 callback calls in one run";
   RunResult& result_;
 };
 

@@ -10,7 +10,6 @@ namespace bpfq::runtime::detail {
 using exec::RunContext;
 
 namespace {
-constexpr uint64_t kMaxLoops = uint64_t{1} << 23;  // the kernel's BPF_MAX_LOOPS
 
 // A callback's key stays granted for the rest of the run, so it must point at memory that
 // outlives the visit: ARRAY hands over its C++ loop index, and a visit may delete the element
@@ -27,7 +26,7 @@ uint64_t loop(uint64_t nr_loops, uint64_t fn, uint64_t ctx, uint64_t flags, uint
   RunContext* rc = RunContext::current();
   if (!rc->is_callback(fn)) return fail(rc, "bpf_loop: callback is not a sub-program of this program");
   if (flags != 0) return errno_result(-EINVAL);
-  if (nr_loops > kMaxLoops) return errno_result(-E2BIG);
+  if (nr_loops > ebpf::kMaxLoops) return errno_result(-E2BIG);
   for (uint64_t i = 0; i < nr_loops; ++i) {
     const uint64_t stop = rc->call(fn, i, ctx, 0, 0, 0);
     if (rc->failed()) return 0;

@@ -107,7 +107,7 @@ uint64_t kptr_xchg(uint64_t field, uint64_t p, uint64_t, uint64_t, uint64_t) {
 }
 
 // struct bpf_iter_num on the program's stack: Linux's {int cur; int end}.
-constexpr int64_t kMaxLoops = int64_t{1} << 23;  // BPF_MAX_LOOPS
+constexpr auto kMaxLoops = static_cast<int64_t>(ebpf::kMaxLoops);
 
 struct IterNum {
   int32_t cur;

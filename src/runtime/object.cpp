@@ -8,6 +8,7 @@
 #include <bpfq/ebpf/insn.hpp>
 #include <bpfq/loader/load_object.hpp>
 #include <bpfq/maps/map_of_maps.hpp>
+#include <bpfq/runtime/clock.hpp>
 #include <bpfq/runtime/graph_heap.hpp>
 #include <bpfq/runtime/helpers.hpp>
 #include <bpfq/verifier/verifier.hpp>
@@ -240,6 +241,20 @@ void Object::Impl::link_programs() {
       if (!l.values) return std::nullopt;
       return exec::ArrayLookup{reinterpret_cast<uint64_t>(l.values), l.stride, map->spec().max_entries};
     };
+    // bpf_ktime_get_ns on a virtual clock reads its word (the clock is the same on every run).
+    if (const std::atomic<uint64_t>* word = opts.clock ? opts.clock->word() : nullptr)
+      env.inline_word = [word](uint64_t helper) -> const void* {
+        static const uint64_t ktime =
+            reinterpret_cast<uint64_t>(standard_helpers().helper(helper_id::kKtimeGetNs)->fn);
+        return helper == ktime ? word : nullptr;
+      };
+    // The standard bpf_loop only calls its callback (RunContext::call): the JIT loops in place.
+    env.is_loop = [](uint64_t helper) {
+      static const uint64_t standard = reinterpret_cast<uint64_t>(standard_helpers().helper(helper_id::kLoop)->fn);
+      return helper == standard;
+    };
+    if (const exec::HelperEntry* xchg = helpers->helper(helper_id::kKptrXchg); xchg && opts.kptr_xchg_in_place && !graph)
+      env.inline_xchg = [fn = reinterpret_cast<uint64_t>(xchg->fn)](uint64_t helper) { return helper == fn; };
     env.regions = regions;
     env.where = where + " section " + p.section;
     // A verified program runs unchecked, on the JIT by default; the others checked (when asked).

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <unordered_map>
 
 #include <bpfq/error.hpp>
 
@@ -25,6 +27,8 @@ void release_kptr(void* pkt) {
 runtime::ObjectOptions bpf_qdisc_object_options(const BpfQdiscEnv& env) {
   runtime::ObjectOptions o;
   o.helpers = &qdisc_helpers();
+  o.clock = env.clock;  // run_env() hands every run this clock
+  o.kptr_xchg_in_place = true;  // verified runs track no references: run_of()
   o.kptr_dtor = release_kptr;
   o.pins = env.pins;
   o.verification = env.verification;
@@ -120,12 +124,11 @@ void BpfQdisc::note_skb_queue(maps::Map* queue) {
     skb_queues_.push_back(queue);  // at most one entry per map of the object
 }
 
-bool BpfQdisc::run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
-                   QdiscRun& env, uint64_t& r0) {
+bool BpfQdisc::run(const exec::Program& prog, ProgramRunStats& stats, const char* section, QdiscCtx& ctx,
+                   Packet* ctx_pkt, QdiscRun& env, uint64_t& r0) {
   exec::MemRegion regions[kPacketRegions];
   const size_t n = ctx_pkt && prog.checked() ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
   ++counters_.runs;
-  ProgramRunStats& stats = run_stats_of(prog);
   ++stats.runs;
   const auto start = run_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const exec::RunResult r = prog.run(&ctx, sizeof ctx, runtime::run_options(env, {regions, n}));
@@ -147,18 +150,61 @@ ProgramRunStats& BpfQdisc::run_stats_of(const exec::Program& prog) {
 bool BpfQdisc::run_control(const exec::Program& prog, const char* section, uint64_t& r0) {
   QdiscCtx ctx;
   ctx.classid = handle().value;
-  QdiscRun env(run_env(), this);
-  const bool ok = run(prog, section, ctx, nullptr, env, r0);
-  release_leaks(env);
+  QdiscRun env = run_of(prog);
+  const bool ok = run(prog, run_stats_of(prog), section, ctx, nullptr, env, r0);
+  release_leaks(env, !ok);
   return ok;
 }
 
-void BpfQdisc::release_leaks(QdiscRun& env) {
+QdiscRun BpfQdisc::run_of(const exec::Program& prog) {
+  return QdiscRun(run_env(), this, prog.checked() || object_.graph_heap() != nullptr);
+}
+
+void BpfQdisc::release_leaks(QdiscRun& env, bool faulted, const Packet* in_hand) {
+  if (!env.tracks) {
+    if (faulted) release_unaccounted(in_hand);
+    return;
+  }
   for (int i = 0; i < env.n_held; ++i) {
     ++counters_.leaked_refs;
     release_reference(env.held[i], DropReason::LeakedReference);
   }
   env.n_held = 0;
+}
+
+// A verified program that faulted midway (its callback budget ran out) may hold references that
+// no list recorded. Packets queued here have exactly one reference per map field and packet queue
+// that holds them (keep() gave the qdisc's away), the enqueue's packet one more (the qdisc's):
+// any beyond those the program held.
+void BpfQdisc::release_unaccounted(const Packet* in_hand) {
+  std::unordered_map<const Packet*, uint32_t> in_maps;
+  auto count = [&](const void* field) {
+    uint64_t p;
+    std::memcpy(&p, field, sizeof p);
+    if (const Packet* pkt = env_.pool->packet_at(reinterpret_cast<const void*>(p))) ++in_maps[pkt];
+  };
+  auto walk = [&](auto& self, maps::Map& m) -> void {
+    if (maps::is_map_of_maps(m.spec().type)) {
+      m.for_each([&](const void*, void* inner) { return self(self, *static_cast<maps::Map*>(inner)), 0; });
+      return;
+    }
+    const bool queue = std::find(skb_queues_.begin(), skb_queues_.end(), &m) != skb_queues_.end();
+    if (!queue && m.spec().kptr_offsets.empty()) return;
+    m.for_each([&](const void*, void* value) {
+      if (queue) count(value);
+      for (uint32_t off : m.spec().kptr_offsets) count(static_cast<const uint8_t*>(value) + off);
+      return 0;
+    });
+  };
+  for (const maps::MapSpec& spec : object_.spec().maps) walk(walk, object_.map(spec.name));
+  env_.pool->for_each_built([&](Packet& pkt) {
+    if (pkt.refcount == 0 || (pkt.queued_in != this && &pkt != in_hand)) return;
+    const uint32_t expected = in_maps[&pkt] + (&pkt == in_hand ? 1 : 0);
+    while (pkt.refcount > expected) {
+      ++counters_.leaked_refs;
+      release_reference(&pkt, DropReason::LeakedReference);
+    }
+  });
 }
 
 void BpfQdisc::arm_watchdog(uint64_t at_ns) {
@@ -190,10 +236,10 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
   QdiscCtx ctx;
   ctx.skb = reinterpret_cast<uint64_t>(&pkt->skb);
   ctx.classid = handle().value;
-  QdiscRun env(run_env(), this);
+  QdiscRun env = run_of(*enqueue_prog_);
   uint64_t verdict = 0;
-  const bool ok = run(*enqueue_prog_, "qdisc/enqueue", ctx, pkt, env, verdict);
-  release_leaks(env);
+  const bool ok = run(*enqueue_prog_, counters_.enqueue, "qdisc/enqueue", ctx, pkt, env, verdict);
+  release_leaks(env, !ok, pkt);
   if (!ok) return drop_and_report(pkt, DropReason::ProgramFault);
   switch (verdict) {
     case kQueued:
@@ -244,10 +290,11 @@ Packet* BpfQdisc::take_dequeued(QdiscRun& env, uint64_t skb) {
 DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
   QdiscCtx ctx;
   ctx.classid = handle().value;
-  QdiscRun env(run_env(), this);
+  QdiscRun env = run_of(*dequeue_prog_);
   uint64_t verdict = 0;
   DequeueResult result = DequeueResult::empty();
-  if (run(*dequeue_prog_, "qdisc/dequeue", ctx, nullptr, env, verdict)) {
+  const bool ok = run(*dequeue_prog_, counters_.dequeue, "qdisc/dequeue", ctx, nullptr, env, verdict);
+  if (ok) {
     switch (verdict) {
       case kQueued:
         if (ctx.skb != 0) result = DequeueResult::of(take_dequeued(env, ctx.skb));
@@ -266,7 +313,7 @@ DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
         break;
     }
   }
-  release_leaks(env);
+  release_leaks(env, !ok);
   if (result.kind != DequeueResult::Kind::Throttled && watchdog_ns_ <= now_ns) watchdog_ns_ = 0;
   return result;
 }

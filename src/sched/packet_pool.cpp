@@ -109,11 +109,4 @@ void PacketPool::give_back(Packet* pkt) {
   ++counters_.freed;
 }
 
-Packet* PacketPool::packet_at(const void* p) const {
-  auto a = reinterpret_cast<uintptr_t>(p);
-  if (a < base_ || a >= base_ + constructed_ * packet_stride_) return nullptr;
-  if (((a - base_) & (packet_stride_ - 1)) != 0) return nullptr;
-  return reinterpret_cast<Packet*>(a);
-}
-
 }  // namespace bpfq::sched

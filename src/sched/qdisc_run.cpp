@@ -8,14 +8,6 @@
 
 namespace bpfq::sched {
 
-QdiscRun* current_qdisc_run() {
-  exec::RunContext* ctx = exec::RunContext::current();
-  if (!ctx || !ctx->user()) return nullptr;
-  // Every run of a BpfQdisc program passes a QdiscRun; other embedders never register these
-  // kfuncs, so a RunEnv here is always a QdiscRun.
-  return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
-}
-
 namespace {
 // The __sk_buff's writable fields as offsets, adjacent ones merged into one region (one store
 // may cover two: mark and queue_mapping). Worked out once from the program-type table.
@@ -47,8 +39,7 @@ int packet_regions(const Packet& pkt, exec::MemRegion* out) {
   return n;
 }
 
-void grant_packet(const Packet& pkt) {
-  if (!exec::RunContext::current()->checked()) return;  // unchecked runs need no regions
+void grant_packet_checked(const Packet& pkt) {
   exec::MemRegion regions[kPacketRegions];
   const int n = packet_regions(pkt, regions);
   exec::RunContext& ctx = *exec::RunContext::current();

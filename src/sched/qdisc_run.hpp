@@ -24,20 +24,27 @@ struct QdiscRun : runtime::RunEnv {
   static constexpr int kMaxHeld = 32;  // references one run may hold at once
 
   // owner: the qdisc whose packets the program may hold (null for a tc program of no qdisc).
+  // tracks: keep the list of references the program holds. A verified program's run need not
+  // (the verifier proved it ends holding none, and a fault is reconciled against the maps:
+  // BpfQdisc::release_leaks), which lets its bpf_kptr_xchg be two moves.
   // Inline: built on every run, straight from the qdisc's fields.
-  QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner) : runtime::RunEnv(env), qdisc(owner) {}
+  QdiscRun(const runtime::RunEnv& env, BpfQdisc* owner, bool tracks = true)
+      : runtime::RunEnv(env), qdisc(owner), tracks(tracks) {}
 
   BpfQdisc* qdisc = nullptr;
+  bool tracks = true;
   Packet* held[kMaxHeld];
   int n_held = 0;
 
   bool hold(Packet* pkt) {
+    if (!tracks) return true;
     if (n_held == kMaxHeld) return false;
     held[n_held++] = pkt;
     return true;
   }
-  // Removes one occurrence of pkt; false if the program does not hold it.
+  // Removes one occurrence of pkt; false if the program does not hold it (always true untracked).
   bool take(Packet* pkt) {
+    if (!tracks) return true;
     for (int i = n_held - 1; i >= 0; --i) {
       if (held[i] == pkt) {
         held[i] = held[--n_held];
@@ -48,8 +55,14 @@ struct QdiscRun : runtime::RunEnv {
   }
 };
 
-// The run in progress on this thread, or null outside a BpfQdisc run.
-QdiscRun* current_qdisc_run();
+// The run in progress on this thread, or null outside a BpfQdisc run. Inline: every kfunc asks.
+inline QdiscRun* current_qdisc_run() {
+  exec::RunContext* ctx = exec::RunContext::current();
+  if (!ctx || !ctx->user()) return nullptr;
+  // Every run of a BpfQdisc program passes a QdiscRun; other embedders never register these
+  // kfuncs, so a RunEnv here is always a QdiscRun.
+  return static_cast<QdiscRun*>(static_cast<runtime::RunEnv*>(ctx->user()));
+}
 
 // Checked mode: the memory of a packet a program may touch. Its __sk_buff is readable, the
 // fields the program types' table (verifier::sk_buff_layout) marks writable are writable, and
@@ -57,8 +70,12 @@ QdiscRun* current_qdisc_run();
 // kPacketRegions).
 inline constexpr int kPacketRegions = 12;
 int packet_regions(const Packet& pkt, exec::MemRegion* out);
-// Grants those regions to the run in progress (a packet the program just acquired).
-void grant_packet(const Packet& pkt);
+// Grants those regions to the run in progress (a packet the program just acquired); unchecked
+// runs need none.
+void grant_packet_checked(const Packet& pkt);
+inline void grant_packet(const Packet& pkt) {
+  if (exec::RunContext::current()->checked()) grant_packet_checked(pkt);
+}
 
 // "qdisc/enqueue: out-of-bounds load of 8 bytes at 0x… (insn 12) at prog.bpf.c:42"
 std::string describe_fault(const runtime::Object& object, const std::string& section, const exec::RunResult& r);

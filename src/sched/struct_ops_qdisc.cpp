@@ -120,6 +120,7 @@ bool has_qdisc_ops(const loader::ObjectSpec& spec) {
 runtime::ObjectOptions struct_ops_object_options(const BpfQdiscEnv& env) {
   runtime::ObjectOptions o;
   o.helpers = &struct_ops_helpers();
+  o.clock = env.clock;  // run_env() hands every run this clock
   o.kptr_dtor = struct_ops_release_packet;
   o.pins = env.pins;
   o.verification = env.verification;

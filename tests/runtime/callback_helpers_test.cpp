@@ -1,6 +1,7 @@
 // bpf_loop, bpf_for_each_map_elem, bpf_spin_lock/unlock, bpf_kptr_xchg.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cerrno>
 #include <thread>
 
@@ -25,6 +26,38 @@ TEST(RuntimeLoop, CallsBackUntilDoneOrStopped) {
   ASSERT_TRUE(r.ok()) << r.message();
   EXPECT_EQ(io.out[0], 5);
   EXPECT_EQ(io.out[1], 10);
+}
+
+// A verified program's bpf_loop with a known callback runs in place on the JIT (decoder.cpp's
+// LOOP): it answers as the helper does on the interpreter, loops nested in callbacks included.
+TEST(RuntimeLoop, RunInPlaceOnTheJitAnswersAsTheHelper) {
+  struct Case {
+    uint64_t nr_loops, limit;
+    int64_t calls, total;
+  };
+  for (const Case& c : {Case{10, 1000, 10, 45}, Case{10, 10, 5, 10}, Case{0, 1, 0, 0}, Case{1 << 23, 1, 2, 1}}) {
+    for (exec::Backend backend : {exec::Backend::Jit, exec::Backend::Interpreter}) {
+      ObjectOptions opts;
+      opts.backend = backend;
+      Object obj = Object::open(test_object("runtime_jit_loop"), opts);
+      ASSERT_TRUE(obj.programs().front().verified) << obj.programs().front().unverified;
+      ASSERT_EQ(obj.programs().front().backend, exec::jit_supported() ? backend : exec::Backend::Interpreter);
+      obj.set_global("nr_loops", c.nr_loops);
+      obj.set_global("limit", c.limit);
+      uint8_t skb[256] = {};
+      RunEnv env;
+      const exec::RunResult r = obj.program("tc").run(skb, 0, run_options(env));
+      ASSERT_TRUE(r.ok()) << r.message();
+      const auto out = obj.get_global<std::array<int64_t, 6>>("out");
+      const std::string where = std::string(exec::backend_name(backend)) + " nr_loops " + std::to_string(c.nr_loops);
+      EXPECT_EQ(out[0], c.calls) << where;
+      EXPECT_EQ(out[1], c.total) << where;
+      EXPECT_EQ(out[2], -EINVAL) << where;
+      EXPECT_EQ(out[3], -E2BIG) << where;
+      EXPECT_EQ(out[4], 4) << where;
+      EXPECT_EQ(out[5], 12) << where;
+    }
+  }
 }
 
 TEST(RuntimeForEach, VisitsEveryElementWithWritableValues) {

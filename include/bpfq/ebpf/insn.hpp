@@ -115,6 +115,7 @@ constexpr int kNumRegs = 11;                   // r0..r10
 constexpr int kFrameReg = 10;
 constexpr int kStackSize = 512;                // bytes per frame
 constexpr int kMaxCallDepth = 8;
+constexpr uint64_t kMaxLoops = uint64_t{1} << 23;  // bpf_loop's limit: the kernel's BPF_MAX_LOOPS
 
 inline uint8_t insn_class(uint8_t code) { return code & 0x07; }
 inline uint8_t alu_op(uint8_t code) { return code & 0xf0; }

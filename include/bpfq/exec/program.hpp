@@ -79,6 +79,15 @@ struct LinkEnv {
   // (`map`: its resolved value) may run in place when this answers the map's layout (the JIT and
   // the interpreter then skip the call). Unset, or nullopt: the call stays.
   std::function<std::optional<ArrayLookup>(uint64_t helper, uint64_t map)> inline_lookup;
+  // Unchecked programs: a call of `helper` that only reads a 64-bit word (a virtual clock's time)
+  // loads it in place when this answers the word's address. Unset, or null: the call stays.
+  std::function<const void*(uint64_t helper)> inline_word;
+  // Unchecked programs: a call of `helper` that only exchanges the 8-byte word at r1 with r2
+  // (bpf_kptr_xchg) is done in place when this answers true. Unset: the call stays.
+  std::function<bool(uint64_t helper)> inline_xchg;
+  // A call of `helper` that is bpf_loop (RunContext::call on its callback, with its checks) whose
+  // callback an lddw put in r2 in the same straight run: the JIT runs the loop in place.
+  std::function<bool(uint64_t helper)> is_loop;
   // Memory the program may always touch in checked mode (global data, map values, …).
   std::vector<MemRegion> regions;
   // Shown in load errors, e.g. "prog.bpf.o section qdisc/enqueue".
@@ -116,7 +125,7 @@ class Program {
   RunResult run(void* ctx, uint64_t ctx_len, const RunOptions& opts = {}) const;
 
   size_t size() const;  // instructions
-  bool checked() const;
+  bool checked() const { return checked_; }  // inline: asked on every run
   Backend backend() const;  // what runs it
   size_t jit_code_size() const;  // bytes of machine code; 0 on the interpreter
   const std::vector<ebpf::Insn>& insns() const;
@@ -127,14 +136,23 @@ class Program {
  private:
   explicit Program(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  bool checked_ = false;  // impl_->checked
 };
 
 // The run in progress on this thread, for helpers: check pointers they were given, grant
 // the program access to memory they return, call back into the program (bpf_loop). The run's
 // state lives in the exec layer (src/exec/run_state.hpp); helpers see only this.
+class RunContext;
+namespace detail {
+// The run in progress on this thread. initial-exec: a plain %fs-relative load, not a
+// __tls_get_addr call, although the code is position-independent; inline because helpers ask
+// for it on every call.
+[[gnu::tls_model("initial-exec")]] inline thread_local RunContext* current_run = nullptr;
+}  // namespace detail
+
 class RunContext {
  public:
-  static RunContext* current();  // null outside a run
+  static RunContext* current() { return detail::current_run; }  // null outside a run
 
   bool checked() const { return checked_; }
   // Checked mode: is [p, p+len) permitted (for writing if write)? Always true in fast mode.

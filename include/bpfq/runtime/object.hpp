@@ -37,6 +37,7 @@
 
 namespace bpfq::runtime {
 
+class Clock;
 class GraphHeap;
 class PinnedMaps;
 
@@ -75,6 +76,15 @@ struct ObjectOptions {
   uint64_t insn_budget = 1'000'000;  // checked mode: instructions per run
   // Helpers and kfuncs the programs may call; null: standard_helpers(). Must outlive the Object.
   const exec::HelperRegistry* helpers = nullptr;
+  // The clock every run of these programs gets (RunEnv::clock), if it is always the same one:
+  // the verified programs then read a virtual clock's word in place (Clock::word()) instead of
+  // calling bpf_ktime_get_ns. Must outlive the Object.
+  const Clock* clock = nullptr;
+  // The verified programs exchange kptr fields in place (bpf_kptr_xchg becomes two moves, as
+  // Linux's JIT inlines it) instead of calling the helper: for embedders whose unchecked runs
+  // track no references (BpfQdisc). Ignored when the object has graph objects, whose kptr_xchg
+  // keeps their books.
+  bool kptr_xchg_in_place = false;
   // Set on every map the object creates (and on inner maps made by create_inner_map): releases
   // the packet references held in kptr fields. When the object has a graph heap, its maps with
   // kptr fields get GraphHeap::kptr_dtor instead, which drops objects and hands the rest to this.

@@ -37,7 +37,12 @@ inline exec::RunOptions run_options(RunEnv& env, std::span<const exec::MemRegion
 }
 
 // The RunEnv of the run in progress on this thread (defaults filled in), for helpers.
-const Clock& current_clock();
+const Clock& process_clock();  // the default: a process-wide MonotonicClock
+inline const Clock& current_clock() {  // inline: read on nearly every run
+  const exec::RunContext* rc = exec::RunContext::current();
+  const auto* e = rc ? static_cast<const RunEnv*>(rc->user()) : nullptr;
+  return e && e->clock ? *e->clock : process_clock();
+}
 Prng& current_prng();
 TraceSink& current_trace();
 

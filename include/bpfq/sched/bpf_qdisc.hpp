@@ -102,8 +102,10 @@ class BpfQdisc final : public Qdisc {
   void note_skb_queue(maps::Map* queue);
 
   // Releases the references a run of one of this qdisc's programs still holds at exit (also
-  // the qdisc's tc programs, TcProgram::of_qdisc), counting each as a leak.
-  void release_leaks(QdiscRun& run);
+  // the qdisc's tc programs, TcProgram::of_qdisc), counting each as a leak. A run that tracked
+  // none holds none unless it `faulted`: then what the maps do not account for is released.
+  // in_hand: the packet the qdisc holds a reference to for the run (enqueue's), if any.
+  void release_leaks(QdiscRun& run, bool faulted = false, const Packet* in_hand = nullptr);
 
 
  protected:
@@ -120,12 +122,19 @@ class BpfQdisc final : public Qdisc {
 
   // Runs a program; false (and the fault recorded) if it faulted. The caller takes what it
   // expects out of run.held, then calls release_leaks().
-  bool run(const exec::Program& prog, const char* section, QdiscCtx& ctx, Packet* ctx_pkt,
-           QdiscRun& run, uint64_t& r0);
+  // `stats` are the program's (counters_.enqueue, …).
+  bool run(const exec::Program& prog, ProgramRunStats& stats, const char* section, QdiscCtx& ctx,
+           Packet* ctx_pkt, QdiscRun& run, uint64_t& r0);
   ProgramRunStats& run_stats_of(const exec::Program& prog);
   // Runs a program that handles no packet (init, reset) and releases what it left behind.
   bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
   runtime::RunEnv run_env() { return {env_.clock, env_.prng ? env_.prng : &prng_, env_.trace}; }
+  // A run of prog: reference-tracked unless prog was verified (and the object has no graph
+  // objects, whose packets the maps do not show).
+  QdiscRun run_of(const exec::Program& prog);
+  // After a fault in a run that tracked no references: every packet queued here (or in_hand)
+  // with more references than the maps hold, the program held; those are released as leaks.
+  void release_unaccounted(const Packet* in_hand);
   // An enqueue program kept pkt (QUEUED, THROTTLE): queued here until dequeued or freed.
   EnqueueResult keep(Packet* pkt);
   EnqueueResult pass(Packet* pkt, uint32_t classid, uint64_t now_ns);

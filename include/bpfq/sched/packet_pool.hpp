@@ -76,7 +76,17 @@ class PacketPool {
   // The Packet whose __sk_buff starts exactly at p if p is one of this pool's packets (free or
   // not; one never handed out yet is not one), else nullptr: validates a pointer a program hands
   // back.
-  Packet* packet_at(const void* p) const;
+  Packet* packet_at(const void* p) const {  // inline: every kfunc call asks
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    if (a < base_ || a >= base_ + constructed_ * packet_stride_) return nullptr;
+    if (((a - base_) & (packet_stride_ - 1)) != 0) return nullptr;
+    return reinterpret_cast<Packet*>(a);
+  }
+  // Every packet handed out so far, free or not.
+  template <typename F>
+  void for_each_built(F&& f) {
+    for (uint32_t i = 0; i < constructed_; ++i) f(*reinterpret_cast<Packet*>(base_ + i * packet_stride_));
+  }
   bool owns(const void* p) const {
     auto a = reinterpret_cast<uintptr_t>(p);
     return a >= base_ && a < base_ + mapping_size_;
