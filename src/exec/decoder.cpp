@@ -1,6 +1,7 @@
 // Program::load: validate the instructions once and pre-decode them into Slots.
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -85,9 +86,13 @@ class Decoder {
     const CfgError* incomplete_lddw = nullptr;
     for (const CfgError& e : cfg_errors_)
       if (e.kind == CfgErrorKind::IncompleteLddw) incomplete_lddw = &e;
-    for (size_t i = 0; i < in_.size(); ++i) {
+    const uint8_t* tails = cfg_.is_lddw_tail.data();
+    for (size_t i = 0; i < in_.size(); ++i) {  // memchr: straight to the next tail, if any
+      const auto* next = static_cast<const uint8_t*>(std::memchr(tails + i, 1, in_.size() - i));
+      if (!next) break;
+      i = static_cast<size_t>(next - tails);
       const Insn& tail = in_[i];
-      if (cfg_.is_lddw_tail[i] && (tail.code != 0 || tail.dst != 0 || tail.src != 0 || tail.off != 0))
+      if (tail.code != 0 || tail.dst != 0 || tail.src != 0 || tail.off != 0)
         fail(i, "second slot of lddw must have code, registers and offset 0");
     }
     if (incomplete_lddw) fail_cfg(*incomplete_lddw);
