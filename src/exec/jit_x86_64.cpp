@@ -443,6 +443,8 @@ class Translator {
   std::vector<std::pair<size_t, uint32_t>> calls_, helper_faults_;
 };
 
+}  // namespace
+
 // W^X: code is written into a memfd with pwrite() and runs from a mapping of the file that is
 // read + execute: no mapping of it is ever writable. The memfds are chunks of one arena for the
 // process, each mapped once: a compile appends its code to the current chunk with a single
@@ -451,8 +453,6 @@ class Translator {
 // last program is gone, so its pages are written again instead of allocated anew; code never
 // changes under a program that runs it. A chunk left behind (full, or shared with a child by
 // fork) goes with its last program.
-}  // namespace
-
 struct CodeChunk {
   int fd = -1;
   uint8_t* view = nullptr;  // read + execute, `capacity` bytes
