@@ -263,22 +263,14 @@ void set_param(runtime::Object& obj, const tc::ProgramParam& p, const std::strin
   }
 }
 
-// Sets the parameters and runs qdisc/init as `tc qdisc add … bpf obj` would.
-void run_init(const std::string& path, const std::vector<tc::ProgramParam>& params, std::vector<Error>& problems) {
-  sched::PacketPool pool(sched::PacketPoolConfig{64});
-  sched::BpfQdiscEnv env;
-  env.pool = &pool;
-  env.verification = runtime::Verification::Off;  // verified already
-  std::unique_ptr<sched::BpfQdisc> q;
-  try {
-    q = sched::BpfQdisc::open(path, sched::Handle::make(1, 0), env);
-  } catch (const Error& e) {
-    problems.push_back(e);
-    return;
-  }
+// Sets the parameters and runs qdisc/init as `tc qdisc add … bpf obj` would, on the object
+// linked already (with bpf_qdisc_object_options(env)).
+std::unique_ptr<sched::BpfQdisc> run_init(runtime::Object linked, const sched::BpfQdiscEnv& env, const std::string& path,
+                                          const std::vector<tc::ProgramParam>& params, std::vector<Error>& problems) {
+  auto q = std::make_unique<sched::BpfQdisc>(std::move(linked), sched::Handle::make(1, 0), env);
   const size_t before = problems.size();
   for (const tc::ProgramParam& p : params) set_param(q->object(), p, path, problems);
-  if (problems.size() != before) return;  // init would run with other values than asked for
+  if (problems.size() != before) return q;  // init would run with other values than asked for
   try {
     q->init();
   } catch (const Error& e) {
@@ -288,6 +280,7 @@ void run_init(const std::string& path, const std::vector<tc::ProgramParam>& para
                           at_section(path, "qdisc/init"),
                           e.hint().empty() ? "init runs at setup, with the parameters given after the object" : e.hint());
   }
+  return q;
 }
 
 // Everything `tc qdisc add … bpf obj FILE NAME VALUE …` and `filter add … bpf obj` would
@@ -319,10 +312,14 @@ void check_struct_ops(const std::string& path, const std::vector<std::string>& p
     }
 }
 
+// The file is read and loaded once: the spec that is checked and verified is the one linked,
+// and a qdisc's linked object is the one qdisc/init runs in.
 void check(const std::string& path, const std::vector<std::string>& param_words, bool verbose) {
+  std::optional<std::vector<uint8_t>> bytes;
   bool struct_ops = false;
   try {
-    struct_ops = loader::declares_struct_ops(loader::read_object_file(path), path);
+    bytes = loader::read_object_file(path);
+    struct_ops = loader::declares_struct_ops(*bytes, path);
   } catch (const Error&) {  // reported below, with everything else wrong with the file
   }
   if (struct_ops) {
@@ -342,11 +339,10 @@ void check(const std::string& path, const std::vector<std::string>& param_words,
     problems.push_back(e);
     params_ok = false;
   }
-  const loader::ObjectCheck obj = loader::check_object(path);
+  loader::ObjectCheck obj = bytes ? loader::check_object(*bytes, path) : loader::check_object(path);
   check_sections(path, obj, problems);
   problems.insert(problems.end(), obj.problems.begin(), obj.problems.end());
 
-  std::optional<runtime::Object> linked;
   const ProgramsChecked checked =
       obj.spec ? check_programs(path, *obj.spec, verbose, problems) : ProgramsChecked{false, false, {}};
   if (verbose && obj.spec)
@@ -354,27 +350,35 @@ void check(const std::string& path, const std::vector<std::string>& param_words,
       if (!checked.results[i].log.empty())
         fmt::print("{} ({}): verifier log\n{}", obj.spec->programs[i].section, obj.spec->programs[i].name,
                    checked.results[i].log);
+  std::optional<runtime::Object> linked;
+  const bool qdisc =
+      obj.spec && has_program(*obj.spec, "qdisc/enqueue") && has_program(*obj.spec, "qdisc/dequeue");
+  std::optional<sched::PacketPool> pool;
+  sched::BpfQdiscEnv env;
+  if (qdisc) env.pool = &pool.emplace(sched::PacketPoolConfig{64});
+  env.verification = runtime::Verification::Off;  // verified above
   if (checked.calls_resolve && checked.verified) {
     try {
       runtime::ObjectOptions opts;
+      if (qdisc) opts = sched::bpf_qdisc_object_options(env);  // as BpfQdisc::open opens it
       opts.helpers = &sched::qdisc_helpers();  // tc_helpers() and more: the calls were checked above
       opts.verification = runtime::Verification::Off;  // verified above
-      linked = runtime::Object::open(path, opts);
+      linked = runtime::Object::open(std::move(*obj.spec), opts);
     } catch (const Error& e) {
       problems.push_back(e);
     }
   }
+  std::unique_ptr<sched::BpfQdisc> q;
   if (linked && params_ok) {
-    const bool qdisc = has_program(linked->spec(), "qdisc/enqueue") && has_program(linked->spec(), "qdisc/dequeue");
     if (qdisc) {
-      run_init(path, params, problems);
+      q = run_init(std::move(*linked), env, path, params, problems);
     } else {
       for (const tc::ProgramParam& p : params) set_param(*linked, p, path, problems);
     }
   }
 
   if (problems.empty()) {
-    const std::vector<runtime::ProgramInfo> programs = linked->programs();
+    const std::vector<runtime::ProgramInfo> programs = q ? q->object().programs() : linked->programs();
     for (size_t i = 0; i < programs.size(); ++i) {
       const runtime::ProgramInfo& p = programs[i];
       const verifier::VerifyResult& r = checked.results[i];

@@ -54,8 +54,7 @@ class Builder {
       add(0, "last insn is not an exit or jmp", CfgErrorKind::FallThrough);
       return std::move(cfg_);
     }
-    mark_lddw_tails();
-    find_subprograms();
+    find_subprograms(mark_lddw_tails());
     link_successors();
     if (depth_ == CfgDepth::Full) {
       find_loop_heads();
@@ -74,15 +73,22 @@ class Builder {
 
   bool is_lddw(size_t i) const { return in_[i].code == LDDW_OPCODE && i + 1 < in_.size(); }
 
-  void mark_lddw_tails() {
+  // Marks the second slots of lddw; returns the local calls and lddw PSEUDO_FUNCs met on the
+  // way (few), whose targets find_subprograms checks once every tail is known.
+  std::vector<uint32_t> mark_lddw_tails() {
+    std::vector<uint32_t> refs;
     for (size_t i = 0; i < in_.size(); ++i) {
-      if (in_[i].code != LDDW_OPCODE) continue;
+      const Insn& insn = in_[i];
+      if (insn.code == (JMP | CALL | K) && insn.src == CALL_LOCAL) refs.push_back(static_cast<uint32_t>(i));
+      if (insn.code != LDDW_OPCODE) continue;
+      if (insn.src == PSEUDO_FUNC) refs.push_back(static_cast<uint32_t>(i));
       if (i + 1 >= in_.size()) {
         add(i, "invalid BPF_LD_IMM insn", CfgErrorKind::IncompleteLddw);
         break;
       }
       cfg_.is_lddw_tail[++i] = 1;
     }
+    return refs;
   }
 
   // Checks a call or callback target; returns it when it can start a sub-program.
@@ -99,11 +105,10 @@ class Builder {
     return static_cast<uint32_t>(t);
   }
 
-  void find_subprograms() {
+  void find_subprograms(const std::vector<uint32_t>& refs) {
     // (first insn, is a callback) of the entry and of every call's and callback's target
     std::vector<std::pair<size_t, bool>> starts{{0, false}};
-    for (size_t i = 0; i < in_.size(); ++i) {
-      if (cfg_.is_lddw_tail[i]) continue;
+    for (const uint32_t i : refs) {
       const Insn& insn = in_[i];
       if (insn.code == (JMP | CALL | K) && insn.src == CALL_LOCAL) {
         if (const auto t = entry_target(i, "call to invalid destination", CfgErrorKind::BadCallTarget)) {

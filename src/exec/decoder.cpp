@@ -1,6 +1,9 @@
 // Program::load: validate the instructions once and pre-decode them into Slots.
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <string>
+#include <utility>
 
 #include <bpfq/ebpf/cfg.hpp>
 #include <bpfq/error.hpp>
@@ -19,6 +22,54 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+// The opcodes most instructions use, each decoded by one table look-up: plain ALU operations,
+// loads and stores, conditional jumps. Everything else, and any of these with an operand that
+// needs an error, goes through the general decoding below, which the table only short-cuts.
+enum class Form : uint8_t {
+  General,
+  AluK,     // dst written; ALU (32-bit): imm zero-extended
+  AluX,     // dst written, src read; MOV only with off 0 (else MOVSX)
+  Load,     // dst written, src the base
+  Store,    // dst the base
+  StoreX,   // dst the base, src read
+  JumpK,    // dst compared; JMP32: imm zero-extended
+  JumpX,    // dst and src compared
+};
+
+struct Common {
+  uint16_t op = OP_COUNT;
+  Form form = Form::General;
+};
+
+constexpr std::array<Common, 256> common_opcodes() {
+  std::array<Common, 256> t{};
+  // BPFQ_ALU_OPS order: ADD SUB MUL DIV SDIV OR AND LSH RSH MOD SMOD XOR MOV ARSH.
+  constexpr std::pair<uint8_t, int> alu[] = {{ADD, 0}, {SUB, 1}, {MUL, 2}, {OR, 5},   {AND, 6},
+                                             {LSH, 7}, {RSH, 8}, {XOR, 11}, {MOV, 12}, {ARSH, 13}};
+  for (const auto& [code, idx] : alu) {
+    t[ALU64 | code | K] = {static_cast<uint16_t>(OP_ADD_ALU64_K + idx), Form::AluK};
+    t[ALU64 | code | X] = {static_cast<uint16_t>(OP_ADD_ALU64_X + idx), Form::AluX};
+    t[ALU | code | K] = {static_cast<uint16_t>(OP_ADD_ALU32_K + idx), Form::AluK};
+    t[ALU | code | X] = {static_cast<uint16_t>(OP_ADD_ALU32_X + idx), Form::AluX};
+  }
+  constexpr std::pair<uint8_t, Op> loads[] = {{W, OP_LDXW}, {H, OP_LDXH}, {B, OP_LDXB}, {DW, OP_LDXDW}};
+  for (const auto& [size, op] : loads) t[LDX | MEM | size] = {op, Form::Load};
+  constexpr std::pair<uint8_t, Op> stores[] = {{W, OP_STW}, {H, OP_STH}, {B, OP_STB}, {DW, OP_STDW}};
+  for (const auto& [size, op] : stores) t[ST | MEM | size] = {op, Form::Store};
+  constexpr std::pair<uint8_t, Op> storexs[] = {{W, OP_STXW}, {H, OP_STXH}, {B, OP_STXB}, {DW, OP_STXDW}};
+  for (const auto& [size, op] : storexs) t[STX | MEM | size] = {op, Form::StoreX};
+  // BPFQ_JMP_OPS order: JEQ JGT JGE JSET JNE JSGT JSGE JLT JLE JSLT JSLE.
+  constexpr uint8_t jumps[] = {JEQ, JGT, JGE, JSET, JNE, JSGT, JSGE, JLT, JLE, JSLT, JSLE};
+  for (int idx = 0; idx < 11; ++idx) {
+    t[JMP | jumps[idx] | K] = {static_cast<uint16_t>(OP_JEQ_JMP_K + idx), Form::JumpK};
+    t[JMP | jumps[idx] | X] = {static_cast<uint16_t>(OP_JEQ_JMP_X + idx), Form::JumpX};
+    t[JMP32 | jumps[idx] | K] = {static_cast<uint16_t>(OP_JEQ_JMP32_K + idx), Form::JumpK};
+    t[JMP32 | jumps[idx] | X] = {static_cast<uint16_t>(OP_JEQ_JMP32_X + idx), Form::JumpX};
+  }
+  return t;
+}
+constexpr std::array<Common, 256> kCommon = common_opcodes();
+
 class Decoder {
  public:
   Decoder(std::span<const Insn> insns, const LinkEnv& env) : in_(insns), env_(env) {}
@@ -35,15 +86,23 @@ class Decoder {
     const CfgError* incomplete_lddw = nullptr;
     for (const CfgError& e : cfg_errors_)
       if (e.kind == CfgErrorKind::IncompleteLddw) incomplete_lddw = &e;
-    for (size_t i = 0; i < in_.size(); ++i) {
+    const uint8_t* tails = cfg_.is_lddw_tail.data();
+    for (size_t i = 0; i < in_.size(); ++i) {  // memchr: straight to the next tail, if any
+      const auto* next = static_cast<const uint8_t*>(std::memchr(tails + i, 1, in_.size() - i));
+      if (!next) break;
+      i = static_cast<size_t>(next - tails);
       const Insn& tail = in_[i];
-      if (cfg_.is_lddw_tail[i] && (tail.code != 0 || tail.dst != 0 || tail.src != 0 || tail.off != 0))
+      if (tail.code != 0 || tail.dst != 0 || tail.src != 0 || tail.off != 0)
         fail(i, "second slot of lddw must have code, registers and offset 0");
     }
     if (incomplete_lddw) fail_cfg(*incomplete_lddw);
-    std::vector<Slot> out(in_.size() + 1, Slot{OP_FELL_OFF_END, 0, 0, 0, 0});
-    for (size_t i = 0; i < in_.size(); ++i)
-      if (!cfg_.is_lddw_tail[i]) decode_one(i, out[i]);  // in place: no Slot on the stack to copy
+    std::vector<Slot> out;
+    out.reserve(in_.size() + 1);
+    for (size_t i = 0; i < in_.size(); ++i) {
+      Slot& s = out.emplace_back(Slot{OP_FELL_OFF_END, 0, 0, 0, 0});  // an lddw's tail stays so
+      if (!cfg_.is_lddw_tail[i] && !decode_common(i, s)) decode_one(i, s);  // in place: no copy
+    }
+    out.push_back(Slot{OP_FELL_OFF_END, 0, 0, 0, 0});
     // Every rejected defect sits on a jump, call or lddw the loop above resolved; this only
     // guards against the two disagreeing about what is a jump.
     for (const CfgError& e : cfg_errors_)
@@ -117,6 +176,36 @@ class Decoder {
   int32_t entry_target(size_t pc, const std::optional<uint32_t>& target) const {
     check_cfg(pc);
     return static_cast<int32_t>(*target);
+  }
+
+  // The table's opcodes with valid registers; false leaves the rest (and every error) to
+  // decode_one.
+  bool decode_common(size_t pc, Slot& s) {
+    const Insn& i = in_[pc];
+    const Common c = kCommon[i.code];
+    const bool dst_ok = i.dst <= 10, dst_writable = i.dst < 10, src_ok = i.src <= 10;
+    bool ok = false;
+    switch (c.form) {
+      case Form::General: return false;
+      case Form::AluK: ok = dst_writable; break;
+      case Form::AluX: {
+        const bool mov = c.op == OP_MOV_ALU64_X || c.op == OP_MOV_ALU32_X;
+        ok = dst_writable && src_ok && (!mov || i.off == 0);
+        break;
+      }
+      case Form::Load: ok = dst_writable && src_ok; break;
+      case Form::Store:
+      case Form::JumpK: ok = dst_ok; break;
+      case Form::StoreX:
+      case Form::JumpX: ok = dst_ok && src_ok; break;
+    }
+    if (!ok) return false;
+    // 32-bit immediates operate on the low word: the zero-extended form, as decode_alu keeps it.
+    const bool low_word = (insn_class(i.code) == ALU || insn_class(i.code) == JMP32) && source(i.code) == K;
+    s = Slot{c.op, i.dst, i.src, i.off,
+             low_word ? uint64_t{static_cast<uint32_t>(i.imm)} : static_cast<uint64_t>(static_cast<int64_t>(i.imm))};
+    if (c.form == Form::JumpK || c.form == Form::JumpX) s.off = jump_target(pc);
+    return true;
   }
 
   void decode_one(size_t pc, Slot& s) {
@@ -376,6 +465,7 @@ class Decoder {
 // becomes LOOP (the JIT runs the loop in place). Checked runs keep the calls: they grant memory
 // and count.
 void inline_helpers(Program::Impl& p, const LinkEnv& env) {
+  if (!env.inline_xchg && !env.inline_word && !env.is_loop && !env.inline_lookup) return;
   std::vector<Slot>& slots = p.slots;
   const size_t n = p.insns.size();
   std::vector<bool> landed(n + 1, false);  // a jump, call or callback arrives here

@@ -16,6 +16,8 @@
 
 namespace bpfq::exec {
 
+struct CodeChunk;  // jit_x86_64.cpp
+
 // What the trampoline and the code share; r12 points at it during a run.
 struct JitFrame {
   uint64_t target = 0;   // the sub-program to call
@@ -48,8 +50,10 @@ class JitCode {
 
  private:
   JitCode() = default;
-  void* code_ = nullptr;  // read + execute, never writable once mapped
-  size_t size_ = 0, mapped_ = 0;
+  const uint8_t* code_ = nullptr;  // read + execute, never writable once mapped
+  size_t size_ = 0;
+  CodeChunk* chunk_ = nullptr;  // the code arena's chunk holding the code
+  size_t mapped_ = 0;           // without a chunk: the bytes of the code's own mapping
   std::vector<std::pair<uint32_t, uint32_t>> entries_;  // (insn, code offset), sorted
 };
 

@@ -60,10 +60,13 @@ std::vector<GlobalDataMap> read_global_data(const ElfFile& elf, std::string_view
     m.spec.value_size = static_cast<uint32_t>(s.size);
     m.spec.max_entries = 1;
     m.spec.read_only = named(s.name, ".rodata");
-    if (s.nobits())
-      m.spec.initial_value.assign(s.size, 0);
-    else
+    m.spec.global_data = true;
+    // A writable .bss starts as zeros the map provides itself; read-only data keeps its bytes,
+    // which the verifier reads (format strings).
+    if (!s.nobits())
       m.spec.initial_value.assign(s.data.begin(), s.data.end());
+    else if (m.spec.read_only)
+      m.spec.initial_value.assign(s.size, 0);
     out.push_back(std::move(m));
   }
   return out;

@@ -111,6 +111,7 @@ std::optional<KconfigExterns> read_kconfig_externs(
   spec.max_entries = 1;
   spec.flags = BPF_F_RDONLY_PROG;
   spec.read_only = true;
+  spec.global_data = true;
   spec.initial_value.assign(spec.value_size, 0);
 
   for (size_t i = 0; i < externs.size(); ++i) {

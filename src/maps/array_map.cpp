@@ -1,9 +1,11 @@
 // ARRAY and PERCPU_ARRAY (one CPU): max_entries zero-initialised values indexed by a u32 key.
 // Every element always exists, so delete is -EINVAL and update overwrites in place.
+#include <sys/mman.h>
+
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <new>
+#include <utility>
 
 #include "array_index.hpp"
 #include "map_factories.hpp"
@@ -11,13 +13,49 @@
 namespace bpfq::maps::detail {
 namespace {
 
+// Zero-filled, 64-byte-aligned element storage. Large arrays (a 4 MiB .bss, a table of 64k
+// slots) are anonymous pages, which the kernel zero-fills on first touch: pages a program never
+// uses cost nothing, and an object opened only to be checked does not write megabytes of zeros.
+class ZeroedStorage {
+ public:
+  explicit ZeroedStorage(size_t bytes) : bytes_(bytes) {
+    if (bytes_ >= kPagedBytes) {
+      void* pages = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (pages == MAP_FAILED) throw std::bad_alloc();
+      data_ = static_cast<std::byte*>(pages);
+      paged_ = true;
+    } else {
+      data_ = new (std::align_val_t{64}) std::byte[bytes_]();
+    }
+  }
+  ZeroedStorage(const ZeroedStorage&) = delete;
+  ZeroedStorage& operator=(const ZeroedStorage&) = delete;
+  ~ZeroedStorage() {
+    if (paged_) munmap(data_, bytes_);
+    else ::operator delete[](data_, std::align_val_t{64});
+  }
+
+  std::byte* data() const { return data_; }
+
+  // Back to zeros; whole pages are given back to the kernel instead of written.
+  void zero() {
+    if (!paged_ || madvise(data_, bytes_, MADV_DONTNEED) != 0) std::memset(data_, 0, bytes_);
+  }
+
+ private:
+  static constexpr size_t kPagedBytes = size_t{64} << 10;  // below: a heap block
+  size_t bytes_;
+  std::byte* data_ = nullptr;
+  bool paged_ = false;
+};
+
 class ArrayMap final : public Map {
  public:
   explicit ArrayMap(const MapSpec& spec)
       : Map(spec),
         max_entries_(spec.max_entries),
         stride_(round_up8(spec.value_size)),
-        storage_(new(std::align_val_t{64}) std::byte[stride_ * max_entries_]()) {
+        storage_(stride_ * max_entries_) {
     size_ = max_entries_;
     apply_initial_value();
   }
@@ -43,7 +81,7 @@ class ArrayMap final : public Map {
 
   int erase(const void*) override { return -EINVAL; }
 
-  Layout layout() const override { return {storage_.get(), stride_}; }
+  Layout layout() const override { return {storage_.data(), stride_}; }
 
   int get_next_key(const void* key, void* next_key) override { return next_index(key, next_key, max_entries_); }
 
@@ -60,7 +98,7 @@ class ArrayMap final : public Map {
   void clear() override {
     if (frozen_) return;
     release_all_kptrs();
-    std::memset(storage_.get(), 0, stride_ * max_entries_);
+    storage_.zero();
     apply_initial_value();
   }
 
@@ -71,11 +109,7 @@ class ArrayMap final : public Map {
   bool frozen() const override { return frozen_; }
 
  private:
-  struct AlignedDelete {
-    void operator()(std::byte* memory) const { ::operator delete[](memory, std::align_val_t{64}); }
-  };
-
-  void* element(uint32_t index) const { return storage_.get() + size_t{index} * stride_; }
+  void* element(uint32_t index) const { return storage_.data() + size_t{index} * stride_; }
 
   void apply_initial_value() {
     const auto& initial = spec().initial_value;
@@ -89,7 +123,7 @@ class ArrayMap final : public Map {
 
   uint32_t max_entries_;
   size_t stride_;
-  std::unique_ptr<std::byte[], AlignedDelete> storage_;
+  ZeroedStorage storage_;
   bool frozen_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <utility>
 
 #include <bpfq/ebpf/insn.hpp>
 #include <bpfq/loader/load_object.hpp>
@@ -186,7 +187,7 @@ void Object::Impl::link_programs() {
   // Global data is always reachable: programs address it directly (lddw map value).
   std::vector<exec::MemRegion> regions;
   for (size_t i = 0; i < spec.maps.size(); ++i) {
-    if (spec.maps[i].initial_value.empty()) continue;
+    if (!spec.maps[i].global_data) continue;
     const auto begin = reinterpret_cast<uint64_t>(array_value(i));
     if (begin == 0) continue;
     regions.push_back({begin, begin + spec.maps[i].value_size, !spec.maps[i].read_only});
@@ -292,6 +293,11 @@ static loader::LoadOptions load_options(const ObjectOptions& opts) {
 Object Object::open(std::span<const uint8_t> elf_bytes, const std::string& name,
                     const ObjectOptions& opts) {
   return Object(Impl::create(loader::load_object(elf_bytes, name, load_options(opts)), name, opts));
+}
+
+Object Object::open(loader::ObjectSpec spec, const ObjectOptions& opts) {
+  const std::string name = spec.path;
+  return Object(Impl::create(std::move(spec), name, opts));
 }
 
 Object Object::open(const std::string& path, const ObjectOptions& opts) {

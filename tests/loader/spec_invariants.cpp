@@ -13,8 +13,8 @@ bool is_map_in_map(uint32_t type) {
 }
 
 std::string map_violation(const maps::MapSpec& m, bool inner) {
-  if (!m.initial_value.empty() && m.initial_value.size() != m.value_size)
-    return "initial value of " + m.name + " is not value_size bytes";
+  if (m.initial_value.size() > m.value_size) return "initial value of " + m.name + " exceeds value_size";
+  if (!m.initial_value.empty() && !m.global_data) return m.name + " has an initial value but is not global data";
   if (m.inner && (inner || !is_map_in_map(m.type))) return m.name + " has an unexpected inner map";
   if (!inner && is_map_in_map(m.type)) {
     if (!m.inner) return m.name + " is a map-in-map without inner template";
@@ -64,7 +64,7 @@ std::string program_violation(const ObjectSpec& spec, const ProgramSpec& p) {
           if (insn.imm < 0 || static_cast<size_t>(insn.imm) >= spec.maps.size())
             return here + "data map index out of range";
           const maps::MapSpec& m = spec.maps[static_cast<size_t>(insn.imm)];
-          if (m.initial_value.size() != m.value_size || m.value_size == 0)
+          if (!m.global_data || m.value_size == 0)
             return here + "value lddw of a map that is not global data";
           if (next_slot.imm < 0 || static_cast<uint32_t>(next_slot.imm) > m.value_size)
             return here + "value offset out of range";

@@ -102,6 +102,27 @@ TEST_P(ArrayMapTest, InitialValueAppliesToElementZeroAndClearRestoresIt) {
   EXPECT_EQ(map->size(), 2u);
 }
 
+// Large arrays live in anonymous pages (zeros until touched); clear gives the pages back.
+TEST_P(ArrayMapTest, LargeArrayStartsZeroedAndClearRestoresZerosAndTheInitialValue) {
+  MapSpec spec = make_spec(GetParam(), 4, 4096, 64);  // 256 KiB
+  spec.initial_value = {9, 8, 7};
+  auto map = create_map(spec);
+  ASSERT_EQ(reinterpret_cast<uintptr_t>(map->layout().values) % 64, 0u);
+  const std::vector<uint8_t> ones(4096, 0xff);
+  for (uint32_t i = 0; i < 64; ++i) {
+    const std::vector<uint8_t> expected = i == 0 ? std::vector<uint8_t>{9, 8, 7, 0} : std::vector<uint8_t>(4, 0);
+    EXPECT_EQ(bytes_of(map->lookup(&i), 4), expected) << i;
+    EXPECT_EQ(bytes_of(static_cast<uint8_t*>(map->lookup(&i)) + 4092, 4), std::vector<uint8_t>(4, 0)) << i;
+    map->update(&i, ones.data(), kBpfAny);
+  }
+  map->clear();
+  for (uint32_t i = 0; i < 64; ++i) {
+    std::vector<uint8_t> expected(4096, 0);
+    if (i == 0) expected[0] = 9, expected[1] = 8, expected[2] = 7;
+    EXPECT_EQ(bytes_of(map->lookup(&i), 4096), expected) << i;
+  }
+}
+
 TEST_P(ArrayMapTest, FrozenArrayRejectsUpdatesAndSurvivesClear) {
   auto map = make(GetParam(), 4, 8, 1);
   const uint32_t zero = 0;

@@ -54,7 +54,10 @@ struct MapSpec {
   uint32_t value_btf_id = 0;
   // Map-in-map: the template of the inner maps.
   std::shared_ptr<MapSpec> inner;
-  // Global data (.data/.rodata/.bss): the initial bytes of element 0; empty otherwise.
+  // Global data (.data/.rodata/.bss, .kconfig): element 0 holds the object's variables.
+  bool global_data = false;
+  // The first bytes of element 0; the rest are zeros (all of a writable .bss, which has no file
+  // bytes: kept empty so that a large one costs nothing until its pages are touched).
   std::vector<uint8_t> initial_value;
   bool read_only = false;  // .rodata or BPF_F_RDONLY_PROG: the program may not write
   // ELF section the spec was declared in (".maps", ".bss", ".rodata.str1.1", …); empty for

@@ -117,6 +117,9 @@ class Object {
   // name: used for errors and global data map names, as for loader::load_object.
   static Object open(std::span<const uint8_t> elf_bytes, const std::string& name,
                      const ObjectOptions& opts = {});
+  // A spec loaded already (with opts' target_btf and kconfig), so that a caller that reads the
+  // spec first does not load the file twice; errors name spec.path.
+  static Object open(loader::ObjectSpec spec, const ObjectOptions& opts = {});
   Object(Object&&) noexcept;
   Object& operator=(Object&&) noexcept;
   ~Object();
