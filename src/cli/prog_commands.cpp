@@ -229,7 +229,8 @@ ProgramsChecked check_programs(const std::string& path, const loader::ObjectSpec
       checked.calls_resolve = false;
     }
   }
-  verifier::ObjectVerification v = verifier::verify_object(spec, path, {.log = verbose});
+  verifier::ObjectVerification v =
+      verifier::verify_object(spec, path, {.log = verbose, .kernel_btf = sched::kernel_btf()});
   for (size_t i = 0; i < spec.programs.size(); ++i) {
     if (!v.refused(i)) continue;
     const std::string& why = v.results[i].error.message;
@@ -339,7 +340,9 @@ void check(const std::string& path, const std::vector<std::string>& param_words,
     problems.push_back(e);
     params_ok = false;
   }
-  loader::ObjectCheck obj = bytes ? loader::check_object(*bytes, path) : loader::check_object(path);
+  // Against bpfq's kernel BTF: programs of RFC v7 read struct sk_buff through CO-RE.
+  const loader::LoadOptions load{.target_btf = sched::kernel_btf()};
+  loader::ObjectCheck obj = bytes ? loader::check_object(*bytes, path, load) : loader::check_object(path, load);
   check_sections(path, obj, problems);
   problems.insert(problems.end(), obj.problems.begin(), obj.problems.end());
 
@@ -363,6 +366,7 @@ void check(const std::string& path, const std::vector<std::string>& param_words,
       if (qdisc) opts = sched::bpf_qdisc_object_options(env);  // as BpfQdisc::open opens it
       opts.helpers = &sched::qdisc_helpers();  // tc_helpers() and more: the calls were checked above
       opts.verification = runtime::Verification::Off;  // verified above
+      opts.target_btf = sched::kernel_btf();
       linked = runtime::Object::open(std::move(*obj.spec), opts);
     } catch (const Error& e) {
       problems.push_back(e);
@@ -382,9 +386,9 @@ void check(const std::string& path, const std::vector<std::string>& param_words,
     for (size_t i = 0; i < programs.size(); ++i) {
       const runtime::ProgramInfo& p = programs[i];
       const verifier::VerifyResult& r = checked.results[i];
-      if (verifier::program_type_for_section(p.section))
-        fmt::print("{}: {} ({}): {} insns, ok, verified ({} insns processed, {} states)\n", path, p.section, p.name,
-                   p.insn_count, r.insns_processed, r.states_stored);
+      if (const verifier::ProgramType* t = verifier::program_type_for_section(p.section, obj.spec->programs[i].ctx_struct))
+        fmt::print("{}: {} ({}): {}, {} insns, ok, verified ({} insns processed, {} states)\n", path, p.section, p.name,
+                   t->api, p.insn_count, r.insns_processed, r.states_stored);
       else
         fmt::print("{}: {} ({}): {} insns, ok (no program type: not verified, runs checked)\n", path, p.section,
                    p.name, p.insn_count);

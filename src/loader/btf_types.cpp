@@ -95,6 +95,17 @@ std::optional<uint32_t> BtfTypes::find_datasec(std::string_view name) const {
   return static_cast<uint32_t>(id);
 }
 
+std::string BtfTypes::first_param_struct(std::string_view function) const {
+  const int32_t func = btf__find_by_name_kind(btf_, std::string(function).c_str(), BTF_KIND_FUNC);
+  if (func <= 0) return {};
+  const btf_type* proto = type(type(static_cast<uint32_t>(func))->type);
+  if (!btf_is_func_proto(proto) || btf_vlen(proto) == 0) return {};
+  const btf_type* param = type(skip_modifiers(btf_params(proto)[0].type));
+  if (!btf_is_ptr(param)) return {};
+  const uint32_t pointee = skip_modifiers(param->type);
+  return btf_is_struct(type(pointee)) ? type_name(pointee) : std::string();
+}
+
 // Every type id and name offset a record holds must resolve.
 void BtfTypes::validate_references() const {
   const uint32_t count = type_count();

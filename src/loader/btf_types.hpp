@@ -33,6 +33,9 @@ class BtfTypes {
   uint32_t skip_modifiers(uint32_t id) const;
   // btf__resolve_size; throws (with what) when the size is unknown.
   uint64_t size_of(uint32_t id, std::string_view what) const;
+  // The struct that the first parameter of FUNC `function` points to ("" if there is no such
+  // FUNC, it has no parameter, or that is not a pointer to a named struct).
+  std::string first_param_struct(std::string_view function) const;
   // The DATASEC with that name, if present.
   std::optional<uint32_t> find_datasec(std::string_view name) const;
 

@@ -73,7 +73,7 @@ void check_elf(std::span<const uint8_t> bytes, const std::string& name, ObjectCh
 
 }  // namespace
 
-ObjectCheck check_object(std::span<const uint8_t> elf_bytes, const std::string& name) {
+ObjectCheck check_object(std::span<const uint8_t> elf_bytes, const std::string& name, const LoadOptions& opts) {
   ObjectCheck out;
   try {
     check_elf(elf_bytes, name, out);
@@ -83,7 +83,7 @@ ObjectCheck check_object(std::span<const uint8_t> elf_bytes, const std::string& 
     return out;
   }
   try {
-    out.spec = load_object(elf_bytes, name);
+    out.spec = load_object(elf_bytes, name, opts);
   } catch (const Error& e) {
     bool known = false;
     for (const Error& p : out.problems) known = known || same(p, e);
@@ -92,7 +92,7 @@ ObjectCheck check_object(std::span<const uint8_t> elf_bytes, const std::string& 
   return out;
 }
 
-ObjectCheck check_object(const std::string& path) {
+ObjectCheck check_object(const std::string& path, const LoadOptions& opts) {
   std::vector<uint8_t> bytes;
   try {
     bytes = read_object_file(path);  // refuses folders, devices and huge files before reading
@@ -101,7 +101,7 @@ ObjectCheck check_object(const std::string& path) {
     out.problems.push_back(e);
     return out;
   }
-  return check_object(bytes, path);
+  return check_object(bytes, path, opts);
 }
 
 }  // namespace bpfq::loader

@@ -153,6 +153,8 @@ ObjectSpec load_object(std::span<const uint8_t> elf_bytes, const std::string& na
   CoreTable core;  // patches code before it is linked
   if (ext) core = apply_core_relocations(ext->data, *btf, opts.target_btf, code, name);
   spec.programs = link_programs(name, code, lines, core);
+  if (btf)
+    for (ProgramSpec& p : spec.programs) p.ctx_struct = btf->first_param_struct(p.name);
   return spec;
 }
 

@@ -40,7 +40,7 @@ bool TcProgram::run(Packet& pkt, int32_t& ret) {
   // it is just the RunEnv.
   QdiscRun env(env_, qdisc_);
   exec::MemRegion regions[kPacketRegions];
-  const size_t n = prog_->checked() ? static_cast<size_t>(packet_regions(pkt, regions)) : 0;
+  const size_t n = prog_->checked() ? static_cast<size_t>(packet_regions(pkt, QdiscApi::Seed, regions)) : 0;
   ++runs_;
   // ctx_len 0: the __sk_buff is reachable only through the packet regions (most of it read-only).
   const exec::RunResult r = prog_->run(&pkt.skb, 0, runtime::run_options(env, {regions, n}));

@@ -8,6 +8,9 @@
 #include <unordered_map>
 
 #include <bpfq/error.hpp>
+#include <bpfq/runtime/graph_heap.hpp>
+#include <bpfq/sched/kernel_view.hpp>
+#include <bpfq/verifier/program_types.hpp>
 
 #include "qdisc_run.hpp"
 
@@ -22,6 +25,23 @@ void release_kptr(void* pkt) {
   BpfQdisc::release_reference(static_cast<Packet*>(pkt), DropReason::ReleasedByMap);
 }
 
+// The API the object's qdisc programs are written for, as the program types' table tells them
+// apart; one object's programs must agree.
+QdiscApi api_of(const loader::ObjectSpec& spec, const std::string& path) {
+  const verifier::ProgramType* first = nullptr;
+  std::string first_section;
+  for (const loader::ProgramSpec& p : spec.programs) {
+    const verifier::ProgramType* t = verifier::program_type_for_section(p.section, p.ctx_struct);
+    if (!t || t->ctx == verifier::CtxKind::SkBuff) continue;
+    if (first && t->ctx != first->ctx)
+      throw Error(first_section + " is written for " + std::string(first->api) + " but " + p.section + " for " +
+                      std::string(t->api),
+                  path, "write every program for one API: the seed's struct sch_bpf_ctx or RFC v7's struct bpf_qdisc_ctx");
+    if (!first) first = t, first_section = p.section;
+  }
+  return first && first->ctx == verifier::CtxKind::BpfQdiscCtx ? QdiscApi::RfcV7 : QdiscApi::Seed;
+}
+
 }  // namespace
 
 runtime::ObjectOptions bpf_qdisc_object_options(const BpfQdiscEnv& env) {
@@ -32,6 +52,7 @@ runtime::ObjectOptions bpf_qdisc_object_options(const BpfQdiscEnv& env) {
   o.kptr_dtor = release_kptr;
   o.pins = env.pins;
   o.verification = env.verification;
+  o.target_btf = kernel_btf();  // RFC v7's programs read struct sk_buff through CO-RE
   return o;
 }
 
@@ -40,8 +61,15 @@ std::unique_ptr<BpfQdisc> BpfQdisc::open(const std::string& path, Handle handle,
 }
 
 BpfQdisc::BpfQdisc(runtime::Object object, Handle handle, const BpfQdiscEnv& env)
-    : Qdisc("bpf", handle), object_(std::move(object)), path_(object_.spec().path), env_(env), prng_(env.prng_seed) {
+    : Qdisc("bpf", handle),
+      object_(std::move(object)),
+      path_(object_.spec().path),
+      env_(env),
+      api_(api_of(object_.spec(), path_)),
+      ctx_size_(api_ == QdiscApi::RfcV7 ? kRfcV7CtxSize : kSeedCtxSize),
+      prng_(env.prng_seed) {
   if (!env_.pool) throw Error("a bpf qdisc needs a packet pool", path_);
+  if (runtime::GraphHeap* heap = object_.graph_heap()) heap->set_packet_kptrs({qdisc_kptr_is_packet, release_kptr});
   auto find = [&](const char* section) -> const exec::Program* {
     for (const runtime::ProgramInfo& p : object_.programs())
       if (p.section == section) return &object_.program(section);
@@ -127,11 +155,12 @@ void BpfQdisc::note_skb_queue(maps::Map* queue) {
 bool BpfQdisc::run(const exec::Program& prog, ProgramRunStats& stats, const char* section, QdiscCtx& ctx,
                    Packet* ctx_pkt, QdiscRun& env, uint64_t& r0) {
   exec::MemRegion regions[kPacketRegions];
-  const size_t n = ctx_pkt && prog.checked() ? static_cast<size_t>(packet_regions(*ctx_pkt, regions)) : 0;
+  const size_t n = ctx_pkt && prog.checked() ? static_cast<size_t>(packet_regions(*ctx_pkt, api_, regions)) : 0;
   ++counters_.runs;
   ++stats.runs;
   const auto start = run_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  const exec::RunResult r = prog.run(&ctx, sizeof ctx, runtime::run_options(env, {regions, n}));
+  if (env.graph) env.graph->begin_run();
+  const exec::RunResult r = prog.run(&ctx, ctx_size_, runtime::run_options(env, {regions, n}));
   if (run_timing_)
     stats.run_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   r0 = r.r0;
@@ -170,6 +199,13 @@ void BpfQdisc::release_leaks(QdiscRun& env, bool faulted, const Packet* in_hand)
     release_reference(env.held[i], DropReason::LeakedReference);
   }
   env.n_held = 0;
+  if (env.graph) counters_.leaked_objects += env.graph->end_run();
+}
+
+uint64_t BpfQdisc::throttle_until(const QdiscCtx& ctx, uint64_t now_ns) const {
+  // RFC v7's qdisc_watchdog_schedule_range_ns(expire, delta_ns): bpfq wakes at expire, the
+  // start of the range; its watchdog keeps its own minimum slack (Watchdog::kMinSlackNs).
+  return api_ == QdiscApi::RfcV7 ? ctx.expire : saturating_add(now_ns, ctx.delay);
 }
 
 // A verified program that faulted midway (its callback budget ran out) may hold references that
@@ -233,6 +269,7 @@ EnqueueResult BpfQdisc::pass(Packet* pkt, uint32_t classid, uint64_t now_ns) {
 }
 
 EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
+  if (api_ == QdiscApi::RfcV7) kernel_skb::init_qdisc_cb(*pkt);  // its programs read skb->cb
   QdiscCtx ctx;
   ctx.skb = reinterpret_cast<uint64_t>(&pkt->skb);
   ctx.classid = handle().value;
@@ -245,7 +282,7 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
     case kQueued:
       return keep(pkt);
     case kThrottle:
-      arm_watchdog(saturating_add(now_ns, ctx.delay));
+      arm_watchdog(throttle_until(ctx, now_ns));
       return keep(pkt);
     case kDrop:
       return drop_and_report(pkt, DropReason::ProgramVerdict);
@@ -267,18 +304,24 @@ EnqueueResult BpfQdisc::do_enqueue(Packet* pkt, uint64_t now_ns) {
 
 // ---- dequeue ----
 
-// The packet a dequeue program handed out in ctx->skb, if it is a reference the program holds
-// to a packet queued here; anything else is counted and ignored.
-Packet* BpfQdisc::take_dequeued(QdiscRun& env, uint64_t skb) {
-  Packet* pkt = env_.pool->packet_at(reinterpret_cast<const void*>(skb));
-  if (!pkt || !env.take(pkt)) {
-    ++counters_.bad_dequeues;
-    counters_.last_fault = "qdisc/dequeue: ctx->skb is not a packet reference the program holds";
-    return nullptr;
+// The packet a dequeue program handed out, if it is a reference the program held to a packet
+// queued here; anything else is counted and ignored.
+Packet* BpfQdisc::take_dequeued(QdiscRun& env, uint64_t ctx_skb) {
+  Packet* pkt = env.dequeued;  // RFC v7: bpf_qdisc_set_skb_dequeue took it from the run
+  env.dequeued = nullptr;
+  if (api_ == QdiscApi::Seed) {
+    if (ctx_skb == 0) return nullptr;
+    pkt = env_.pool->packet_at(reinterpret_cast<const void*>(ctx_skb));
+    if (!pkt || !env.take(pkt)) {
+      ++counters_.bad_dequeues;
+      counters_.last_fault = "qdisc/dequeue: ctx->skb is not a packet reference the program holds";
+      return nullptr;
+    }
   }
+  if (!pkt) return nullptr;
   if (pkt->queued_in != this) {  // already sent, or dropped when it was offered
     ++counters_.bad_dequeues;
-    counters_.last_fault = "qdisc/dequeue: ctx->skb is a packet that is not queued in this qdisc";
+    counters_.last_fault = "qdisc/dequeue: the packet handed out is not queued in this qdisc";
     PacketPool::release(pkt);
     return nullptr;
   }
@@ -291,16 +334,17 @@ DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
   QdiscCtx ctx;
   ctx.classid = handle().value;
   QdiscRun env = run_of(*dequeue_prog_);
+  env.dequeue_run = true;
   uint64_t verdict = 0;
   DequeueResult result = DequeueResult::empty();
   const bool ok = run(*dequeue_prog_, counters_.dequeue, "qdisc/dequeue", ctx, nullptr, env, verdict);
   if (ok) {
     switch (verdict) {
       case kQueued:
-        if (ctx.skb != 0) result = DequeueResult::of(take_dequeued(env, ctx.skb));
+        if (Packet* pkt = take_dequeued(env, ctx.skb)) result = DequeueResult::of(pkt);
         break;
       case kThrottle:
-        arm_watchdog(saturating_add(now_ns, ctx.delay));
+        arm_watchdog(throttle_until(ctx, now_ns));
         result = DequeueResult::throttled(watchdog_ns_);
         break;
       case kPass:
@@ -312,6 +356,13 @@ DequeueResult BpfQdisc::do_dequeue(uint64_t now_ns) {
       default:
         break;
     }
+  }
+  if (env.dequeued) {  // handed out, but the verdict was not DEQUEUED: the program lost it
+    counters_.last_fault = "qdisc/dequeue: bpf_qdisc_set_skb_dequeue handed a packet out but the program returned " +
+                           std::to_string(static_cast<int64_t>(verdict)) + ", not SCH_BPF_DEQUEUED";
+    ++counters_.leaked_refs;
+    release_reference(env.dequeued, DropReason::LeakedReference);
+    env.dequeued = nullptr;
   }
   release_leaks(env, !ok);
   if (result.kind != DequeueResult::Kind::Throttled && watchdog_ns_ <= now_ns) watchdog_ns_ = 0;
@@ -347,6 +398,8 @@ void BpfQdisc::do_reset() {
     object_.map(spec.name).clear();
   }
   object_.release_retired();
+  // Graph objects (RFC v7's queues) go after the maps whose kptr fields held some of them.
+  if (runtime::GraphHeap* heap = object_.graph_heap()) heap->clear();
   for (Class& c : classes_) {
     c.child->reset();
     sync_class(c);

@@ -1,5 +1,7 @@
-// The kfuncs of qdisc programs (seed RFC v6 and its earlier skb-map API), bpf_kptr_xchg with
-// reference tracking, bpf_skb_tc_classify, and bpf_skb_load_bytes for qdisc and tc programs.
+// The kfuncs of qdisc programs (seed RFC v6 and its earlier skb-map API; RFC v7's
+// bpf_qdisc_set_skb_dequeue and kfunc bpf_skb_tc_classify), bpf_kptr_xchg with reference
+// tracking (packets in map values, and in graph objects), bpf_skb_tc_classify, and
+// bpf_skb_load_bytes for qdisc and tc programs.
 // Every packet argument is checked to be a live packet of the qdisc's pool; a bad one ends the
 // run with a message naming the kfunc.
 #include <linux/bpf.h>
@@ -10,6 +12,7 @@
 #include <bpfq/bpf/map_types.h>
 #include <bpfq/exec/program.hpp>
 #include <bpfq/maps/pifo_map.hpp>
+#include <bpfq/runtime/graph_heap.hpp>
 #include <bpfq/runtime/helpers.hpp>
 #include <bpfq/sched/bpf_filter.hpp>
 #include <bpfq/sched/ecn.hpp>
@@ -93,6 +96,27 @@ uint64_t skb_get_hash(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
   return pkt->get_hash();
 }
 
+// bpf_kptr_xchg through the graph heap (a field of an object, or an object moving through a map
+// value): the heap keeps what each object's field holds, the run which packets the program holds.
+uint64_t graph_kptr_xchg(QdiscRun& run, runtime::GraphHeap& heap, uint64_t field, uint64_t p) {
+  Packet* incoming = p ? packet_arg(run, p) : nullptr;
+  if (incoming && !run.take(incoming))
+    return fail("bpf_kptr_xchg: the new value is a packet the program does not hold");
+  const uint64_t old = heap.kptr_xchg(field, p);
+  if (rc().failed()) {
+    if (incoming) run.hold(incoming);
+    return 0;
+  }
+  if (old == 0 || heap.in_arena(old)) return old;
+  Packet* outgoing = packet_arg(run, old);
+  if (!outgoing) return fail("bpf_kptr_xchg: the field held something that is not a packet");
+  if (!hold(run, outgoing)) {
+    BpfQdisc::release_reference(outgoing, DropReason::LeakedReference);
+    return fail("bpf_kptr_xchg: the program holds too many packet references (32)");
+  }
+  return old;
+}
+
 // bpf_kptr_xchg(field, new): the reference in `new` (held by the program, or NULL) moves into
 // the field; the one the field held moves to the program.
 uint64_t kptr_xchg(uint64_t field, uint64_t p, uint64_t, uint64_t, uint64_t) {
@@ -104,6 +128,7 @@ uint64_t kptr_xchg(uint64_t field, uint64_t p, uint64_t, uint64_t, uint64_t) {
     std::memcpy(reinterpret_cast<void*>(field), &p, 8);
     return old;
   }
+  if (run->graph && run->graph->handles_xchg(field, p)) return graph_kptr_xchg(*run, *run->graph, field, p);
   Packet* incoming = nullptr;
   if (p != 0) {
     incoming = packet_arg(*run, p);
@@ -175,6 +200,27 @@ uint64_t skb_tc_classify(uint64_t p, uint64_t ifindex, uint64_t handle, uint64_t
   return run->qdisc->classify(*pkt, static_cast<int>(ifindex), static_cast<uint32_t>(handle));
 }
 
+// RFC v7's kfunc of the same name: classid << 32 | the tc action, TC_ACT_OK for a match and
+// TC_ACT_UNSPEC (-1) with class 0 when no filter matched.
+uint64_t skb_tc_classify_kfunc(uint64_t p, uint64_t ifindex, uint64_t handle, uint64_t, uint64_t) {
+  const auto classid = static_cast<uint32_t>(skb_tc_classify(p, ifindex, handle, 0, 0));
+  constexpr uint32_t kTcActOk = 0, kTcActUnspec = UINT32_MAX;
+  return uint64_t{classid} << 32 | (classid != 0 ? kTcActOk : kTcActUnspec);
+}
+
+// bpf_qdisc_set_skb_dequeue(skb) (RFC v7, KF_RELEASE): the dequeue program hands out a packet
+// it holds; with SCH_BPF_DEQUEUED it is the packet sent.
+uint64_t qdisc_set_skb_dequeue(uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run || !run->qdisc) return fail("bpf_qdisc_set_skb_dequeue: only qdisc programs may call it");
+  if (!run->dequeue_run) return fail("bpf_qdisc_set_skb_dequeue: only qdisc/dequeue may hand a packet out");
+  if (run->dequeued) return fail("bpf_qdisc_set_skb_dequeue: this dequeue already handed a packet out");
+  Packet* pkt = packet_arg(*run, p);
+  if (!pkt || !run->take(pkt)) return fail("bpf_qdisc_set_skb_dequeue: not a packet reference the program holds");
+  run->dequeued = pkt;
+  return 0;
+}
+
 // bpf_qdisc_class_qlen(classid): packets queued in the child qdisc of one of this qdisc's
 // classes, 0 without such a class. What a classful program needs to pick a non-empty child at
 // dequeue, as Linux's prio asks each band's child.
@@ -232,6 +278,7 @@ const exec::HelperRegistry& tc_helpers() {
 const exec::HelperRegistry& qdisc_helpers() {
   static const exec::HelperRegistry registry = [] {
     exec::HelperRegistry r = tc_helpers();
+    runtime::add_graph_kfuncs(r);  // RFC v7's queues are graph objects
     r.add_helper(runtime::helper_id::kKptrXchg, "bpf_kptr_xchg", kptr_xchg);
     r.add_helper(kFuncSkbTcClassify, "bpf_skb_tc_classify", skb_tc_classify);
     r.add_helper(kFuncSkbEcnSetCe, "bpf_skb_ecn_set_ce", skb_ecn_set_ce);
@@ -244,6 +291,8 @@ const exec::HelperRegistry& qdisc_helpers() {
     r.add_kfunc("bpf_skb_queue_pop", skb_queue_pop);
     r.add_kfunc("bpf_skb_queue_len", skb_queue_len);
     r.add_kfunc("bpf_qdisc_class_qlen", qdisc_class_qlen);
+    r.add_kfunc("bpf_qdisc_set_skb_dequeue", qdisc_set_skb_dequeue);
+    r.add_kfunc("bpf_skb_tc_classify", skb_tc_classify_kfunc);
     return r;
   }();
   return registry;

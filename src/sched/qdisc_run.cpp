@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include <bpfq/sched/kernel_view.hpp>
 #include <bpfq/verifier/program_types.hpp>
 
 namespace bpfq::sched {
@@ -29,9 +30,15 @@ const WritableSkbFields& writable_skb_fields() {
 }
 }  // namespace
 
-int packet_regions(const Packet& pkt, exec::MemRegion* out) {
+int packet_regions(const Packet& pkt, QdiscApi api, exec::MemRegion* out) {
   const auto base = reinterpret_cast<uint64_t>(&pkt.skb);
   int n = 0;
+  if (api == QdiscApi::RfcV7) {
+    out[n++] = {base, base + kernel_skb::kSize, false};
+    out[n++] = {base + kernel_skb::kTstamp, base + kernel_skb::kTstamp + 8, true};
+    out[n++] = {base + kernel_skb::kCb, base + kernel_skb::kCb + sizeof pkt.kernel.cb, true};
+    return n;
+  }
   out[n++] = {base, base + sizeof(struct __sk_buff), false};
   const WritableSkbFields& fields = writable_skb_fields();
   for (int i = 0; i < fields.n; ++i) out[n++] = {base + fields.at[i].begin, base + fields.at[i].end, true};
@@ -40,10 +47,19 @@ int packet_regions(const Packet& pkt, exec::MemRegion* out) {
 }
 
 void grant_packet_checked(const Packet& pkt) {
+  const QdiscRun* run = current_qdisc_run();
   exec::MemRegion regions[kPacketRegions];
-  const int n = packet_regions(pkt, regions);
+  const int n = packet_regions(pkt, run && run->qdisc ? run->qdisc->api() : QdiscApi::Seed, regions);
   exec::RunContext& ctx = *exec::RunContext::current();
   for (int i = 0; i < n; ++i) ctx.grant(regions[i].begin, regions[i].end - regions[i].begin, regions[i].writable);
+}
+
+bool qdisc_kptr_is_packet(uint64_t p) {
+  QdiscRun* run = current_qdisc_run();
+  if (!run) return true;
+  if (!run->qdisc) return false;
+  const Packet* pkt = run->qdisc->pool().packet_at(reinterpret_cast<const void*>(p));
+  return pkt && pkt->refcount > 0;
 }
 
 std::string describe_fault(const runtime::Object& object, const std::string& section, const exec::RunResult& r) {

@@ -318,10 +318,7 @@ void StructOpsQdisc::bstats_update(const Packet& pkt) {
 // ---- the ops ----
 
 EnqueueResult StructOpsQdisc::do_enqueue(Packet* pkt, uint64_t) {
-  // qdisc_pkt_len_init: the stack sets qdisc_skb_cb.pkt_len before the root qdisc sees it.
-  std::memset(pkt->kernel.cb, 0, sizeof pkt->kernel.cb);
-  const uint32_t pkt_len = pkt->qdisc_len();
-  std::memcpy(pkt->kernel.cb, &pkt_len, sizeof pkt_len);
+  kernel_skb::init_qdisc_cb(*pkt);
 
   uint64_t args[3] = {reinterpret_cast<uint64_t>(pkt), reinterpret_cast<uint64_t>(&view_),
                       reinterpret_cast<uint64_t>(&to_free_)};

@@ -40,24 +40,52 @@ constexpr CtxField kSkbFields[] = {
 };
 #undef BPFQ_SKB_FIELD
 
+// struct bpf_qdisc_ctx (RFC v7): skb is read whole, in enqueue only (as Linux's
+// sch_bpf_is_valid_access); the outputs are written whole.
+constexpr CtxField kBpfQdiscCtxFields[] = {
+    {"skb", 0, 8, false, FieldKind::KernelSkb, false},
+    {"classid", 8, 4, true, FieldKind::Scalar, false},
+    {"expire", 16, 8, true, FieldKind::Scalar, false},
+    {"delta_ns", 24, 8, true, FieldKind::Scalar, false},
+};
+
 constexpr CtxLayout kQdiscCtx{"struct sch_bpf_ctx", 24, kQdiscCtxFields};
+constexpr CtxLayout kBpfQdiscCtx{"struct bpf_qdisc_ctx", 32, kBpfQdiscCtxFields};
 constexpr CtxLayout kSkb{"struct __sk_buff", sizeof(__sk_buff), kSkbFields};
 
 constexpr std::pair<int64_t, int64_t> kVerdicts{0, 6};  // SCH_BPF_QUEUED .. SCH_BPF_STOLEN
 constexpr std::string_view kVerdictHint =
     "return one of the SCH_BPF_* verdicts of <bpfq/bpf/sch_bpf.h> (0..6)";
+constexpr std::string_view kRfcV7VerdictHint = "return one of the SCH_BPF_* verdicts (SCH_BPF_QUEUED .. SCH_BPF_STOLEN)";
+
+// RFC v7's sch_bpf_btf_struct_access: a program writes only these fields of the packet.
+constexpr std::string_view kRfcV7Writable[] = {"sk_buff.tstamp", "sk_buff.cb"};
+
+constexpr std::string_view kSeedApi = "sch_bpf RFC v6";  // the seed
+constexpr std::string_view kRfcV7Api = "sch_bpf RFC v7";
 
 const ProgramType kTypes[] = {
-    // The qdisc's enqueue: ctx->skb is the packet offered.
-    {"qdisc/enqueue", CtxKind::QdiscCtx, true, false, kVerdicts, kVerdictHint},
+    // The seed. The qdisc's enqueue: ctx->skb is the packet offered.
+    {.name = "qdisc/enqueue", .ctx = CtxKind::QdiscCtx, .ctx_skb_in = true, .ret_range = kVerdicts,
+     .ret_hint = kVerdictHint, .api = kSeedApi},
     // The qdisc's dequeue: hands a packet reference out in ctx->skb.
-    {"qdisc/dequeue", CtxKind::QdiscCtx, false, true, kVerdicts, kVerdictHint},
+    {.name = "qdisc/dequeue", .ctx = CtxKind::QdiscCtx, .ctx_skb_out = true, .ret_range = kVerdicts,
+     .ret_hint = kVerdictHint, .api = kSeedApi},
     // Runs once when the qdisc is created: 0 or an error.
-    {"qdisc/init", CtxKind::QdiscCtx, false, false, std::nullopt, {}},
+    {.name = "qdisc/init", .ctx = CtxKind::QdiscCtx, .api = kSeedApi},
     // Runs when the qdisc is reset.
-    {"qdisc/reset", CtxKind::QdiscCtx, false, false, std::nullopt, {}},
+    {.name = "qdisc/reset", .ctx = CtxKind::QdiscCtx, .api = kSeedApi},
+    // RFC v7: the same sections over struct bpf_qdisc_ctx; enqueue reads ctx->skb (a trusted
+    // struct sk_buff *), dequeue hands its packet out with bpf_qdisc_set_skb_dequeue.
+    {.name = "qdisc/enqueue", .ctx = CtxKind::BpfQdiscCtx, .ctx_skb_in = true, .ret_range = kVerdicts,
+     .ret_hint = kRfcV7VerdictHint, .kernel_writable = kRfcV7Writable, .api = kRfcV7Api},
+    {.name = "qdisc/dequeue", .ctx = CtxKind::BpfQdiscCtx, .ctx_skb_out = true, .ret_range = kVerdicts,
+     .ret_hint = kRfcV7VerdictHint, .kernel_writable = kRfcV7Writable, .api = kRfcV7Api},
+    {.name = "qdisc/init", .ctx = CtxKind::BpfQdiscCtx, .kernel_writable = kRfcV7Writable, .api = kRfcV7Api},
+    {.name = "qdisc/reset", .ctx = CtxKind::BpfQdiscCtx, .ret_void = true, .kernel_writable = kRfcV7Writable,
+     .api = kRfcV7Api},
     // A tc classifier or action on struct __sk_buff.
-    {"tc", CtxKind::SkBuff, false, false, std::nullopt, {}},
+    {.name = "tc", .ctx = CtxKind::SkBuff, .api = "tc"},
 };
 
 // Linux's struct Qdisc_ops: enqueue(skb, sch, to_free), dequeue(sch), init(sch, opt, extack),
@@ -65,16 +93,22 @@ const ProgramType kTypes[] = {
 constexpr OpArg kEnqueueArgs[] = {OpArg::OwnedSkb, OpArg::Qdisc, OpArg::ToFree};
 constexpr OpArg kSchArg[] = {OpArg::Qdisc};
 constexpr OpArg kInitArgs[] = {OpArg::Qdisc, OpArg::Opaque, OpArg::Opaque};
-const ProgramType kQdiscOpsTypes[] = {
-    {"struct_ops/Qdisc_ops.enqueue", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kEnqueueArgs},
-    {"struct_ops/Qdisc_ops.dequeue", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, true},
-    {"struct_ops/Qdisc_ops.init", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kInitArgs},
-    {"struct_ops/Qdisc_ops.reset", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, false, true},
-    {"struct_ops/Qdisc_ops.destroy", CtxKind::StructOpsArgs, false, false, std::nullopt, {}, kSchArg, false, true},
-};
 // Linux's bpf_qdisc_btf_struct_access; qdisc_skb_cb is what sk_buff.cb holds.
 constexpr std::string_view kQdiscOpsWritable[] = {"sk_buff.tstamp", "qdisc_skb_cb.data", "Qdisc.limit",
                                                   "Qdisc.q.qlen", "Qdisc.qstats"};
+constexpr std::string_view kStructOpsApi = "struct_ops Qdisc_ops (Linux 6.16)";
+const ProgramType kQdiscOpsTypes[] = {
+    {.name = "struct_ops/Qdisc_ops.enqueue", .ctx = CtxKind::StructOpsArgs, .op_args = kEnqueueArgs,
+     .kernel_writable = kQdiscOpsWritable, .api = kStructOpsApi},
+    {.name = "struct_ops/Qdisc_ops.dequeue", .ctx = CtxKind::StructOpsArgs, .op_args = kSchArg, .ret_skb = true,
+     .kernel_writable = kQdiscOpsWritable, .api = kStructOpsApi},
+    {.name = "struct_ops/Qdisc_ops.init", .ctx = CtxKind::StructOpsArgs, .op_args = kInitArgs,
+     .kernel_writable = kQdiscOpsWritable, .api = kStructOpsApi},
+    {.name = "struct_ops/Qdisc_ops.reset", .ctx = CtxKind::StructOpsArgs, .op_args = kSchArg, .ret_void = true,
+     .kernel_writable = kQdiscOpsWritable, .api = kStructOpsApi},
+    {.name = "struct_ops/Qdisc_ops.destroy", .ctx = CtxKind::StructOpsArgs, .op_args = kSchArg, .ret_void = true,
+     .kernel_writable = kQdiscOpsWritable, .api = kStructOpsApi},
+};
 
 // Sections Linux's libbpf maps to tc programs; "tc/NAME" and "classifier/NAME" too.
 constexpr std::string_view kTcSections[] = {"tc", "classifier", "action", "tc/ingress", "tc/egress", "tcx/ingress",
@@ -191,6 +225,9 @@ const std::vector<KfuncRow>& kfunc_rows() {
       {"bpf_skb_acquire", proto("bpf_skb_acquire", RetKind::SkbOrNull, {A::Skb})},
       {"bpf_skb_kptr_get", proto("bpf_skb_kptr_get", RetKind::SkbOrNull, {A::KptrField})},
       {"bpf_skb_release", proto("bpf_skb_release", RetKind::Scalar, {A::SkbRelease})},
+      // RFC v7: the dequeue program's packet, and tc_classify as a kfunc (classid << 32 | action).
+      {"bpf_qdisc_set_skb_dequeue", proto("bpf_qdisc_set_skb_dequeue", RetKind::Scalar, {A::SkbHandOut})},
+      {"bpf_skb_tc_classify", proto("bpf_skb_tc_classify", RetKind::Scalar, {A::Skb, A::Scalar, A::Scalar})},
       {"bpf_kfree_skb", proto("bpf_kfree_skb", RetKind::Scalar, {A::SkbRelease})},
       {"bpf_skb_get_hash", with_range(proto("bpf_skb_get_hash", RetKind::Scalar, {A::Skb}), 0, UINT32_MAX)},
       {"bpf_skb_queue_push", skb_queue(proto("bpf_skb_queue_push", RetKind::Scalar, {A::ConstMap, A::Skb, A::Scalar}))},
@@ -241,6 +278,7 @@ const CtxField* CtxLayout::field_at(uint32_t offset) const {
 }
 
 const CtxLayout& sch_bpf_ctx_layout() { return kQdiscCtx; }
+const CtxLayout& bpf_qdisc_ctx_layout() { return kBpfQdiscCtx; }
 const CtxLayout& sk_buff_layout() { return kSkb; }
 
 std::span<const ProgramType> program_types() { return kTypes; }
@@ -257,16 +295,18 @@ std::span<const std::string_view> program_sections() {
 }
 
 const ProgramType& raw_memory_type() {
-  static const ProgramType raw{"raw", CtxKind::Memory, false, false, std::nullopt, {}};
+  static const ProgramType raw{.name = "raw", .ctx = CtxKind::Memory};
   return raw;
 }
 
-const ProgramType* program_type_for_section(std::string_view section) {
+const ProgramType* program_type_for_section(std::string_view section, std::string_view ctx_struct) {
+  const CtxKind qdisc = ctx_struct == kRfcV7CtxStruct ? CtxKind::BpfQdiscCtx : CtxKind::QdiscCtx;
   for (const ProgramType& t : kTypes)
-    if (t.ctx == CtxKind::QdiscCtx && section == t.name) return &t;
+    if (t.ctx == qdisc && section == t.name) return &t;
   for (std::string_view tc : kTcSections)
     if (section == tc || (section.size() > tc.size() && section.starts_with(tc) && section[tc.size()] == '/'))
-      return &kTypes[4];
+      for (const ProgramType& t : kTypes)
+        if (t.ctx == CtxKind::SkBuff) return &t;
   return nullptr;
 }
 

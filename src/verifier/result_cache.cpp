@@ -57,6 +57,7 @@ std::pair<uint64_t, uint64_t> key_of(const loader::ProgramSpec& prog, const load
   Hasher h;
   h.str(prog.name);
   h.str(prog.section);
+  h.str(prog.ctx_struct);  // with the section, the program type
   h.u64(prog.insns.size());
   for (const ebpf::Insn& i : prog.insns) h.u64(i.raw());
   h.u64(prog.kfunc_names.size());

@@ -157,7 +157,7 @@ class Verifier {
     if (!errors.empty()) throw Failure{errors.front().insn, errors.front().message, structural_hint(errors.front().message), {}};
     compute_liveness();
     compute_loops();
-    if (type_.ctx == CtxKind::StructOpsArgs) open_kernel_types();
+    if (uses_kernel_types()) open_kernel_types();
     explored_.resize(insns_.size());
     Path first;
     first.st = entry_state();
@@ -188,7 +188,7 @@ class Verifier {
       throw Failure{0, "no BTF of the kernel types (struct sk_buff, struct Qdisc) to check the program against",
                     "open struct_ops objects through bpfq's qdisc (it supplies them)", {}, true};
     const auto cb = kbtf_->field_range("sk_buff.cb");
-    for (std::string_view path : struct_ops_writable_fields()) {
+    for (std::string_view path : type_.kernel_writable) {
       auto range = kbtf_->field_range(path);
       if (!range) continue;
       std::string_view type = path.substr(0, path.find('.'));
@@ -200,12 +200,18 @@ class Verifier {
     }
   }
 
+  // Programs that see struct sk_buff (and struct Qdisc) through bpfq's kernel BTF.
+  bool uses_kernel_types() const { return type_.ctx == CtxKind::StructOpsArgs || type_.ctx == CtxKind::BpfQdiscCtx; }
+  const CtxLayout& qdisc_ctx_layout() const {
+    return type_.ctx == CtxKind::BpfQdiscCtx ? bpf_qdisc_ctx_layout() : sch_bpf_ctx_layout();
+  }
+
   State entry_state() {
     State s;
     Frame f;
     f.start = 0;
     Reg ctx;
-    if (type_.ctx == CtxKind::QdiscCtx) {
+    if (type_.ctx == CtxKind::QdiscCtx || type_.ctx == CtxKind::BpfQdiscCtx) {
       ctx.type = RegType::Ctx;
     } else if (type_.ctx == CtxKind::StructOpsArgs) {
       ctx.type = RegType::Ctx;
@@ -1005,7 +1011,7 @@ class Verifier {
     switch (base.type) {
       case RegType::Ctx:
         out = type_.ctx == CtxKind::StructOpsArgs ? op_arg_load(s, i, base, size)
-                                                  : ctx_load(s, i, base, size, sch_bpf_ctx_layout());
+                                                  : ctx_load(s, i, base, size, qdisc_ctx_layout());
         break;
       case RegType::Kernel: out = kernel_load(s, i, base, size); break;
       case RegType::Object: out = object_access(s, i.src, base, i.off, size, false); break;
@@ -1050,6 +1056,15 @@ class Verifier {
           out = Reg{};
           out.type = RegType::Skb;
         }
+        break;
+      case FieldKind::KernelSkb:  // the packet offered, borrowed for the run
+        if (!type_.ctx_skb_in)
+          fail(s, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size) +
+                      ": ctx->skb is not readable in " + std::string(type_.name),
+               "only qdisc/enqueue is given a packet in ctx->skb", {i.src});
+        out = Reg{};
+        out.type = RegType::Kernel;
+        out.btf_id = skb_btf_;
         break;
       case FieldKind::PacketData:
         out = Reg{};
@@ -1231,7 +1246,7 @@ class Verifier {
       case RegType::Ctx:
         if (type_.ctx == CtxKind::StructOpsArgs)
           fail(s, "the arguments of " + std::string(type_.name) + " are read-only", {}, {i.dst});
-        ctx_store(s, i, base, val, size, sch_bpf_ctx_layout());
+        ctx_store(s, i, base, val, size, qdisc_ctx_layout());
         break;
       case RegType::Kernel: kernel_store(s, i, base, val, size); break;
       case RegType::Object:
@@ -1807,7 +1822,7 @@ class Verifier {
     // A struct_ops program's call of something the runtime links but the verifier has no
     // prototype for: the runtime checks it, so the program runs checked.
     auto unknown = [&](const std::string& msg, const char* hint) {
-      if (type_.ctx == CtxKind::StructOpsArgs) fail_unsupported(s, msg, hint);
+      if (uses_kernel_types()) fail_unsupported(s, msg, hint);
       fail(s, msg, hint);
     };
     if (i.src == CALL_HELPER) {
@@ -1926,6 +1941,16 @@ class Verifier {
                  reg.type == RegType::Skb && reg.ref == 0 ? "the packet in ctx->skb is borrowed: only references you took are released"
                  : reg.maybe_null ? rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) + " (" + at(reg.origin) + ") first"
                                   : "");
+          release_ref = reg.ref;
+          break;
+        case ArgKind::SkbHandOut:
+          if (!type_.ctx_skb_out)
+            fail(s, fn + " is allowed only in qdisc/dequeue, not in " + std::string(type_.name),
+                 "enqueue keeps or drops its packet; only dequeue hands one out", {r});
+          expect(is_packet(reg) && !reg.maybe_null && reg.ref != 0 && at_start(reg), "referenced skb",
+                 reg.maybe_null ? rname(r) + " may be NULL here: check the result of " + origin_name(reg.origin) +
+                                      " (" + at(reg.origin) + ") first"
+                                : "hand out a packet reference you hold (taken out of your queue with bpf_kptr_xchg)");
           release_ref = reg.ref;
           break;
         case ArgKind::KptrField:
@@ -2088,7 +2113,7 @@ class Verifier {
         }
         ret = Reg{};
         ret.type = RegType::Skb;
-        if (type_.ctx == CtxKind::StructOpsArgs) {  // a struct sk_buff *
+        if (uses_kernel_types()) {  // a struct sk_buff *
           ret.type = RegType::Kernel;
           ret.btf_id = skb_btf_;
         }
@@ -2684,6 +2709,9 @@ class Verifier {
                (type_.ctx == CtxKind::StructOpsArgs
                     ? " is still held: drop it with bpf_qdisc_skb_drop or bpf_kfree_skb, store it with bpf_kptr_xchg, "
                       "or return it (dequeue)"
+                : type_.ctx == CtxKind::BpfQdiscCtx
+                    ? " is still held: release it with bpf_skb_release, store it with bpf_kptr_xchg, or hand it out "
+                      "with bpf_qdisc_set_skb_dequeue (dequeue)"
                     : " is still held: release it with bpf_skb_release, store it in a map with bpf_kptr_xchg, queue "
                       "it, or hand it out in ctx->skb");
         break;
@@ -2693,6 +2721,7 @@ class Verifier {
 
   void check_return(State& s, const Reg& r0) {
     check_no_refs(s);
+    if (type_.ret_void) return;
     if (r0.type != RegType::Scalar)
       fail(s, "At program exit the register R0 is not a known value (" + describe(r0) + ")",
            "return a number, not a pointer", {0});
@@ -2789,7 +2818,7 @@ ObjectVerification verify_object(const loader::ObjectSpec& object, const std::st
   ObjectVerification out;
   std::vector<std::pair<uint32_t, std::string>> queue_users, plain_users;
   for (const loader::ProgramSpec& p : object.programs) {
-    const ProgramType* type = program_type_for_section(p.section);
+    const ProgramType* type = program_type_for_section(p.section, p.ctx_struct);
     if (!type) type = struct_ops_type(object, p);
     out.verified.push_back(0);
     out.results.emplace_back();

@@ -93,12 +93,35 @@ TEST(ProgCheck, AnUnknownHelperIdWithoutAUapiNameIsNamedById) {
   EXPECT_EQ(check(obj, 1), expected);
 }
 
+// tests/rfc_v7/progs/<name>.bpf.c: programs written for sch_bpf RFC v7.
+std::string rfc_v7_object(const std::string& name) {
+  return std::string(BPFQ_BINARY_DIR) + "/progs/struct_ops/rfc_v7/" + name + ".bpf.o";
+}
+
+TEST(ProgCheck, SaysAProgramTakingStructBpfQdiscCtxIsRfcV7) {
+  const std::string obj = rfc_v7_object("v7_fifo");
+  const std::vector<std::string> lines = check(obj, 0);
+  ASSERT_EQ(lines.size(), 3u);
+  const char* programs[] = {"qdisc/enqueue (fifo_enqueue)", "qdisc/dequeue (fifo_dequeue)", "qdisc/reset (fifo_reset)"};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_TRUE(lines[i].starts_with(obj + ": " + programs[i] + ": sch_bpf RFC v7, ")) << lines[i];
+    EXPECT_NE(lines[i].find(" insns, ok, verified ("), std::string::npos) << lines[i];
+  }
+  const std::vector<std::string> bad = check(rfc_v7_object("v7_bad_set_dequeue"), 1);
+  ASSERT_FALSE(bad.empty());
+  EXPECT_NE(bad.front().find("section qdisc/enqueue insn "), std::string::npos) << bad.front();
+  EXPECT_NE(bad.front().find("verifier: bpf_qdisc_set_skb_dequeue is allowed only in qdisc/dequeue, not in "
+                             "qdisc/enqueue"),
+            std::string::npos)
+      << bad.front();
+}
+
 TEST(ProgCheck, AGoodObjectListsItsProgramsAndRunsInit) {
   const std::string obj = test_object("prog_check_init");
   const std::vector<std::string> expected = {
-      obj + ": qdisc/init (check_init): 19 insns, ok, verified (22 insns processed, 5 states)",
-      obj + ": qdisc/enqueue (check_enqueue): 18 insns, ok, verified (20 insns processed, 3 states)",
-      obj + ": qdisc/dequeue (check_dequeue): 4 insns, ok, verified (4 insns processed, 0 states)",
+      obj + ": qdisc/init (check_init): sch_bpf RFC v6, 19 insns, ok, verified (22 insns processed, 5 states)",
+      obj + ": qdisc/enqueue (check_enqueue): sch_bpf RFC v6, 18 insns, ok, verified (20 insns processed, 3 states)",
+      obj + ": qdisc/dequeue (check_dequeue): sch_bpf RFC v6, 4 insns, ok, verified (4 insns processed, 0 states)",
   };
   EXPECT_EQ(check(obj, 0), expected);
   EXPECT_EQ(check(obj + " limit 5", 0), expected);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <bpfq/error.hpp>
+#include <bpfq/loader/load_object.hpp>
 #include <bpfq/loader/object_spec.hpp>
 
 namespace bpfq::loader {
@@ -32,7 +33,8 @@ struct ObjectCheck {
   std::vector<Error> problems;
 };
 
-ObjectCheck check_object(const std::string& path);
-ObjectCheck check_object(std::span<const uint8_t> elf_bytes, const std::string& name);
+// opts: as load_object() takes them (the kernel BTF CO-RE relocations resolve against).
+ObjectCheck check_object(const std::string& path, const LoadOptions& opts = {});
+ObjectCheck check_object(std::span<const uint8_t> elf_bytes, const std::string& name, const LoadOptions& opts = {});
 
 }  // namespace bpfq::loader

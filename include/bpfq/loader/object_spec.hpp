@@ -64,6 +64,10 @@ struct ProgramSpec {
   std::vector<FunctionRange> functions;  // entry first, then sub-programs in placement order
   std::vector<SourceLine> lines;         // sorted by insn; empty without -g
   std::vector<CoreAccess> core_accesses; // sorted by insn; empty without CO-RE relocations
+  // The struct the entry function's first argument points to, as its BTF names it
+  // ("sch_bpf_ctx", "bpf_qdisc_ctx", "__sk_buff"); "" without BTF or for another argument.
+  // Tells the qdisc APIs apart (verifier::program_type_for_section).
+  std::string ctx_struct;
 
   // The line-info record covering insn (the last one at or before it), or nullptr.
   const SourceLine* line_at(size_t insn) const;

@@ -1,7 +1,10 @@
 #pragma once
 // BpfQdisc: the seed's sch_bpf. Enqueue and dequeue are eBPF programs (sections qdisc/enqueue,
 // qdisc/dequeue, optional qdisc/init and qdisc/reset) that keep packets as references in maps;
-// verdicts and references behave as docs/program-model.md describes.
+// verdicts and references behave as docs/program-model.md describes. Programs of RFC v7 (whose
+// context is a struct bpf_qdisc_ctx) run here too, with v7's context, THROTTLE at an absolute
+// time, packets handed out by bpf_qdisc_set_skb_dequeue and kept in graph objects
+// (docs/rfc_v7.md).
 //
 // Accounting: a packet the enqueue program keeps (QUEUED/THROTTLE) counts as queued here until
 // the dequeue program hands it back (sent) or its last reference is released by a program or a
@@ -25,6 +28,9 @@ namespace bpfq::sched {
 
 struct QdiscCtx;
 struct QdiscRun;
+
+// Which sch_bpf API an object's programs are written for (verifier::program_type_for_section).
+enum class QdiscApi : uint8_t { Seed, RfcV7 };
 
 // What the qdisc's programs run against. Everything must outlive the qdisc.
 struct BpfQdiscEnv {
@@ -51,6 +57,7 @@ struct BpfQdiscCounters {
   ProgramRunStats enqueue, dequeue, init, reset;  // the same runs per program
   uint64_t faults = 0;          // runs ended by a checked-mode fault or a helper refusing
   uint64_t leaked_refs = 0;     // references a program held at exit, released by the runtime
+  uint64_t leaked_objects = 0;  // graph objects a run lost, freed by the runtime (RFC v7)
   uint64_t bad_dequeues = 0;    // dequeue handed out a packet not queued here (ignored)
   std::string last_fault;       // "qdisc/dequeue: out-of-bounds load of 8 bytes … (pfifo.bpf.c:42)"
 };
@@ -72,6 +79,7 @@ class BpfQdisc final : public Qdisc {
 
   runtime::Object& object() { return object_; }
   const std::string& path() const { return path_; }
+  QdiscApi api() const { return api_; }
 
   // Runs qdisc/init if the object has one; throws bpfq::Error if it faults or returns non-zero.
   void init();
@@ -93,8 +101,8 @@ class BpfQdisc final : public Qdisc {
   const BpfQdiscCounters& counters() const { return counters_; }
   // Measures each program run's wall time into counters() (two clock reads per run).
   void set_run_timing(bool on) { run_timing_ = on; }
-  // The time the last THROTTLE asked to be woken at (0: none pending); the request itself goes
-  // to the attached Watchdog.
+  // The time the last THROTTLE asked to be woken at (0: none pending; RFC v7: its `expire`, the
+  // start of the range it allows); the request itself goes to the attached Watchdog.
   uint64_t watchdog_ns() const { return watchdog_ns_; }
   PacketPool& pool() const { return *env_.pool; }
 
@@ -128,7 +136,9 @@ class BpfQdisc final : public Qdisc {
   ProgramRunStats& run_stats_of(const exec::Program& prog);
   // Runs a program that handles no packet (init, reset) and releases what it left behind.
   bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
-  runtime::RunEnv run_env() { return {env_.clock, env_.prng ? env_.prng : &prng_, env_.trace}; }
+  runtime::RunEnv run_env() { return {env_.clock, env_.prng ? env_.prng : &prng_, env_.trace, object_.graph_heap()}; }
+  // THROTTLE's wake-up time: the seed's ctx->delay from now, RFC v7's absolute ctx->expire.
+  uint64_t throttle_until(const QdiscCtx& ctx, uint64_t now_ns) const;
   // A run of prog: reference-tracked unless prog was verified (and the object has no graph
   // objects, whose packets the maps do not show).
   QdiscRun run_of(const exec::Program& prog);
@@ -138,7 +148,8 @@ class BpfQdisc final : public Qdisc {
   // An enqueue program kept pkt (QUEUED, THROTTLE): queued here until dequeued or freed.
   EnqueueResult keep(Packet* pkt);
   EnqueueResult pass(Packet* pkt, uint32_t classid, uint64_t now_ns);
-  Packet* take_dequeued(QdiscRun& run, uint64_t skb);
+  // The packet the dequeue run handed out (the seed: ctx_skb; RFC v7: run.dequeued), or null.
+  Packet* take_dequeued(QdiscRun& run, uint64_t ctx_skb);
   void arm_watchdog(uint64_t at_ns);
   // Folds what a child did since the last call into our qlen, backlog and drops.
   void sync_class(Class& c);
@@ -147,6 +158,8 @@ class BpfQdisc final : public Qdisc {
   runtime::Object object_;
   std::string path_;
   BpfQdiscEnv env_;
+  QdiscApi api_ = QdiscApi::Seed;
+  size_t ctx_size_;  // the API's context: what a run may read and write of QdiscCtx
   runtime::Prng prng_;  // bpf_get_prandom_u32 of this qdisc's programs, unless env_.prng
   const exec::Program* enqueue_prog_;
   const exec::Program* dequeue_prog_;

@@ -8,6 +8,7 @@
 // netdev_queue and struct net_device are KernelQdisc, which a StructOpsQdisc owns.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include <bpfq/sched/packet.hpp>
@@ -25,6 +26,14 @@ inline constexpr uint32_t kCbDataOffset = 8;  // qdisc_skb_cb.data, after pkt_le
 inline constexpr uint32_t kCbDataSize = 20;   // QDISC_CB_PRIV_LEN
 inline constexpr uint32_t kSize = offsetof(Packet, kernel) + sizeof(Packet::KernelFields);
 static_assert(offsetof(Packet, kernel) == sizeof(struct __sk_buff), "struct sk_buff's cb follows __sk_buff");
+
+// qdisc_pkt_len_init: the stack clears the cb and sets qdisc_skb_cb.pkt_len before the root
+// qdisc sees a packet.
+inline void init_qdisc_cb(Packet& pkt) {
+  std::memset(pkt.kernel.cb, 0, sizeof pkt.kernel.cb);
+  const uint32_t pkt_len = pkt.qdisc_len();
+  std::memcpy(pkt.kernel.cb, &pkt_len, sizeof pkt_len);
+}
 }  // namespace kernel_skb
 
 struct KernelNetDevice {  // struct net_device

@@ -18,6 +18,7 @@ enum class FieldKind : uint8_t {
   Skb,         // a packet pointer (struct __sk_buff *): qdisc ctx->skb
   PacketData,  // __sk_buff.data: the first byte of the packet
   PacketEnd,   // __sk_buff.data_end: one past the last byte
+  KernelSkb,   // a trusted struct sk_buff * (RFC v7's ctx->skb), accessed through the kernel BTF
 };
 
 struct CtxField {
@@ -37,13 +38,19 @@ struct CtxLayout {
   const CtxField* field_at(uint32_t offset) const;  // the field containing offset, or null
 };
 
-const CtxLayout& sch_bpf_ctx_layout();  // struct sch_bpf_ctx (qdisc programs)
+const CtxLayout& sch_bpf_ctx_layout();  // struct sch_bpf_ctx (qdisc programs of the seed, RFC v6)
+const CtxLayout& bpf_qdisc_ctx_layout();  // struct bpf_qdisc_ctx (qdisc programs of RFC v7)
 const CtxLayout& sk_buff_layout();      // struct __sk_buff (tc programs, and every packet)
 
+// QdiscCtx: the seed's struct sch_bpf_ctx; BpfQdiscCtx: RFC v7's struct bpf_qdisc_ctx, whose skb
+// is a struct sk_buff * of the kernel BTF (as struct_ops programs see it).
 // Memory: r1 points to VerifyOptions::ctx_size bytes of plain memory and r2 holds that size
 // (programs bpfq's own tests run on a buffer, like the conformance suite's).
 // StructOpsArgs: r1 points to the op's arguments, one u64 each (Linux's BPF_PROG).
-enum class CtxKind : uint8_t { QdiscCtx, SkBuff, Memory, StructOpsArgs };
+enum class CtxKind : uint8_t { QdiscCtx, BpfQdiscCtx, SkBuff, Memory, StructOpsArgs };
+
+// The struct whose pointer a qdisc/* program of RFC v7 takes (loader::ProgramSpec::ctx_struct).
+inline constexpr std::string_view kRfcV7CtxStruct = "bpf_qdisc_ctx";
 
 // An argument of a struct_ops op, as the program sees it in its ctx array.
 enum class OpArg : uint8_t {
@@ -58,7 +65,8 @@ struct ProgramType {
   CtxKind ctx = CtxKind::QdiscCtx;
   // qdisc/enqueue: ctx->skb is the packet offered, borrowed for the run.
   bool ctx_skb_in = false;
-  // qdisc/dequeue: the program hands a packet reference out in ctx->skb.
+  // qdisc/dequeue: the program hands a packet reference out (the seed: in ctx->skb; RFC v7:
+  // through bpf_qdisc_set_skb_dequeue).
   bool ctx_skb_out = false;
   // Allowed return values (inclusive); nullopt: any number.
   std::optional<std::pair<int64_t, int64_t>> ret_range;
@@ -68,6 +76,11 @@ struct ProgramType {
   std::span<const OpArg> op_args = {};
   bool ret_skb = false;
   bool ret_void = false;  // a void op: r0 is not read
+  // The fields of kernel structs the program may write ("sk_buff.tstamp", "Qdisc.qstats"; see
+  // struct_ops_writable_fields); every other kernel field is read-only.
+  std::span<const std::string_view> kernel_writable = {};
+  // Which API the program is written for, as `bpfq prog check` names it ("sch_bpf RFC v7").
+  std::string_view api = {};
 };
 
 // The program type of a struct_ops program in member `member` of a struct_ops variable of type
@@ -80,8 +93,10 @@ std::span<const std::string_view> struct_ops_writable_fields();
 // Whether a field access path ("Qdisc.qstats.drops", a CO-RE relocation's) lies in one of them.
 bool struct_ops_writable(std::string_view access);
 
-// The program type a section selects, or null (bpfq runs such programs only checked).
-const ProgramType* program_type_for_section(std::string_view section);
+// The program type a section selects, or null (bpfq runs such programs only checked). A qdisc/*
+// section selects RFC v7's type when the program's context is a `struct bpf_qdisc_ctx *`
+// (ctx_struct == kRfcV7CtxStruct), the seed's otherwise (`struct sch_bpf_ctx *`, or no BTF).
+const ProgramType* program_type_for_section(std::string_view section, std::string_view ctx_struct = {});
 std::span<const ProgramType> program_types();
 // The sections that select a program type: the qdisc types' names, then tc's (with tc/*).
 std::span<const std::string_view> program_sections();
@@ -105,6 +120,8 @@ enum class ArgKind : uint8_t {
   SizeOrZero,       // the same, 0 allowed
   Skb,              // a packet the program may use (ctx->skb, a held reference), not NULL
   SkbRelease,       // a packet reference the program holds; released by the call
+  SkbHandOut,       // a packet reference the program holds, handed out as the dequeued packet
+                    // (released); only in a type with ctx_skb_out
   KptrField,        // a map value pointer at a packet-reference (__kptr_ref) field
   SkbOrNullRelease, // a held packet reference (moved into the map) or NULL
   Callback,         // a static sub-program (lddw of a function)

@@ -4,7 +4,7 @@
 // right kinds, releases every packet reference it takes, terminates, and returns a value its
 // program type allows. A verified program runs without run-time checks.
 //
-//   const ProgramType* type = program_type_for_section(prog.section);
+//   const ProgramType* type = program_type_for_section(prog.section, prog.ctx_struct);
 //   VerifyResult r = verify(prog, object, *type);
 //   if (!r.ok) throw r.error();   // "R1 may be NULL here: …" at fq.bpf.c:212
 //

@@ -125,6 +125,19 @@ struct sk_buff {
 	__u16 hdr_len;                   /* 254 */
 };
 
+/* ---- sch_bpf RFC v7 (Amery Hung, Jan 2024): the context of its qdisc/* programs and their
+ * verdicts (sched::QdiscCtx), which Linux put in its uapi ---- */
+struct bpf_qdisc_ctx {
+	struct sk_buff *skb;  /* __bpf_md_ptr: enqueue's packet */
+	__u32 classid;
+	__u64 expire;
+	__u64 delta_ns;
+};
+enum bpfq_sch_bpf_verdict {
+	SCH_BPF_QUEUED, SCH_BPF_DEQUEUED = SCH_BPF_QUEUED, SCH_BPF_DROP, SCH_BPF_CN, SCH_BPF_THROTTLE,
+	SCH_BPF_PASS, SCH_BPF_BYPASS, SCH_BPF_STOLEN,
+};
+
 /* ---- the qdisc: sched::KernelQdisc and the device it sits on ---- */
 struct net_device {
 	char name[16];
@@ -213,6 +226,8 @@ struct bpfq_kernel_types {
 	struct sock sock; struct sk_buff skb; struct qdisc_skb_cb qdisc_cb; struct Qdisc qdisc;
 	struct net_device net_device; struct netdev_queue netdev_queue; struct bpf_sk_buff_ptr skb_ptr;
 	struct bpf_struct_ops_Qdisc_ops qdisc_ops_value;
+	struct bpf_qdisc_ctx qdisc_ctx;
+	enum bpfq_sch_bpf_verdict sch_bpf_verdict;
 	enum bpfq_bool bool_value;
 	enum bpf_map_type map_type;
 	enum bpf_map_update_flag map_update_flag;
