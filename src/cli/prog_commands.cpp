@@ -382,11 +382,13 @@ void check(const std::string& path, const std::vector<std::string>& param_words,
   }
 
   if (problems.empty()) {
-    const std::vector<runtime::ProgramInfo> programs = q ? q->object().programs() : linked->programs();
+    const runtime::Object& object = q ? q->object() : *linked;  // the checked spec moved into it
+    const std::vector<runtime::ProgramInfo> programs = object.programs();
     for (size_t i = 0; i < programs.size(); ++i) {
       const runtime::ProgramInfo& p = programs[i];
       const verifier::VerifyResult& r = checked.results[i];
-      if (const verifier::ProgramType* t = verifier::program_type_for_section(p.section, obj.spec->programs[i].ctx_struct))
+      if (const verifier::ProgramType* t =
+              verifier::program_type_for_section(p.section, object.spec().programs[i].ctx_struct))
         fmt::print("{}: {} ({}): {}, {} insns, ok, verified ({} insns processed, {} states)\n", path, p.section, p.name,
                    t->api, p.insn_count, r.insns_processed, r.states_stored);
       else
