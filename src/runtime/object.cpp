@@ -83,6 +83,9 @@ struct Object::Impl {
 
 namespace {
 
+// The standard helper `id` as a decoded call names it (Slot::imm): its address.
+uint64_t standard_helper_address(int32_t id) { return reinterpret_cast<uint64_t>(standard_helpers().helper(id)->fn); }
+
 // Where two definitions of a shared map differ ("value_size 16 here, 8 there"), or "".
 std::string difference(const maps::MapSpec& here, const maps::MapSpec& there) {
   auto field = [](const char* name, uint64_t a, uint64_t b) {
@@ -234,8 +237,7 @@ void Object::Impl::link_programs() {
     // The standard bpf_map_lookup_elem on an ARRAY map does nothing but find the element in an
     // unchecked run, so the JIT and the interpreter may do that in place.
     env.inline_lookup = [](uint64_t helper, uint64_t m) -> std::optional<exec::ArrayLookup> {
-      static const uint64_t standard =
-          reinterpret_cast<uint64_t>(standard_helpers().helper(helper_id::kMapLookupElem)->fn);
+      static const uint64_t standard = standard_helper_address(helper_id::kMapLookupElem);
       const auto* map = reinterpret_cast<const maps::Map*>(m);
       if (helper != standard || map->type() != maps::MapType::Array) return std::nullopt;
       const maps::Map::Layout l = map->layout();
@@ -245,13 +247,12 @@ void Object::Impl::link_programs() {
     // bpf_ktime_get_ns on a virtual clock reads its word (the clock is the same on every run).
     if (const std::atomic<uint64_t>* word = opts.clock ? opts.clock->word() : nullptr)
       env.inline_word = [word](uint64_t helper) -> const void* {
-        static const uint64_t ktime =
-            reinterpret_cast<uint64_t>(standard_helpers().helper(helper_id::kKtimeGetNs)->fn);
+        static const uint64_t ktime = standard_helper_address(helper_id::kKtimeGetNs);
         return helper == ktime ? word : nullptr;
       };
     // The standard bpf_loop only calls its callback (RunContext::call): the JIT loops in place.
     env.is_loop = [](uint64_t helper) {
-      static const uint64_t standard = reinterpret_cast<uint64_t>(standard_helpers().helper(helper_id::kLoop)->fn);
+      static const uint64_t standard = standard_helper_address(helper_id::kLoop);
       return helper == standard;
     };
     if (const exec::HelperEntry* xchg = helpers->helper(helper_id::kKptrXchg); xchg && opts.kptr_xchg_in_place && !graph)

@@ -186,7 +186,8 @@ bool BpfQdisc::run_control(const exec::Program& prog, const char* section, uint6
 }
 
 QdiscRun BpfQdisc::run_of(const exec::Program& prog) {
-  return QdiscRun(run_env(), this, prog.checked() || object_.graph_heap() != nullptr);
+  const runtime::RunEnv env = run_env();
+  return QdiscRun(env, this, prog.checked() || env.graph != nullptr);
 }
 
 void BpfQdisc::release_leaks(QdiscRun& env, bool faulted, const Packet* in_hand) {
