@@ -1,4 +1,4 @@
-// bpfq live on real veths in network namespaces (A ⇄ R ⇄ B, tests/live/live_topology.hpp), each
+// bpfq live on real veths in network namespaces (A ⇄ R ⇄ B, bpfq/io/live/testbed.hpp), each
 // figure a ratio to a baseline measured in the same run (docs/live.md, "Performance"):
 //   Live/pps64/*     64-byte frames per second A→B through the bump in the wire: the bridge with
 //                    a native C++ FIFO (the bare path) against eBPF fifo and fq_codel, verified
@@ -22,9 +22,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "live/live_topology.hpp"
@@ -32,8 +34,8 @@
 
 namespace {
 
-using bpfq::test::Child;
-using bpfq::test::LiveTopology;
+using bpfq::test::NetnsProcess;
+using bpfq::test::Testbed;
 
 const std::string kBpfq = std::string(BPFQ_BINARY_DIR) + "/bpfq";
 constexpr double kGenerateSeconds = 3;
@@ -76,13 +78,13 @@ std::string self_exe() {
 }
 
 // One topology for the whole run; nullptr (and why) where the live benchmarks cannot run.
-LiveTopology* topology(benchmark::State& state) {
-  static std::unique_ptr<LiveTopology> topo;
+Testbed* topology(benchmark::State& state) {
+  static std::unique_ptr<Testbed> topo;
   if (auto why = bpfq::test::live_unavailable()) {
     state.SkipWithError(why->c_str());
     return nullptr;
   }
-  if (!topo) topo = std::make_unique<LiveTopology>();
+  if (!topo) topo = std::make_unique<Testbed>();
   if (!topo->ok()) {
     state.SkipWithError("could not build the namespaces");
     return nullptr;
@@ -90,23 +92,23 @@ LiveTopology* topology(benchmark::State& state) {
   return topo.get();
 }
 
-uint64_t rx_packets(LiveTopology& topo) {
-  Child& c = topo.start("b", {"cat", "/sys/class/net/b0/statistics/rx_packets"}, "rx.out");
+uint64_t rx_packets(Testbed& topo) {
+  NetnsProcess& c = topo.start("b", {"cat", "/sys/class/net/b0/statistics/rx_packets"}, "rx.out");
   c.wait();
   return std::strtoull(c.output().c_str(), nullptr, 10);
 }
 
-// bpfq live in R with the setup text until the returned Child is signalled; false if the path
+// bpfq live in R with the setup text until the returned NetnsProcess is signalled; false if the path
 // does not forward.
-Child* start_bpfq(LiveTopology& topo, const std::string& setup, const std::string& backend,
+NetnsProcess* start_bpfq(Testbed& topo, const std::string& setup, const std::string& backend,
                   const std::string& port = "packet") {
   const std::string path = topo.file("bench.tc");
   std::ofstream(path) << setup;
-  Child& live = topo.start("r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", port, "-b", path}, "live.out");
+  NetnsProcess& live = topo.start("r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", port, "-b", path}, "live.out");
   return topo.b_reachable(20) ? &live : nullptr;
 }
 
-void stop(Child& live) {
+void stop(NetnsProcess& live) {
   live.signal(SIGTERM);
   live.wait(std::chrono::seconds(20));
 }
@@ -114,9 +116,9 @@ void stop(Child& live) {
 // The kernel forwarding between ra and rb, for the baselines, while it exists: its bridge, or
 // its router (host routes and proxy ARP: A and B keep their one subnet).
 struct KernelPath {
-  LiveTopology& topo;
+  Testbed& topo;
   bool router;
-  KernelPath(LiveTopology& t, bool as_router) : topo(t), router(as_router) {
+  KernelPath(Testbed& t, bool as_router) : topo(t), router(as_router) {
     if (router) {
       // R's own /32 addresses give its ARP requests a source.
       for (const char* cmd : {"sysctl -qw net.ipv4.ip_forward=1", "sysctl -qw net.ipv4.conf.ra.proxy_arp=1",
@@ -147,16 +149,16 @@ struct KernelPath {
 };
 
 void BM_Pps64(benchmark::State& state, std::string setup, std::string backend, std::string port = "packet") {
-  LiveTopology* topo = topology(state);
+  Testbed* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
-    Child* live = start_bpfq(*topo, setup, backend, port);
+    NetnsProcess* live = start_bpfq(*topo, setup, backend, port);
     if (!live) {
       state.SkipWithError("bpfq live did not forward");
       return;
     }
     const uint64_t before = rx_packets(*topo);
-    Child& gen = topo->start("a", {self_exe(), "--generate", "a0", std::to_string(kGenerateSeconds)}, "gen.out");
+    NetnsProcess& gen = topo->start("a", {self_exe(), "--generate", "a0", std::to_string(kGenerateSeconds)}, "gen.out");
     gen.wait(std::chrono::seconds(30));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // what bpfq still held leaves
     const uint64_t received = rx_packets(*topo) - before;
@@ -169,10 +171,10 @@ void BM_Pps64(benchmark::State& state, std::string setup, std::string backend, s
   }
 }
 
-double iperf_gbps(LiveTopology& topo) {
-  Child& server = topo.start("b", {"iperf3", "-s", "-1"}, "server.out");
+double iperf_gbps(Testbed& topo) {
+  NetnsProcess& server = topo.start("b", {"iperf3", "-s", "-1"}, "server.out");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Child& client = topo.start("a", {"iperf3", "-c", "10.77.0.2", "-t", "4", "-J"}, "client.out");
+  NetnsProcess& client = topo.start("a", {"iperf3", "-c", "10.77.0.2", "-t", "4", "-J"}, "client.out");
   client.wait(std::chrono::seconds(30));
   server.wait(std::chrono::seconds(5));
   const nlohmann::json j = nlohmann::json::parse(client.output(), nullptr, false);
@@ -183,7 +185,7 @@ double iperf_gbps(LiveTopology& topo) {
 enum class Path { Bpfq, KernelBridge, KernelRouter };
 
 void BM_Tcp1(benchmark::State& state, Path path) {
-  LiveTopology* topo = topology(state);
+  Testbed* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
     double gbps = 0;
@@ -191,7 +193,7 @@ void BM_Tcp1(benchmark::State& state, Path path) {
       KernelPath kernel(*topo, path == Path::KernelRouter);
       gbps = iperf_gbps(*topo);
     } else {
-      Child* live = start_bpfq(*topo, "", "jit");
+      NetnsProcess* live = start_bpfq(*topo, "", "jit");
       if (!live) return state.SkipWithError("bpfq live did not forward");
       gbps = iperf_gbps(*topo);
       stop(*live);
@@ -202,17 +204,17 @@ void BM_Tcp1(benchmark::State& state, Path path) {
 }
 
 void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packet") {
-  LiveTopology* topo = topology(state);
+  Testbed* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
     std::unique_ptr<KernelPath> bridge;
-    Child* live = nullptr;
+    NetnsProcess* live = nullptr;
     if (kernel) {
       bridge = std::make_unique<KernelPath>(*topo, false);
     } else if (!(live = start_bpfq(*topo, "", "jit", port))) {
       return state.SkipWithError("bpfq live did not forward");
     }
-    Child& ping = topo->start("a", {"ping", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
+    NetnsProcess& ping = topo->start("a", {"ping", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
     ping.wait(std::chrono::seconds(30));
     if (live) stop(*live);
     std::vector<double> rtts = bpfq::test::ping_rtts(ping.output());

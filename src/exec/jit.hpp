@@ -19,17 +19,17 @@ namespace bpfq::exec {
 struct CodeChunk;  // jit_x86_64.cpp
 
 // What the trampoline and the code share; r12 points at it during a run.
-struct JitFrame {
-  uint64_t target = 0;   // the sub-program to call
-  uint64_t args[5] = {};  // its r1..r5
-  uint64_t saved_rsp = 0;  // the trampoline's stack pointer, to unwind to after a fault
-  const Fault* fault = nullptr;  // the run's fault; non-zero after a helper call ends the run
-  uint32_t fault_pc = 0;  // the instruction that ended the run
-  Fault own_fault = Fault::None;  // a fault the code itself found (fell off the end, a budget)
+struct JitFrame {  // no initialisers: run_jit sets what the code reads, on every run
+  uint64_t target;   // the sub-program to call
+  uint64_t args[5];  // its r1..r5
+  uint64_t saved_rsp;  // the trampoline's stack pointer, to unwind to after a fault
+  const Fault* fault;  // the run's fault; non-zero after a helper call ends the run
+  uint32_t fault_pc;  // the instruction that ended the run
+  Fault own_fault;  // a fault the code itself found (fell off the end, a budget)
   // The run's callback calls and callbacks in progress (RunState's), which a LOOP run in place
   // counts as RunState::call does.
-  uint64_t* callback_calls = nullptr;
-  int* nesting = nullptr;
+  uint64_t* callback_calls;
+  int* nesting;
 };
 
 class JitCode {
@@ -43,13 +43,16 @@ class JitCode {
 
   // The native entry of the sub-program starting at instruction `insn` (0, a local call's or a
   // callback's target).
-  uint64_t entry(uint32_t insn) const;
-  // Calls frame.target with frame.args through the trampoline; returns r0.
-  uint64_t run(JitFrame& frame) const;
+  uint64_t entry(uint32_t insn) const {  // inline: every run asks for insn 0
+    return reinterpret_cast<uint64_t>(code_) + (insn == 0 ? entries_.front().second : offset_of(insn));
+  }
+  // Calls frame.target with frame.args through the trampoline (the code's start); returns r0.
+  uint64_t run(JitFrame& frame) const { return reinterpret_cast<uint64_t (*)(JitFrame*)>(code_)(&frame); }
   size_t code_size() const { return size_; }
 
  private:
   JitCode() = default;
+  uint32_t offset_of(uint32_t insn) const;  // of a sub-program's entry
   const uint8_t* code_ = nullptr;  // read + execute, never writable once mapped
   size_t size_ = 0;
   CodeChunk* chunk_ = nullptr;  // the code arena's chunk holding the code

@@ -127,11 +127,9 @@ void forget_map(const maps::Map* map) {
   }
 }
 
-maps::Map* program_map(uint64_t arg) {
+maps::Map* program_map_checked(uint64_t arg) {
   const auto* map = reinterpret_cast<const maps::Map*>(arg);
   if (map == nullptr) return nullptr;
-  if (const exec::RunContext* rc = exec::RunContext::current(); rc && !rc->checked())
-    return const_cast<maps::Map*>(map);
   Registry& r = registry();
   RecentMaps& recent = recent_maps();
   const uint64_t generation = r.generation.load(std::memory_order_acquire);

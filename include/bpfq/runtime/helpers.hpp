@@ -14,6 +14,7 @@
 
 #include <bpfq/error.hpp>
 #include <bpfq/exec/helpers.hpp>
+#include <bpfq/exec/program.hpp>
 #include <bpfq/loader/object_spec.hpp>
 #include <bpfq/maps/map.hpp>
 
@@ -70,7 +71,12 @@ std::vector<Error> unknown_calls(const loader::ProgramSpec& prog, const exec::He
 // handed to a program on this thread (lookup, pop, peek) and that is still alive. In a run
 // without checks (a verified program) the verifier proved the argument a map of the program's,
 // so it is taken as it is.
-maps::Map* program_map(uint64_t arg);
+maps::Map* program_map_checked(uint64_t arg);
+inline maps::Map* program_map(uint64_t arg) {  // inline: most helper calls ask, nearly all unchecked
+  const exec::RunContext* rc = exec::RunContext::current();
+  if (arg != 0 && rc && !rc->checked()) return reinterpret_cast<maps::Map*>(arg);
+  return program_map_checked(arg);
+}
 
 // Makes a map created outside a runtime::Object (e.g. by an embedder) acceptable to
 // program_map() until forget_map(); Object does this for its own maps.

@@ -107,7 +107,9 @@ class BpfQdisc final : public Qdisc {
   PacketPool& pool() const { return *env_.pool; }
 
   // A BPFQ_SKB_QUEUE map the program pushed packets into: drained on reset and destruction.
-  void note_skb_queue(maps::Map* queue);
+  void note_skb_queue(maps::Map* queue) {  // inline: every push asks, nearly always of the last one
+    if (queue != last_skb_queue_) note_new_skb_queue(queue);
+  }
 
   // Releases the references a run of one of this qdisc's programs still holds at exit (also
   // the qdisc's tc programs, TcProgram::of_qdisc), counting each as a leak. A run that tracked
@@ -133,10 +135,10 @@ class BpfQdisc final : public Qdisc {
   // `stats` are the program's (counters_.enqueue, …).
   bool run(const exec::Program& prog, ProgramRunStats& stats, const char* section, QdiscCtx& ctx,
            Packet* ctx_pkt, QdiscRun& run, uint64_t& r0);
+  [[gnu::cold]] void note_fault(const char* section, const exec::RunResult& r);
   ProgramRunStats& run_stats_of(const exec::Program& prog);
   // Runs a program that handles no packet (init, reset) and releases what it left behind.
   bool run_control(const exec::Program& prog, const char* section, uint64_t& r0);
-  runtime::RunEnv run_env() { return {env_.clock, env_.prng ? env_.prng : &prng_, env_.trace, object_.graph_heap()}; }
   // THROTTLE's wake-up time: the seed's ctx->delay from now, RFC v7's absolute ctx->expire.
   uint64_t throttle_until(const QdiscCtx& ctx, uint64_t now_ns) const;
   // A run of prog: reference-tracked unless prog was verified (and the object has no graph
@@ -161,12 +163,15 @@ class BpfQdisc final : public Qdisc {
   QdiscApi api_ = QdiscApi::Seed;
   size_t ctx_size_;  // the API's context: what a run may read and write of QdiscCtx
   runtime::Prng prng_;  // bpf_get_prandom_u32 of this qdisc's programs, unless env_.prng
+  runtime::RunEnv run_env_;  // what every run gets: the same for the qdisc's life
   const exec::Program* enqueue_prog_;
   const exec::Program* dequeue_prog_;
   const exec::Program* init_prog_ = nullptr;
   const exec::Program* reset_prog_ = nullptr;
   std::vector<Class> classes_;
   std::vector<maps::Map*> skb_queues_;
+  maps::Map* last_skb_queue_ = nullptr;  // the last one noted
+  void note_new_skb_queue(maps::Map* queue);
   Classifier classifier_;
   BpfQdiscCounters counters_;
   uint64_t watchdog_ns_ = 0;
