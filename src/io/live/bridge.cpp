@@ -139,7 +139,7 @@ sched::QdiscRunner& Bridge::runner(int i) { return *egress_[i]->runner_; }
 
 void Bridge::watch(int fd, std::function<bool()> on_readable) { watches_.emplace_back(fd, std::move(on_readable)); }
 
-bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
+Bridge::Pass Bridge::step(bool reading, int timeout_ms, bool& stop) {
   std::vector<pollfd> fds;
   for (int i = 0; i < 2; ++i) {
     const short events = static_cast<short>((reading ? POLLIN : 0) | (egress_[i]->want_tx_room_ ? POLLOUT : 0));
@@ -150,7 +150,8 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
   if (reading)
     for (const auto& w : watches_) fds.push_back({w.first, POLLIN, 0});
   if (egress_[0]->flush_pending_ || egress_[1]->flush_pending_) timeout_ms = std::min(timeout_ms < 0 ? 1 : timeout_ms, 1);
-  if (poll(fds.data(), fds.size(), timeout_ms) < 0) return false;  // EINTR: a signal, the stop fd tells
+  const int ready = poll(fds.data(), fds.size(), timeout_ms);
+  if (ready < 0) return {};  // EINTR: a signal, the stop fd tells
 
   bool more = false;
   for (int i = 0; i < 2; ++i) {
@@ -167,14 +168,19 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
   for (size_t w = 6; w < fds.size(); ++w)
     if (fds[w].revents & POLLIN) stop |= watches_[w - 6].second();
   for (auto& e : egress_) e->settle();
-  return more;
+  return {more, ready > 0};
 }
 
 void Bridge::run() {
   bool stop = false;
-  bool more = false;
-  // A full batch means the ring holds more: come back without sleeping.
-  while (!stop) more = step(true, more ? 0 : -1, stop);
+  Pass pass;
+  uint64_t spin_until = 0;
+  while (!stop) {
+    // A full batch means the ring holds more: come back without sleeping; so does a busy poll.
+    const bool spin = busy_poll_ns_ != 0 && clock_.now_ns() < spin_until;
+    pass = step(true, pass.more || spin ? 0 : -1, stop);
+    if (pass.active && busy_poll_ns_ != 0) spin_until = clock_.now_ns() + busy_poll_ns_;
+  }
 }
 
 void Bridge::finish(uint64_t grace_ns) {
