@@ -8,8 +8,7 @@
 //   Live/tcp1/*      one TCP stream (iperf3, 4 s) through bpfq against the kernel's own bridge and
 //                    router in R. Time = 1 / Gbit/s.
 //   Live/idle_ping/* ping RTT at idle (200 pings, 10 ms apart) through bpfq (AF_PACKET and
-//                    AF_XDP ports, and AF_PACKET with --busy-poll 200) against the kernel bridge.
-//                    Time = the p50 RTT; the p99 is a counter.
+//                    AF_XDP ports) against the kernel bridge. Time = the p50 RTT; the p99 is a counter.
 // Needs root, ip, iperf3 and ping; skips (with the reason) otherwise. The machine is shared:
 // run with --benchmark_repetitions=3 and read the medians. The frame generator is this binary,
 // run in A as `bench_live --generate IF SECONDS`.
@@ -102,12 +101,10 @@ uint64_t rx_packets(Testbed& topo) {
 // bpfq live in R with the setup text until the returned NetnsProcess is signalled; false if the path
 // does not forward.
 NetnsProcess* start_bpfq(Testbed& topo, const std::string& setup, const std::string& backend,
-                  const std::string& port = "packet", const std::string& busy_poll_us = "0") {
+                  const std::string& port = "packet") {
   const std::string path = topo.file("bench.tc");
   std::ofstream(path) << setup;
-  NetnsProcess& live = topo.start(
-      "r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", port, "--busy-poll", busy_poll_us, "-b", path},
-      "live.out");
+  NetnsProcess& live = topo.start("r", {kBpfq, "--backend", backend, "live", "ra", "rb", "--port", port, "-b", path}, "live.out");
   return topo.b_reachable(20) ? &live : nullptr;
 }
 
@@ -206,7 +203,7 @@ void BM_Tcp1(benchmark::State& state, Path path) {
   }
 }
 
-void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packet", std::string busy_poll_us = "0") {
+void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packet") {
   Testbed* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
@@ -214,7 +211,7 @@ void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packe
     NetnsProcess* live = nullptr;
     if (kernel) {
       bridge = std::make_unique<KernelPath>(*topo, false);
-    } else if (!(live = start_bpfq(*topo, "", "jit", port, busy_poll_us))) {
+    } else if (!(live = start_bpfq(*topo, "", "jit", port))) {
       return state.SkipWithError("bpfq live did not forward");
     }
     NetnsProcess& ping = topo->start("a", {"ping", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
@@ -248,7 +245,6 @@ LIVE_BENCH(BM_Tcp1, bpfq, Path::Bpfq)->Name("Live/tcp1/bpfq");
 LIVE_BENCH(BM_IdlePing, kernel, true)->Name("Live/idle_ping/kernel_bridge");
 LIVE_BENCH(BM_IdlePing, bpfq, false)->Name("Live/idle_ping/bpfq");
 LIVE_BENCH(BM_IdlePing, bpfq_xdp, false, "xdp")->Name("Live/idle_ping/bpfq_xdp");
-LIVE_BENCH(BM_IdlePing, bpfq_busy_poll, false, "packet", "200")->Name("Live/idle_ping/bpfq_busy_poll_200us");
 
 }  // namespace
 
@@ -265,6 +261,5 @@ int main(int argc, char** argv) {
                                        {"Live/tcp1/bpfq/iterations:1/manual_time", "Live/tcp1/kernel_bridge/iterations:1/manual_time"},
                                        {"Live/tcp1/bpfq/iterations:1/manual_time", "Live/tcp1/kernel_router/iterations:1/manual_time"},
                                        {"Live/idle_ping/bpfq/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"},
-                                       {"Live/idle_ping/bpfq_xdp/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"},
-                                       {"Live/idle_ping/bpfq_busy_poll_200us/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"}});
+                                       {"Live/idle_ping/bpfq_xdp/iterations:1/manual_time", "Live/idle_ping/kernel_bridge/iterations:1/manual_time"}});
 }

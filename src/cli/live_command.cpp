@@ -37,7 +37,6 @@ struct LiveOptions {
   std::string port = "auto";
   double duration_s = 0;    // 0: until SIGINT/SIGTERM
   double grace_s = 1;       // at the end, how long queued packets may still leave
-  double busy_poll_us = 0;  // after activity, poll without sleeping this long (Bridge::set_busy_poll)
   uint32_t pool_packets = 4096;
   uint64_t seed = 0;
   bool unverified = false;
@@ -121,8 +120,6 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
   if (o.ifname[0] == o.ifname[1]) throw Error("the two interfaces are the same (" + o.ifname[0] + ")", "bpfq live", "bridge two different interfaces");
   if (!(o.duration_s >= 0) || !(o.grace_s >= 0) || o.duration_s > 1e7 || o.grace_s > 3600)
     throw Error("--duration and --grace take seconds from 0 (duration) up to 10^7 (grace: 3600)", "bpfq live", "e.g. --duration 15");
-  if (!(o.busy_poll_us >= 0) || o.busy_poll_us > 1e6)
-    throw Error("--busy-poll takes microseconds from 0 to 10^6", "bpfq live", "e.g. --busy-poll 200");
   const io::live::PortKind kind = io::live::parse_port_kind(o.port);
   // The setup is checked and built before any interface is touched.
   runtime::MonotonicClock clock;
@@ -153,7 +150,6 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
     sides[i] = {ports[i].get(), &setup.device(i), rate, cut_gso};
   }
   io::live::Bridge bridge(pool, clock, sides);
-  bridge.set_busy_poll(static_cast<uint64_t>(o.busy_poll_us * 1e3));
   bridge.watch(signal_fd.fd, [fd = signal_fd.fd] {
     signalfd_siginfo info;  // consumed: unblocking at the end must not deliver it again
     return read(fd, &info, sizeof info) == sizeof info;
@@ -184,8 +180,7 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
                        s.rate_bps ? fmt::format("{} Mbit/s", s.rate_bps / 1e6) : std::string("no rate"),
                        s.cut_gso ? "cut into frames" : "bundles whole");
   };
-  fmt::print(stderr, "bpfq live: {} <-> {}{}{}\n", side_text(0), side_text(1),
-             o.busy_poll_us > 0 ? fmt::format(", busy poll {} us", o.busy_poll_us) : std::string(),
+  fmt::print(stderr, "bpfq live: {} <-> {}{}\n", side_text(0), side_text(1),
              o.duration_s > 0 ? fmt::format(" for {} s", o.duration_s) : std::string(", Ctrl-C to stop"));
   const uint64_t start = clock.now_ns();
   bridge.run();
@@ -260,9 +255,6 @@ void add_live_command(CLI::App& app, const GlobalFlags& flags) {
   live->add_option("--port", o.port, "port type: packet (AF_PACKET with GSO), xdp (AF_XDP, copy mode) or auto (packet)")->capture_default_str();
   live->add_option("--duration", o.duration_s, "stop after SECONDS (default: at SIGINT/SIGTERM)");
   live->add_option("--grace", o.grace_s, "at the end, SECONDS queued packets may still leave")->capture_default_str();
-  live->add_option("--busy-poll", o.busy_poll_us,
-                   "after a frame or timer, poll USEC more without sleeping (lower latency, more CPU)")
-      ->capture_default_str();
   live->add_option("--pool", o.pool_packets, "packets in the pool (each holds a 64 KB GSO frame)")->capture_default_str()
       ->check(CLI::Range(64u, 65536u));
   live->add_option("--seed", o.seed, "seed of the programs' random numbers")->capture_default_str();

@@ -347,42 +347,7 @@ TEST_F(LiveXdpDatapath, ASecondInstanceIsRefusedAndTheFirstForwardsOn) {
   EXPECT_EQ(live.wait(std::chrono::seconds(20)), 0) << live.output();
 }
 
-// --busy-poll: bpfq keeps polling after each frame instead of sleeping; it forwards as before,
-// says so in its first line, and accounts for every packet.
-TEST_F(LiveDatapath, BusyPollForwardsAndConserves) {
-  const std::string setup_path = topo_->file("setup.tc");
-  std::ofstream(setup_path) << "qdisc add dev rb root fq_codel\n";
-  NetnsProcess& live =
-      topo_->start("r", {kBpfq, "live", "ra", "rb", "-b", setup_path, "--busy-poll", "200", "-j"}, "live.out");
-  ASSERT_TRUE(topo_->b_reachable(20)) << live.output();
-  NetnsProcess& ping = topo_->start("a", {"ping", "-D", "-c", "50", "-i", "0.01", "10.77.0.2"}, "ping.out");
-  EXPECT_EQ(ping.wait(std::chrono::seconds(20)), 0) << ping.output();
-  EXPECT_EQ(ping_rtts(ping.output()).size(), 50u) << ping.output();
-  live.signal(SIGTERM);
-  EXPECT_EQ(live.wait(std::chrono::seconds(20)), 0) << live.output();
-  const std::string out = live.output();
-  EXPECT_NE(out.find(", busy poll 200 us, Ctrl-C to stop"), std::string::npos) << out;
-  const size_t json_at = out.find("\n{");
-  ASSERT_NE(json_at, std::string::npos) << out;
-  const nlohmann::json j = nlohmann::json::parse(out.substr(json_at + 1), nullptr, false);
-  ASSERT_TRUE(j.is_object()) << out;
-  EXPECT_TRUE(j["conserved"].get<bool>()) << out;
-  // 50 requests left through rb, 50 replies through ra; more may have (ARP, the reachability probe).
-  for (const auto& d : j["directions"]) EXPECT_GE(d["sent"].get<uint64_t>(), 50u) << out;
-}
-
 // Setup mistakes are found before any interface is touched (no root needed).
-TEST(LiveCommand, RefusesABusyPollOutOfRange) {
-  const std::string cmd = kBpfq + " live ra rb --busy-poll 2000000 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  const int status = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(status), 1);
-  EXPECT_EQ(out, "bpfq: error: bpfq live: --busy-poll takes microseconds from 0 to 10^6 (hint: e.g. --busy-poll 200)\n");
-}
-
 TEST(LiveCommand, RefusesADeviceThatIsNotBridged) {
   const std::string path = "/tmp/bpfq-live-bad-" + std::to_string(getpid()) + ".tc";
   std::ofstream(path) << "qdisc add dev eth9 root pfifo\n";

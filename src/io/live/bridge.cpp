@@ -139,7 +139,7 @@ sched::QdiscRunner& Bridge::runner(int i) { return *egress_[i]->runner_; }
 
 void Bridge::watch(int fd, std::function<bool()> on_readable) { watches_.emplace_back(fd, std::move(on_readable)); }
 
-Bridge::Pass Bridge::step(bool reading, int timeout_ms, bool& stop) {
+bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
   std::vector<pollfd> fds;
   for (int i = 0; i < 2; ++i) {
     const short events = static_cast<short>((reading ? POLLIN : 0) | (egress_[i]->want_tx_room_ ? POLLOUT : 0));
@@ -150,8 +150,7 @@ Bridge::Pass Bridge::step(bool reading, int timeout_ms, bool& stop) {
   if (reading)
     for (const auto& w : watches_) fds.push_back({w.first, POLLIN, 0});
   if (egress_[0]->flush_pending_ || egress_[1]->flush_pending_) timeout_ms = std::min(timeout_ms < 0 ? 1 : timeout_ms, 1);
-  const int ready = poll(fds.data(), fds.size(), timeout_ms);
-  if (ready < 0) return {};  // EINTR: a signal, the stop fd tells
+  if (poll(fds.data(), fds.size(), timeout_ms) < 0) return false;  // EINTR: a signal, the stop fd tells
 
   bool more = false;
   for (int i = 0; i < 2; ++i) {
@@ -168,19 +167,14 @@ Bridge::Pass Bridge::step(bool reading, int timeout_ms, bool& stop) {
   for (size_t w = 6; w < fds.size(); ++w)
     if (fds[w].revents & POLLIN) stop |= watches_[w - 6].second();
   for (auto& e : egress_) e->settle();
-  return {more, ready > 0};
+  return more;
 }
 
 void Bridge::run() {
   bool stop = false;
-  Pass pass;
-  uint64_t spin_until = 0;
-  while (!stop) {
-    // A full batch means the ring holds more: come back without sleeping; so does a busy poll.
-    const bool spin = busy_poll_ns_ != 0 && clock_.now_ns() < spin_until;
-    pass = step(true, pass.more || spin ? 0 : -1, stop);
-    if (pass.active && busy_poll_ns_ != 0) spin_until = clock_.now_ns() + busy_poll_ns_;
-  }
+  bool more = false;
+  // A full batch means the ring holds more: come back without sleeping.
+  while (!stop) more = step(true, more ? 0 : -1, stop);
 }
 
 void Bridge::finish(uint64_t grace_ns) {

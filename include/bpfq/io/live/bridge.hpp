@@ -62,10 +62,6 @@ class Bridge {
   void watch(int fd, std::function<bool()> on_readable);
   // Forwards until a watch says stop. A program fault never stops forwarding.
   void run();
-  // After anything happened, keep polling without sleeping for busy_poll_ns before blocking
-  // again: a frame arriving meanwhile (a reply, the next of a burst) is handled without the
-  // wake-up of a sleeping thread (~50 µs on a VM), at the cost of that much CPU per burst.
-  void set_busy_poll(uint64_t busy_poll_ns) { busy_poll_ns_ = busy_poll_ns; }
   // Stops reading; keeps sending for at most grace_ns while the trees hold packets, then
   // releases what remains through a reset of each root (counted as drops).
   void finish(uint64_t grace_ns);
@@ -82,19 +78,15 @@ class Bridge {
   class Egress;
 
   // One pass: poll (timeout_ms, -1: until something happens), receive if reading, fire timers,
-  // refill the TX rings. stop: set when a watch asked for it (only while reading).
-  struct Pass {
-    bool more = false;    // a port had a full batch waiting: call again without sleeping
-    bool active = false;  // something was ready
-  };
-  Pass step(bool reading, int timeout_ms, bool& stop);
+  // refill the TX rings. True if a port had a full batch waiting (call again without sleeping).
+  // stop: set when a watch asked for it (only while reading).
+  bool step(bool reading, int timeout_ms, bool& stop);
 
   sched::PacketPool& pool_;
   const runtime::Clock& clock_;
   std::array<Side, 2> sides_;
   std::array<std::unique_ptr<Egress>, 2> egress_;  // egress_[i]: leaving through sides_[i]
   std::vector<std::pair<int, std::function<bool()>>> watches_;
-  uint64_t busy_poll_ns_ = 0;
 };
 
 }  // namespace bpfq::io::live
