@@ -214,7 +214,7 @@ void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packe
     } else if (!(live = start_bpfq(*topo, "", "jit", port))) {
       return state.SkipWithError("bpfq live did not forward");
     }
-    NetnsProcess& ping = topo->start("a", {"ping", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
+    NetnsProcess& ping = topo->start("a", {"ping", "-D", "-c", "200", "-i", "0.01", "10.77.0.2"}, "ping.out");
     ping.wait(std::chrono::seconds(30));
     if (live) stop(*live);
     std::vector<double> rtts = bpfq::test::ping_rtts(ping.output());
