@@ -158,7 +158,8 @@ void BpfQdisc::note_new_skb_queue(maps::Map* queue) {
   return QdiscRun(run_env_, this, prog.checked() || run_env_.graph != nullptr);
 }
 
-// Inline in do_enqueue and do_dequeue: a call of its own cost every run 20 instructions.
+// Inline where it is called (enqueue, dequeue, control runs): a call of its own cost 20
+// instructions a run.
 [[gnu::always_inline]] inline bool BpfQdisc::run(const exec::Program& prog, ProgramRunStats& stats, const char* section, QdiscCtx& ctx,
                    Packet* ctx_pkt, QdiscRun& env, uint64_t& r0) {
   exec::MemRegion regions[kPacketRegions];
