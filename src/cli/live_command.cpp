@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -90,11 +91,13 @@ DirectionReport direction_report(const std::string& from, const std::string& to,
 
 nlohmann::json port_json(const io::live::Port& p) {
   const io::live::PortStats& s = p.stats();
-  return {{"interface", p.ifname()},       {"type", io::live::port_kind_name(p.kind())},
-          {"rx_packets", s.rx_packets},    {"rx_bytes", s.rx_bytes},
-          {"rx_no_buffer", s.rx_no_buffer}, {"rx_truncated", s.rx_truncated},
-          {"rx_kernel_drops", s.rx_kernel_drops}, {"tx_packets", s.tx_packets},
-          {"tx_bytes", s.tx_bytes},        {"tx_errors", s.tx_errors}};
+  nlohmann::json j = {{"interface", p.ifname()},       {"type", io::live::port_kind_name(p.kind())},
+                      {"rx_packets", s.rx_packets},    {"rx_bytes", s.rx_bytes},
+                      {"rx_no_buffer", s.rx_no_buffer}, {"rx_truncated", s.rx_truncated},
+                      {"rx_kernel_drops", s.rx_kernel_drops}, {"tx_packets", s.tx_packets},
+                      {"tx_bytes", s.tx_bytes},        {"tx_errors", s.tx_errors}};
+  if (!s.rx_queue_packets.empty()) j["rx_queue_packets"] = s.rx_queue_packets;
+  return j;
 }
 
 // One request on the control socket: {"words": [tc line], "json": bool, "stats": bool}; the answer
@@ -230,8 +233,9 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
                    d.stats.bundles_cut, d.stats.cut_no_buffer);
     for (const auto& p : ports) {
       const io::live::PortStats& s = p->stats();
-      fmt::print("port {} ({}): rx {} frames, tx {} frames", p->ifname(), io::live::port_kind_name(p->kind()), s.rx_packets,
-                 s.tx_packets);
+      fmt::print("port {} ({}): rx {} frames", p->ifname(), io::live::port_kind_name(p->kind()), s.rx_packets);
+      if (s.rx_queue_packets.size() > 1) fmt::print(" ({} by RX queue)", fmt::join(s.rx_queue_packets, " + "));
+      fmt::print(", tx {} frames", s.tx_packets);
       if (s.rx_no_buffer + s.rx_truncated + s.rx_kernel_drops + s.tx_errors)
         fmt::print(", lost: {} pool exhausted, {} too large, {} in the kernel's RX ring, {} TX errors", s.rx_no_buffer,
                    s.rx_truncated, s.rx_kernel_drops, s.tx_errors);

@@ -3,6 +3,8 @@
 // rate, a faulting program that does not stop forwarding, and conservation after SIGTERM.
 // Skipped by name where root or the tools are missing. Each test runs alone (RUN_SERIAL): the
 // machine's two cores carry the traffic generators and bpfq.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -338,13 +340,46 @@ TEST_F(LiveXdpDatapath, ASecondInstanceIsRefusedAndTheFirstForwardsOn) {
   ASSERT_TRUE(topo_->b_reachable(20)) << live.output();
   NetnsProcess& second = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path}, "second.out");
   EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
-  EXPECT_EQ(second.output().rfind("bpfq: error: AF_XDP port on ra: XDP socket: Device or resource busy", 0), 0u)
+  EXPECT_EQ(second.output().rfind("bpfq: error: AF_XDP port on ra: XDP socket on RX queue 0: Device or resource busy", 0), 0u)
       << second.output();
   EXPECT_NE(second.output().find("another AF_XDP socket (another bpfq live?) reads queue 0 of ra"), std::string::npos)
       << second.output();
   EXPECT_TRUE(topo_->run("a", "ping -c 3 -i 0.2 -W 1 10.77.0.2"));
   live.signal(SIGTERM);
   EXPECT_EQ(live.wait(std::chrono::seconds(20)), 0) << live.output();
+}
+
+// Interfaces with two RX queues: bpfq reads both. A's pings leave a0 on the TX queue its CPU
+// maps to (XPS: CPU 0 → queue 0, CPU 1 → queue 1) and veth hands each to ra's RX queue of the
+// same number, so one ping pinned to each CPU puts frames on both of ra's queues.
+TEST_F(LiveXdpDatapath, ReadsEveryRxQueue) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  if (!CPU_ISSET(0, &mine) || !CPU_ISSET(1, &mine)) GTEST_SKIP() << "needs CPUs 0 and 1 to pick a0's TX queue";
+  ASSERT_TRUE(topo_->run("a", "ethtool -L a0 rx 2 tx 2") && topo_->run("r", "ethtool -L ra rx 2 tx 2") &&
+              topo_->run("r", "ethtool -L rb rx 2 tx 2") && topo_->run("b", "ethtool -L b0 rx 2 tx 2"));
+  ASSERT_TRUE(topo_->run("a", "sh -c 'echo 1 > /sys/class/net/a0/queues/tx-0/xps_cpus && "
+                              "echo 2 > /sys/class/net/a0/queues/tx-1/xps_cpus'"));
+  const std::string setup_path = topo_->file("setup.tc");
+  std::ofstream(setup_path) << "qdisc add dev rb root pfifo\n";
+  NetnsProcess& live = topo_->start("r", {kBpfq, "live", "ra", "rb", "--port", "xdp", "-b", setup_path, "-j"}, "live.out");
+  ASSERT_TRUE(topo_->b_reachable(20)) << live.output();
+  EXPECT_TRUE(topo_->run("a", "taskset -c 0 ping -c 20 -i 0.01 -W 1 10.77.0.2"));
+  EXPECT_TRUE(topo_->run("a", "taskset -c 1 ping -c 20 -i 0.01 -W 1 10.77.0.2"));
+  live.signal(SIGTERM);
+  ASSERT_EQ(live.wait(std::chrono::seconds(20)), 0) << live.output();
+  const std::string out = live.output();
+  const nlohmann::json j = nlohmann::json::parse(out.substr(out.find("\n{") + 1), nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_TRUE(j["conserved"].get<bool>()) << out;
+  ASSERT_EQ(j["ports"][0]["interface"], "ra") << out;
+  const auto queues = j["ports"][0]["rx_queue_packets"].get<std::vector<uint64_t>>();
+  ASSERT_EQ(queues.size(), 2u) << out;
+  EXPECT_GE(queues[0], 20u) << out;
+  EXPECT_GE(queues[1], 20u) << out;
+  EXPECT_EQ(j["ports"][1]["rx_queue_packets"].size(), 2u) << out;
+  std::printf("xdp, two RX queues: ra read %llu + %llu frames\n", static_cast<unsigned long long>(queues[0]),
+              static_cast<unsigned long long>(queues[1]));
 }
 
 // Setup mistakes are found before any interface is touched (no root needed).

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <vector>
 
 #include "frame_offload.hpp"
@@ -140,13 +142,20 @@ sched::QdiscRunner& Bridge::runner(int i) { return *egress_[i]->runner_; }
 void Bridge::watch(int fd, std::function<bool()> on_readable) { watches_.emplace_back(fd, std::move(on_readable)); }
 
 bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
+  // Per side: its port's sockets (the first also for TX room), then its two timers.
   std::vector<pollfd> fds;
+  std::array<size_t, 2> first{};
   for (int i = 0; i < 2; ++i) {
-    const short events = static_cast<short>((reading ? POLLIN : 0) | (egress_[i]->want_tx_room_ ? POLLOUT : 0));
-    fds.push_back({sides_[i].port->fd(), events, 0});
+    first[i] = fds.size();
+    const std::span<const int> port_fds = sides_[i].port->fds();
+    for (size_t k = 0; k < port_fds.size(); ++k) {
+      const bool tx = k == 0 && egress_[i]->want_tx_room_;
+      fds.push_back({port_fds[k], static_cast<short>((reading ? POLLIN : 0) | (tx ? POLLOUT : 0)), 0});
+    }
     fds.push_back({egress_[i]->watchdog_timer_.fd(), POLLIN, 0});
     fds.push_back({egress_[i]->link_timer_.fd(), POLLIN, 0});
   }
+  const size_t watched = fds.size();
   if (reading)
     for (const auto& w : watches_) fds.push_back({w.first, POLLIN, 0});
   if (egress_[0]->flush_pending_ || egress_[1]->flush_pending_) timeout_ms = std::min(timeout_ms < 0 ? 1 : timeout_ms, 1);
@@ -154,18 +163,21 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
 
   bool more = false;
   for (int i = 0; i < 2; ++i) {
-    if (!(fds[3 * i].revents & POLLIN)) continue;
+    const size_t timers = first[i] + sides_[i].port->fds().size();
+    if (!std::any_of(fds.begin() + first[i], fds.begin() + timers, [](const pollfd& p) { return p.revents & POLLIN; }))
+      continue;
     Egress& out = *egress_[1 - i];
     const size_t n = sides_[i].port->receive(pool_, kRxBatch, clock_.now_ns(), [&](sched::Packet* pkt) { out.offer(pkt); });
     more |= n == kRxBatch;
   }
   for (int i = 0; i < 2; ++i) {
-    if (fds[3 * i + 1].revents & POLLIN) egress_[i]->watchdog_timer_.fire();
-    if (fds[3 * i + 2].revents & POLLIN) egress_[i]->link_timer_.fire();
-    if (fds[3 * i].revents & POLLOUT) egress_[i]->runner_->wake();
+    const size_t timers = first[i] + sides_[i].port->fds().size();
+    if (fds[timers].revents & POLLIN) egress_[i]->watchdog_timer_.fire();
+    if (fds[timers + 1].revents & POLLIN) egress_[i]->link_timer_.fire();
+    if (fds[first[i]].revents & POLLOUT) egress_[i]->runner_->wake();
   }
-  for (size_t w = 6; w < fds.size(); ++w)
-    if (fds[w].revents & POLLIN) stop |= watches_[w - 6].second();
+  for (size_t w = watched; w < fds.size(); ++w)
+    if (fds[w].revents & POLLIN) stop |= watches_[w - watched].second();
   for (auto& e : egress_) e->settle();
   return more;
 }

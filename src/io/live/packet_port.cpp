@@ -36,7 +36,7 @@ class PacketPort final : public Port {
   ~PacketPort() override;
 
   PortKind kind() const override { return PortKind::Packet; }
-  int fd() const override { return fd_; }
+  std::span<const int> fds() const override { return {&fd_, 1}; }
   size_t receive(sched::PacketPool& pool, size_t max, uint64_t now_ns,
                  const std::function<void(sched::Packet*)>& on_packet) override;
   bool tx_room() override;

@@ -3,15 +3,18 @@
 // frames to (docs/live.md). AF_PACKET ("packet"): TPACKET_V2 RX and TX rings with
 // PACKET_VNET_HDR, so GSO bundles and partial checksums cross intact (the kernel segments and
 // checksums on the way out) and endpoints need no configuration. AF_XDP ("xdp"): an XDP socket
-// in copy mode fed by bpfq's own XDP program, attached through a bpf_link (gone when bpfq
-// exits, even killed); plain frames only, so endpoints must not leave checksums to offload.
+// in copy mode on each RX queue, fed by bpfq's own XDP program, attached through a bpf_link
+// (gone when bpfq exits, even killed); plain frames only, so endpoints must not leave checksums
+// to offload.
 //
 // Every frame is accounted: received frames become pool packets or are counted in a drop
 // counter; sent frames are copied into the TX ring (send() false: no room, the caller keeps it).
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <bpfq/sched/packet.hpp>
 #include <bpfq/sched/packet_pool.hpp>
@@ -32,6 +35,7 @@ struct PortStats {
   uint64_t tx_packets = 0;      // frames put on the TX ring
   uint64_t tx_bytes = 0;
   uint64_t tx_errors = 0;       // frames the kernel refused to send (bad format)
+  std::vector<uint64_t> rx_queue_packets;  // AF_XDP: rx_packets by RX queue (one entry a queue)
 };
 
 class Port {
@@ -41,8 +45,8 @@ class Port {
   const std::string& ifname() const { return ifname_; }
   int ifindex() const { return ifindex_; }
   virtual PortKind kind() const = 0;
-  // Poll it: POLLIN when frames arrived, POLLOUT when TX room came back.
-  virtual int fd() const = 0;
+  // Poll these: POLLIN on any when frames arrived, POLLOUT on the first when TX room came back.
+  virtual std::span<const int> fds() const = 0;
 
   // Moves up to max received frames into packets from pool (created_ns = now_ns) and hands each
   // to on_packet, which takes its reference. Returns the number of frames consumed (packets
@@ -85,7 +89,7 @@ std::unique_ptr<Port> open_port(const std::string& ifname, const PortOptions& op
 std::unique_ptr<Port> open_packet_port(const std::string& ifname, const PortOptions& options);
 // The index of interface ifname; bpfq::Error if there is none.
 int interface_index(const std::string& ifname);
-// AF_XDP on RX queue 0 (the interface must have one RX queue, as a veth has by default).
+// AF_XDP on every RX queue of the interface (a socket each); it sends through queue 0's.
 std::unique_ptr<Port> open_xdp_port(const std::string& ifname, const PortOptions& options);
 
 // The largest frame a port hands over: a 64 KB GSO bundle with its Ethernet and VLAN header.
