@@ -8,6 +8,7 @@
 #include <bpfq/error.hpp>
 #include <bpfq/sched/packet_pool.hpp>
 
+#include "../../src/sched/internet_checksum.hpp"
 #include "sched_test_util.hpp"
 #include "support/error_of.hpp"
 
@@ -40,6 +41,25 @@ void expect_transport_checksum_ok(const std::vector<uint8_t>& f, size_t ip_off, 
   auto seg = slice(f, l4_off, seg_len);
   buf.insert(buf.end(), seg.begin(), seg.end());
   EXPECT_EQ(ones_complement_sum(buf), 0xFFFF);
+}
+
+// checksum_add (native words, folded) finishes to what RFC 1071's big-endian 16-bit word sum
+// gives, for every length from 0 to 70, every start alignment and running sum, on random bytes,
+// all zeros and all ones.
+TEST(InternetChecksum, MatchesTheWordByWordSum) {
+  uint64_t rng = 99;
+  std::vector<uint8_t> random(80);
+  for (uint8_t& b : random) b = static_cast<uint8_t>((rng = rng * 6364136223846793005ull + 1) >> 56);
+  for (const std::vector<uint8_t>& bytes : {random, std::vector<uint8_t>(80, 0), std::vector<uint8_t>(80, 0xff)})
+    for (size_t start = 0; start < 4; ++start)
+      for (size_t n = 0; n <= 70; ++n)
+        for (uint64_t before : {uint64_t{0}, uint64_t{0x1234}, uint64_t{0xffff}, uint64_t{0x3fffe}}) {
+          uint64_t words = before;
+          for (size_t i = 0; i < n; i += 2)
+            words += uint32_t{bytes[start + i]} << 8 | (i + 1 < n ? bytes[start + i + 1] : 0);
+          EXPECT_EQ(checksum_finish(checksum_add(before, bytes.data() + start, n)), checksum_finish(words))
+              << "start " << start << ", " << n << " bytes, sum before " << before;
+        }
 }
 
 TEST(PacketBuilder, KnownIpv4HeaderChecksum) {

@@ -52,6 +52,77 @@ TEST(SimEventLoop, ClearReleasesThePacketsOfPendingEvents) {
   EXPECT_EQ(pool.in_use(), 0u);
 }
 
+// Lanes (fixed delays, FIFO) mixed with plain events and with lane events that break the
+// lane's order: every event is delivered once, in exactly (time, scheduling order), as if all
+// were in one heap. Each delivered event schedules up to two more from a seeded generator.
+struct Spawner final : EventTarget {
+  EventLoop* loop = nullptr;
+  std::vector<uint32_t> lanes;
+  std::vector<uint64_t> lane_delays;
+  uint64_t rng = 12345;
+  uint32_t next_tag = 0;
+  uint32_t budget = 20000;
+  std::vector<std::pair<uint64_t, uint32_t>> seen;  // (time, tag); tags are scheduling order
+
+  uint64_t next() {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return rng >> 33;
+  }
+  void spawn() {
+    if (budget == 0) return;
+    --budget;
+    const uint64_t r = next();
+    const uint32_t tag = next_tag++;
+    if (r % 4 == 0) {
+      loop->schedule_in(next() % 50, *this, tag);  // plain, any delay (0: now)
+    } else {
+      const size_t lane = r % lanes.size();
+      // One in eight lane events is shorter than the lane's delay: out of the lane's order.
+      const uint64_t delay = r % 8 == 1 ? next() % lane_delays[lane] : lane_delays[lane];
+      loop->schedule_in_lane(lanes[lane], delay, *this, tag);
+    }
+  }
+  void on_event(uint32_t tag, sched::Packet*) override {
+    seen.emplace_back(loop->now(), tag);
+    const uint64_t r = next() % 3;
+    for (uint64_t i = 0; i < r; ++i) spawn();
+  }
+};
+
+TEST(SimEventLoop, LanesKeepTheOrderOfOneHeap) {
+  runtime::ManualClock clock;
+  EventLoop loop(clock);
+  Spawner s;
+  s.loop = &loop;
+  for (uint64_t d : {7, 20, 20, 33}) {
+    s.lanes.push_back(loop.add_lane());
+    s.lane_delays.push_back(d);
+  }
+  for (int i = 0; i < 40; ++i) s.spawn();
+  size_t most_pending = 0;
+  while (loop.run_one()) most_pending = std::max(most_pending, loop.pending());
+  ASSERT_EQ(s.seen.size(), s.next_tag);
+  EXPECT_GT(s.seen.size(), 1000u);
+  EXPECT_GT(most_pending, 20u);  // lanes held events behind their heads
+  for (size_t i = 1; i < s.seen.size(); ++i) ASSERT_LT(s.seen[i - 1], s.seen[i]) << "delivery " << i;
+  EXPECT_EQ(loop.pending(), 0u);
+}
+
+TEST(SimEventLoop, ClearReleasesThePacketsOfLaneEvents) {
+  sched::PacketPool pool(sched::PacketPoolConfig{.packets = 8});
+  runtime::ManualClock clock;
+  {
+    EventLoop loop(clock);
+    Recorder r;
+    const uint32_t lane = loop.add_lane();
+    for (int i = 0; i < 3; ++i) loop.schedule_in_lane(lane, 10, r, 0, pool.alloc());
+    loop.schedule_in_lane(lane, 5, r, 0, pool.alloc());  // earlier than the lane's last: the heap
+    EXPECT_EQ(loop.pending(), 4u);
+    EXPECT_EQ(pool.in_use(), 4u);
+  }
+  EXPECT_EQ(pool.in_use(), 0u);
+}
+
 TEST(SimDelayHistogram, PercentilesWithinOneSixtyFourthAndExactExtremes) {
   DelayHistogram h;
   for (uint64_t v = 1; v <= 1000; ++v) h.record(v * 1000);

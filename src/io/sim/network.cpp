@@ -14,7 +14,9 @@ Network::Network(const Scenario& scenario, EventLoop& loop, runtime::ManualClock
       pool_(pool),
       bottleneck_(loop, clock, egress, scenario.rate_bps, *this),
       forward_delay_ns_(scenario.rtt_ns / 2),
-      reverse_delay_ns_(scenario.rtt_ns - scenario.rtt_ns / 2) {}
+      reverse_delay_ns_(scenario.rtt_ns - scenario.rtt_ns / 2),
+      forward_lane_(loop.add_lane()),
+      reverse_lane_(loop.add_lane()) {}
 
 void Network::add_flow(Flow& flow, bool by_packet) {
   assert(flow.id() == flows_.size());
@@ -42,7 +44,9 @@ void Network::send_forward(Flow& flow, sched::Packet* pkt) {
   (void)bottleneck_.enqueue(pkt);
 }
 
-void Network::send_reverse(sched::Packet* pkt) { loop_.schedule_in(reverse_delay_ns_, *this, kReverseArrival, pkt); }
+void Network::send_reverse(sched::Packet* pkt) {
+  loop_.schedule_in_lane(reverse_lane_, reverse_delay_ns_, *this, kReverseArrival, pkt);
+}
 
 Flow* Network::flow_of(const FrameInfo& info) const {
   return info.valid && info.flow < flows_.size() ? flows_[info.flow] : nullptr;
@@ -72,7 +76,7 @@ void Network::on_dequeued(sched::Packet& pkt, uint64_t sojourn_ns) {
 void Network::on_transmitted(sched::Packet* pkt) {
   // Its first bit left when serialisation began: what a capture on the egress device shows.
   if (tap_ && tap_->departed) tap_->departed(loop_.now() - bottleneck_.serialisation_ns(pkt->len()), pkt->bytes());
-  loop_.schedule_in(forward_delay_ns_, *this, kForwardArrival, pkt);
+  loop_.schedule_in_lane(forward_lane_, forward_delay_ns_, *this, kForwardArrival, pkt);
 }
 
 void Network::on_event(uint32_t tag, sched::Packet* pkt) {

@@ -75,6 +75,9 @@ class Network final : public EventTarget, public BottleneckListener {
   Bottleneck bottleneck_;
   uint64_t forward_delay_ns_;
   uint64_t reverse_delay_ns_;
+  // Packets in flight each way: a fixed delay, so each direction is a FIFO lane of the loop.
+  uint32_t forward_lane_;
+  uint32_t reverse_lane_;
   std::vector<Flow*> flows_;
   std::vector<bool> by_packet_;        // per flow id
   std::unique_ptr<PacketOwners> owners_;  // only once a by-packet flow exists

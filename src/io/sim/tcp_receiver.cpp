@@ -10,7 +10,12 @@
 namespace bpfq::io::sim {
 
 TcpReceiver::TcpReceiver(Network& net, Flow& flow, uint32_t isn, bool sack)
-    : net_(net), flow_(flow), isn_(isn), sack_(sack), delayed_ack_(net.loop(), *this, 0) {}
+    : net_(net),
+      flow_(flow),
+      ack_frame_(frame_spec(flow.id(), false, sched::L4::Tcp, flow.ipv6())),
+      isn_(isn),
+      sack_(sack),
+      delayed_ack_(net.loop(), *this, 0) {}
 
 void TcpReceiver::insert_out_of_order(uint64_t start, uint64_t end) {
   auto it = out_of_order_.upper_bound(start);
@@ -111,7 +116,7 @@ void TcpReceiver::send_ack() {
   delayed_ack_.cancel();
   sched::Packet* pkt = net_.alloc();
   if (!pkt) return;  // the sender's RTO covers a lost ACK
-  sched::FrameSpec spec = frame_spec(flow_.id(), false, sched::L4::Tcp, flow_.ipv6());
+  sched::FrameSpec spec = ack_frame_;
   spec.tcp_seq = 1;
   spec.tcp_ack = isn_ + static_cast<uint32_t>(rcv_nxt_);
   spec.tcp_flags = kTcpAck | (ece_ ? kTcpEce : 0);

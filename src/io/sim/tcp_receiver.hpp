@@ -42,6 +42,7 @@ class TcpReceiver final : public EventTarget {
 
   Network& net_;
   Flow& flow_;
+  const sched::FrameSpec ack_frame_;  // what every ACK shares: addresses, ports, protocol
   uint32_t isn_;
   bool sack_;
   uint64_t rcv_nxt_ = 0;

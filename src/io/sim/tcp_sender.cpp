@@ -28,6 +28,7 @@ TcpSender::TcpSender(Network& net, Flow& flow, CongestionControl cc, uint32_t ms
       ecn_(ecn),
       sack_(sack),
       isn_(flow.id() * 0x9e3779b9u + 1),
+      segment_frame_(frame_spec(flow.id(), true, sched::L4::Tcp, flow.ipv6())),
       rto_timer_(net.loop(), *this, kRtoTimer),
       hystart_(cc == CongestionControl::Cubic),
       sent_(64) {}
@@ -88,7 +89,7 @@ bool TcpSender::send_segment(uint64_t seq) {
   }
   uint32_t len = segment_len(seq);
   bool retransmission = seq < snd_max_;
-  sched::FrameSpec spec = frame_spec(flow_.id(), true, sched::L4::Tcp, flow_.ipv6());
+  sched::FrameSpec spec = segment_frame_;
   spec.tcp_seq = isn_ + static_cast<uint32_t>(seq);
   spec.tcp_ack = 1;
   spec.tcp_flags = kTcpAck;

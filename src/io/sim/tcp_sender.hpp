@@ -116,6 +116,7 @@ class TcpSender final : public EventTarget {
   bool ecn_;
   bool sack_;
   uint32_t isn_;
+  const sched::FrameSpec segment_frame_;  // what every segment shares: addresses, ports, protocol
 
   uint64_t snd_una_ = 0;
   uint64_t snd_nxt_ = 0;
