@@ -125,7 +125,7 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
     throw Error("--duration and --grace take seconds from 0 (duration) up to 10^7 (grace: 3600)", "bpfq live", "e.g. --duration 15");
   const io::live::PortKind kind = io::live::parse_port_kind(o.port);
   // The setup is checked and built before any interface is touched.
-  runtime::MonotonicClock clock;
+  runtime::LiveClock clock;
   sched::PacketPool pool(sched::PacketPoolConfig{o.pool_packets, io::live::kMaxFrameBytes});
   LiveSetup setup(flags.batch, {o.ifname[0], o.ifname[1]},
                   o.unverified ? runtime::Verification::RunUnverifiedChecked : runtime::Verification::Enforce, clock, pool,

@@ -38,7 +38,7 @@ uint64_t print(RunContext* rc, uint64_t fmt, uint64_t fmt_size, const uint64_t* 
 }  // namespace
 
 uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  return current_clock().now_ns();
+  return current_clock().program_ns();
 }
 
 uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {

@@ -244,7 +244,8 @@ void Object::Impl::link_programs() {
       if (!l.values) return std::nullopt;
       return exec::ArrayLookup{reinterpret_cast<uint64_t>(l.values), l.stride, map->spec().max_entries};
     };
-    // bpf_ktime_get_ns on a virtual clock reads its word (the clock is the same on every run).
+    // bpf_ktime_get_ns reads the clock's word where it has one (virtual time, or the time the
+    // runner read for this operation), the clock being the same on every run.
     if (const std::atomic<uint64_t>* word = opts.clock ? opts.clock->word() : nullptr)
       env.inline_word = [word](uint64_t helper) -> const void* {
         static const uint64_t ktime = standard_helper_address(helper_id::kKtimeGetNs);

@@ -10,7 +10,7 @@ namespace {
 
 // bpf_jiffies64: the run's clock in ticks of kJiffiesHz.
 uint64_t jiffies64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  return static_cast<uint64_t>(static_cast<unsigned __int128>(current_clock().now_ns()) * kJiffiesHz /
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(current_clock().program_ns()) * kJiffiesHz /
                                1'000'000'000u);
 }
 

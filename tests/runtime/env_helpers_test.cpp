@@ -114,6 +114,38 @@ TEST(RuntimeTime, WithoutARunEnvTheMonotonicClockIsUsed) {
   EXPECT_LE(static_cast<uint64_t>(io.out[0]), after);
 }
 
+// A latched clock's programs see its last reading (what the runner read before the operation),
+// not a reading of their own: the same on the JIT, which loads the word in place, and through
+// the interpreter's helper call.
+class CountingClock final : public LatchedClock {
+ public:
+  mutable uint64_t reads = 0;
+
+ protected:
+  uint64_t read_ns() const override { return 1000 * ++reads; }
+};
+
+TEST(RuntimeTime, ALatchedClockGivesProgramsItsLastReading) {
+  for (exec::Backend backend : {exec::Backend::Jit, exec::Backend::Interpreter}) {
+    CountingClock clock;
+    ObjectOptions options;
+    options.clock = &clock;
+    options.backend = backend;
+    const Object obj = Object::open(test_object("runtime_globals"), options);
+    RunEnv env{.clock = &clock};
+    Io io;
+    EXPECT_EQ(clock.now_ns(), 1000u);  // the runner's reading before an operation
+    ASSERT_TRUE(run(obj, "time", io, env).ok());
+    EXPECT_EQ(io.out[0], 1000) << exec::backend_name(backend);
+    EXPECT_EQ(io.out[1], 1000);
+    EXPECT_EQ(clock.reads, 1u) << "the program read the clock itself";
+    EXPECT_EQ(clock.now_ns(), 2000u);
+    ASSERT_TRUE(run(obj, "time", io, env).ok());
+    EXPECT_EQ(io.out[0], 2000);
+    EXPECT_EQ(io.out[1], 2000);
+  }
+}
+
 // An embedder's own environment derives from RunEnv; its helpers cast back.
 struct QdiscEnv : RunEnv {
   uint64_t marker = 0;
