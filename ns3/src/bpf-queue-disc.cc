@@ -45,9 +45,6 @@ constexpr uint32_t kEthHeader = 14;
 // The programs' clock: ns-3's simulated time, latched at each operation (which happens at one
 // simulated instant) so that programs read it in place.
 class SimulatorClock final : public bpfq::runtime::LatchedClock {
- public:
-  SimulatorClock() { now_ns(); }
-
  protected:
   uint64_t read_ns() const override { return static_cast<uint64_t>(Simulator::Now().GetNanoSeconds()); }
 };
@@ -153,7 +150,6 @@ class BpfQueueDisc::Impl final : public sched::DropListener, public sched::Timer
     }
     uint64_t seed = cfg.m_seed;
     if (seed == 0) seed = (uint64_t{RngSeedManager::GetSeed()} << 32) ^ RngSeedManager::GetRun();
-    clock_.now_ns();  // the init programs see the time they run
     built_ = std::make_unique<tc::BuiltSetup>(plan_, clock_, pool_, std::string{}, 0, seed);
     device_ = &built_->device(dev_);
     if (!device_->root())

@@ -75,7 +75,6 @@ std::unique_ptr<SetupPlan> LiveSetup::make_plan(const std::pair<std::vector<std:
 
 LiveSetup::Generation& LiveSetup::build(std::unique_ptr<SetupPlan> plan) {
   auto g = std::make_unique<Generation>();
-  clock_.now_ns();  // a latched clock: the tree's init programs see the time they run
   g->built = std::make_unique<BuiltSetup>(*plan, clock_, pool_, std::string{}, 0, seed_);
   g->plan = std::move(plan);
   generations_.push_back(std::move(g));

@@ -24,6 +24,7 @@ constexpr uint16_t kEthIpv6 = 0x86DD;
 BuiltSetup::BuiltSetup(const SetupPlan& plan, runtime::Clock& clock, sched::PacketPool& pool,
                        const std::string& bottleneck, uint32_t bottleneck_mtu, uint64_t seed)
     : plan_(plan), plan_version_(plan.version()), clock_(clock), pool_(pool), seed_(seed), verification_(plan.verification()) {
+  clock_.now_ns();  // a latched clock (live, ns-3; runtime/clock.hpp): init programs see the time they run
   for (const LinkNode& link : plan.links()) {
     sched::DeviceParams params = link.params;
     if (link.name == bottleneck && !link.mtu_set) params.mtu = bottleneck_mtu;

@@ -32,6 +32,7 @@ class MonotonicClock final : public Clock {
 // BpfQueueDisc), whose last reading is what programs see: the time their operation began, the
 // `now` a native qdisc is handed, read once as Linux's sch_fq reads ktime once per dequeue
 // (q->ktime_cache). Programs then read the time in place (one load) instead of a system call.
+// tc::BuiltSetup reads it before it builds a tree, for the init programs.
 class LatchedClock : public Clock {
  public:
   uint64_t now_ns() const final {
@@ -50,9 +51,6 @@ class LatchedClock : public Clock {
 
 // CLOCK_MONOTONIC, latched: the live datapath's clock.
 class LiveClock final : public LatchedClock {
- public:
-  LiveClock() { now_ns(); }  // programs that run before the first operation (init) see a real time
-
  protected:
   uint64_t read_ns() const override;
 };

@@ -144,7 +144,7 @@ void Bridge::watch(int fd, std::function<bool()> on_readable) { watches_.emplace
 bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
   // Per side: its port's sockets (the first also for TX room), then its two timers.
   std::vector<pollfd> fds;
-  std::array<size_t, 2> first{};
+  std::array<size_t, 2> first{}, timers{};
   for (int i = 0; i < 2; ++i) {
     first[i] = fds.size();
     const std::span<const int> port_fds = sides_[i].port->fds();
@@ -152,6 +152,7 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
       const bool tx = k == 0 && egress_[i]->want_tx_room_;
       fds.push_back({port_fds[k], static_cast<short>((reading ? POLLIN : 0) | (tx ? POLLOUT : 0)), 0});
     }
+    timers[i] = fds.size();
     fds.push_back({egress_[i]->watchdog_timer_.fd(), POLLIN, 0});
     fds.push_back({egress_[i]->link_timer_.fd(), POLLIN, 0});
   }
@@ -163,17 +164,15 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
 
   bool more = false;
   for (int i = 0; i < 2; ++i) {
-    const size_t timers = first[i] + sides_[i].port->fds().size();
-    if (!std::any_of(fds.begin() + first[i], fds.begin() + timers, [](const pollfd& p) { return p.revents & POLLIN; }))
+    if (!std::any_of(fds.begin() + first[i], fds.begin() + timers[i], [](const pollfd& p) { return p.revents & POLLIN; }))
       continue;
     Egress& out = *egress_[1 - i];
     const size_t n = sides_[i].port->receive(pool_, kRxBatch, clock_.now_ns(), [&](sched::Packet* pkt) { out.offer(pkt); });
     more |= n == kRxBatch;
   }
   for (int i = 0; i < 2; ++i) {
-    const size_t timers = first[i] + sides_[i].port->fds().size();
-    if (fds[timers].revents & POLLIN) egress_[i]->watchdog_timer_.fire();
-    if (fds[timers + 1].revents & POLLIN) egress_[i]->link_timer_.fire();
+    if (fds[timers[i]].revents & POLLIN) egress_[i]->watchdog_timer_.fire();
+    if (fds[timers[i] + 1].revents & POLLIN) egress_[i]->link_timer_.fire();
     if (fds[first[i]].revents & POLLOUT) egress_[i]->runner_->wake();
   }
   for (size_t w = watched; w < fds.size(); ++w)
