@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "frame_offload.hpp"
@@ -49,7 +50,11 @@ class Bridge::Egress final : public sched::Transmitter {
   }
 
   bool transmit(sched::Packet* pkt, uint64_t now_ns) override {
-    if (!out_.send(*pkt)) return false;
+    if (!out_.send(*pkt)) {
+      // Refused with a slot free: the kernel was busy (a large frame's sendmsg); try again soon.
+      retry_send_ = out_.tx_room();
+      return false;
+    }
     ++stats_.sent;
     stats_.sent_bytes += pkt->qdisc_len();
     if (rate_bps_) {
@@ -119,6 +124,7 @@ class Bridge::Egress final : public sched::Transmitter {
   uint64_t next_free_ns_ = 0;
   bool want_tx_room_ = false;
   bool flush_pending_ = false;
+  bool retry_send_ = false;
   DirectionStats stats_;
 };
 
@@ -159,7 +165,8 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
   const size_t watched = fds.size();
   if (reading)
     for (const auto& w : watches_) fds.push_back({w.first, POLLIN, 0});
-  if (egress_[0]->flush_pending_ || egress_[1]->flush_pending_) timeout_ms = std::min(timeout_ms < 0 ? 1 : timeout_ms, 1);
+  for (const auto& e : egress_)
+    if (e->flush_pending_ || e->retry_send_) timeout_ms = std::min(timeout_ms < 0 ? 1 : timeout_ms, 1);
   if (poll(fds.data(), fds.size(), timeout_ms) < 0) return false;  // EINTR: a signal, the stop fd tells
 
   bool more = false;
@@ -174,6 +181,7 @@ bool Bridge::step(bool reading, int timeout_ms, bool& stop) {
     if (fds[timers[i]].revents & POLLIN) egress_[i]->watchdog_timer_.fire();
     if (fds[timers[i] + 1].revents & POLLIN) egress_[i]->link_timer_.fire();
     if (fds[first[i]].revents & POLLOUT) egress_[i]->runner_->wake();
+    if (std::exchange(egress_[i]->retry_send_, false)) egress_[i]->runner_->wake();
   }
   for (size_t w = watched; w < fds.size(); ++w)
     if (fds[w].revents & POLLIN) stop |= watches_[w - watched].second();

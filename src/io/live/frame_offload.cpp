@@ -7,7 +7,6 @@ namespace bpfq::io::live {
 namespace {
 
 constexpr uint32_t kMacBytes = 12;  // destination and source MAC: a VLAN tag goes after them
-constexpr uint32_t kVlanBytes = 4;
 
 // The header bytes every segment repeats: up to the end of the TCP (or UDP) header, which the
 // checksum offset locates. virtio's own hdr_len is only a hint (Linux fills it with the linear
@@ -50,19 +49,24 @@ constexpr uint8_t kTcpFin = 0x01, kTcpPsh = 0x08, kTcpCwr = 0x80;
 
 bool fill_packet(sched::Packet& pkt, std::span<const uint8_t> frame, const VnetHeader& vnet,
                  std::optional<std::pair<uint16_t, uint16_t>> vlan) {
+  const uint32_t at = vlan ? kVlanBytes : 0;
+  if (frame.size() + at > pkt.max_len()) return false;
+  std::memcpy(pkt.data() + at, frame.data(), frame.size());
+  return finish_frame(pkt, static_cast<uint32_t>(frame.size()), vnet, vlan);
+}
+
+bool finish_frame(sched::Packet& pkt, uint32_t len, const VnetHeader& vnet,
+                  std::optional<std::pair<uint16_t, uint16_t>> vlan) {
   const uint32_t extra = vlan ? kVlanBytes : 0;
-  if (frame.size() < kMacBytes || frame.size() + extra > pkt.max_len()) return false;
+  if (len < kMacBytes || len + extra > pkt.max_len()) return false;
   uint8_t* d = pkt.data();
-  if (vlan) {
-    std::memcpy(d, frame.data(), kMacBytes);
+  if (vlan) {  // the MAC addresses move to the front, the tag goes after them
+    std::memmove(d, d + kVlanBytes, kMacBytes);
     const uint8_t tag[kVlanBytes] = {uint8_t(vlan->first >> 8), uint8_t(vlan->first), uint8_t(vlan->second >> 8),
                                      uint8_t(vlan->second)};
     std::memcpy(d + kMacBytes, tag, kVlanBytes);
-    std::memcpy(d + kMacBytes + kVlanBytes, frame.data() + kMacBytes, frame.size() - kMacBytes);
-  } else {
-    std::memcpy(d, frame.data(), frame.size());
   }
-  if (!pkt.frame_written(static_cast<uint32_t>(frame.size() + extra))) return false;
+  if (!pkt.frame_written(len + extra)) return false;
   sched::Packet::Offload& o = pkt.offload;
   o.flags = vnet.flags;
   o.gso_type = vnet.gso_type;

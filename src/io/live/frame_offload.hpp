@@ -27,11 +27,17 @@ static_assert(sizeof(VnetHeader) == 10);
 constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr uint8_t kGsoNone = 0, kGsoTcpV4 = 1, kGsoUdp = 3, kGsoTcpV6 = 4, kGsoUdpL4 = 5, kGsoEcn = 0x80;
 
+constexpr uint32_t kVlanBytes = 4;
+
 // Copies frame into pkt with the offload state of vnet; vlan (tpid, tci) is a tag the kernel
 // stripped on receive, put back after the MAC addresses. False if the frame does not fit or its
 // offload state is inconsistent (the caller drops and counts it).
 bool fill_packet(sched::Packet& pkt, std::span<const uint8_t> frame, const VnetHeader& vnet,
                  std::optional<std::pair<uint16_t, uint16_t>> vlan);
+// The same for a frame of len bytes a port received straight into pkt, at pkt.data() plus
+// kVlanBytes when vlan is set (room for the tag), else at pkt.data().
+bool finish_frame(sched::Packet& pkt, uint32_t len, const VnetHeader& vnet,
+                  std::optional<std::pair<uint16_t, uint16_t>> vlan);
 
 // The virtio_net_hdr that sends pkt as it was received (all zero for a plain frame).
 VnetHeader vnet_header(const sched::Packet& pkt);

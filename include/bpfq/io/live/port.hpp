@@ -8,7 +8,7 @@
 // to offload.
 //
 // Every frame is accounted: received frames become pool packets or are counted in a drop
-// counter; sent frames are copied into the TX ring (send() false: no room, the caller keeps it).
+// counter; sent frames are handed to the kernel (send() false: no room, the caller keeps it).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,7 +32,7 @@ struct PortStats {
   uint64_t rx_no_buffer = 0;    // frames dropped: the packet pool was exhausted
   uint64_t rx_truncated = 0;    // frames dropped: larger than a packet buffer or a ring slot
   uint64_t rx_kernel_drops = 0; // frames the kernel dropped before bpfq saw them (ring full)
-  uint64_t tx_packets = 0;      // frames put on the TX ring
+  uint64_t tx_packets = 0;      // frames handed to the kernel to send
   uint64_t tx_bytes = 0;
   uint64_t tx_errors = 0;       // frames the kernel refused to send (bad format)
   std::vector<uint64_t> rx_queue_packets;  // AF_XDP: rx_packets by RX queue (one entry a queue)
@@ -55,7 +55,8 @@ class Port {
                          const std::function<void(sched::Packet*)>& on_packet) = 0;
   // A TX slot is free now.
   virtual bool tx_room() = 0;
-  // Copies pkt into the TX ring; false (nothing done) without room. The caller keeps pkt.
+  // Hands pkt to the kernel to send (copied into the TX ring; AF_PACKET sends a large frame at
+  // once from pkt); false (nothing done) without room. The caller keeps pkt.
   virtual bool send(const sched::Packet& pkt) = 0;
   // Makes the kernel send what send() queued (one syscall per batch); false if the kernel was
   // busy and frames wait for the next flush.

@@ -1,9 +1,11 @@
-// The AF_XDP port on one end of a veth pair in a namespace of its own (bpfq-<pid>-x: x0 the
-// port, x1 the peer with an AF_PACKET socket): frames in arrive byte for byte and are counted
-// (on every RX queue of an interface with two),
-// a pool that runs dry and a frame larger than a UMEM frame are counted as lost, frames out
-// arrive on the peer byte for byte past a full TX ring, and the XDP program is on x0 while the
-// port is open and gone after. Skipped by name without root or AF_XDP.
+// The live datapath's ports on one end of a veth pair in a namespace of its own
+// (bpfq-<pid>-x: x0 the port, x1 the peer with an AF_PACKET socket).
+// AF_XDP: frames in arrive byte for byte and are counted (on every RX queue of an interface with
+// two), a pool that runs dry and a frame larger than a UMEM frame are counted as lost, frames
+// out arrive on the peer byte for byte past a full TX ring, and the XDP program is on x0 while
+// the port is open and gone after. AF_PACKET: large frames, sent from the packet itself, and
+// small ones, sent through the TX ring, arrive in the order sent. Skipped by name without root
+// or AF_XDP.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -18,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <vector>
 
 #include <bpfq/error.hpp>
@@ -45,13 +48,12 @@ Frame test_frame(uint32_t i, uint32_t len) {
 }
 
 // A namespace with the veth pair x0–x1 (MTU 3000: room for a frame too large for a 2 KB UMEM
-// frame), IPv6 off so no stack sends frames of its own; the test thread enters it and leaves it
-// (and the namespace goes) at the end.
-class XdpPortTest : public ::testing::Test {
+// frame, and small enough for XDP on a veth), IPv6 off so no stack sends frames of its own; the
+// test thread enters it and leaves it (and the namespace goes) at the end.
+class VethPortTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (auto why = live_unavailable()) GTEST_SKIP() << *why;
-    if (auto why = xdp_unavailable()) GTEST_SKIP() << *why;
     ns_ = "bpfq-" + std::to_string(getpid()) + "-x";
     sh("ip netns del " + ns_);
     ASSERT_TRUE(sh("ip netns add " + ns_) &&
@@ -63,11 +65,16 @@ class XdpPortTest : public ::testing::Test {
     const int there = open(("/run/netns/" + ns_).c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_EQ(setns(there, CLONE_NEWNET), 0);
     close(there);
+    open_peer("x1");
+  }
+  // The peer's socket on ifname, in place of the one it had.
+  void open_peer(const char* ifname) {
+    if (peer_ >= 0) close(peer_);
     peer_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
     sockaddr_ll addr{};
     addr.sll_family = AF_PACKET;
     addr.sll_protocol = htons(ETH_P_ALL);
-    addr.sll_ifindex = static_cast<int>(if_nametoindex("x1"));
+    addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname));
     const int one = 1, big = 8 << 20;
     ASSERT_GE(peer_, 0);
     ASSERT_EQ(setsockopt(peer_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one), 0);  // not its own frames
@@ -113,7 +120,7 @@ class XdpPortTest : public ::testing::Test {
   std::vector<Frame> peer_receive(size_t want) const {
     std::vector<Frame> got;
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    Frame buf(4096);
+    Frame buf(io::live::kMaxFrameBytes);
     while (got.size() < want && std::chrono::steady_clock::now() < end) {
       pollfd p{peer_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;
@@ -127,6 +134,112 @@ class XdpPortTest : public ::testing::Test {
   int home_ = -1;
   int peer_ = -1;
 };
+
+class XdpPortTest : public VethPortTest {
+ protected:
+  void SetUp() override {
+    VethPortTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (auto why = xdp_unavailable()) GTEST_SKIP() << *why;
+  }
+};
+
+// A veth pair p0–p1 with a 64 KB MTU, so that large frames need no GSO, and the peer on p1.
+class PacketPortTest : public VethPortTest {
+ protected:
+  void SetUp() override {
+    VethPortTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_TRUE(sh("ip -n " + ns_ + " link add p0 mtu 65000 type veth peer name p1 mtu 65000") &&
+                sh("ip -n " + ns_ + " link set p0 up") && sh("ip -n " + ns_ + " link set p1 up"));
+    open_peer("p1");
+  }
+};
+
+// test_frame with a VLAN tag (TPID 0x8100, VID 5) after the MAC addresses: len bytes in all.
+Frame tagged_frame(uint32_t i, uint32_t len) {
+  Frame f = test_frame(i, len - 4);
+  const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x05};
+  f.insert(f.begin() + 12, tag, tag + 4);
+  return f;
+}
+
+// Frames larger than a 4 KB ring slot are read whole from the socket's queue, the others from
+// the RX ring: all arrive in the order sent, byte for byte, a VLAN tag the kernel took out put
+// back. A packet the pool cannot give drops its frame and leaves the next ones in step.
+TEST_F(PacketPortTest, ReceivesLargeFramesInOrderWithSmallOnes) {
+  io::live::PortOptions options;
+  options.kind = io::live::PortKind::Packet;
+  auto port = io::live::open_port("p0", options);
+  sched::PacketPool pool(sched::PacketPoolConfig{64, io::live::kMaxFrameBytes});
+  const std::vector<Frame> sent = {test_frame(0, 60),    test_frame(1, 30000),   test_frame(2, 1514),
+                                   test_frame(3, 65014), test_frame(4, 100),     tagged_frame(5, 20000),
+                                   tagged_frame(6, 200), test_frame(7, 4096),    test_frame(8, 16000)};
+  uint64_t bytes = 0;
+  for (const Frame& f : sent) {
+    peer_send(f);
+    bytes += f.size();
+  }
+  std::vector<sched::Packet*> got = receive(*port, pool, sent.size());
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(Frame(got[i]->bytes().begin(), got[i]->bytes().end()), sent[i]) << "frame " << i;
+    sched::PacketPool::release(got[i]);
+  }
+  EXPECT_EQ(port->stats().rx_packets, sent.size());
+  EXPECT_EQ(port->stats().rx_bytes, bytes);
+
+  // A pool of two, kept: the third and fourth frames find no packet; the fifth, once there is
+  // one, is itself.
+  sched::PacketPool two(sched::PacketPoolConfig{2, io::live::kMaxFrameBytes});
+  for (uint32_t i = 10; i < 14; ++i) peer_send(test_frame(i, i == 13 ? 80 : 9000 + i));
+  std::vector<sched::Packet*> kept = receive(*port, two, 4);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(Frame(kept[1]->bytes().begin(), kept[1]->bytes().end()), test_frame(11, 9011));
+  EXPECT_EQ(port->stats().rx_no_buffer, 2u);
+  for (sched::Packet* p : kept) sched::PacketPool::release(p);
+  peer_send(test_frame(14, 12345));
+  kept = receive(*port, two, 1);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(Frame(kept[0]->bytes().begin(), kept[0]->bytes().end()), test_frame(14, 12345));
+  sched::PacketPool::release(kept[0]);
+  port->update_stats();
+  EXPECT_EQ(port->stats().rx_truncated + port->stats().rx_kernel_drops, 0u);
+}
+
+// Frames larger than 16 KiB leave by sendmsg from the packet, the others through the TX ring;
+// a flush before each large one keeps them all in the order sent. A frame above the MTU is
+// refused and counted.
+TEST_F(PacketPortTest, SendsLargeFramesInOrderWithSmallOnes) {
+  io::live::PortOptions options;
+  options.kind = io::live::PortKind::Packet;
+  auto port = io::live::open_port("p0", options);
+  ASSERT_EQ(port->kind(), io::live::PortKind::Packet);
+  sched::PacketPool pool(sched::PacketPoolConfig{64, io::live::kMaxFrameBytes});
+  const uint32_t sizes[] = {100, 30000, 200, 60, 16384, 16385, 65014, 1500, 20000, 20000, 64};
+  std::vector<Frame> sent;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < std::size(sizes); ++i) {
+    sched::Packet* p = pool.alloc();
+    ASSERT_TRUE(p->assign(test_frame(i, sizes[i])));
+    ASSERT_TRUE(port->send(*p)) << i;
+    sent.emplace_back(p->bytes().begin(), p->bytes().end());
+    bytes += p->len();
+    sched::PacketPool::release(p);
+  }
+  ASSERT_TRUE(port->flush());
+  const std::vector<Frame> got = peer_receive(sent.size());
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(got[i], sent[i]) << "frame " << i << " of " << sizes[i] << " bytes";
+
+  sched::Packet* too_large = pool.alloc();
+  ASSERT_TRUE(too_large->assign(test_frame(99, 65100)));
+  EXPECT_TRUE(port->send(*too_large));  // handed over, refused: counted, not kept
+  sched::PacketPool::release(too_large);
+  EXPECT_EQ(port->stats().tx_packets, std::size(sizes) + 1);
+  EXPECT_EQ(port->stats().tx_bytes, bytes + 65100);
+  EXPECT_EQ(port->stats().tx_errors, 1u);
+}
 
 TEST_F(XdpPortTest, ReceivesFramesByteForByteAndCountsEveryOne) {
   io::live::PortOptions options;
