@@ -6,7 +6,7 @@
 //   Live/pps64/xdp/* the same on AF_XDP ports (--port xdp), each against the bare path on its own
 //                    port type and the xdp bare path against the AF_PACKET one.
 //   Live/tcp1/*      one TCP stream (iperf3, 4 s) through bpfq against the kernel's own bridge and
-//                    router in R. Time = 1 / Gbit/s.
+//                    router in R. Time = 1 / Gbit/s; cpu_ms_per_GB: the machine's CPU per GB carried.
 //   Live/idle_ping/* ping RTT at idle (200 pings, 10 ms apart) through bpfq (AF_PACKET and
 //                    AF_XDP ports) against the kernel bridge. Time = the p50 RTT; the p99 is a counter.
 // Needs root, ip, iperf3 and ping; skips (with the reason) otherwise. The machine is shared:
@@ -171,15 +171,37 @@ void BM_Pps64(benchmark::State& state, std::string setup, std::string backend, s
   }
 }
 
-double iperf_gbps(Testbed& topo) {
+// CPU time the whole machine has spent (user, system, interrupts; not idle or steal) since boot,
+// in ms (/proc/stat counts in USER_HZ ticks, 100 a second).
+double machine_busy_ms() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
+  return static_cast<double>(user + nice + system + irq + softirq) * 10;
+}
+
+struct TcpRun {
+  double gbps = 0;
+  double cpu_ms_per_gb = 0;  // of the whole machine: sender, receiver and the path between
+};
+
+TcpRun iperf_run(Testbed& topo) {
   NetnsProcess& server = topo.start("b", {"iperf3", "-s", "-1"}, "server.out");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double busy_before = machine_busy_ms();
   NetnsProcess& client = topo.start("a", {"iperf3", "-c", "10.77.0.2", "-t", "4", "-J"}, "client.out");
   client.wait(std::chrono::seconds(30));
+  const double busy = machine_busy_ms() - busy_before;
   server.wait(std::chrono::seconds(5));
   const nlohmann::json j = nlohmann::json::parse(client.output(), nullptr, false);
-  const nlohmann::json::json_pointer at("/end/sum_received/bits_per_second");
-  return j.is_object() && j.contains(at) && j[at].is_number() ? j[at].get<double>() / 1e9 : 0;
+  const nlohmann::json::json_pointer bits("/end/sum_received/bits_per_second"), bytes("/end/sum_received/bytes");
+  TcpRun r;
+  if (!j.is_object() || !j.contains(bits) || !j[bits].is_number() || !j.contains(bytes) || !j[bytes].is_number()) return r;
+  r.gbps = j[bits].get<double>() / 1e9;
+  const double gb = j[bytes].get<double>() / 1e9;
+  r.cpu_ms_per_gb = gb > 0 ? busy / gb : 0;
+  return r;
 }
 
 enum class Path { Bpfq, KernelBridge, KernelRouter };
@@ -188,18 +210,19 @@ void BM_Tcp1(benchmark::State& state, Path path) {
   Testbed* topo = topology(state);
   if (!topo) return;
   for (auto _ : state) {
-    double gbps = 0;
+    TcpRun run;
     if (path != Path::Bpfq) {
       KernelPath kernel(*topo, path == Path::KernelRouter);
-      gbps = iperf_gbps(*topo);
+      run = iperf_run(*topo);
     } else {
       NetnsProcess* live = start_bpfq(*topo, "", "jit");
       if (!live) return state.SkipWithError("bpfq live did not forward");
-      gbps = iperf_gbps(*topo);
+      run = iperf_run(*topo);
       stop(*live);
     }
-    state.SetIterationTime(gbps > 0 ? 1 / gbps : 1);
-    state.counters["Gbit/s"] = gbps;
+    state.SetIterationTime(run.gbps > 0 ? 1 / run.gbps : 1);
+    state.counters["Gbit/s"] = run.gbps;
+    state.counters["cpu_ms_per_GB"] = run.cpu_ms_per_gb;
   }
 }
 
