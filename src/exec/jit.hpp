@@ -44,7 +44,7 @@ class JitCode {
   // The native entry of the sub-program starting at instruction `insn` (0, a local call's or a
   // callback's target).
   uint64_t entry(uint32_t insn) const {  // inline: every run asks for insn 0
-    return reinterpret_cast<uint64_t>(code_) + (insn == 0 ? entries_.front().second : offset_of(insn));
+    return insn == 0 ? main_entry_ : reinterpret_cast<uint64_t>(code_) + offset_of(insn);
   }
   // Calls frame.target with frame.args through the trampoline (the code's start); returns r0.
   uint64_t run(JitFrame& frame) const { return reinterpret_cast<uint64_t (*)(JitFrame*)>(code_)(&frame); }
@@ -58,6 +58,7 @@ class JitCode {
   CodeChunk* chunk_ = nullptr;  // the code arena's chunk holding the code
   size_t mapped_ = 0;           // without a chunk: the bytes of the code's own mapping
   std::vector<std::pair<uint32_t, uint32_t>> entries_;  // (insn, code offset), sorted
+  uint64_t main_entry_ = 0;  // entry(0), kept: every run starts there
 };
 
 }  // namespace bpfq::exec

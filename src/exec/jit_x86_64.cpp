@@ -657,11 +657,12 @@ JitCodePtr JitCode::compile(const std::vector<Slot>& slots,
   jit->size_ = code.pos();
   if (const uint8_t* placed = CodeArena::instance().place(code, jit->chunk_)) {
     jit->code_ = placed;
-    return jit;
+  } else {
+    const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    jit->mapped_ = (code.pos() + page - 1) / page * page;
+    jit->code_ = static_cast<const uint8_t*>(map_anonymous(code, jit->mapped_));
   }
-  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  jit->mapped_ = (code.pos() + page - 1) / page * page;
-  jit->code_ = static_cast<const uint8_t*>(map_anonymous(code, jit->mapped_));
+  jit->main_entry_ = reinterpret_cast<uint64_t>(jit->code_) + jit->entries_.front().second;
   return jit;
 }
 
