@@ -130,9 +130,24 @@ class VethPortTest : public ::testing::Test {
     return got;
   }
 
+  // A packet sent through a port: its bytes noted in sent_, the packet released.
+  void note_sent(sched::Packet* p) {
+    sent_.emplace_back(p->bytes().begin(), p->bytes().end());
+    sent_bytes_ += p->len();
+    sched::PacketPool::release(p);
+  }
+  // The peer received exactly sent_, in order (after a flush).
+  void expect_peer_received_what_was_sent() const {
+    const std::vector<Frame> got = peer_receive(sent_.size());
+    ASSERT_EQ(got.size(), sent_.size());
+    for (size_t i = 0; i < sent_.size(); ++i) ASSERT_EQ(got[i], sent_[i]) << "frame " << i << " of " << sent_[i].size() << " bytes";
+  }
+
   std::string ns_;
   int home_ = -1;
   int peer_ = -1;
+  std::vector<Frame> sent_;
+  uint64_t sent_bytes_ = 0;
 };
 
 class XdpPortTest : public VethPortTest {
@@ -217,27 +232,21 @@ TEST_F(PacketPortTest, SendsLargeFramesInOrderWithSmallOnes) {
   ASSERT_EQ(port->kind(), io::live::PortKind::Packet);
   sched::PacketPool pool(sched::PacketPoolConfig{64, io::live::kMaxFrameBytes});
   const uint32_t sizes[] = {100, 30000, 200, 60, 16384, 16385, 65014, 1500, 20000, 20000, 64};
-  std::vector<Frame> sent;
-  uint64_t bytes = 0;
   for (uint32_t i = 0; i < std::size(sizes); ++i) {
     sched::Packet* p = pool.alloc();
     ASSERT_TRUE(p->assign(test_frame(i, sizes[i])));
     ASSERT_TRUE(port->send(*p)) << i;
-    sent.emplace_back(p->bytes().begin(), p->bytes().end());
-    bytes += p->len();
-    sched::PacketPool::release(p);
+    note_sent(p);
   }
   ASSERT_TRUE(port->flush());
-  const std::vector<Frame> got = peer_receive(sent.size());
-  ASSERT_EQ(got.size(), sent.size());
-  for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(got[i], sent[i]) << "frame " << i << " of " << sizes[i] << " bytes";
+  expect_peer_received_what_was_sent();
 
   sched::Packet* too_large = pool.alloc();
   ASSERT_TRUE(too_large->assign(test_frame(99, 65100)));
   EXPECT_TRUE(port->send(*too_large));  // handed over, refused: counted, not kept
   sched::PacketPool::release(too_large);
   EXPECT_EQ(port->stats().tx_packets, std::size(sizes) + 1);
-  EXPECT_EQ(port->stats().tx_bytes, bytes + 65100);
+  EXPECT_EQ(port->stats().tx_bytes, sent_bytes_ + 65100);
   EXPECT_EQ(port->stats().tx_errors, 1u);
 }
 
@@ -315,14 +324,10 @@ TEST_F(XdpPortTest, SendsFramesPastAFullTxRing) {
     return p;
   };
   // 64 TX frames: the 65th waits for a flush, which hands the ring to the kernel.
-  std::vector<Frame> sent;
-  uint64_t bytes = 0;
   for (uint32_t i = 0; i < 64; ++i) {
     sched::Packet* p = packet(i);
     ASSERT_TRUE(port->send(*p)) << i;
-    sent.emplace_back(p->bytes().begin(), p->bytes().end());
-    bytes += p->len();
-    sched::PacketPool::release(p);
+    note_sent(p);
   }
   sched::Packet* extra = packet(64);
   EXPECT_FALSE(port->tx_room());
@@ -336,14 +341,10 @@ TEST_F(XdpPortTest, SendsFramesPastAFullTxRing) {
       ASSERT_TRUE(port->flush());
       ASSERT_TRUE(port->send(*p)) << i;
     }
-    sent.emplace_back(p->bytes().begin(), p->bytes().end());
-    bytes += p->len();
-    sched::PacketPool::release(p);
+    note_sent(p);
   }
   ASSERT_TRUE(port->flush());
-  const std::vector<Frame> got = peer_receive(sent.size());
-  ASSERT_EQ(got.size(), sent.size());
-  for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(got[i], sent[i]) << "frame " << i;
+  expect_peer_received_what_was_sent();
   // A frame shorter than an Ethernet header cannot go: dropped and counted, not kept.
   sched::Packet* runt = pool.alloc();
   ASSERT_TRUE(runt->assign(Frame(10, 0xab)));
@@ -351,7 +352,7 @@ TEST_F(XdpPortTest, SendsFramesPastAFullTxRing) {
   sched::PacketPool::release(runt);
   port->update_stats();
   EXPECT_EQ(port->stats().tx_packets, 300u);
-  EXPECT_EQ(port->stats().tx_bytes, bytes);
+  EXPECT_EQ(port->stats().tx_bytes, sent_bytes_);
   EXPECT_EQ(port->stats().tx_errors, 1u);
   EXPECT_EQ(port->stats().rx_packets, 0u);
 }
