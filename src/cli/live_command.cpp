@@ -237,7 +237,7 @@ void run_live(const LiveOptions& o, const GlobalFlags& flags) {
       if (s.rx_queue_packets.size() > 1) fmt::print(" ({} by RX queue)", fmt::join(s.rx_queue_packets, " + "));
       fmt::print(", tx {} frames", s.tx_packets);
       if (s.rx_no_buffer + s.rx_truncated + s.rx_kernel_drops + s.tx_errors)
-        fmt::print(", lost: {} pool exhausted, {} too large, {} in the kernel's RX ring, {} TX errors", s.rx_no_buffer,
+        fmt::print(", lost: {} pool exhausted, {} too large, {} in the kernel (RX ring or queue full), {} TX errors", s.rx_no_buffer,
                    s.rx_truncated, s.rx_kernel_drops, s.tx_errors);
       fmt::print("\n");
     }

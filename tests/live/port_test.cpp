@@ -181,7 +181,8 @@ Frame tagged_frame(uint32_t i, uint32_t len) {
 
 // Frames larger than a 4 KB ring slot are read whole from the socket's queue, the others from
 // the RX ring: all arrive in the order sent, byte for byte, a VLAN tag the kernel took out put
-// back. A packet the pool cannot give drops its frame and leaves the next ones in step.
+// back. A packet the pool cannot give drops its frame and leaves the next ones in step; a full
+// receive queue cuts large frames, counted as lost in the kernel.
 TEST_F(PacketPortTest, ReceivesLargeFramesInOrderWithSmallOnes) {
   io::live::PortOptions options;
   options.kind = io::live::PortKind::Packet;
@@ -220,6 +221,20 @@ TEST_F(PacketPortTest, ReceivesLargeFramesInOrderWithSmallOnes) {
   sched::PacketPool::release(kept[0]);
   port->update_stats();
   EXPECT_EQ(port->stats().rx_truncated + port->stats().rx_kernel_drops, 0u);
+
+  // A receive queue with room for one large frame: the next two arrive cut, counted as lost in
+  // the kernel; the small frame after them comes through the ring.
+  const int tiny = 1;  // the kernel's minimum
+  ASSERT_EQ(setsockopt(port->fds()[0], SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny), 0);
+  for (uint32_t i = 20; i < 23; ++i) peer_send(test_frame(i, 30000));
+  peer_send(test_frame(23, 100));
+  kept = receive(*port, two, 2);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(Frame(kept[0]->bytes().begin(), kept[0]->bytes().end()), test_frame(20, 30000));
+  EXPECT_EQ(Frame(kept[1]->bytes().begin(), kept[1]->bytes().end()), test_frame(23, 100));
+  for (sched::Packet* p : kept) sched::PacketPool::release(p);
+  EXPECT_EQ(port->stats().rx_kernel_drops, 2u);
+  EXPECT_EQ(port->stats().rx_truncated, 0u);
 }
 
 // Frames larger than 16 KiB leave by sendmsg from the packet, the others through the TX ring;

@@ -174,12 +174,15 @@ size_t PacketPort::receive(sched::PacketPool& pool, size_t max, uint64_t now_ns,
     // The kernel took the VLAN tag out (rx-vlan offload); the frame on the wire had it.
     const uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) && h->tp_vlan_tpid ? h->tp_vlan_tpid : ETH_P_8021Q;
     const Vlan vlan = status & TP_STATUS_VLAN_VALID ? Vlan{std::pair{tpid, h->tp_vlan_tci}} : std::nullopt;
+    if (!(status & TP_STATUS_COPY) && h->tp_snaplen < h->tp_len) {  // the queue had no room for it whole
+      store_status(h, TP_STATUS_KERNEL);
+      ++stats_.rx_kernel_drops;
+      continue;
+    }
     sched::Packet* pkt = pool.alloc();
     bool whole = false;
     if (status & TP_STATUS_COPY) {
       whole = receive_queued(pkt, vlan);
-    } else if (h->tp_snaplen < h->tp_len) {  // larger than a slot, and no room left in the queue
-      whole = false;
     } else if (pkt) {
       const uint8_t* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
       VnetHeader vnet;

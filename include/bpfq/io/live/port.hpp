@@ -30,8 +30,10 @@ struct PortStats {
   uint64_t rx_packets = 0;      // frames turned into packets
   uint64_t rx_bytes = 0;
   uint64_t rx_no_buffer = 0;    // frames dropped: the packet pool was exhausted
-  uint64_t rx_truncated = 0;    // frames dropped: larger than a packet buffer or a ring slot
-  uint64_t rx_kernel_drops = 0; // frames the kernel dropped before bpfq saw them (ring full)
+  uint64_t rx_truncated = 0;    // frames dropped: larger than a packet buffer or a UMEM frame
+  // Frames the kernel dropped or cut before bpfq saw them: its RX ring (or, for AF_PACKET's large
+  // frames, its receive queue) was full.
+  uint64_t rx_kernel_drops = 0;
   uint64_t tx_packets = 0;      // frames handed to the kernel to send
   uint64_t tx_bytes = 0;
   uint64_t tx_errors = 0;       // frames the kernel refused to send (bad format)
