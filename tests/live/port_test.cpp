@@ -237,6 +237,29 @@ TEST_F(PacketPortTest, ReceivesLargeFramesInOrderWithSmallOnes) {
   EXPECT_EQ(port->stats().rx_truncated, 0u);
 }
 
+// Rings the kernel cannot give: an error naming the port, the step and a fix, and no socket
+// left open.
+TEST_F(PacketPortTest, RingsTooLargeAreAnErrorNamingThePort) {
+  io::live::PortOptions options;
+  options.kind = io::live::PortKind::Packet;
+  options.rx_frames = 1u << 30;
+  const auto open_fds = [] {
+    int n = 0;
+    for (int fd = 0; fd < 4096; ++fd) n += fcntl(fd, F_GETFD) != -1;
+    return n;
+  };
+  const int before = open_fds();
+  try {
+    io::live::open_port("p0", options);
+    FAIL() << "the port opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.where(), "AF_PACKET port on p0");
+    EXPECT_EQ(e.reason().rfind("PACKET_RX_RING: ", 0), 0u) << e.reason();
+    EXPECT_EQ(e.hint(), "fewer ring frames, or more memory");
+  }
+  EXPECT_EQ(open_fds(), before);
+}
+
 // Frames larger than 16 KiB leave by sendmsg from the packet, the others through the TX ring;
 // a flush before each large one keeps them all in the order sent. A frame above the MTU is
 // refused and counted.

@@ -15,7 +15,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <tuple>
 
@@ -38,7 +40,7 @@ constexpr uint32_t kTxDataOffset = TPACKET_ALIGN(sizeof(tpacket2_hdr));
 static_assert(kTxDataOffset + sizeof(VnetHeader) + kDirectSendBytes <= kTxSlotBytes);
 // Receive buffer for large frames waiting in the socket's queue (the kernel doubles it): as much
 // as the rings held when each slot could take a 64 KB frame.
-constexpr int kRcvBufPerRxSlot = 64 << 10;
+constexpr uint64_t kRcvBufPerRxSlot = 64 << 10;
 
 uint32_t load_status(const tpacket2_hdr* h) { return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE); }
 void store_status(tpacket2_hdr* h, uint32_t status) { __atomic_store_n(&h->tp_status, status, __ATOMIC_RELEASE); }
@@ -66,7 +68,7 @@ class PacketPort final : public Port {
   // The large frame a slot marked TP_STATUS_COPY stands for, from the socket's queue into pkt
   // (nullptr: read and dropped, so that the queue stays in step with the ring).
   bool receive_queued(sched::Packet* pkt, const Vlan& vlan);
-  [[noreturn]] void fail(const std::string& what, const std::string& hint) const;
+  [[noreturn]] void fail(const std::string& what, const std::string& hint);
 
   bool send_direct(const sched::Packet& pkt);
 
@@ -79,8 +81,13 @@ class PacketPort final : public Port {
   uint32_t tx_pending_ = 0;  // frames marked for sending since the last flush
 };
 
-void PacketPort::fail(const std::string& what, const std::string& hint) const {
-  throw Error(what + ": " + std::strerror(errno), "AF_PACKET port on " + ifname(), hint);
+// Only the constructor fails: what it made so far goes (no destructor runs after a throw).
+void PacketPort::fail(const std::string& what, const std::string& hint) {
+  const int e = errno;
+  if (ring_) munmap(ring_, ring_bytes_);
+  for (int fd : {fd_, direct_fd_})
+    if (fd >= 0) close(fd);
+  throw Error(what + ": " + std::strerror(e), "AF_PACKET port on " + ifname(), hint);
 }
 
 PacketPort::PacketPort(const std::string& ifname, int ifindex, const PortOptions& options)
@@ -89,20 +96,10 @@ PacketPort::PacketPort(const std::string& ifname, int ifindex, const PortOptions
   fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) fail("socket", "bpfq live needs root (CAP_NET_RAW)");
   direct_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (direct_fd_ < 0) {
-    const int e = errno;
-    close(fd_);
-    errno = e;
-    fail("socket", "bpfq live needs root (CAP_NET_RAW)");
-  }
+  if (direct_fd_ < 0) fail("socket", "bpfq live needs root (CAP_NET_RAW)");
   auto set = [&](int fd, int option, int value, const char* name) {
-    if (setsockopt(fd, SOL_PACKET, option, &value, sizeof value) != 0) {
-      const int e = errno;
-      close(fd_);
-      close(direct_fd_);
-      errno = e;
+    if (setsockopt(fd, SOL_PACKET, option, &value, sizeof value) != 0)
       fail(std::string("setsockopt ") + name, "a kernel with TPACKET_V2 and PACKET_VNET_HDR (Linux 3.14+)");
-    }
   };
   set(fd_, PACKET_VERSION, TPACKET_V2, "PACKET_VERSION");
   for (int fd : {fd_, direct_fd_}) {
@@ -112,30 +109,20 @@ PacketPort::PacketPort(const std::string& ifname, int ifindex, const PortOptions
   set(fd_, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");  // not our own transmissions
   set(fd_, PACKET_COPY_THRESH, 1, "PACKET_COPY_THRESH");  // a frame larger than a slot: also queued whole
   // Else the socket's default buffer; a frame that finds it full arrives cut and is counted.
-  const int rcvbuf = static_cast<int>(rx_frames_) * kRcvBufPerRxSlot;
+  const int rcvbuf = static_cast<int>(std::min<uint64_t>(uint64_t{rx_frames_} * kRcvBufPerRxSlot, INT_MAX / 2));
   if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   for (auto [option, frames, bytes] : {std::tuple{PACKET_RX_RING, rx_frames_, kRxSlotBytes},
                                        std::tuple{PACKET_TX_RING, tx_frames_, kTxSlotBytes}}) {
     tpacket_req req{bytes, frames, bytes, frames};
-    if (setsockopt(fd_, SOL_PACKET, option, &req, sizeof req) != 0) {
-      const int e = errno;
-      close(fd_);
-      close(direct_fd_);
-      errno = e;
+    if (setsockopt(fd_, SOL_PACKET, option, &req, sizeof req) != 0)
       fail(option == PACKET_RX_RING ? "PACKET_RX_RING" : "PACKET_TX_RING", "fewer ring frames, or more memory");
-    }
   }
-  ring_bytes_ = size_t{rx_frames_} * kRxSlotBytes + size_t{tx_frames_} * kTxSlotBytes;
-  void* ring = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-  if (ring == MAP_FAILED) {
-    const int e = errno;
-    close(fd_);
-    close(direct_fd_);
-    errno = e;
-    fail("mmap of the rings", "more memory");
-  }
+  const size_t ring_bytes = size_t{rx_frames_} * kRxSlotBytes + size_t{tx_frames_} * kTxSlotBytes;
+  void* ring = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (ring == MAP_FAILED) fail("mmap of the rings", "more memory");
   ring_ = static_cast<uint8_t*>(ring);
+  ring_bytes_ = ring_bytes;
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
   addr.sll_protocol = htons(ETH_P_ALL);
@@ -147,14 +134,8 @@ PacketPort::PacketPort(const std::string& ifname, int ifindex, const PortOptions
   direct_addr.sll_protocol = 0;
   if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promisc, sizeof promisc) != 0 ||
-      bind(direct_fd_, reinterpret_cast<sockaddr*>(&direct_addr), sizeof direct_addr) != 0) {
-    const int e = errno;
-    munmap(ring_, ring_bytes_);
-    close(fd_);
-    close(direct_fd_);
-    errno = e;
+      bind(direct_fd_, reinterpret_cast<sockaddr*>(&direct_addr), sizeof direct_addr) != 0)
     fail("bind", "is the interface up?");
-  }
 }
 
 PacketPort::~PacketPort() {
