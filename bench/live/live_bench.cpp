@@ -2,7 +2,8 @@
 // figure a ratio to a baseline measured in the same run (docs/live.md, "Performance"):
 //   Live/pps64/*     64-byte frames per second A→B through the bump in the wire: the bridge with
 //                    a native C++ FIFO (the bare path) against eBPF fifo and fq_codel, verified
-//                    on the JIT and on the interpreter. Time per iteration = 1 / frames per second.
+//                    on the JIT and on the interpreter. Time per iteration = 1 / frames per second;
+//                    bpfq_cpu_ns_per_frame: bpfq's CPU time per frame delivered.
 //   Live/pps64/xdp/* the same on AF_XDP ports (--port xdp), each against the bare path on its own
 //                    port type and the xdp bare path against the AF_PACKET one.
 //   Live/tcp1/*      one TCP stream (iperf3, 4 s) through bpfq against the kernel's own bridge and
@@ -25,6 +26,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +92,21 @@ Testbed* topology(benchmark::State& state) {
     return nullptr;
   }
   return topo.get();
+}
+
+// CPU time (user + system, in ms) a process has used so far; 0 if it is gone.
+double process_cpu_ms(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const size_t end = line.rfind(')');  // the command name may hold spaces
+  if (end == std::string::npos) return 0;
+  std::istringstream fields(line.substr(end + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt: fields 3 to 13
+  uint64_t utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) * 10;  // USER_HZ: 100 ticks a second
 }
 
 uint64_t rx_packets(Testbed& topo) {
@@ -158,16 +175,21 @@ void BM_Pps64(benchmark::State& state, std::string setup, std::string backend, s
       return;
     }
     const uint64_t before = rx_packets(*topo);
+    const double cpu_before = process_cpu_ms(live->pid());
     NetnsProcess& gen = topo->start("a", {self_exe(), "--generate", "a0", std::to_string(kGenerateSeconds)}, "gen.out");
     gen.wait(std::chrono::seconds(30));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // what bpfq still held leaves
     const uint64_t received = rx_packets(*topo) - before;
+    const double cpu_ms = process_cpu_ms(live->pid()) - cpu_before;
     stop(*live);
     const double offered = std::strtod(gen.output().c_str(), nullptr);
     const double pps = static_cast<double>(received) / kGenerateSeconds;
     state.SetIterationTime(pps > 0 ? 1 / pps : 1);
     state.counters["Mpps"] = pps / 1e6;
     state.counters["offered_Mpps"] = offered / kGenerateSeconds / 1e6;
+    // bpfq's own CPU per frame delivered (its system calls included): what a frame costs it
+    // whether or not the generator kept it busy.
+    state.counters["bpfq_cpu_ns_per_frame"] = received ? cpu_ms * 1e6 / static_cast<double>(received) : 0;
   }
 }
 

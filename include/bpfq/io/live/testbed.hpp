@@ -32,6 +32,7 @@ class NetnsProcess {
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool running();
   std::string output() const;
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
