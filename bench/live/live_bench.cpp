@@ -1,7 +1,8 @@
 // bpfq live on real veths in network namespaces (A ⇄ R ⇄ B, bpfq/io/live/testbed.hpp), each
 // figure a ratio to a baseline measured in the same run (docs/live.md, "Performance"):
 //   Live/pps64/*     64-byte frames per second A→B through the bump in the wire: the bridge with
-//                    a native C++ FIFO (the bare path) against eBPF fifo and fq_codel, verified
+//                    a native C++ FIFO (the bare path) against eBPF fifo (bpf_skb_queue_*), pfifo
+//                    (the seed's rbtree map; JIT only) and fq_codel, verified
 //                    on the JIT and on the interpreter. Time per iteration = 1 / frames per second;
 //                    bpfq_cpu_ns_per_frame: bpfq's CPU time per frame delivered.
 //   Live/pps64/xdp/* the same on AF_XDP ports (--port xdp), each against the bare path on its own
@@ -270,7 +271,8 @@ void BM_IdlePing(benchmark::State& state, bool kernel, std::string port = "packe
   }
 }
 
-const char* kFifo = "qdisc add dev rb root pfifo limit 1000\n";
+const char* kFifo = "qdisc add dev rb root fifo limit 1000\n";    // bpf_skb_queue_*: a packet queue map
+const char* kPfifo = "qdisc add dev rb root pfifo limit 1000\n";  // the seed's way: an rbtree map
 const char* kFqCodel = "qdisc add dev rb root fq_codel\n";
 const char* kNative = "qdisc add dev rb root native_pfifo limit 1000\n";
 
@@ -278,6 +280,7 @@ const char* kNative = "qdisc add dev rb root native_pfifo limit 1000\n";
 #define LIVE_BENCH(...) BENCHMARK_CAPTURE(__VA_ARGS__)->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond)
 LIVE_BENCH(BM_Pps64, native, kNative, "jit")->Name("Live/pps64/native_fifo");
 LIVE_BENCH(BM_Pps64, fifo_jit, kFifo, "jit")->Name("Live/pps64/fifo_jit");
+LIVE_BENCH(BM_Pps64, pfifo_jit, kPfifo, "jit")->Name("Live/pps64/pfifo_jit");
 LIVE_BENCH(BM_Pps64, fq_codel_jit, kFqCodel, "jit")->Name("Live/pps64/fq_codel_jit");
 LIVE_BENCH(BM_Pps64, fifo_interp, kFifo, "interpreter")->Name("Live/pps64/fifo_interp");
 LIVE_BENCH(BM_Pps64, fq_codel_interp, kFqCodel, "interpreter")->Name("Live/pps64/fq_codel_interp");
@@ -297,6 +300,7 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--generate") return generate(argv[2], std::strtod(argv[3], nullptr));
   return bpfq::bench::run_with_ratios(argc, argv,
                                       {{"Live/pps64/fifo_jit/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
+                                       {"Live/pps64/pfifo_jit/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
                                        {"Live/pps64/fq_codel_jit/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
                                        {"Live/pps64/fifo_interp/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
                                        {"Live/pps64/fq_codel_interp/iterations:1/manual_time", "Live/pps64/native_fifo/iterations:1/manual_time"},
