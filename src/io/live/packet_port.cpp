@@ -42,6 +42,9 @@ static_assert(kTxDataOffset + sizeof(VnetHeader) + kDirectSendBytes <= kTxSlotBy
 // as the rings held when each slot could take a 64 KB frame.
 constexpr uint64_t kRcvBufPerRxSlot = 64 << 10;
 
+// A send the kernel could not take now (its queue, our socket's buffer, a signal): try later.
+bool kernel_busy(int e) { return e == EAGAIN || e == ENOBUFS || e == EINTR; }
+
 uint32_t load_status(const tpacket2_hdr* h) { return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE); }
 void store_status(tpacket2_hdr* h, uint32_t status) { __atomic_store_n(&h->tp_status, status, __ATOMIC_RELEASE); }
 
@@ -236,7 +239,7 @@ bool PacketPort::send_direct(const sched::Packet& pkt) {
   msg.msg_iov = iov;
   msg.msg_iovlen = 2;
   if (sendmsg(direct_fd_, &msg, MSG_DONTWAIT) < 0) {
-    if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) return false;  // the caller keeps it
+    if (kernel_busy(errno)) return false;  // the caller keeps it
     ++stats_.tx_errors;  // refused (bad offload state, too large): counted, as a refused ring frame
   }
   ++stats_.tx_packets;
@@ -247,8 +250,7 @@ bool PacketPort::send_direct(const sched::Packet& pkt) {
 bool PacketPort::flush() {
   if (tx_pending_ == 0) return true;
   // Sends every frame marked SEND_REQUEST; EAGAIN/ENOBUFS leave them marked for the next kick.
-  if (::send(fd_, nullptr, 0, MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-    return false;
+  if (::send(fd_, nullptr, 0, MSG_DONTWAIT) < 0 && kernel_busy(errno)) return false;
   tx_pending_ = 0;
   return true;
 }
